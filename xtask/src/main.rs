@@ -1,0 +1,6 @@
+//! Project tasks: `cargo xtask <task>`.
+
+fn main() {
+    eprintln!("no xtask tasks yet");
+    std::process::exit(1);
+}
