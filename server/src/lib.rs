@@ -3,8 +3,11 @@
 //! This is the only crate that does I/O for the node; `main.rs` only hands the command line
 //! to [`run`].
 
-/// Runs the node with the given command-line arguments (without the program name).
+pub mod config;
+
+/// Runs the node with the given command-line arguments (without the program name) and
+/// returns the process exit code.
 pub fn run(args: Vec<String>) -> i32 {
-    let _ = args;
+    let _ = (args, config::Config::default());
     0
 }
