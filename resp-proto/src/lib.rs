@@ -1,3 +1,46 @@
-//! RESP2 and RESP3: the frame model, a streaming decoder, an encoder and a tokio codec.
+//! RESP2 and RESP3 for a Redis 7.0.15-compatible server: the frame model, a streaming reply
+//! decoder, a request decoder, an encoder and tokio-util codecs. Every byte is as
+//! redis-server 7.0.15 reads and writes it.
 //!
-//! Not here: what commands mean. This crate only turns bytes into frames and back.
+//! - [`CommandDecoder`] (server side, the hot path): `*N\r\n$len\r\n...` and inline requests
+//!   straight to `Vec<Bytes>`, payloads sliced from the read buffer; Redis's limits
+//!   (`proto-max-bulk-len`, the unauthenticated limits, the 64 KB count/inline limits) and its
+//!   exact error texts ([`ProtocolError`]).
+//! - [`decode_frame`] (client side): any RESP2/RESP3 reply to a [`Frame`], built on `nom`,
+//!   consuming nothing until a frame is complete.
+//! - [`ReplyWriter`] / [`encode_frame`]: replies written straight into a `BytesMut`, with the
+//!   RESP2 fallbacks Redis uses for RESP3 shapes.
+//! - [`codec`]: `tokio_util::codec` adapters for both sides.
+//!
+//! Not here: what commands mean, arity, ACLs, or when a client is authenticated (the caller
+//! says so). No streamed RESP3 types (`$?`, `*?`, `;`, `.`): Redis 7.0 never sends them. No
+//! client-query-buffer-limit: the server bounds what it buffers per connection. Simple strings
+//! and errors inside a [`Frame`] are written as given; [`ReplyWriter::error`] sanitises.
+//!
+//! # Speed
+//!
+//! Criterion, `cargo bench -p resp-proto --bench codec`, against the `redis-protocol` crate on
+//! the same machine and run (see the report in the README section below).
+#![doc = include_str!("../README.md")]
+
+mod command;
+mod decode;
+mod encode;
+mod error;
+mod frame;
+mod inline;
+mod limits;
+mod number;
+
+pub mod codec;
+
+pub use bytes::{Bytes, BytesMut};
+pub use command::CommandDecoder;
+pub use decode::decode_frame;
+pub use encode::{encode_frame, ReplyWriter};
+pub use error::{CommandCodecError, DecodeError, ProtocolError};
+pub use frame::{Frame, Protocol};
+pub use limits::{
+    Limits, DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_DEPTH, DEFAULT_MAX_INLINE_LEN,
+    DEFAULT_MAX_MULTIBULK_LEN, UNAUTHENTICATED_MAX_BULK_LEN, UNAUTHENTICATED_MAX_MULTIBULK_LEN,
+};

@@ -1,0 +1,281 @@
+//! The request decoder (server side): bytes straight to an argument vector.
+//!
+//! Follows Redis 7.0's processMultibulkBuffer / processInlineBuffer rule for rule, including
+//! their quirks, each checked against redis-server 7.0.15:
+//! - a request starting with `*` is multibulk, anything else is inline;
+//! - `*N` with N <= 0 is skipped silently, and so is an empty (or all-blank) inline line;
+//! - the byte after a count line's `\r` and the two bytes after an argument's payload are
+//!   skipped without being looked at (`*1\r\n$4\r\nPINGxx` is a PING);
+//! - count lines and inline lines are searched like C strings: a NUL byte before the `\r`
+//!   (or `\n`) hides it, so such a request waits for more bytes until the 64 KB limit trips.
+//!
+//! Resumable state: like Redis (multibulklen / bulklen), the decoder remembers how many
+//! arguments are still due, the arguments already complete and the length of the one in
+//! progress. Completed arguments are split off the buffer as soon as a read ends inside a
+//! command, so a large argument arriving in many small reads costs O(1) per read (one length
+//! comparison), never a re-scan.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::error::ProtocolError;
+use crate::inline::split_args;
+use crate::limits::{Limits, UNAUTHENTICATED_MAX_BULK_LEN, UNAUTHENTICATED_MAX_MULTIBULK_LEN};
+use crate::number::string2ll;
+
+/// Redis preallocates at most this many argument slots for one `*N` (then grows).
+const MAX_PREALLOCATED_ARGS: usize = 1024;
+/// `$0\r\n\r\n`: the fewest bytes an argument can take.
+const MIN_ARG_BYTES: usize = 6;
+
+/// Decodes client requests into argument vectors; holds the limits and the state of a command
+/// that is only partly received.
+#[derive(Debug, Default)]
+pub struct CommandDecoder {
+    limits: Limits,
+    pending: Option<Pending>,
+    /// Reused scratch: (offset, length) of the arguments found in the current scan.
+    found: Vec<(usize, usize)>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    /// Arguments still to come, the one in progress included.
+    remaining: usize,
+    /// Length of the argument whose `$N` header was read but whose payload is incomplete.
+    bulk_len: Option<usize>,
+    args: Vec<Bytes>,
+}
+
+/// Where a search stopped: C's `strchr` stops at the first NUL too.
+fn find_c(haystack: &[u8], needle: u8) -> Option<usize> {
+    match memchr::memchr2(needle, 0, haystack) {
+        Some(i) if haystack.get(i) == Some(&needle) => Some(i),
+        _ => None,
+    }
+}
+
+impl CommandDecoder {
+    /// A decoder with the given limits.
+    pub fn new(limits: Limits) -> Self {
+        CommandDecoder {
+            limits,
+            pending: None,
+            found: Vec::new(),
+        }
+    }
+
+    /// Changes the limits (`CONFIG SET proto-max-bulk-len`); a command in progress keeps the
+    /// argument lengths it has already accepted, as in Redis.
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// True while a multibulk command is partly received (its completed arguments are held
+    /// here, no longer in the buffer).
+    pub fn in_progress(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Next complete command (arguments, the first is the name), or `None` when more bytes are
+    /// needed. Empty commands (`*0`, `*-1`, a blank inline line) are skipped.
+    ///
+    /// `authenticated == false` applies Redis's limits for a client that must still AUTH
+    /// (pass `true` when no password is required): `*N` above 10 and `$N` above 16384 are
+    /// refused.
+    ///
+    /// Bytes of complete commands and of completed arguments of a partial command are removed
+    /// from `buf`; a partial header stays. After an `Err` the connection must be closed; the
+    /// decoder's state is then meaningless.
+    pub fn decode(
+        &mut self,
+        buf: &mut BytesMut,
+        authenticated: bool,
+    ) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        loop {
+            if self.pending.is_some() {
+                return self.continue_multibulk(buf, 0, authenticated);
+            }
+            let Some(&first) = buf.first() else {
+                return Ok(None);
+            };
+            let next = if first == b'*' {
+                self.start_multibulk(buf, authenticated)?
+            } else {
+                self.inline(buf)?
+            };
+            match next {
+                Step::NeedMore => return Ok(None),
+                Step::Skipped => continue,
+                Step::Started(header) => {
+                    return self.continue_multibulk(buf, header, authenticated)
+                }
+                Step::Command(args) => return Ok(Some(args)),
+            }
+        }
+    }
+
+    fn inline(&mut self, buf: &mut BytesMut) -> Result<Step, ProtocolError> {
+        let Some(newline) = find_c(buf, b'\n') else {
+            if buf.len() > self.limits.max_inline_len {
+                return Err(ProtocolError::TooBigInlineRequest);
+            }
+            return Ok(Step::NeedMore);
+        };
+        let line_end = match newline.checked_sub(1) {
+            Some(cr) if buf.get(cr) == Some(&b'\r') => cr,
+            _ => newline,
+        };
+        let args = split_args(buf.get(..line_end).unwrap_or_default())
+            .ok_or(ProtocolError::UnbalancedQuotes)?;
+        let _ = buf.split_to(newline + 1);
+        if args.is_empty() {
+            return Ok(Step::Skipped);
+        }
+        Ok(Step::Command(args.into_iter().map(Bytes::from).collect()))
+    }
+
+    fn start_multibulk(
+        &mut self,
+        buf: &mut BytesMut,
+        authenticated: bool,
+    ) -> Result<Step, ProtocolError> {
+        let Some(cr) = find_c(buf, b'\r') else {
+            if buf.len() > self.limits.max_inline_len {
+                return Err(ProtocolError::TooBigMbulkCountString);
+            }
+            return Ok(Step::NeedMore);
+        };
+        // The byte after `\r` must be present; Redis does not check that it is `\n`.
+        if cr + 2 > buf.len() {
+            return Ok(Step::NeedMore);
+        }
+        let n = match string2ll(buf.get(1..cr).unwrap_or_default()) {
+            Some(n) if n <= 0 => {
+                let _ = buf.split_to(cr + 2);
+                return Ok(Step::Skipped);
+            }
+            Some(n) if n.unsigned_abs() <= self.limits.max_multibulk_len => n.unsigned_abs(),
+            _ => return Err(ProtocolError::InvalidMultibulkLength),
+        };
+        if !authenticated && n > UNAUTHENTICATED_MAX_MULTIBULK_LEN {
+            return Err(ProtocolError::UnauthenticatedMultibulkLength);
+        }
+        let remaining = usize::try_from(n).map_err(|_| ProtocolError::InvalidMultibulkLength)?;
+        let capacity = remaining
+            .min(MAX_PREALLOCATED_ARGS)
+            .min(buf.len() / MIN_ARG_BYTES + 1);
+        self.pending = Some(Pending {
+            remaining,
+            bulk_len: None,
+            args: Vec::with_capacity(capacity),
+        });
+        // The header is consumed together with the arguments that follow it.
+        Ok(Step::Started(cr + 2))
+    }
+
+    /// Reads arguments of the pending command from `buf[start..]`.
+    fn continue_multibulk(
+        &mut self,
+        buf: &mut BytesMut,
+        start: usize,
+        authenticated: bool,
+    ) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        let Some(p) = self.pending.as_mut() else {
+            return Ok(None);
+        };
+        self.found.clear();
+        let mut pos = start;
+        let mut remaining = p.remaining;
+        let mut bulk_len = p.bulk_len;
+        let mut error = None;
+        while remaining > 0 {
+            let len = match bulk_len {
+                Some(len) => len,
+                None => match read_bulk_header(
+                    buf.get(pos..).unwrap_or_default(),
+                    &self.limits,
+                    authenticated,
+                ) {
+                    Ok(Some((len, header))) => {
+                        pos += header;
+                        len
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        error = Some(e);
+                        break;
+                    }
+                },
+            };
+            // Payload plus two bytes Redis skips unseen (normally `\r\n`).
+            if buf.len() - pos < len.saturating_add(2) {
+                bulk_len = Some(len);
+                break;
+            }
+            self.found.push((pos, len));
+            pos += len + 2;
+            bulk_len = None;
+            remaining -= 1;
+        }
+        if let Some(e) = error {
+            return Err(e);
+        }
+        if pos > 0 {
+            let taken = buf.split_to(pos).freeze();
+            for &(start, len) in &self.found {
+                p.args.push(taken.slice(start..start + len));
+            }
+        }
+        p.remaining = remaining;
+        p.bulk_len = bulk_len;
+        if remaining > 0 {
+            return Ok(None);
+        }
+        Ok(self.pending.take().map(|p| p.args))
+    }
+}
+
+/// What one look at the front of the buffer found.
+enum Step {
+    NeedMore,
+    Skipped,
+    /// A `*N` header of this many bytes was read; the arguments follow.
+    Started(usize),
+    Command(Vec<Bytes>),
+}
+
+/// Reads `$N\r?` at the start of `buf`: `Ok(None)` if incomplete, else (N, header length).
+fn read_bulk_header(
+    buf: &[u8],
+    limits: &Limits,
+    authenticated: bool,
+) -> Result<Option<(usize, usize)>, ProtocolError> {
+    let Some(cr) = find_c(buf, b'\r') else {
+        if buf.len() > limits.max_inline_len {
+            return Err(ProtocolError::TooBigBulkCountString);
+        }
+        return Ok(None);
+    };
+    if cr + 2 > buf.len() {
+        return Ok(None);
+    }
+    match buf.first() {
+        Some(b'$') => {}
+        Some(&other) => return Err(ProtocolError::ExpectedDollar(other)),
+        None => return Ok(None),
+    }
+    let len = match string2ll(buf.get(1..cr).unwrap_or_default()) {
+        Some(n) if n >= 0 && n.unsigned_abs() <= limits.max_bulk_len => n.unsigned_abs(),
+        _ => return Err(ProtocolError::InvalidBulkLength),
+    };
+    if !authenticated && len > UNAUTHENTICATED_MAX_BULK_LEN {
+        return Err(ProtocolError::UnauthenticatedBulkLength);
+    }
+    let len = usize::try_from(len).map_err(|_| ProtocolError::InvalidBulkLength)?;
+    Ok(Some((len, cr + 2)))
+}
