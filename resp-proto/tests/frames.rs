@@ -188,7 +188,8 @@ fn doubles_decode_in_every_spelling_redis_uses() {
 
 #[test]
 fn malformed_replies_are_errors() {
-    let cases: &[(&[u8], fn(&DecodeError) -> bool)] = &[
+    type Check = fn(&DecodeError) -> bool;
+    let cases: &[(&[u8], Check)] = &[
         (b"?x\r\n", |e| matches!(e, DecodeError::UnknownType(b'?'))),
         (b"$?\r\n", |e| matches!(e, DecodeError::InvalidLength)),
         (b"$-2\r\n", |e| matches!(e, DecodeError::InvalidLength)),
