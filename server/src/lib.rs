@@ -4,10 +4,15 @@
 //! to [`run`].
 
 pub mod config;
+pub mod logging;
+pub mod process;
+mod startup;
+
+/// The Redis version this server is compatible with (INFO, HELLO, the FATAL block).
+pub const VERSION: &str = "7.0.15";
 
 /// Runs the node with the given command-line arguments (without the program name) and
 /// returns the process exit code.
 pub fn run(args: Vec<String>) -> i32 {
-    let _ = (args, config::Config::default());
-    0
+    startup::run(args)
 }

@@ -1,0 +1,186 @@
+//! The CONFIG command: GET, SET, RESETSTAT, REWRITE, HELP, with Redis 7.0.15's replies.
+
+use bytes::Bytes;
+use resp_proto::ReplyWriter;
+
+use super::grammar::glob_match;
+use super::table::{self, CONFIGS, HIDDEN, IMMUTABLE, MULTI_ARG, PROTECTED};
+use super::value::{self, SetCtx};
+use super::ConfigStore;
+
+const HELP: &[&str] = &[
+    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "GET <pattern>",
+    "    Return parameters matching the glob-like <pattern> and their values.",
+    "SET <directive> <value>",
+    "    Set the configuration <directive> to <value>.",
+    "RESETSTAT",
+    "    Reset statistics reported by the INFO command.",
+    "REWRITE",
+    "    Rewrite the configuration file.",
+    "HELP",
+    "    Prints this help.",
+];
+
+impl ConfigStore {
+    /// Runs `CONFIG <args...>` (`args[0]` is the subcommand) and writes Redis's reply.
+    pub fn command(&self, args: &[Bytes], out: &mut ReplyWriter<'_>) {
+        let Some(sub) = args.first() else {
+            out.error(b"ERR wrong number of arguments for 'config' command");
+            return;
+        };
+        let lower = sub.to_ascii_lowercase();
+        let arity_ok = match lower.as_slice() {
+            b"get" => args.len() >= 2,
+            b"set" => args.len() >= 3,
+            b"resetstat" | b"rewrite" | b"help" => args.len() == 1,
+            _ => {
+                let mut msg = b"ERR unknown subcommand '".to_vec();
+                msg.extend_from_slice(sub.get(..128).unwrap_or(sub));
+                msg.extend_from_slice(b"'. Try CONFIG HELP.");
+                out.error(&msg);
+                return;
+            }
+        };
+        if !arity_ok {
+            let mut msg = b"ERR wrong number of arguments for 'config|".to_vec();
+            msg.extend_from_slice(&lower);
+            msg.extend_from_slice(b"' command");
+            out.error(&msg);
+            return;
+        }
+        match lower.as_slice() {
+            b"get" => self.config_get(&args[1..], out),
+            b"set" => match self.config_set(&args[1..]) {
+                Ok(()) => out.ok(),
+                Err(e) => out.error(e.as_bytes()),
+            },
+            b"resetstat" => {
+                for hook in self.resetstat.lock().iter() {
+                    hook();
+                }
+                out.ok();
+            }
+            b"rewrite" => match self.rewrite() {
+                Ok(()) => out.ok(),
+                Err(e) => out.error(e.as_bytes()),
+            },
+            _ => {
+                out.array_len(HELP.len());
+                for line in HELP {
+                    out.simple(line.as_bytes());
+                }
+            }
+        }
+    }
+
+    fn config_get(&self, patterns: &[Bytes], out: &mut ReplyWriter<'_>) {
+        // (name as answered, table index)
+        let mut matches: Vec<(Vec<u8>, usize)> = Vec::new();
+        for pat in patterns {
+            if !pat.iter().any(|c| matches!(c, b'[' | b'*' | b'?')) {
+                if matches.iter().any(|(n, _)| n.as_slice() == pat.as_ref()) {
+                    continue;
+                }
+                if let Some((idx, _)) = table::lookup(pat) {
+                    matches.push((pat.to_vec(), idx));
+                }
+                continue;
+            }
+            for (idx, spec) in CONFIGS.iter().enumerate() {
+                if spec.has(HIDDEN) {
+                    continue;
+                }
+                for name in std::iter::once(spec.name).chain(spec.alias) {
+                    if matches.iter().any(|(n, _)| n.as_slice() == name.as_bytes()) {
+                        continue;
+                    }
+                    if glob_match(pat, name.as_bytes(), true) {
+                        matches.push((name.as_bytes().to_vec(), idx));
+                    }
+                }
+            }
+        }
+        let state = self.state.lock();
+        out.map_len(matches.len());
+        for (name, idx) in &matches {
+            out.bulk(name);
+            match (CONFIGS.get(*idx), state.values.get(*idx)) {
+                (Some(spec), Some(v)) => out.bulk(&value::display(spec, v)),
+                _ => out.bulk(b""),
+            }
+        }
+    }
+
+    /// CONFIG SET name value [name value ...]: all or nothing, checks in Redis's order.
+    fn config_set(&self, args: &[Bytes]) -> Result<(), String> {
+        if args.len() % 2 == 1 {
+            return Err("ERR syntax error".into());
+        }
+        let protected_ok = self.current().enable_protected_configs;
+        // (index, alias used, name as given, value)
+        let mut targets: Vec<(usize, bool, &Bytes, &Bytes)> = Vec::with_capacity(args.len() / 2);
+        for pair in args.chunks_exact(2) {
+            let (name, val) = (&pair[0], &pair[1]);
+            let Some((idx, alias)) = table::lookup(name) else {
+                return Err(format!(
+                    "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+                    String::from_utf8_lossy(name)
+                ));
+            };
+            let spec = &CONFIGS[idx];
+            let shown = String::from_utf8_lossy(name);
+            if spec.has(IMMUTABLE) {
+                return Err(set_failed(&shown, "can't set immutable config"));
+            }
+            if spec.has(PROTECTED) && !protected_ok {
+                return Err(set_failed(&shown, "can't set protected config"));
+            }
+            // An alias and its canonical name are distinct entries in Redis's table, so only
+            // the very same name twice counts as a duplicate.
+            if targets.iter().any(|(i, a, _, _)| *i == idx && *a == alias) {
+                return Err(set_failed(&shown, "duplicate parameter"));
+            }
+            targets.push((idx, alias, name, val));
+        }
+        let mut state = self.state.lock();
+        let mut values = state.values.clone();
+        let mut ctx = SetCtx {
+            reading_file: false,
+            save_loaded: false,
+            chdir: true,
+        };
+        for (idx, alias, _, val) in &targets {
+            let spec = &CONFIGS[*idx];
+            let words: Vec<Vec<u8>> = if spec.has(MULTI_ARG) {
+                if val.is_empty() {
+                    Vec::new()
+                } else {
+                    val.split(|&c| c == b' ').map(<[u8]>::to_vec).collect()
+                }
+            } else {
+                vec![val.to_vec()]
+            };
+            let entry_name = if *alias {
+                spec.alias.unwrap_or(spec.name)
+            } else {
+                spec.name
+            };
+            let Some(current) = values.get(*idx) else {
+                continue;
+            };
+            let new = value::parse(spec, current, &words, &mut ctx)
+                .map_err(|e| set_failed(entry_name, &e))?;
+            if let Some(slot) = values.get_mut(*idx) {
+                *slot = new;
+            }
+        }
+        state.values = values;
+        self.install(&state);
+        Ok(())
+    }
+}
+
+fn set_failed(name: &str, why: &str) -> String {
+    format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {why}")
+}

@@ -1,0 +1,268 @@
+//! The start-up and shutdown sequence of redis-server 7.0.15, line for line in the log:
+//! command line, configuration (FATAL errors on stderr), logging, listeners, pidfile,
+//! `Ready to accept connections`, and a clean exit on SIGTERM/SIGINT.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{self, table, Cli, ConfigStore, LoadError, Loader, Startup};
+use crate::{logging, process, VERSION};
+
+const USAGE: &str = "Usage: ./redis-server [/path/to/redis.conf] [options] [-]
+       ./redis-server - (read config from stdin)
+       ./redis-server -v or --version
+       ./redis-server -h or --help
+       ./redis-server --test-memory <megabytes>
+       ./redis-server --check-system
+
+Examples:
+       ./redis-server (run the server with default conf)
+       echo 'maxmemory 128mb' | ./redis-server -
+       ./redis-server /etc/redis/6379.conf
+       ./redis-server --port 7777
+       ./redis-server --port 7777 --replicaof 127.0.0.1 8888
+       ./redis-server /etc/myredis.conf --loglevel verbose -
+       ./redis-server /etc/myredis.conf --loglevel verbose
+
+Sentinel mode:
+       ./redis-server /etc/sentinel.conf --sentinel
+";
+
+/// How long shutdown waits for connections to close before exiting anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+pub(crate) fn run(args: Vec<String>) -> i32 {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("/"));
+    match config::parse_cli(&args, &cwd) {
+        Cli::Version => {
+            println!(
+                "Redis server v={VERSION} sha=00000000:0 malloc=libc bits=64 build=0000000000000000"
+            );
+            0
+        }
+        Cli::Help => {
+            eprint!("{USAGE}");
+            1
+        }
+        Cli::TestMemory => {
+            eprintln!("--test-memory is not supported by this server.");
+            1
+        }
+        Cli::Sentinel => {
+            eprintln!("Sentinel mode is not supported by this server.");
+            1
+        }
+        Cli::Run(startup) => start(&startup, &cwd, args.is_empty()),
+    }
+}
+
+fn start(startup: &Startup, cwd: &Path, no_args: bool) -> i32 {
+    let loaded = match Loader::new(cwd, true).load_startup(startup, &mut std::io::stdin()) {
+        Ok(l) => l,
+        Err(e @ LoadError::Fatal { .. }) => {
+            eprint!("{e}");
+            return 1;
+        }
+        Err(e @ LoadError::CantOpen { .. }) => {
+            logging::log(3, &e.to_string());
+            return 1;
+        }
+    };
+    let notes = unimplemented_notes(&loaded);
+    let (modules, module_configs) = (loaded.modules.clone(), loaded.module_configs);
+    let store = Arc::new(ConfigStore::from_loaded(
+        loaded,
+        startup.config_file.clone(),
+    ));
+    let cfg = store.current();
+    let logfile = (!cfg.logfile.is_empty()).then(|| PathBuf::from(&cfg.logfile));
+    logging::init(cfg.loglevel, logfile.clone());
+
+    let pid = std::process::id();
+    tracing::warn!("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
+    tracing::warn!(
+        "Redis version={VERSION}, bits=64, commit=00000000, modified=0, pid={pid}, just started"
+    );
+    if no_args {
+        tracing::warn!("Warning: no config file specified, using the default config. In order to specify a config file use ./redis-server /path/to/redis.conf");
+    } else {
+        tracing::warn!("Configuration loaded");
+    }
+    for note in notes {
+        tracing::info!("{note}");
+    }
+    if cfg.daemonize {
+        tracing::warn!("daemonize yes is not supported by this server: run it in the foreground, under a process supervisor if needed. Aborting.");
+        return 1;
+    }
+    process::init(cfg.config_file.clone());
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cfg.worker_threads)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::warn!("Can't start the runtime: {e}");
+            return 1;
+        }
+    };
+    logging::set_role(b'M');
+    tracing::info!("monotonic clock: POSIX clock_gettime");
+
+    let listeners = match listen::bind(&cfg) {
+        Ok(l) => l,
+        Err((addr, e)) => {
+            tracing::warn!(
+                "Warning: Could not create server TCP listening socket {addr}:{}: bind: {}",
+                cfg.port,
+                config::value::strerror(&e)
+            );
+            tracing::warn!("Failed listening on port {} (TCP), aborting.", cfg.port);
+            return 1;
+        }
+    };
+
+    let to_stdout_tty = {
+        use std::io::IsTerminal;
+        logfile.is_none() && std::io::stdout().is_terminal()
+    };
+    if cfg.always_show_logo || to_stdout_tty {
+        logging::raw(&logging::logo(VERSION, cfg.cluster_enabled, cfg.port, pid));
+    } else {
+        let mode = if cfg.cluster_enabled {
+            "cluster"
+        } else {
+            "standalone"
+        };
+        tracing::info!("Running mode={mode}, port={}.", cfg.port);
+    }
+    tracing::warn!("Server initialized");
+    if let Some(code) = refuse_modules(&modules, module_configs) {
+        return code;
+    }
+
+    let pidfile = cfg.pidfile.as_deref().and_then(process::Pidfile::create);
+    tracing::info!("Ready to accept connections");
+
+    let shutdown = CancellationToken::new();
+    runtime.block_on(async {
+        if let Err(e) = process::spawn_signal_handler(shutdown.clone()) {
+            tracing::warn!("Can't install the signal handlers: {e}");
+        }
+        let serving = tokio::spawn(listen::serve(
+            Arc::clone(&store),
+            listeners,
+            shutdown.clone(),
+        ));
+        shutdown.cancelled().await;
+        tracing::warn!("User requested shutdown...");
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, serving).await;
+    });
+    if let Some(p) = pidfile {
+        p.remove();
+    }
+    tracing::warn!("Redis is now ready to exit, bye bye...");
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    0
+}
+
+/// Log lines for directives the configuration set that this server does not act on.
+fn unimplemented_notes(loaded: &config::Loaded) -> Vec<String> {
+    let mut notes: Vec<String> = table::CONFIGS
+        .iter()
+        .zip(&loaded.present)
+        .filter(|(spec, present)| **present && !spec.has(table::USED))
+        .map(|(spec, _)| {
+            format!(
+                "Directive '{}' is accepted but not implemented by this server: its value is kept for CONFIG GET and CONFIG REWRITE only",
+                spec.name
+            )
+        })
+        .collect();
+    notes.extend(loaded.notes.iter().cloned());
+    notes
+}
+
+/// Redis aborts when a module does not load; this server loads none.
+fn refuse_modules(modules: &[Vec<u8>], module_configs: usize) -> Option<i32> {
+    if let Some(path) = modules.first() {
+        let path = String::from_utf8_lossy(path);
+        tracing::warn!("Module {path} failed to load: this server does not support modules");
+        tracing::warn!("Can't load module from {path}: server aborting");
+        return Some(1);
+    }
+    if module_configs > 0 {
+        tracing::warn!("Module Configuration detected without loadmodule directive or no ApplyConfig call: aborting");
+        return Some(1);
+    }
+    None
+}
+
+/// Until the node's network layer (`crate::net`) is in the crate, start-up binds the client
+/// port itself so that the sequence, its log lines and a taken port behave as they will;
+/// connections are accepted by the kernel but not served.
+mod listen {
+    use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
+    use std::sync::Arc;
+
+    use tokio_util::sync::CancellationToken;
+
+    use crate::config::{Config, ConfigStore};
+
+    /// The bound client sockets.
+    pub(super) struct Listeners(Vec<TcpListener>);
+
+    /// Binds every IPv4 `bind` address on `port`; a failing `-`-prefixed (optional) or IPv6
+    /// address is skipped. Err carries the address that failed.
+    pub(super) fn bind(cfg: &Config) -> Result<Listeners, (String, std::io::Error)> {
+        let mut out = Vec::new();
+        if cfg.port == 0 {
+            return Ok(Listeners(out));
+        }
+        for addr in &cfg.bind {
+            let (optional, host) = match addr.strip_prefix('-') {
+                Some(h) => (true, h),
+                None => (false, addr.as_str()),
+            };
+            let ip = match host {
+                "*" => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                "::*" => continue,
+                other => match other.parse::<IpAddr>() {
+                    Ok(ip @ IpAddr::V4(_)) => ip,
+                    Ok(IpAddr::V6(_)) => continue,
+                    Err(e) if optional => {
+                        let _ = e;
+                        continue;
+                    }
+                    Err(e) => {
+                        return Err((
+                            addr.clone(),
+                            std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
+                        ))
+                    }
+                },
+            };
+            match TcpListener::bind(SocketAddr::new(ip, cfg.port)) {
+                Ok(l) => out.push(l),
+                Err(_) if optional => {}
+                Err(e) => return Err((host.to_owned(), e)),
+            }
+        }
+        Ok(Listeners(out))
+    }
+
+    /// Holds the sockets until shutdown.
+    pub(super) async fn serve(
+        _store: Arc<ConfigStore>,
+        listeners: Listeners,
+        shutdown: CancellationToken,
+    ) {
+        shutdown.cancelled().await;
+        drop(listeners.0);
+    }
+}
