@@ -10,7 +10,7 @@ use crate::ext::{PingExt, EXT_HEADER_LEN};
 use crate::flags::{ClusterState, MsgFlags, NodeFlags};
 use crate::gossip::{Gossip, GOSSIP_LEN};
 use crate::message::{
-    Body, Header, MessageType, Message, ModuleBody, ModuleId, PingBody, PublishBody, Unused,
+    Body, Header, Message, MessageType, ModuleBody, ModuleId, PingBody, PublishBody, Unused,
     UpdateBody, HEADER_LEN, PROTO_VERSION, SIGNATURE,
 };
 use crate::name::{NetIp, NodeName, IP_LEN, NAME_LEN};
@@ -384,7 +384,13 @@ fn decode_checked(frame: Bytes, limits: &Limits) -> Result<Message, DecodeError>
         header.unused.count = raw.count;
         header.unused.extensions = raw.extensions;
         let data = frame.slice(HEADER_LEN..);
-        return Ok(Message::new(header, Body::Unknown { code: raw.code, data }));
+        return Ok(Message::new(
+            header,
+            Body::Unknown {
+                code: raw.code,
+                data,
+            },
+        ));
     };
     let body = match kind {
         MessageType::Ping | MessageType::Pong | MessageType::Meet => {

@@ -202,7 +202,10 @@ mod tests {
         let e = PingExt::Hostname(Bytes::from_static(b"node-7100.busvec.test"));
         assert_eq!(e.encoded_len(), 32);
         // 8 chars need a NUL, so a second word.
-        assert_eq!(PingExt::Hostname(Bytes::from_static(b"12345678")).encoded_len(), 24);
+        assert_eq!(
+            PingExt::Hostname(Bytes::from_static(b"12345678")).encoded_len(),
+            24
+        );
         assert_eq!(PingExt::Hostname(Bytes::new()).encoded_len(), 16);
         let mut out = Vec::new();
         e.write(&mut out);

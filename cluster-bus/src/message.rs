@@ -343,16 +343,24 @@ mod tests {
         let id = ModuleId::from_module_name(b"busvector");
         assert_eq!(
             id.map(|i| i.native()),
-            Some(u64::from_le_bytes([0x00, 0xac, 0x68, 0xcb, 0x79, 0x2f, 0xeb, 0x6e]))
+            Some(u64::from_le_bytes([
+                0x00, 0xac, 0x68, 0xcb, 0x79, 0x2f, 0xeb, 0x6e
+            ]))
         );
-        assert_eq!(ModuleId::from_module_name(b"short"), Some(ModuleId::default()));
+        assert_eq!(
+            ModuleId::from_module_name(b"short"),
+            Some(ModuleId::default())
+        );
         assert_eq!(ModuleId::from_module_name(b"bad.name!"), None);
     }
 
     #[test]
     fn type_codes_round_trip() {
         for code in 0..=10 {
-            assert_eq!(MessageType::from_code(code).map(MessageType::code), Some(code));
+            assert_eq!(
+                MessageType::from_code(code).map(MessageType::code),
+                Some(code)
+            );
         }
         assert_eq!(MessageType::from_code(11), None);
     }

@@ -4,7 +4,7 @@
 //! big-endian length then the message. It was made once from
 //! `vectors/bus/bus-7.0.15.pcap.gz` with the reference `pcap2msgs.py` (TCP streams
 //! reassembled per direction, then framed by `totlen`): see `fixtures/README.md`.
-#![allow(clippy::unwrap_used, missing_docs)]
+#![allow(clippy::unwrap_used, clippy::panic, missing_docs)]
 
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -71,10 +71,7 @@ fn parse_rows(txt: &str) -> (String, Vec<Row>) {
             section = Section::Body;
             continue;
         }
-        if t.starts_with("signature ==")
-            || t.starts_with("totlen ")
-            || t.starts_with("ver ==")
-        {
+        if t.starts_with("signature ==") || t.starts_with("totlen ") || t.starts_with("ver ==") {
             assert!(t.ends_with(": ok"), "receiver check failed in dump: {t}");
             continue;
         }
@@ -108,9 +105,15 @@ fn parse_rows(txt: &str) -> (String, Vec<Row>) {
             (String::new(), rest_t.to_string())
         } else if rest_t[raw_len..].starts_with("...(") {
             let close = rest_t.find(')').unwrap() + 1;
-            (rest_t[..close].to_string(), rest_t[close..].trim().to_string())
+            (
+                rest_t[..close].to_string(),
+                rest_t[close..].trim().to_string(),
+            )
         } else {
-            (rest_t[..raw_len].to_string(), rest_t[raw_len..].trim().to_string())
+            (
+                rest_t[..raw_len].to_string(),
+                rest_t[raw_len..].trim().to_string(),
+            )
         };
         rows.push(Row {
             section: section_now,
@@ -132,8 +135,9 @@ fn next_token(s: &str) -> (&str, &str) {
 }
 
 fn first_int(s: &str) -> u64 {
-    let tok = s.split(|c: char| c == ' ' || c == ';').next().unwrap();
-    tok.parse().unwrap_or_else(|_| panic!("no integer in {s:?}"))
+    let tok = s.split([' ', ';']).next().unwrap();
+    tok.parse()
+        .unwrap_or_else(|_| panic!("no integer in {s:?}"))
 }
 
 fn quoted(s: &str) -> &str {
@@ -199,7 +203,10 @@ fn check_header_row(msg: &Message, wire: &[u8], row: &Row) {
         }
         "ver" => assert_eq!(first_int(d), u64::from(h.version)),
         "port" => assert_eq!(first_int(d), u64::from(h.port)),
-        "type" => assert_eq!(d, format!("{} = {}", msg.body.code(), type_name(msg.body.code()))),
+        "type" => assert_eq!(
+            d,
+            format!("{} = {}", msg.body.code(), type_name(msg.body.code()))
+        ),
         "count" => {
             let c = ping.map_or(usize::from(h.unused.count), |p| p.gossip.len());
             assert_eq!(first_int(d) as usize, c);
@@ -236,7 +243,11 @@ fn check_header_row(msg: &Message, wire: &[u8], row: &Row) {
         "cport" => assert_eq!(first_int(d), u64::from(h.cport)),
         "flags" => assert_eq!(
             d,
-            format!("0x{:04x} = {}", h.flags.bits(), flag_names(h.flags.iter_names()))
+            format!(
+                "0x{:04x} = {}",
+                h.flags.bits(),
+                flag_names(h.flags.iter_names())
+            )
         ),
         "state" => {
             let s = u8::from(h.state);
@@ -291,7 +302,10 @@ fn check_ext_row(msg: &Message, i: usize, row: &Row) {
                 panic!("expected a hostname, got {e:?}")
             };
             let pad = e.encoded_len() - 8 - s.len();
-            assert_eq!(d, format!("\"{}\" + {pad} NUL pad byte(s)", s.escape_ascii()));
+            assert_eq!(
+                d,
+                format!("\"{}\" + {pad} NUL pad byte(s)", s.escape_ascii())
+            );
         }
         f => panic!("unchecked extension field {f}"),
     }
@@ -319,7 +333,10 @@ fn check_body_row(msg: &Message, row: &Row) {
                 let value = d.split(" = ").nth(1).map(first_int).unwrap();
                 assert_eq!(u64::from_le_bytes(m.module_id.0), value);
                 let name = quoted(d.split("9-char name: ").nth(1).unwrap());
-                assert_eq!(ModuleId::from_module_name(name.as_bytes()), Some(m.module_id));
+                assert_eq!(
+                    ModuleId::from_module_name(name.as_bytes()),
+                    Some(m.module_id)
+                );
                 assert!(d.ends_with("encver 0"));
             }
             "len" => assert_eq!(first_int(d) as usize, m.payload.len()),
@@ -342,7 +359,11 @@ fn check_vector(name: &str) {
     assert!(out[..] == wire[..], "{name}: re-encoding differs");
 
     let code = msg.body.code();
-    assert!(message_line.starts_with(&format!("{} (type {code}), {} bytes", type_name(code), wire.len())));
+    assert!(message_line.starts_with(&format!(
+        "{} (type {code}), {} bytes",
+        type_name(code),
+        wire.len()
+    )));
     let header_rows = rows.iter().filter(|r| r.section == Section::Header).count();
     assert_eq!(header_rows, 20, "{name}: every header field is listed");
     for row in &rows {
@@ -371,9 +392,15 @@ fn check_vector(name: &str) {
     assert_eq!(body_rows, expected_body_rows, "{name}: body rows");
     // Every gossip entry and extension of the message was listed in the dump.
     if let Some(p) = msg.body.ping() {
-        let gossip_rows = rows.iter().filter(|r| matches!(r.section, Section::Gossip(_))).count();
+        let gossip_rows = rows
+            .iter()
+            .filter(|r| matches!(r.section, Section::Gossip(_)))
+            .count();
         assert_eq!(gossip_rows, 9 * p.gossip.len(), "{name}");
-        let ext_rows = rows.iter().filter(|r| matches!(r.section, Section::Ext(_))).count();
+        let ext_rows = rows
+            .iter()
+            .filter(|r| matches!(r.section, Section::Ext(_)))
+            .count();
         assert_eq!(ext_rows, 4 * p.extensions.len(), "{name}");
     }
 }
@@ -420,7 +447,13 @@ fn every_fixture_is_listed() {
     let dir = format!("{}/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
     let n = std::fs::read_dir(dir)
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "hex"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "hex")
+        })
         .count();
     assert_eq!(n, 26);
 }
