@@ -208,6 +208,7 @@ impl Loader {
             text = read_config_file(path)?;
         }
         if startup.from_stdin {
+            crate::logging::log(3, "Reading config from stdin");
             let mut more = Vec::new();
             // A read error ends the input, as fgets() would.
             let _ = stdin.read_to_end(&mut more);

@@ -67,8 +67,11 @@ impl State {
                 continue;
             };
             name.make_ascii_lowercase();
-            // Old "slave" names are filed under their "replica" spelling.
-            if let Some(at) = name.windows(5).position(|w| w == b"slave") {
+            // A line using an old name (alias) belongs to the directive's canonical name;
+            // other old "slave" spellings are filed under "replica".
+            if let Some((idx, true)) = table::lookup(&name) {
+                name = CONFIGS[idx].name.as_bytes().to_vec();
+            } else if let Some(at) = name.windows(5).position(|w| w == b"slave") {
                 let mut alt = name[..at].to_vec();
                 alt.extend_from_slice(b"replica");
                 alt.extend_from_slice(&name[at + 5..]);

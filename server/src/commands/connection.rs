@@ -1,0 +1,443 @@
+//! Connection commands: AUTH, HELLO, CLIENT, SELECT, PING, ECHO, QUIT, RESET.
+
+use std::sync::atomic::Ordering;
+
+use bytes::Bytes;
+use resp_proto::Protocol;
+
+use super::keys::reply_help;
+use super::numbers::parse_i64;
+use super::{help_data, CmdError, CmdResult, Ctx, Handler, ReplyMode};
+
+pub(super) fn handler(name: &str) -> Option<Handler> {
+    Some(match name {
+        "auth" => auth,
+        "hello" => hello,
+        "ping" => ping,
+        "echo" => echo,
+        "quit" => quit,
+        "reset" => reset,
+        "select" => select,
+        "client|id" => client_id,
+        "client|setname" => client_setname,
+        "client|getname" => client_getname,
+        "client|list" => client_list,
+        "client|info" => client_info,
+        "client|kill" => client_kill,
+        "client|no-evict" => client_no_evict,
+        "client|reply" => client_reply,
+        "client|help" => client_help,
+        _ => return None,
+    })
+}
+
+fn eq(a: &[u8], b: &str) -> bool {
+    a.eq_ignore_ascii_case(b.as_bytes())
+}
+
+const WRONGPASS: &str = "WRONGPASS invalid username-password pair or user is disabled.";
+
+/// ACLAuthenticateUser for the only user there is, `default`.
+fn check_credentials(ctx: &Ctx<'_, '_>, user: &[u8], pass: &[u8]) -> bool {
+    if user != b"default" {
+        return false;
+    }
+    match &ctx.node.config.current().requirepass {
+        None => true,
+        Some(p) => p.as_slice() == pass,
+    }
+}
+
+fn auth(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    if args.len() > 3 {
+        return Err(CmdError::SYNTAX);
+    }
+    let (user, pass): (&[u8], &[u8]) = if args.len() == 2 {
+        if ctx.node.config.current().requirepass.is_none() {
+            return Err(CmdError::msg("ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?"));
+        }
+        (b"default", &args[1])
+    } else {
+        (&args[1], &args[2])
+    };
+    if check_credentials(ctx, user, pass) {
+        ctx.sess.authenticated = true;
+        ctx.out.ok();
+        Ok(())
+    } else {
+        Err(CmdError::msg(WRONGPASS))
+    }
+}
+
+/// clientSetName's check: printable ASCII without spaces; empty clears the name.
+fn set_name(ctx: &mut Ctx<'_, '_>, name: &Bytes) -> CmdResult {
+    if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
+        return Err(CmdError::msg(
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+        ));
+    }
+    ctx.sess.info.set_name(if name.is_empty() {
+        None
+    } else {
+        Some(name.clone())
+    });
+    Ok(())
+}
+
+fn hello(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let mut ver = 0;
+    let mut next = 1;
+    if let Some(v) = args.get(1) {
+        ver = parse_i64(v)
+            .map_err(|_| CmdError::msg("ERR Protocol version is not an integer or out of range"))?;
+        next = 2;
+        if !(2..=3).contains(&ver) {
+            return Err(CmdError::msg("NOPROTO unsupported protocol version"));
+        }
+    }
+    let mut creds: Option<(&Bytes, &Bytes)> = None;
+    let mut name: Option<&Bytes> = None;
+    let mut j = next;
+    while j < args.len() {
+        let more = args.len() - 1 - j;
+        if eq(&args[j], "auth") && more >= 2 {
+            creds = Some((&args[j + 1], &args[j + 2]));
+            j += 2;
+        } else if eq(&args[j], "setname") && more >= 1 {
+            name = Some(&args[j + 1]);
+            j += 1;
+        } else {
+            return Err(CmdError::msg(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(&args[j])
+            )));
+        }
+        j += 1;
+    }
+    if let Some((user, pass)) = creds {
+        if !check_credentials(ctx, user, pass) {
+            return Err(CmdError::msg(WRONGPASS));
+        }
+        ctx.sess.authenticated = true;
+    }
+    if !ctx.sess.authenticated {
+        return Err(CmdError::msg("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+    }
+    if let Some(n) = name {
+        set_name(ctx, n)?;
+    }
+    if ver != 0 {
+        let proto = if ver == 3 {
+            Protocol::Resp3
+        } else {
+            Protocol::Resp2
+        };
+        ctx.sess.proto = proto;
+        ctx.sess.info.resp3.store(ver == 3, Ordering::Relaxed);
+    }
+    let mode: &[u8] = if ctx.node.cluster_enabled() {
+        b"cluster"
+    } else {
+        b"standalone"
+    };
+    let id = ctx.sess.id as i64;
+    let proto = ctx.sess.proto;
+    // The reply itself already uses the new protocol.
+    let mut w = resp_proto::ReplyWriter::new(ctx.out.buffer(), proto);
+    w.map_len(7);
+    w.bulk(b"server");
+    w.bulk(b"redis");
+    w.bulk(b"version");
+    w.bulk(crate::VERSION.as_bytes());
+    w.bulk(b"proto");
+    w.integer(if proto == Protocol::Resp3 { 3 } else { 2 });
+    w.bulk(b"id");
+    w.integer(id);
+    w.bulk(b"mode");
+    w.bulk(mode);
+    w.bulk(b"role");
+    w.bulk(b"master");
+    w.bulk(b"modules");
+    w.array_len(0);
+    Ok(())
+}
+
+fn ping(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    if args.len() > 2 {
+        return Err(CmdError::msg(
+            "ERR wrong number of arguments for 'ping' command",
+        ));
+    }
+    if ctx.sess.in_pubsub() && ctx.out.protocol() == Protocol::Resp2 {
+        ctx.out.array_len(2);
+        ctx.out.bulk(b"pong");
+        ctx.out.bulk(args.get(1).map_or(&b""[..], |b| &b[..]));
+    } else if let Some(msg) = args.get(1) {
+        ctx.out.bulk(msg);
+    } else {
+        ctx.out.simple(b"PONG");
+    }
+    Ok(())
+}
+
+fn echo(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    ctx.out.bulk(&args[1]);
+    Ok(())
+}
+
+fn quit(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
+    ctx.out.ok();
+    ctx.sess.close_after_reply = true;
+    Ok(())
+}
+
+fn reset(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
+    super::tx::end_multi(ctx.node, ctx.sess);
+    super::pubsub::clear_session(ctx.node, ctx.sess);
+    ctx.sess.db = 0;
+    ctx.sess.reply_mode = ReplyMode::On;
+    ctx.sess.info.set_name(None);
+    ctx.sess.info.no_evict.store(false, Ordering::Relaxed);
+    ctx.sess.authenticated = ctx.node.config.current().requirepass.is_none();
+    ctx.sess.proto = Protocol::Resp2;
+    ctx.sess.info.resp3.store(false, Ordering::Relaxed);
+    ctx.out.simple(b"RESET");
+    Ok(())
+}
+
+fn select(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let id = parse_i64(&args[1])?;
+    let id = i32::try_from(id).map_err(|_| CmdError::NOT_INT)?;
+    if ctx.node.cluster_enabled() && id != 0 {
+        return Err(CmdError::msg("ERR SELECT is not allowed in cluster mode"));
+    }
+    if id < 0 || id as usize >= ctx.node.keyspace.db_count() {
+        return Err(CmdError::DB_RANGE);
+    }
+    ctx.sess.db = id as usize;
+    ctx.sess.info.db.store(id as usize, Ordering::Relaxed);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_id(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
+    ctx.out.integer(ctx.sess.id as i64);
+    Ok(())
+}
+
+fn client_setname(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    set_name(ctx, &args[2])?;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_getname(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
+    match ctx.sess.info.name() {
+        Some(n) => ctx.out.bulk(&n),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+fn sync_handle(ctx: &Ctx<'_, '_>) {
+    let info = &ctx.sess.info;
+    info.db.store(ctx.sess.db, Ordering::Relaxed);
+    info.multi.store(
+        ctx.sess.multi.as_ref().map_or(-1, |q| q.len() as i64),
+        Ordering::Relaxed,
+    );
+}
+
+fn client_list(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    sync_handle(ctx);
+    let mut type_filter: Option<&[u8]> = None;
+    let mut ids: Option<Vec<u64>> = None;
+    let mut j = 2;
+    while j < args.len() {
+        if eq(&args[j], "type") && j + 1 < args.len() {
+            let t = &args[j + 1];
+            if !["normal", "master", "replica", "slave", "pubsub"]
+                .iter()
+                .any(|n| eq(t, n))
+            {
+                return Err(CmdError::msg(format!(
+                    "ERR Unknown client type '{}'",
+                    String::from_utf8_lossy(t)
+                )));
+            }
+            type_filter = Some(t);
+            j += 2;
+        } else if eq(&args[j], "id") && j + 1 < args.len() {
+            let mut v = Vec::new();
+            for a in &args[j + 1..] {
+                match parse_i64(a) {
+                    Ok(n) if n > 0 => v.push(n as u64),
+                    _ => return Err(CmdError::msg("ERR Invalid client ID")),
+                }
+            }
+            ids = Some(v);
+            j = args.len();
+        } else {
+            return Err(CmdError::SYNTAX);
+        }
+    }
+    let now = ctx.now;
+    let mut text = String::new();
+    for c in ctx.node.clients.all() {
+        if let Some(ids) = &ids {
+            if !ids.contains(&c.id) {
+                continue;
+            }
+        }
+        if let Some(t) = type_filter {
+            let pubsub = c.sub.load(Ordering::Relaxed) + c.psub.load(Ordering::Relaxed) > 0;
+            let keep = if eq(t, "pubsub") {
+                pubsub
+            } else if eq(t, "normal") {
+                !pubsub
+            } else {
+                false
+            };
+            if !keep {
+                continue;
+            }
+        }
+        text.push_str(&c.info_line(now));
+    }
+    ctx.out.verbatim(b"txt", text.as_bytes());
+    Ok(())
+}
+
+fn client_info(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
+    sync_handle(ctx);
+    let line = ctx.sess.info.info_line(ctx.now);
+    ctx.out.verbatim(b"txt", line.as_bytes());
+    Ok(())
+}
+
+fn client_kill(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    if args.len() == 3 {
+        // Old form: CLIENT KILL addr:port.
+        let target = String::from_utf8_lossy(&args[2]).into_owned();
+        let found = ctx
+            .node
+            .clients
+            .all()
+            .into_iter()
+            .find(|c| c.addr.to_string() == target);
+        let Some(c) = found else {
+            return Err(CmdError::msg("ERR No such client"));
+        };
+        if c.id == ctx.sess.id {
+            ctx.sess.close_after_reply = true;
+        } else {
+            c.kill.cancel();
+        }
+        ctx.out.ok();
+        return Ok(());
+    }
+    if args.len() % 2 != 0 {
+        return Err(CmdError::SYNTAX);
+    }
+    let (mut id, mut addr, mut laddr, mut ctype, mut user) = (None, None, None, None, None);
+    let mut skipme = true;
+    for pair in args[2..].chunks_exact(2) {
+        let (opt, val) = (&pair[0], &pair[1]);
+        if eq(opt, "id") {
+            match parse_i64(val) {
+                Ok(n) if n > 0 => id = Some(n as u64),
+                _ => return Err(CmdError::msg("ERR client-id should be greater than 0")),
+            }
+        } else if eq(opt, "type") {
+            if !["normal", "master", "replica", "slave", "pubsub"]
+                .iter()
+                .any(|n| eq(val, n))
+            {
+                return Err(CmdError::msg(format!(
+                    "ERR Unknown client type '{}'",
+                    String::from_utf8_lossy(val)
+                )));
+            }
+            ctype = Some(val.to_ascii_lowercase());
+        } else if eq(opt, "addr") {
+            addr = Some(String::from_utf8_lossy(val).into_owned());
+        } else if eq(opt, "laddr") {
+            laddr = Some(String::from_utf8_lossy(val).into_owned());
+        } else if eq(opt, "user") {
+            if val.as_ref() != b"default" {
+                return Err(CmdError::msg(format!(
+                    "ERR No such user '{}'",
+                    String::from_utf8_lossy(val)
+                )));
+            }
+            user = Some(());
+        } else if eq(opt, "skipme") {
+            if eq(val, "yes") {
+                skipme = true;
+            } else if eq(val, "no") {
+                skipme = false;
+            } else {
+                return Err(CmdError::SYNTAX);
+            }
+        } else {
+            return Err(CmdError::SYNTAX);
+        }
+    }
+    let _ = user;
+    let mut killed = 0;
+    for c in ctx.node.clients.all() {
+        let pubsub = c.sub.load(Ordering::Relaxed) + c.psub.load(Ordering::Relaxed) > 0;
+        let matches = id.map_or(true, |i| c.id == i)
+            && addr.as_ref().map_or(true, |a| c.addr.to_string() == *a)
+            && laddr.as_ref().map_or(true, |a| c.laddr.to_string() == *a)
+            && ctype.as_ref().map_or(true, |t| match t.as_slice() {
+                b"pubsub" => pubsub,
+                b"normal" => !pubsub,
+                _ => false,
+            });
+        if !matches || (skipme && c.id == ctx.sess.id) {
+            continue;
+        }
+        if c.id == ctx.sess.id {
+            ctx.sess.close_after_reply = true;
+        } else {
+            c.kill.cancel();
+        }
+        killed += 1;
+    }
+    ctx.out.integer(killed);
+    Ok(())
+}
+
+fn client_no_evict(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let v = if eq(&args[2], "on") {
+        true
+    } else if eq(&args[2], "off") {
+        false
+    } else {
+        return Err(CmdError::SYNTAX);
+    };
+    ctx.sess.info.no_evict.store(v, Ordering::Relaxed);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn client_reply(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    if eq(&args[2], "on") {
+        ctx.sess.reply_mode = ReplyMode::On;
+        ctx.out.ok();
+    } else if eq(&args[2], "off") {
+        ctx.sess.reply_mode = ReplyMode::Off;
+    } else if eq(&args[2], "skip") {
+        if ctx.sess.reply_mode == ReplyMode::On {
+            ctx.sess.reply_mode = ReplyMode::Skip;
+        }
+    } else {
+        return Err(CmdError::SYNTAX);
+    }
+    Ok(())
+}
+
+fn client_help(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
+    reply_help(ctx, help_data::CLIENT)
+}

@@ -1,0 +1,319 @@
+//! Commands: the table, the dispatcher (processCommand's order of checks) and the handlers.
+
+mod connection;
+mod help_data;
+mod keys;
+mod numbers;
+pub mod pubsub;
+mod server;
+mod session;
+mod strings;
+pub mod table;
+mod table_data;
+mod tx;
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use resp_proto::ReplyWriter;
+
+use crate::keyspace::{key_slot, Db};
+use crate::node::Node;
+
+pub use numbers::{format_long_double, parse_f64, parse_i64};
+pub use server::SlowLog;
+pub use session::{ReplyMode, Session};
+pub use table::{Command, CommandTable};
+
+/// Forgets a closing connection's watches and subscriptions.
+pub fn disconnect(node: &Node, sess: &mut Session) {
+    tx::unwatch_all(node, sess);
+    pubsub::clear_session(node, sess);
+}
+
+/// An error reply: the full text after `-` (e.g. `ERR syntax error`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CmdError(pub Cow<'static, str>);
+
+impl CmdError {
+    /// `ERR syntax error`
+    pub const SYNTAX: CmdError = CmdError(Cow::Borrowed("ERR syntax error"));
+    /// `ERR value is not an integer or out of range`
+    pub const NOT_INT: CmdError =
+        CmdError(Cow::Borrowed("ERR value is not an integer or out of range"));
+    /// `ERR value is not a valid float`
+    pub const NOT_FLOAT: CmdError = CmdError(Cow::Borrowed("ERR value is not a valid float"));
+    /// `ERR increment or decrement would overflow`
+    pub const OVERFLOW: CmdError =
+        CmdError(Cow::Borrowed("ERR increment or decrement would overflow"));
+    /// WRONGTYPE.
+    pub const WRONG_TYPE: CmdError = CmdError(Cow::Borrowed(
+        "WRONGTYPE Operation against a key holding the wrong kind of value",
+    ));
+    /// `ERR no such key`
+    pub const NO_SUCH_KEY: CmdError = CmdError(Cow::Borrowed("ERR no such key"));
+    /// `ERR DB index is out of range`
+    pub const DB_RANGE: CmdError = CmdError(Cow::Borrowed("ERR DB index is out of range"));
+
+    /// An error with owned text.
+    pub fn msg(s: impl Into<String>) -> CmdError {
+        CmdError(Cow::Owned(s.into()))
+    }
+}
+
+/// What a handler returns: the reply is already written on success.
+pub type CmdResult = Result<(), CmdError>;
+
+/// A command handler.
+pub type Handler = fn(&mut Ctx<'_, '_>, &[Bytes]) -> CmdResult;
+
+/// Everything a handler may touch.
+pub struct Ctx<'a, 'w> {
+    /// Shared node state.
+    pub node: &'a Node,
+    /// This connection's state.
+    pub sess: &'a mut Session,
+    /// Where the reply goes.
+    pub out: &'a mut ReplyWriter<'w>,
+    /// Unix ms when the command started (one clock reading per command, like Redis).
+    pub now: u64,
+}
+
+impl<'a> Ctx<'a, '_> {
+    /// The selected database.
+    pub fn db(&self) -> &'a Db {
+        self.node.db(self.sess.db)
+    }
+}
+
+/// Finds the handler of a command or subcommand by full name.
+pub fn handler_for(name: &str) -> Option<Handler> {
+    strings::handler(name)
+        .or_else(|| keys::handler(name))
+        .or_else(|| tx::handler(name))
+        .or_else(|| pubsub::handler(name))
+        .or_else(|| server::handler(name))
+        .or_else(|| connection::handler(name))
+}
+
+/// The slot of the first key argument of a command, if it has keys.
+pub fn first_key_slot(cmd: &Command, args: &[Bytes]) -> Option<u16> {
+    let i = cmd.keys.key_indices(args.len()).next()?;
+    args.get(i).map(|k| key_slot(k))
+}
+
+/// What the connection must do after a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum After {
+    /// Keep going.
+    Continue,
+    /// Flush and close (QUIT, CLIENT KILL of itself, protocol errors).
+    Close,
+}
+
+/// Formats `'a' 'b' ` the way Redis lists the first arguments of an unknown command.
+fn args_preview(args: &[Bytes]) -> String {
+    let mut s = String::new();
+    for a in args.iter().skip(1) {
+        if s.len() >= 128 {
+            break;
+        }
+        let room = 128 - s.len();
+        let text = c_string(a);
+        let shown = &text[..text.len().min(room)];
+        s.push('\'');
+        s.push_str(&String::from_utf8_lossy(shown));
+        s.push_str("' ");
+    }
+    s
+}
+
+/// The bytes a C `%s` would print: up to the first NUL.
+fn c_string(b: &[u8]) -> &[u8] {
+    match b.iter().position(|&c| c == 0) {
+        Some(n) => &b[..n],
+        None => b,
+    }
+}
+
+/// Writes an error reply the way Redis's addReplyError does (CR/LF become spaces), and
+/// counts it.
+pub fn write_error(node: &Node, out: &mut ReplyWriter<'_>, text: &str) {
+    node.stats.error();
+    node.stats.error_kind(text);
+    let clean: Vec<u8> = text
+        .bytes()
+        .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b })
+        .collect();
+    out.error(&clean);
+}
+
+fn unknown_command(args: &[Bytes]) -> String {
+    let name = c_string(&args[0]);
+    let name = &name[..name.len().min(128)];
+    format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        String::from_utf8_lossy(name),
+        args_preview(args)
+    )
+}
+
+/// Resolves `args` to a command (descending into subcommands) or the error Redis gives.
+pub fn resolve<'t>(table: &'t CommandTable, args: &[Bytes]) -> Result<&'t Command, String> {
+    let Some(cmd) = table.get(&args[0]) else {
+        return Err(unknown_command(args));
+    };
+    if cmd.subcommands.is_empty() {
+        if !cmd.arity_ok(args.len()) {
+            return Err(format!(
+                "ERR wrong number of arguments for '{}' command",
+                cmd.name
+            ));
+        }
+        return Ok(cmd);
+    }
+    let Some(sub_name) = args.get(1) else {
+        return Err(format!(
+            "ERR wrong number of arguments for '{}' command",
+            cmd.name
+        ));
+    };
+    let Some(sub) = table::subcommand(cmd, sub_name) else {
+        let shown = c_string(sub_name);
+        return Err(format!(
+            "ERR unknown subcommand '{}'. Try {} HELP.",
+            String::from_utf8_lossy(&shown[..shown.len().min(128)]),
+            String::from_utf8_lossy(c_string(&args[0])).to_uppercase()
+        ));
+    };
+    if !sub.arity_ok(args.len()) {
+        return Err(format!(
+            "ERR wrong number of arguments for '{}' command",
+            sub.name
+        ));
+    }
+    Ok(sub)
+}
+
+/// Commands that run immediately even inside MULTI.
+fn bypasses_queue(name: &str) -> bool {
+    matches!(
+        name,
+        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+    )
+}
+
+/// Commands a RESP2 client may send while subscribed.
+fn allowed_in_pubsub(name: &str) -> bool {
+    matches!(
+        name,
+        "ping" | "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" | "quit" | "reset"
+    )
+}
+
+/// Runs one command from a client: the checks of Redis's processCommand, then the
+/// handler (or MULTI queueing). The reply is appended to `out`.
+pub fn process(
+    node: &Node,
+    sess: &mut Session,
+    out: &mut ReplyWriter<'_>,
+    args: Vec<Bytes>,
+) -> After {
+    let now = crate::keyspace::now_ms();
+    let cmd = match resolve(&node.commands, &args) {
+        Ok(c) => c,
+        Err(e) => {
+            sess.flag_multi_error();
+            write_error(node, out, &e);
+            return After::Continue;
+        }
+    };
+    sess.info.set_last_command(cmd.name);
+    if cmd.data.is_some_and(|d| d.name == "debug") && !server::debug_allowed(node, sess) {
+        sess.flag_multi_error();
+        write_error(node, out, server::DEBUG_NOT_ALLOWED);
+        return After::Continue;
+    }
+    if !sess.authenticated && !cmd.flags.no_auth {
+        sess.flag_multi_error();
+        write_error(node, out, "NOAUTH Authentication required.");
+        return After::Continue;
+    }
+    if sess.in_multi() && cmd.flags.no_multi {
+        sess.flag_multi_error();
+        write_error(node, out, "ERR Command not allowed inside a transaction");
+        return After::Continue;
+    }
+    if sess.in_pubsub()
+        && out.protocol() == resp_proto::Protocol::Resp2
+        && !allowed_in_pubsub(cmd.name)
+    {
+        write_error(
+            node,
+            out,
+            &format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                cmd.name
+            ),
+        );
+        return After::Continue;
+    }
+    if sess.in_multi() && !bypasses_queue(cmd.name) {
+        sess.queue(args);
+        out.simple(b"QUEUED");
+        return After::Continue;
+    }
+    let mark = out.buffer().len();
+    let skip = sess.reply_mode != ReplyMode::On;
+    let after = execute(node, sess, out, cmd, &args, now, false);
+    if skip && cmd.name != "client|reply" {
+        out.buffer().truncate(mark);
+        if sess.reply_mode == ReplyMode::Skip {
+            sess.reply_mode = ReplyMode::On;
+        }
+    }
+    after
+}
+
+/// Commands that take the world lock exclusively themselves.
+fn takes_world_write(name: &str) -> bool {
+    matches!(name, "exec" | "swapdb")
+}
+
+/// Runs a resolved command's handler (also used by EXEC for queued commands).
+pub fn execute(
+    node: &Node,
+    sess: &mut Session,
+    out: &mut ReplyWriter<'_>,
+    cmd: &Command,
+    args: &[Bytes],
+    now: u64,
+    world_held: bool,
+) -> After {
+    let Some(handler) = cmd.handler else {
+        write_error(node, out, &unknown_command(args));
+        return After::Continue;
+    };
+    node.stats.command();
+    let _world =
+        (!world_held && !takes_world_write(cmd.name)).then(|| node.keyspace.world.read(sess.id));
+    let started = std::time::Instant::now();
+    let result = {
+        let mut ctx = Ctx {
+            node,
+            sess,
+            out,
+            now,
+        };
+        handler(&mut ctx, args)
+    };
+    if let Err(e) = result {
+        write_error(node, out, &e.0);
+    }
+    node.slowlog.record(started.elapsed(), args, &sess.info);
+    if sess.close_after_reply {
+        After::Close
+    } else {
+        After::Continue
+    }
+}

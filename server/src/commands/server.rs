@@ -1,0 +1,625 @@
+//! Server commands: TIME, LASTSAVE, INFO, COMMAND, DEBUG, MEMORY, SLOWLOG, LATENCY,
+//! SWAPDB, CONFIG, SHUTDOWN.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use resp_proto::Protocol;
+
+use super::keys::reply_help;
+use super::numbers::{parse_f64, parse_i64};
+use super::session::Session;
+use super::strings::as_str;
+use super::{help_data, resolve, CmdError, CmdResult, Ctx, Handler};
+use crate::keyspace::{key_slot, lru_clock, Entry, StrEncoding, StrRef, Value};
+use crate::node::Node;
+
+pub(super) fn handler(name: &str) -> Option<Handler> {
+    Some(match name {
+        "time" => time,
+        "lastsave" => lastsave,
+        "info" => info,
+        "command" => command,
+        "command|count" => command_count,
+        "command|info" => command_info,
+        "command|docs" => command_docs,
+        "command|list" => command_list,
+        "command|getkeys" => command_getkeys,
+        "command|help" => |ctx, _| reply_help(ctx, help_data::COMMAND),
+        "debug" => debug,
+        "memory|usage" => memory_usage,
+        "memory|help" => |ctx, _| reply_help(ctx, help_data::MEMORY),
+        "slowlog|get" => slowlog_get,
+        "slowlog|len" => slowlog_len,
+        "slowlog|reset" => slowlog_reset,
+        "slowlog|help" => |ctx, _| reply_help(ctx, help_data::SLOWLOG),
+        "latency|latest" => |ctx, _| {
+            ctx.out.array_len(0);
+            Ok(())
+        },
+        "latency|reset" => |ctx, _| {
+            ctx.out.integer(0);
+            Ok(())
+        },
+        "latency|help" => |ctx, _| reply_help(ctx, help_data::LATENCY),
+        "swapdb" => swapdb,
+        "config|get" | "config|set" | "config|resetstat" | "config|rewrite" | "config|help" => {
+            config
+        }
+        "shutdown" => shutdown,
+        _ => return None,
+    })
+}
+
+fn eq(a: &[u8], b: &str) -> bool {
+    a.eq_ignore_ascii_case(b.as_bytes())
+}
+
+fn time(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    ctx.out.array_len(2);
+    ctx.out
+        .bulk(itoa::Buffer::new().format(now.as_secs()).as_bytes());
+    ctx.out
+        .bulk(itoa::Buffer::new().format(now.subsec_micros()).as_bytes());
+    Ok(())
+}
+
+fn lastsave(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
+    let t = ctx.node.lastsave.load(std::sync::atomic::Ordering::Relaxed);
+    ctx.out.integer(t as i64);
+    Ok(())
+}
+
+fn info(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let text = crate::info::render(ctx.node, &args[1..]);
+    ctx.out.verbatim(b"txt", text.as_bytes());
+    Ok(())
+}
+
+fn info_bytes(ctx: &Ctx<'_, '_>, d: &super::table::CommandData) -> &'static [u8] {
+    if ctx.out.protocol() == Protocol::Resp3 {
+        d.info_resp3
+    } else {
+        d.info_resp2
+    }
+}
+
+fn command(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
+    let all: Vec<_> = ctx.node.commands.all().collect();
+    ctx.out.array_len(all.len());
+    for d in all {
+        let b = info_bytes(ctx, d);
+        ctx.out.buffer().extend_from_slice(b);
+    }
+    Ok(())
+}
+
+fn command_count(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
+    ctx.out.integer(ctx.node.commands.len() as i64);
+    Ok(())
+}
+
+fn command_info(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    if args.len() == 2 {
+        return command(ctx, args);
+    }
+    ctx.out.array_len(args.len() - 2);
+    for name in &args[2..] {
+        match ctx.node.commands.get(name).and_then(|c| c.data) {
+            Some(d) => {
+                let b = info_bytes(ctx, d);
+                ctx.out.buffer().extend_from_slice(b);
+            }
+            None => ctx.out.null_array(),
+        }
+    }
+    Ok(())
+}
+
+fn command_docs(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let list: Vec<&'static super::table::CommandData> = if args.len() == 2 {
+        ctx.node.commands.all().collect()
+    } else {
+        args[2..]
+            .iter()
+            .filter_map(|n| ctx.node.commands.get(n).and_then(|c| c.data))
+            .collect()
+    };
+    ctx.out.map_len(list.len());
+    let resp3 = ctx.out.protocol() == Protocol::Resp3;
+    for d in list {
+        ctx.out.bulk(d.name.as_bytes());
+        ctx.out
+            .buffer()
+            .extend_from_slice(if resp3 { d.docs_resp3 } else { d.docs_resp2 });
+    }
+    Ok(())
+}
+
+fn command_list(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let mut names: Vec<&'static str> = Vec::new();
+    if args.len() == 2 {
+        names = ctx.node.commands.all().map(|d| d.name).collect();
+    } else if args.len() == 5 && eq(&args[2], "filterby") {
+        let (kind, val) = (&args[3], &args[4]);
+        if eq(kind, "module") {
+        } else if eq(kind, "aclcat") {
+            let cat = format!("@{}", String::from_utf8_lossy(val).to_lowercase());
+            names = ctx
+                .node
+                .commands
+                .all()
+                .filter(|d| d.acl.contains(&cat.as_str()))
+                .map(|d| d.name)
+                .collect();
+        } else if eq(kind, "pattern") {
+            names = ctx
+                .node
+                .commands
+                .all()
+                .filter(|d| crate::keyspace::string_match(val, d.name.as_bytes(), true))
+                .map(|d| d.name)
+                .collect();
+        } else {
+            return Err(CmdError::SYNTAX);
+        }
+    } else {
+        return Err(CmdError::SYNTAX);
+    }
+    ctx.out.array_len(names.len());
+    for n in names {
+        ctx.out.bulk(n.as_bytes());
+    }
+    Ok(())
+}
+
+fn command_getkeys(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let inner = &args[2..];
+    let cmd = match resolve(&ctx.node.commands, inner) {
+        Ok(c) => c,
+        Err(e) if e.starts_with("ERR wrong number") => {
+            return Err(CmdError::msg(
+                "ERR Invalid number of arguments specified for command",
+            ))
+        }
+        Err(_) => return Err(CmdError::msg("ERR Invalid command specified")),
+    };
+    if cmd.keys.first == 0 {
+        return Err(CmdError::msg("ERR The command has no key arguments"));
+    }
+    let idx: Vec<usize> = cmd.keys.key_indices(inner.len()).collect();
+    if idx.is_empty() {
+        return Err(CmdError::msg("ERR Invalid arguments specified for command"));
+    }
+    ctx.out.array_len(idx.len());
+    for i in idx {
+        ctx.out.bulk(&inner[i]);
+    }
+    Ok(())
+}
+
+/// The refusal text when `enable-debug-command` does not allow DEBUG.
+pub(super) const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+
+/// Whether DEBUG may run for this client.
+pub(super) fn debug_allowed(node: &Node, _sess: &Session) -> bool {
+    node.config.current().enable_debug_command
+}
+
+fn mix_digest(digest: &mut [u8; 20], data: &[u8]) {
+    let mut h = sha1_smol::Sha1::new();
+    h.update(digest);
+    h.update(data);
+    *digest = h.digest().bytes();
+}
+
+fn xor_digest(digest: &mut [u8; 20], data: &[u8]) {
+    let hash = sha1_smol::Sha1::from(data).digest().bytes();
+    for (d, h) in digest.iter_mut().zip(hash) {
+        *d ^= h;
+    }
+}
+
+/// xorObjectDigest for one value.
+fn object_digest(e: &Entry, digest: &mut [u8; 20]) {
+    mix_digest(digest, &0u32.to_be_bytes());
+    match e.value() {
+        Value::Str(s) => mix_digest(digest, &s.to_vec()),
+    }
+    if e.expire_at() != 0 {
+        xor_digest(digest, b"!!expire!!");
+    }
+}
+
+fn hex(d: &[u8; 20]) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn dataset_digest(node: &Node) -> [u8; 20] {
+    let mut fin = [0u8; 20];
+    for (j, db) in node.keyspace.dbs().iter().enumerate() {
+        if !db.is_initialized() || db.is_empty() {
+            continue;
+        }
+        mix_digest(&mut fin, &(j as u32).to_be_bytes());
+        for shard in db.shards() {
+            let s = shard.lock();
+            for (_, t) in s.slot_tables(0) {
+                for e in t.iter() {
+                    let mut d = [0u8; 20];
+                    mix_digest(&mut d, e.key());
+                    object_digest(e, &mut d);
+                    xor_digest(&mut fin, &d);
+                }
+            }
+        }
+    }
+    fin
+}
+
+fn debug(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let sub = &args[1];
+    if eq(sub, "sleep") && args.len() >= 3 {
+        let secs = parse_f64(&args[2]).unwrap_or(0.0).max(0.0);
+        std::thread::sleep(Duration::from_secs_f64(secs.min(3600.0)));
+        ctx.out.ok();
+    } else if eq(sub, "set-active-expire") && args.len() == 3 {
+        let on = parse_i64(&args[2])? != 0;
+        ctx.node
+            .active_expire
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+        ctx.out.ok();
+    } else if eq(sub, "populate") && (3..=5).contains(&args.len()) {
+        let count = parse_i64(&args[2])?;
+        if count < 0 {
+            return Err(CmdError::msg(
+                "ERR count must be greater than or equal to 0",
+            ));
+        }
+        let prefix: &[u8] = args.get(3).map_or(b"key", |p| p);
+        let size = match args.get(4) {
+            Some(s) => {
+                let n = parse_i64(s)?;
+                if n < 0 {
+                    return Err(CmdError::msg("ERR size must be greater than or equal to 0"));
+                }
+                Some(n as usize)
+            }
+            None => None,
+        };
+        let lru = lru_clock(ctx.now);
+        for i in 0..count {
+            let mut key = prefix.to_vec();
+            key.push(b':');
+            key.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+            let slot = key_slot(&key);
+            let mut shard = ctx.node.db(ctx.sess.db).lock_slot(slot);
+            if shard.contains(slot, &key, ctx.now) {
+                continue;
+            }
+            let mut val = b"value:".to_vec();
+            val.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
+            if let Some(size) = size {
+                val.resize(size, 0);
+            }
+            shard.insert(
+                slot,
+                Entry::new_str(&key, &val, StrEncoding::ByLength, lru),
+                ctx.now,
+            );
+        }
+        ctx.out.ok();
+    } else if eq(sub, "digest") && args.len() == 2 {
+        let d = dataset_digest(ctx.node);
+        ctx.out.simple(hex(&d).as_bytes());
+    } else if eq(sub, "digest-value") && args.len() >= 2 {
+        ctx.out.array_len(args.len() - 2);
+        for key in &args[2..] {
+            let slot = key_slot(key);
+            let mut d = [0u8; 20];
+            let mut shard = ctx.db().lock_slot(slot);
+            if let Some(e) = shard.get_mut(slot, key, ctx.now) {
+                object_digest(e, &mut d);
+            }
+            drop(shard);
+            ctx.out.simple(hex(&d).as_bytes());
+        }
+    } else if eq(sub, "object") && args.len() == 3 {
+        let key = &args[2];
+        let slot = key_slot(key);
+        let mut shard = ctx.db().lock_slot(slot);
+        let Some(e) = shard.get_mut(slot, key, ctx.now) else {
+            return Err(CmdError::NO_SUCH_KEY);
+        };
+        let len = match as_str(e)? {
+            StrRef::Int(_) => 0,
+            StrRef::Bytes(b) => b.len(),
+        };
+        let idle = lru_clock(ctx.now).wrapping_sub(e.lru());
+        let text = format!(
+            "Value at:0x0 refcount:{} encoding:{} serializedlength:{} lru:{} lru_seconds_idle:{}",
+            e.refcount(),
+            e.encoding(),
+            len + 1,
+            e.lru(),
+            idle
+        );
+        drop(shard);
+        ctx.out.simple(text.as_bytes());
+    } else if eq(sub, "change-repl-id") && args.len() == 2 {
+        *ctx.node.replid.lock() = (0..40)
+            .map(|_| char::from(b"0123456789abcdef"[fastrand::usize(..16)]))
+            .collect();
+        ctx.out.ok();
+    } else if eq(sub, "protocol") && args.len() == 3 {
+        debug_protocol(ctx, &args[2])?;
+    } else {
+        return Err(CmdError::msg(format!(
+            "ERR unknown subcommand '{}'. Try DEBUG HELP.",
+            String::from_utf8_lossy(sub)
+        )));
+    }
+    Ok(())
+}
+
+fn debug_protocol(ctx: &mut Ctx<'_, '_>, name: &[u8]) -> CmdResult {
+    let out = &mut *ctx.out;
+    let resp3 = out.protocol() == Protocol::Resp3;
+    match name.to_ascii_lowercase().as_slice() {
+        b"string" => out.bulk(b"Hello World"),
+        b"integer" => out.integer(12345),
+        #[allow(clippy::approx_constant)]
+        b"double" => out.double(3.141),
+        b"bignum" => out.big_number(b"1234567999999999999999999999999999999"),
+        b"null" => out.null(),
+        b"array" => {
+            out.array_len(3);
+            for i in 0..3 {
+                out.integer(i);
+            }
+        }
+        b"set" => {
+            out.set_len(3);
+            for i in 0..3 {
+                out.integer(i);
+            }
+        }
+        b"map" => {
+            out.map_len(3);
+            for i in 0..3 {
+                out.integer(i);
+                out.boolean(i == 1);
+            }
+        }
+        b"attrib" => {
+            if resp3 && out.attribute_len(1) {
+                out.bulk(b"key-popularity");
+                out.array_len(2);
+                out.bulk(b"key:123");
+                out.integer(90);
+            }
+            out.bulk(b"Some real reply following the attribute");
+        }
+        b"push" => {
+            if !resp3 {
+                return Err(CmdError::msg("ERR RESP2 is not supported by this command"));
+            }
+            out.push_len(2);
+            out.bulk(b"server-cpu-usage");
+            out.integer(42);
+            out.bulk(b"Some real reply following the push reply");
+        }
+        b"true" => out.boolean(true),
+        b"false" => out.boolean(false),
+        b"verbatim" => out.verbatim(b"txt", b"This is a verbatim\nstring"),
+        _ => {
+            return Err(CmdError::msg("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false"))
+        }
+    }
+    Ok(())
+}
+
+fn memory_usage(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let mut j = 3;
+    while j < args.len() {
+        if eq(&args[j], "samples") && j + 1 < args.len() {
+            let n = parse_i64(&args[j + 1])?;
+            if n < 0 {
+                return Err(CmdError::SYNTAX);
+            }
+            j += 2;
+        } else {
+            return Err(CmdError::SYNTAX);
+        }
+    }
+    let key = &args[2];
+    let slot = key_slot(key);
+    let mut shard = ctx.db().lock_slot(slot);
+    match shard.get_mut(slot, key, ctx.now) {
+        Some(e) => {
+            let n = e.memory_usage();
+            drop(shard);
+            ctx.out.integer(n as i64);
+        }
+        None => {
+            drop(shard);
+            ctx.out.null();
+        }
+    }
+    Ok(())
+}
+
+/// One SLOWLOG entry.
+struct SlowEntry {
+    id: u64,
+    time: u64,
+    micros: u64,
+    args: Vec<Bytes>,
+    peer: String,
+    name: Bytes,
+}
+
+/// The slow log: commands slower than `slowlog-log-slower-than` (10 ms by default).
+#[derive(Default)]
+pub struct SlowLog {
+    entries: Mutex<VecDeque<SlowEntry>>,
+    next_id: std::sync::atomic::AtomicU64,
+}
+
+const SLOWLOG_THRESHOLD: Duration = Duration::from_micros(10_000);
+const SLOWLOG_MAX_LEN: usize = 128;
+const SLOWLOG_MAX_ARGC: usize = 32;
+const SLOWLOG_MAX_ARGLEN: usize = 128;
+
+impl SlowLog {
+    /// Records a command if it was slow.
+    pub fn record(&self, took: Duration, args: &[Bytes], client: &crate::net::ClientHandle) {
+        if took < SLOWLOG_THRESHOLD {
+            return;
+        }
+        let mut kept: Vec<Bytes> = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            if i + 1 == SLOWLOG_MAX_ARGC && args.len() > SLOWLOG_MAX_ARGC {
+                kept.push(Bytes::from(format!(
+                    "... ({} more arguments)",
+                    args.len() - i
+                )));
+                break;
+            }
+            if a.len() > SLOWLOG_MAX_ARGLEN {
+                let mut v = a[..SLOWLOG_MAX_ARGLEN].to_vec();
+                v.extend_from_slice(
+                    format!("... ({} more bytes)", a.len() - SLOWLOG_MAX_ARGLEN).as_bytes(),
+                );
+                kept.push(Bytes::from(v));
+            } else {
+                kept.push(a.clone());
+            }
+        }
+        let entry = SlowEntry {
+            id: self
+                .next_id
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            time: crate::keyspace::now_ms() / 1000,
+            micros: took.as_micros() as u64,
+            args: kept,
+            peer: client.addr.to_string(),
+            name: client.name().unwrap_or_default(),
+        };
+        let mut e = self.entries.lock();
+        e.push_front(entry);
+        e.truncate(SLOWLOG_MAX_LEN);
+    }
+
+    /// Empties the log.
+    pub fn reset(&self) {
+        self.entries.lock().clear();
+    }
+}
+
+fn slowlog_get(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let count = match args.get(2) {
+        Some(a) => {
+            let n = parse_i64(a)
+                .map_err(|_| CmdError::msg("ERR count should be greater than or equal to -1"))?;
+            if n < -1 {
+                return Err(CmdError::msg(
+                    "ERR count should be greater than or equal to -1",
+                ));
+            }
+            if n == -1 {
+                usize::MAX
+            } else {
+                n as usize
+            }
+        }
+        None => 10,
+    };
+    let log = ctx.node.slowlog.entries.lock();
+    let n = count.min(log.len());
+    ctx.out.array_len(n);
+    for e in log.iter().take(n) {
+        ctx.out.array_len(6);
+        ctx.out.integer(e.id as i64);
+        ctx.out.integer(e.time as i64);
+        ctx.out.integer(e.micros as i64);
+        ctx.out.array_len(e.args.len());
+        for a in &e.args {
+            ctx.out.bulk(a);
+        }
+        ctx.out.bulk(e.peer.as_bytes());
+        ctx.out.bulk(&e.name);
+    }
+    Ok(())
+}
+
+fn slowlog_len(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
+    let n = ctx.node.slowlog.entries.lock().len();
+    ctx.out.integer(n as i64);
+    Ok(())
+}
+
+fn slowlog_reset(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
+    ctx.node.slowlog.reset();
+    ctx.out.ok();
+    Ok(())
+}
+
+fn swapdb(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    if ctx.node.cluster_enabled() {
+        return Err(CmdError::msg("ERR SWAPDB is not allowed in cluster mode"));
+    }
+    let a = parse_i64(&args[1])
+        .ok()
+        .and_then(|n| i32::try_from(n).ok())
+        .ok_or_else(|| CmdError::msg("ERR invalid first DB index"))?;
+    let b = parse_i64(&args[2])
+        .ok()
+        .and_then(|n| i32::try_from(n).ok())
+        .ok_or_else(|| CmdError::msg("ERR invalid second DB index"))?;
+    let count = ctx.node.keyspace.db_count() as i32;
+    if a < 0 || b < 0 || a >= count || b >= count {
+        return Err(CmdError::DB_RANGE);
+    }
+    let _world = ctx.node.keyspace.world.write();
+    ctx.node.keyspace.swap_dbs(a as usize, b as usize, ctx.now);
+    ctx.node.stats.dirty(1);
+    ctx.out.ok();
+    Ok(())
+}
+
+fn config(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    ctx.node.config.command(&args[1..], ctx.out);
+    Ok(())
+}
+
+fn shutdown(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let (mut nosave, mut save, mut abort, mut other) = (false, false, false, false);
+    for a in &args[1..] {
+        if eq(a, "nosave") {
+            nosave = true;
+        } else if eq(a, "save") {
+            save = true;
+        } else if eq(a, "now") || eq(a, "force") {
+            other = true;
+        } else if eq(a, "abort") {
+            abort = true;
+        } else {
+            return Err(CmdError::SYNTAX);
+        }
+    }
+    if (abort && (nosave || save || other)) || (nosave && save) {
+        return Err(CmdError::SYNTAX);
+    }
+    if abort {
+        return Err(CmdError::msg("ERR Errors trying to SHUTDOWN. Check logs."));
+    }
+    ctx.node.shutdown();
+    ctx.sess.close_after_reply = true;
+    Ok(())
+}

@@ -1,0 +1,236 @@
+//! The command table: one entry per command the node serves (style.md §5).
+//!
+//! The static part (arity, flags, key positions, ACL categories and the exact COMMAND
+//! INFO / COMMAND DOCS reply bytes) is generated from redis-server 7.0.15 into
+//! `table_data.rs`; handlers attach by name. Arity checks, MULTI queueing, COMMAND and
+//! (later) cluster routing all read this one table.
+
+use std::collections::HashMap;
+
+use super::{handler_for, Handler};
+
+/// A command as captured from redis-server 7.0.15.
+#[derive(Debug)]
+pub struct CommandData {
+    /// Lower-case name.
+    pub name: &'static str,
+    /// Redis's convention: negative = at least `-arity` arguments (name included).
+    pub arity: i32,
+    /// COMMAND INFO flags.
+    pub flags: &'static [&'static str],
+    /// First key argument (0 = none).
+    pub first_key: i32,
+    /// Last key argument (negative counts from the end).
+    pub last_key: i32,
+    /// Step between keys.
+    pub key_step: i32,
+    /// ACL categories.
+    pub acl: &'static [&'static str],
+    /// Subcommands the node serves.
+    pub subcommands: &'static [SubcommandData],
+    /// COMMAND INFO entry bytes for RESP2.
+    pub info_resp2: &'static [u8],
+    /// COMMAND DOCS value bytes for RESP2.
+    pub docs_resp2: &'static [u8],
+    /// COMMAND INFO entry bytes for RESP3.
+    pub info_resp3: &'static [u8],
+    /// COMMAND DOCS value bytes for RESP3.
+    pub docs_resp3: &'static [u8],
+}
+
+/// A subcommand (`client|setname`).
+#[derive(Debug)]
+pub struct SubcommandData {
+    /// `container|sub`, lower case.
+    pub name: &'static str,
+    /// As [`CommandData::arity`], counting the container name.
+    pub arity: i32,
+    /// COMMAND INFO flags.
+    pub flags: &'static [&'static str],
+    /// First key argument (0 = none).
+    pub first_key: i32,
+    /// Last key argument.
+    pub last_key: i32,
+    /// Step between keys.
+    pub key_step: i32,
+}
+
+/// Flags the dispatcher needs, decoded once.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Flags {
+    /// May modify the keyspace.
+    pub write: bool,
+    /// Allowed before authentication.
+    pub no_auth: bool,
+    /// Not queued inside MULTI (runs immediately).
+    pub no_multi: bool,
+    /// Administrative (DEBUG, CONFIG...).
+    pub admin: bool,
+}
+
+impl Flags {
+    fn from_names(names: &[&str]) -> Flags {
+        let mut f = Flags::default();
+        for n in names {
+            match *n {
+                "write" => f.write = true,
+                "no_auth" => f.no_auth = true,
+                "no_multi" => f.no_multi = true,
+                "admin" => f.admin = true,
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
+/// Key positions: first, last (negative from the end), step.
+#[derive(Debug, Clone, Copy)]
+pub struct KeySpec {
+    /// First key index (0 = no keys).
+    pub first: i32,
+    /// Last key index.
+    pub last: i32,
+    /// Step.
+    pub step: i32,
+}
+
+impl KeySpec {
+    /// The indices of the key arguments of `argc` arguments.
+    pub fn key_indices(&self, argc: usize) -> impl Iterator<Item = usize> {
+        let argc = argc as i64;
+        let first = i64::from(self.first);
+        let last = if self.last < 0 {
+            argc + i64::from(self.last)
+        } else {
+            i64::from(self.last)
+        };
+        let step = i64::from(self.step.max(1));
+        let valid = first > 0 && last < argc;
+        let (first, last) = if valid { (first, last) } else { (1, 0) };
+        (first..=last).step_by(step as usize).map(|i| i as usize)
+    }
+}
+
+/// A servable command or subcommand.
+#[derive(Debug)]
+pub struct Command {
+    /// Full name (`get`, `client|setname`).
+    pub name: &'static str,
+    /// Arity (name included; for subcommands, the container name counts too).
+    pub arity: i32,
+    /// Decoded flags.
+    pub flags: Flags,
+    /// Key positions.
+    pub keys: KeySpec,
+    /// The handler, or None for a container whose subcommand is chosen next.
+    pub handler: Option<Handler>,
+    /// Subcommands by lower-case name.
+    pub subcommands: HashMap<&'static str, Command>,
+    /// The generated data.
+    pub data: Option<&'static CommandData>,
+}
+
+impl Command {
+    /// Whether `argc` arguments satisfy the arity.
+    pub fn arity_ok(&self, argc: usize) -> bool {
+        let argc = argc as i64;
+        let a = i64::from(self.arity);
+        if a >= 0 {
+            argc == a
+        } else {
+            argc >= -a
+        }
+    }
+}
+
+/// Lookup structure built once at start.
+#[derive(Debug)]
+pub struct CommandTable {
+    commands: HashMap<&'static str, Command>,
+}
+
+impl CommandTable {
+    /// Builds the table from the generated data and the handlers.
+    pub fn new() -> CommandTable {
+        let mut commands = HashMap::new();
+        for data in super::table_data::COMMANDS {
+            let mut subcommands = HashMap::new();
+            for s in data.subcommands {
+                let short = s.name.split_once('|').map_or(s.name, |(_, b)| b);
+                subcommands.insert(
+                    short,
+                    Command {
+                        name: s.name,
+                        arity: s.arity,
+                        flags: Flags::from_names(s.flags),
+                        keys: KeySpec {
+                            first: s.first_key,
+                            last: s.last_key,
+                            step: s.key_step,
+                        },
+                        handler: handler_for(s.name),
+                        subcommands: HashMap::new(),
+                        data: None,
+                    },
+                );
+            }
+            commands.insert(
+                data.name,
+                Command {
+                    name: data.name,
+                    arity: data.arity,
+                    flags: Flags::from_names(data.flags),
+                    keys: KeySpec {
+                        first: data.first_key,
+                        last: data.last_key,
+                        step: data.key_step,
+                    },
+                    handler: handler_for(data.name),
+                    subcommands,
+                    data: Some(data),
+                },
+            );
+        }
+        CommandTable { commands }
+    }
+
+    /// Finds a command by name, ignoring ASCII case.
+    pub fn get(&self, name: &[u8]) -> Option<&Command> {
+        let mut buf = [0u8; 32];
+        let lower = buf.get_mut(..name.len())?;
+        for (d, s) in lower.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
+        }
+        let name = std::str::from_utf8(lower).ok()?;
+        self.commands.get(name)
+    }
+
+    /// Every command, in generated (name) order.
+    pub fn all(&self) -> impl Iterator<Item = &'static CommandData> {
+        super::table_data::COMMANDS.iter()
+    }
+
+    /// Number of commands.
+    pub fn len(&self) -> usize {
+        self.commands.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.commands.is_empty()
+    }
+}
+
+impl Default for CommandTable {
+    fn default() -> Self {
+        CommandTable::new()
+    }
+}
+
+/// Finds a subcommand of `cmd` by name, ignoring ASCII case.
+pub fn subcommand<'a>(cmd: &'a Command, name: &[u8]) -> Option<&'a Command> {
+    let lower = name.to_ascii_lowercase();
+    let name = std::str::from_utf8(&lower).ok()?;
+    cmd.subcommands.get(name)
+}

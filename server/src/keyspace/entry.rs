@@ -1,0 +1,357 @@
+//! One key and its value, stored compactly.
+//!
+//! The key bytes and, for small strings, the value bytes share one allocation; the rest of
+//! the entry is a few machine words. That keeps the per-key cost near redis-server's
+//! (dictEntry + key sds + robj with embedded string).
+
+/// Strings up to this length are "embstr" in Redis (OBJ_ENCODING_EMBSTR_SIZE_LIMIT).
+pub const EMBSTR_LIMIT: usize = 44;
+
+/// How a value is held, mirroring Redis's object encodings where they are observable.
+#[derive(Debug, Clone)]
+enum Obj {
+    /// A string whose bytes follow the key in `kv`, OBJECT ENCODING "embstr".
+    Emb,
+    /// A string whose bytes follow the key in `kv`, OBJECT ENCODING "raw" (longer than 44).
+    InlineRaw,
+    /// A string that is an integer, OBJECT ENCODING "int".
+    Int(i64),
+    /// A growable string (APPEND, SETRANGE), OBJECT ENCODING "raw". Boxed so the
+    /// entry stays small for the common case.
+    #[allow(clippy::box_collection)]
+    Raw(Box<Vec<u8>>),
+}
+
+/// A key with its value, expiry and access time.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    kv: Box<[u8]>,
+    klen: u32,
+    /// Last access, in seconds of the LRU clock (see [`lru_clock`]).
+    lru: u32,
+    /// Absolute expiry in unix milliseconds; 0 when the key has no TTL.
+    expire_at: u64,
+    obj: Obj,
+}
+
+/// A borrowed view of a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// A string value.
+    Str(StrRef<'a>),
+}
+
+/// A borrowed string value: integers stay integers until someone needs the bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrRef<'a> {
+    /// Integer-encoded string.
+    Int(i64),
+    /// Any other string.
+    Bytes(&'a [u8]),
+}
+
+impl StrRef<'_> {
+    /// Length in bytes of the string form.
+    pub fn len(&self) -> usize {
+        match self {
+            StrRef::Int(n) => itoa::Buffer::new().format(*n).len(),
+            StrRef::Bytes(b) => b.len(),
+        }
+    }
+
+    /// Whether the string is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Appends the string form to `out`.
+    pub fn write_to(&self, out: &mut Vec<u8>) {
+        match self {
+            StrRef::Int(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
+            StrRef::Bytes(b) => out.extend_from_slice(b),
+        }
+    }
+
+    /// The string form as owned bytes.
+    pub fn to_vec(&self) -> Vec<u8> {
+        let mut v = Vec::with_capacity(self.len());
+        self.write_to(&mut v);
+        v
+    }
+}
+
+/// Value type names as TYPE reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueType {
+    /// "string"
+    String,
+}
+
+impl ValueType {
+    /// The name TYPE and SCAN TYPE use.
+    pub fn name(self) -> &'static str {
+        match self {
+            ValueType::String => "string",
+        }
+    }
+}
+
+/// How a new string should be encoded, like Redis's object constructors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrEncoding {
+    /// tryObjectEncoding: int when it parses as one, else embstr/raw by length.
+    Auto,
+    /// createStringObject: embstr/raw by length, never int.
+    ByLength,
+    /// A growable raw string (APPEND/SETRANGE results).
+    Raw,
+}
+
+/// Redis's LRU clock: seconds, wrapping at 24 bits.
+pub fn lru_clock(now_ms: u64) -> u32 {
+    ((now_ms / 1000) & 0x00FF_FFFF) as u32
+}
+
+/// Parses like Redis's string2ll: no leading '+', no leading zeros, no spaces, fits i64.
+pub fn parse_i64_strict(b: &[u8]) -> Option<i64> {
+    if b.is_empty() || b.len() > 20 {
+        return None;
+    }
+    if b == b"0" {
+        return Some(0);
+    }
+    let (neg, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, b),
+    };
+    let (&first, _) = digits.split_first()?;
+    if !(b'1'..=b'9').contains(&first) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    if neg {
+        if v > (i64::MAX as u64) + 1 {
+            None
+        } else {
+            Some((v as i64).wrapping_neg())
+        }
+    } else {
+        i64::try_from(v).ok()
+    }
+}
+
+impl Entry {
+    /// A string entry encoded as `enc` says.
+    pub fn new_str(key: &[u8], val: &[u8], enc: StrEncoding, lru: u32) -> Entry {
+        if enc == StrEncoding::Auto {
+            if let Some(n) = parse_i64_strict(val) {
+                return Entry::new_int(key, n, lru);
+            }
+        }
+        let obj = match enc {
+            StrEncoding::Raw => Obj::Raw(Box::new(val.to_vec())),
+            _ if val.len() <= EMBSTR_LIMIT => Obj::Emb,
+            _ => Obj::InlineRaw,
+        };
+        let mut kv = Vec::with_capacity(
+            key.len()
+                + if matches!(obj, Obj::Raw(_)) {
+                    0
+                } else {
+                    val.len()
+                },
+        );
+        kv.extend_from_slice(key);
+        if !matches!(obj, Obj::Raw(_)) {
+            kv.extend_from_slice(val);
+        }
+        Entry {
+            kv: kv.into_boxed_slice(),
+            klen: key.len() as u32,
+            lru,
+            expire_at: 0,
+            obj,
+        }
+    }
+
+    /// An integer-encoded string entry.
+    pub fn new_int(key: &[u8], n: i64, lru: u32) -> Entry {
+        Entry {
+            kv: key.into(),
+            klen: key.len() as u32,
+            lru,
+            expire_at: 0,
+            obj: Obj::Int(n),
+        }
+    }
+
+    /// The key bytes.
+    pub fn key(&self) -> &[u8] {
+        &self.kv[..self.klen as usize]
+    }
+
+    /// The value.
+    pub fn value(&self) -> Value<'_> {
+        Value::Str(match &self.obj {
+            Obj::Emb | Obj::InlineRaw => StrRef::Bytes(&self.kv[self.klen as usize..]),
+            Obj::Int(n) => StrRef::Int(*n),
+            Obj::Raw(v) => StrRef::Bytes(v),
+        })
+    }
+
+    /// The value's type.
+    pub fn value_type(&self) -> ValueType {
+        ValueType::String
+    }
+
+    /// OBJECT ENCODING's answer.
+    pub fn encoding(&self) -> &'static str {
+        match self.obj {
+            Obj::Emb => "embstr",
+            Obj::InlineRaw | Obj::Raw(_) => "raw",
+            Obj::Int(_) => "int",
+        }
+    }
+
+    /// OBJECT REFCOUNT's answer: Redis shares integers below 10000 (refcount INT_MAX).
+    pub fn refcount(&self) -> i64 {
+        match self.obj {
+            Obj::Int(n) if (0..10000).contains(&n) => i64::from(i32::MAX),
+            _ => 1,
+        }
+    }
+
+    /// The integer if the value is int-encoded.
+    pub fn as_int(&self) -> Option<i64> {
+        match self.obj {
+            Obj::Int(n) => Some(n),
+            _ => None,
+        }
+    }
+
+    /// Replaces an integer value in place (INCR on an int-encoded value).
+    pub fn set_int(&mut self, n: i64) {
+        if !matches!(self.obj, Obj::Int(_)) {
+            self.kv = self.key().into();
+        }
+        self.obj = Obj::Int(n);
+    }
+
+    /// Makes the value a growable raw string and lets `f` change it (APPEND, SETRANGE).
+    pub fn with_raw<R>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+        let mut bytes = match std::mem::replace(&mut self.obj, Obj::Int(0)) {
+            Obj::Raw(v) => v,
+            Obj::Int(n) => Box::new(itoa::Buffer::new().format(n).as_bytes().to_vec()),
+            Obj::Emb | Obj::InlineRaw => {
+                let v = Box::new(self.kv[self.klen as usize..].to_vec());
+                self.kv = self.key().into();
+                v
+            }
+        };
+        let r = f(&mut bytes);
+        self.obj = Obj::Raw(bytes);
+        r
+    }
+
+    /// Absolute expiry in ms, 0 when none.
+    pub fn expire_at(&self) -> u64 {
+        self.expire_at
+    }
+
+    /// Sets (or with 0 clears) the absolute expiry; the caller keeps the slot's volatile count.
+    pub(crate) fn set_expire_raw(&mut self, at: u64) {
+        self.expire_at = at;
+    }
+
+    /// Whether the key is logically expired at `now` (Redis: now > when).
+    pub fn is_expired(&self, now_ms: u64) -> bool {
+        self.expire_at != 0 && now_ms > self.expire_at
+    }
+
+    /// Last access time on the LRU clock.
+    pub fn lru(&self) -> u32 {
+        self.lru
+    }
+
+    /// Records an access.
+    pub fn touch(&mut self, lru: u32) {
+        self.lru = lru;
+    }
+
+    /// A copy under another name (COPY, RENAME keep value, TTL and encoding).
+    pub fn renamed(&self, key: &[u8]) -> Entry {
+        let mut kv = Vec::with_capacity(key.len() + self.kv.len() - self.klen as usize);
+        kv.extend_from_slice(key);
+        kv.extend_from_slice(&self.kv[self.klen as usize..]);
+        Entry {
+            kv: kv.into_boxed_slice(),
+            klen: key.len() as u32,
+            lru: self.lru,
+            expire_at: self.expire_at,
+            obj: self.obj.clone(),
+        }
+    }
+
+    /// Approximate bytes used, for MEMORY USAGE.
+    pub fn memory_usage(&self) -> usize {
+        let base = std::mem::size_of::<Entry>() + self.kv.len();
+        match &self.obj {
+            Obj::Raw(v) => base + v.capacity() + std::mem::size_of::<Vec<u8>>(),
+            _ => base,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodings_follow_redis() {
+        assert_eq!(
+            Entry::new_str(b"k", b"123", StrEncoding::Auto, 0).encoding(),
+            "int"
+        );
+        assert_eq!(
+            Entry::new_str(b"k", b"0123", StrEncoding::Auto, 0).encoding(),
+            "embstr"
+        );
+        assert_eq!(
+            Entry::new_str(b"k", &[b'a'; 44], StrEncoding::Auto, 0).encoding(),
+            "embstr"
+        );
+        assert_eq!(
+            Entry::new_str(b"k", &[b'a'; 45], StrEncoding::Auto, 0).encoding(),
+            "raw"
+        );
+        assert_eq!(
+            Entry::new_str(b"k", b"12", StrEncoding::ByLength, 0).encoding(),
+            "embstr"
+        );
+        let mut e = Entry::new_str(b"key", b"ab", StrEncoding::Auto, 0);
+        e.with_raw(|v| v.extend_from_slice(b"cd"));
+        assert_eq!(e.encoding(), "raw");
+        assert_eq!(e.key(), b"key");
+        assert_eq!(e.value(), Value::Str(StrRef::Bytes(b"abcd")));
+    }
+
+    #[test]
+    fn strict_integers() {
+        assert_eq!(parse_i64_strict(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_i64_strict(b"9223372036854775808"), None);
+        assert_eq!(parse_i64_strict(b"+1"), None);
+        assert_eq!(parse_i64_strict(b"-0"), None);
+        assert_eq!(parse_i64_strict(b" 1"), None);
+    }
+
+    #[test]
+    fn entry_is_small() {
+        assert!(std::mem::size_of::<Entry>() <= 48);
+    }
+}

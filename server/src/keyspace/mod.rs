@@ -1,0 +1,341 @@
+//! The keyspace: databases of 16384 hash slots, grouped into lock shards.
+//!
+//! Each slot has its own key table, so per-slot counts and listings are cheap, and a
+//! same-slot multi-key command takes one lock. Commands that touch several shards lock
+//! them in ascending shard order. A "world" lock (one reader lock per connection bucket,
+//! all of them for a writer) lets MULTI/EXEC and SWAPDB run without interleaving while
+//! ordinary commands never contend on one shared lock.
+
+mod entry;
+mod glob;
+mod shard;
+mod slot;
+
+use std::sync::OnceLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+pub use entry::{
+    lru_clock, parse_i64_strict, Entry, StrEncoding, StrRef, Value, ValueType, EMBSTR_LIMIT,
+};
+pub use glob::string_match;
+pub use shard::{KeyHasher, Shard, ShardStats, SlotTable, SHARDS, SLOTS_PER_SHARD};
+pub use slot::{crc16, hash_part, key_slot, SLOTS};
+
+/// Wall-clock unix time in milliseconds.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The shard index of a slot.
+pub fn shard_of(slot: u16) -> usize {
+    usize::from(slot) % SHARDS
+}
+
+/// One database.
+pub struct Db {
+    shards: OnceLock<Box<[Mutex<Shard>]>>,
+    hasher: KeyHasher,
+}
+
+impl Db {
+    fn new(hasher: KeyHasher) -> Db {
+        Db {
+            shards: OnceLock::new(),
+            hasher,
+        }
+    }
+
+    /// The shards, created on first use so unused databases cost nothing.
+    pub fn shards(&self) -> &[Mutex<Shard>] {
+        self.shards.get_or_init(|| {
+            (0..SHARDS)
+                .map(|_| Mutex::new(Shard::new(self.hasher)))
+                .collect()
+        })
+    }
+
+    /// Whether any key was ever stored (avoids creating shards just to count nothing).
+    pub fn is_initialized(&self) -> bool {
+        self.shards.get().is_some()
+    }
+
+    /// Locks the shard of `slot`.
+    pub fn lock_slot(&self, slot: u16) -> MutexGuard<'_, Shard> {
+        self.shards()[shard_of(slot)].lock()
+    }
+
+    /// Locks the shards holding `slots`, in ascending shard order (no deadlock).
+    pub fn lock_slots(&self, slots: &[u16]) -> MultiGuard<'_> {
+        let mut idx: Vec<usize> = slots.iter().map(|&s| shard_of(s)).collect();
+        idx.sort_unstable();
+        idx.dedup();
+        let shards = self.shards();
+        MultiGuard {
+            guards: idx.into_iter().map(|i| (i, shards[i].lock())).collect(),
+        }
+    }
+
+    /// Number of keys (expired but not yet reclaimed ones included, like Redis's DBSIZE).
+    pub fn len(&self) -> usize {
+        match self.shards.get() {
+            Some(shards) => shards.iter().map(|s| s.lock().keys()).sum(),
+            None => 0,
+        }
+    }
+
+    /// Whether the database has no keys.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Number of keys with a TTL.
+    pub fn volatile(&self) -> usize {
+        match self.shards.get() {
+            Some(shards) => shards.iter().map(|s| s.lock().volatile()).sum(),
+            None => 0,
+        }
+    }
+
+    /// Removes every key; returns how many there were. Watchers of existing keys are told.
+    pub fn clear(&self, now_ms: u64) -> usize {
+        match self.shards.get() {
+            Some(shards) => shards
+                .iter()
+                .map(|s| {
+                    let mut s = s.lock();
+                    s.signal_existing(now_ms);
+                    s.clear()
+                })
+                .sum(),
+            None => 0,
+        }
+    }
+
+    /// Sum of the shards' lookup counters.
+    pub fn stats(&self) -> ShardStats {
+        let mut total = ShardStats::default();
+        if let Some(shards) = self.shards.get() {
+            for s in shards.iter() {
+                let st = s.lock().stats;
+                total.hits += st.hits;
+                total.misses += st.misses;
+                total.expired += st.expired;
+            }
+        }
+        total
+    }
+
+    /// Zeroes the lookup counters (CONFIG RESETSTAT).
+    pub fn reset_stats(&self) {
+        if let Some(shards) = self.shards.get() {
+            for s in shards.iter() {
+                s.lock().stats = ShardStats::default();
+            }
+        }
+    }
+}
+
+/// Guards of several shards of one database, taken in ascending order.
+pub struct MultiGuard<'a> {
+    guards: Vec<(usize, MutexGuard<'a, Shard>)>,
+}
+
+impl MultiGuard<'_> {
+    /// The locked shard holding `slot`. `slot` must be one the guard was built for.
+    pub fn shard(&mut self, slot: u16) -> Option<&mut Shard> {
+        let want = shard_of(slot);
+        self.guards
+            .iter_mut()
+            .find(|(i, _)| *i == want)
+            .map(|(_, g)| &mut **g)
+    }
+}
+
+const WORLD_BUCKETS: usize = 16;
+
+/// A lock that ordinary commands share (each through its own bucket) and that
+/// MULTI/EXEC, SWAPDB and the like take exclusively.
+pub struct WorldLock {
+    buckets: Box<[RwLock<()>]>,
+}
+
+/// Shared hold on the world lock.
+pub type WorldRead<'a> = RwLockReadGuard<'a, ()>;
+
+/// Exclusive hold on the world lock.
+pub struct WorldWrite<'a> {
+    _guards: Vec<RwLockWriteGuard<'a, ()>>,
+}
+
+impl WorldLock {
+    fn new() -> WorldLock {
+        WorldLock {
+            buckets: (0..WORLD_BUCKETS).map(|_| RwLock::new(())).collect(),
+        }
+    }
+
+    /// Shared access for the connection with this id.
+    pub fn read(&self, conn_id: u64) -> WorldRead<'_> {
+        self.buckets[(conn_id as usize) % WORLD_BUCKETS].read()
+    }
+
+    /// Exclusive access: no other command runs until the guard is dropped.
+    pub fn write(&self) -> WorldWrite<'_> {
+        WorldWrite {
+            _guards: self.buckets.iter().map(|b| b.write()).collect(),
+        }
+    }
+}
+
+/// Every database of the node.
+pub struct Keyspace {
+    dbs: Box<[Db]>,
+    /// See [`WorldLock`].
+    pub world: WorldLock,
+}
+
+impl Keyspace {
+    /// A keyspace with `databases` empty databases (at least one).
+    pub fn new(databases: usize) -> Keyspace {
+        let hasher = KeyHasher::default();
+        Keyspace {
+            dbs: (0..databases.max(1)).map(|_| Db::new(hasher)).collect(),
+            world: WorldLock::new(),
+        }
+    }
+
+    /// Number of databases.
+    pub fn db_count(&self) -> usize {
+        self.dbs.len()
+    }
+
+    /// Database `i`, if it exists.
+    pub fn db(&self, i: usize) -> Option<&Db> {
+        self.dbs.get(i)
+    }
+
+    /// All databases.
+    pub fn dbs(&self) -> &[Db] {
+        &self.dbs
+    }
+
+    /// Exchanges the contents of two databases; the caller holds the world lock.
+    /// Returns false if either index is out of range.
+    pub fn swap_dbs(&self, a: usize, b: usize, now_ms: u64) -> bool {
+        let (Some(da), Some(db)) = (self.dbs.get(a), self.dbs.get(b)) else {
+            return false;
+        };
+        if a == b {
+            return true;
+        }
+        for (sa, sb) in da.shards().iter().zip(db.shards().iter()) {
+            let (mut ga, mut gb) = if a < b {
+                let ga = sa.lock();
+                (ga, sb.lock())
+            } else {
+                let gb = sb.lock();
+                (sa.lock(), gb)
+            };
+            ga.signal_existing(now_ms);
+            gb.signal_existing(now_ms);
+            ga.swap_data(&mut gb);
+            ga.signal_existing(now_ms);
+            gb.signal_existing(now_ms);
+        }
+        true
+    }
+}
+
+/// One run of the active expiry cycle (Redis's activeExpireCycle idea): visit shards with
+/// keys that have a TTL, reclaim expired keys a few slots at a time, and keep going in a
+/// shard while more than a quarter of the sampled keys were expired, within `budget`.
+pub fn active_expire_cycle(ks: &Keyspace, budget: std::time::Duration) {
+    let start = std::time::Instant::now();
+    for db in ks.dbs() {
+        if !db.is_initialized() {
+            continue;
+        }
+        for shard in db.shards() {
+            loop {
+                let _world = ks.world.read(0);
+                let mut s = shard.lock();
+                if s.volatile() == 0 {
+                    break;
+                }
+                let (examined, expired) = s.expire_step(16, now_ms());
+                if examined == 0 || expired * 4 <= examined || start.elapsed() > budget {
+                    break;
+                }
+            }
+            if start.elapsed() > budget {
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_get_expire() {
+        let ks = Keyspace::new(16);
+        let db = ks.db(0).unwrap_or_else(|| unreachable!());
+        let slot = key_slot(b"foo");
+        let mut g = db.lock_slot(slot);
+        g.insert(
+            slot,
+            Entry::new_str(b"foo", b"bar", StrEncoding::Auto, 0),
+            1000,
+        );
+        assert!(g.lookup_read(slot, b"foo", 1000).is_some());
+        assert!(g.set_expire(slot, b"foo", 1500, 1000));
+        assert_eq!(g.volatile(), 1);
+        assert!(g.lookup_read(slot, b"foo", 1500).is_some());
+        assert!(g.lookup_read(slot, b"foo", 1501).is_none());
+        assert_eq!(g.keys(), 0);
+        assert_eq!(g.volatile(), 0);
+        assert_eq!(g.stats.expired, 1);
+    }
+
+    #[test]
+    fn active_expiry_reclaims() {
+        let ks = Keyspace::new(1);
+        let db = ks.db(0).unwrap_or_else(|| unreachable!());
+        for i in 0..1000u32 {
+            let k = format!("k{i}");
+            let slot = key_slot(k.as_bytes());
+            let mut g = db.lock_slot(slot);
+            let mut e = Entry::new_str(k.as_bytes(), b"v", StrEncoding::Auto, 0);
+            e.set_expire_raw(if i % 2 == 0 { 10 } else { 0 });
+            g.insert(slot, e, 0);
+        }
+        assert_eq!(db.len(), 1000);
+        assert_eq!(db.volatile(), 500);
+        for s in db.shards() {
+            s.lock().expire_step(SLOTS_PER_SHARD, 100);
+        }
+        assert_eq!(db.len(), 500);
+        assert_eq!(db.volatile(), 0);
+    }
+
+    #[test]
+    fn swapdb_moves_data() {
+        let ks = Keyspace::new(2);
+        let (d0, d1) = (
+            ks.db(0).unwrap_or_else(|| unreachable!()),
+            ks.db(1).unwrap_or_else(|| unreachable!()),
+        );
+        let slot = key_slot(b"a");
+        d0.lock_slot(slot)
+            .insert(slot, Entry::new_str(b"a", b"1", StrEncoding::Auto, 0), 0);
+        assert!(ks.swap_dbs(0, 1, 0));
+        assert_eq!(d0.len(), 0);
+        assert_eq!(d1.len(), 1);
+    }
+}

@@ -1,0 +1,328 @@
+//! A lock shard: the key tables of the slots `s` with `s % SHARDS == index`.
+
+use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use hashbrown::HashTable;
+
+use super::entry::Entry;
+use super::slot::SLOTS;
+
+/// Number of lock shards per database (a power of two dividing [`SLOTS`]).
+pub const SHARDS: usize = 256;
+
+/// Slots held by one shard.
+pub const SLOTS_PER_SHARD: usize = SLOTS / SHARDS;
+
+/// The hasher every key table uses (seeded once per process against hash flooding).
+pub type KeyHasher = foldhash::fast::RandomState;
+
+/// The keys of one hash slot.
+#[derive(Default)]
+pub struct SlotTable {
+    table: HashTable<Entry>,
+    /// Keys in this slot that have a TTL, so the expiry cycle can skip slots without any.
+    volatile: u32,
+}
+
+impl SlotTable {
+    /// Number of keys (including logically expired ones not yet reclaimed).
+    pub fn len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Whether the slot has no keys.
+    pub fn is_empty(&self) -> bool {
+        self.table.is_empty()
+    }
+
+    /// Every entry, in table order.
+    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.table.iter()
+    }
+
+    /// Number of keys with a TTL.
+    pub fn volatile(&self) -> u32 {
+        self.volatile
+    }
+}
+
+/// Counters kept under the shard lock so the hot path touches no shared cache line.
+#[derive(Default, Clone, Copy, Debug)]
+pub struct ShardStats {
+    /// Successful key lookups.
+    pub hits: u64,
+    /// Failed key lookups.
+    pub misses: u64,
+    /// Keys removed because their TTL passed.
+    pub expired: u64,
+}
+
+/// The data part of a shard (what SWAPDB exchanges).
+#[derive(Default)]
+pub struct ShardData {
+    slots: Vec<SlotTable>,
+    keys: usize,
+    volatile: usize,
+}
+
+/// Clients watching keys of this shard, each with the flag that EXEC checks.
+pub type Watchers = std::collections::HashMap<Box<[u8]>, Vec<Arc<AtomicBool>>>;
+
+/// One lock shard.
+pub struct Shard {
+    data: ShardData,
+    hasher: KeyHasher,
+    watched: Watchers,
+    /// Lookup and expiry counters.
+    pub stats: ShardStats,
+    /// Where the active expiry cycle resumes (index into this shard's slots).
+    pub(crate) expire_cursor: usize,
+}
+
+fn local(slot: u16) -> usize {
+    usize::from(slot) / SHARDS
+}
+
+impl Shard {
+    pub(crate) fn new(hasher: KeyHasher) -> Shard {
+        let mut slots = Vec::with_capacity(SLOTS_PER_SHARD);
+        slots.resize_with(SLOTS_PER_SHARD, SlotTable::default);
+        Shard {
+            data: ShardData {
+                slots,
+                keys: 0,
+                volatile: 0,
+            },
+            hasher,
+            watched: Watchers::default(),
+            stats: ShardStats::default(),
+            expire_cursor: 0,
+        }
+    }
+
+    fn hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    /// The table of `slot` (which must belong to this shard).
+    pub fn slot(&self, slot: u16) -> &SlotTable {
+        &self.data.slots[local(slot)]
+    }
+
+    /// Number of keys in this shard.
+    pub fn keys(&self) -> usize {
+        self.data.keys
+    }
+
+    /// Number of keys with a TTL in this shard.
+    pub fn volatile(&self) -> usize {
+        self.data.volatile
+    }
+
+    /// All slot tables of this shard, with their global slot numbers.
+    pub fn slot_tables(&self, shard_index: usize) -> impl Iterator<Item = (u16, &SlotTable)> {
+        self.data
+            .slots
+            .iter()
+            .enumerate()
+            .map(move |(i, t)| ((i * SHARDS + shard_index) as u16, t))
+    }
+
+    /// Finds a key without expiring it or counting a hit (OBJECT, TTL bookkeeping).
+    pub fn peek(&self, slot: u16, key: &[u8]) -> Option<&Entry> {
+        let h = self.hash(key);
+        self.data.slots[local(slot)]
+            .table
+            .find(h, |e| e.key() == key)
+    }
+
+    /// Finds a live key, reclaiming it first if it expired. Counts no statistics.
+    pub fn get_mut(&mut self, slot: u16, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        let h = self.hash(key);
+        let expired = self.data.slots[local(slot)]
+            .table
+            .find(h, |e| e.key() == key)?
+            .is_expired(now_ms);
+        if expired {
+            self.expire_key(slot, key);
+            return None;
+        }
+        self.data.slots[local(slot)]
+            .table
+            .find_mut(h, |e| e.key() == key)
+    }
+
+    /// Like [`Shard::get_mut`] for a read command: counts a keyspace hit or miss and
+    /// refreshes the access time.
+    pub fn lookup_read(&mut self, slot: u16, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        if self.get_mut(slot, key, now_ms).is_none() {
+            self.stats.misses += 1;
+            return None;
+        }
+        self.stats.hits += 1;
+        let h = self.hash(key);
+        let e = self.data.slots[local(slot)]
+            .table
+            .find_mut(h, |e| e.key() == key)?;
+        e.touch(super::entry::lru_clock(now_ms));
+        Some(e)
+    }
+
+    /// Whether a live key exists (expired ones are reclaimed).
+    pub fn contains(&mut self, slot: u16, key: &[u8], now_ms: u64) -> bool {
+        self.get_mut(slot, key, now_ms).is_some()
+    }
+
+    fn expire_key(&mut self, slot: u16, key: &[u8]) {
+        if self.remove_entry(slot, key).is_some() {
+            self.stats.expired += 1;
+        }
+    }
+
+    /// Removes a key whatever its TTL, returning it. Signals watchers.
+    fn remove_entry(&mut self, slot: u16, key: &[u8]) -> Option<Entry> {
+        let h = self.hash(key);
+        let t = &mut self.data.slots[local(slot)];
+        let e = t.table.find_entry(h, |e| e.key() == key).ok()?.remove().0;
+        if e.expire_at() != 0 {
+            t.volatile -= 1;
+            self.data.volatile -= 1;
+        }
+        self.data.keys -= 1;
+        self.signal(key);
+        Some(e)
+    }
+
+    /// Deletes a live key, returning it (None if absent or expired).
+    pub fn remove(&mut self, slot: u16, key: &[u8], now_ms: u64) -> Option<Entry> {
+        self.get_mut(slot, key, now_ms)?;
+        self.remove_entry(slot, key)
+    }
+
+    /// Stores `entry` (replacing any previous value, whose TTL is dropped unless `entry`
+    /// has one). Signals watchers. Returns the previous live entry.
+    pub fn insert(&mut self, slot: u16, entry: Entry, now_ms: u64) -> Option<Entry> {
+        let old = self.remove(slot, entry.key(), now_ms);
+        let h = self.hash(entry.key());
+        self.signal(entry.key());
+        let t = &mut self.data.slots[local(slot)];
+        if entry.expire_at() != 0 {
+            t.volatile += 1;
+            self.data.volatile += 1;
+        }
+        let hasher = &self.hasher;
+        t.table
+            .insert_unique(h, entry, |e| hasher.hash_one(e.key()));
+        self.data.keys += 1;
+        old
+    }
+
+    /// Sets or clears (0) the TTL of a live key. Returns false if the key does not exist.
+    pub fn set_expire(&mut self, slot: u16, key: &[u8], at_ms: u64, now_ms: u64) -> bool {
+        let Some(e) = self.get_mut(slot, key, now_ms) else {
+            return false;
+        };
+        let before = e.expire_at() != 0;
+        e.set_expire_raw(at_ms);
+        let after = at_ms != 0;
+        let t = &mut self.data.slots[local(slot)];
+        match (before, after) {
+            (false, true) => {
+                t.volatile += 1;
+                self.data.volatile += 1;
+            }
+            (true, false) => {
+                t.volatile -= 1;
+                self.data.volatile -= 1;
+            }
+            _ => {}
+        }
+        self.signal(key);
+        true
+    }
+
+    /// Marks a key as modified for WATCH (call after changing a value in place).
+    pub fn signal(&mut self, key: &[u8]) {
+        if self.watched.is_empty() {
+            return;
+        }
+        if let Some(flags) = self.watched.get(key) {
+            for f in flags {
+                f.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// Registers a watcher for `key`.
+    pub fn watch(&mut self, key: &[u8], flag: Arc<AtomicBool>) {
+        self.watched.entry(key.into()).or_default().push(flag);
+    }
+
+    /// Removes a watcher of `key`.
+    pub fn unwatch(&mut self, key: &[u8], flag: &Arc<AtomicBool>) {
+        if let Some(v) = self.watched.get_mut(key) {
+            v.retain(|f| !Arc::ptr_eq(f, flag));
+            if v.is_empty() {
+                self.watched.remove(key);
+            }
+        }
+    }
+
+    /// Flags every watcher whose key exists in this shard (FLUSHDB, SWAPDB).
+    pub fn signal_existing(&mut self, now_ms: u64) {
+        let keys: Vec<Box<[u8]>> = self.watched.keys().cloned().collect();
+        for key in keys {
+            let slot = super::slot::key_slot(&key);
+            if self.peek(slot, &key).is_some_and(|e| !e.is_expired(now_ms)) {
+                self.signal(&key);
+            }
+        }
+    }
+
+    /// Removes every key, returning how many there were.
+    pub fn clear(&mut self) -> usize {
+        let n = self.data.keys;
+        for t in &mut self.data.slots {
+            *t = SlotTable::default();
+        }
+        self.data.keys = 0;
+        self.data.volatile = 0;
+        n
+    }
+
+    /// Exchanges the data with another shard (SWAPDB); watchers stay with their database.
+    pub fn swap_data(&mut self, other: &mut Shard) {
+        std::mem::swap(&mut self.data, &mut other.data);
+    }
+
+    /// Reclaims expired keys of up to `budget` slot tables starting at the expiry cursor.
+    /// Returns (keys examined, keys expired).
+    pub fn expire_step(&mut self, budget: usize, now_ms: u64) -> (usize, usize) {
+        let mut examined = 0;
+        let mut expired_keys: Vec<(u16, Box<[u8]>)> = Vec::new();
+        for _ in 0..budget.min(SLOTS_PER_SHARD) {
+            let i = self.expire_cursor % SLOTS_PER_SHARD;
+            self.expire_cursor = (i + 1) % SLOTS_PER_SHARD;
+            let t = &self.data.slots[i];
+            if t.volatile == 0 {
+                continue;
+            }
+            for e in t.table.iter() {
+                if e.expire_at() != 0 {
+                    examined += 1;
+                    if e.is_expired(now_ms) {
+                        let slot = super::slot::key_slot(e.key());
+                        expired_keys.push((slot, e.key().into()));
+                    }
+                }
+            }
+        }
+        let n = expired_keys.len();
+        for (slot, key) in expired_keys {
+            self.expire_key(slot, &key);
+        }
+        (examined, n)
+    }
+}

@@ -1,0 +1,198 @@
+//! One client connection: read, run every complete command in order (pipelining), write
+//! all replies with one write, deliver pub/sub messages, honour timeouts and kills.
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::BytesMut;
+use resp_proto::{CommandDecoder, Limits, ReplyWriter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+
+use super::registry::ClientHandle;
+use crate::commands::{self, After, Session};
+use crate::node::Node;
+
+const MAX_CLIENTS_REACHED: &[u8] = b"-ERR max number of clients reached\r\n";
+
+const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Set up an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+/// Read buffer growth step.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Sets up and spawns the task of a freshly accepted connection.
+pub(super) fn start(
+    node: Arc<Node>,
+    stream: TcpStream,
+    peer: SocketAddr,
+    shutdown: CancellationToken,
+) {
+    node.stats.connections.fetch_add(1, Ordering::Relaxed);
+    let cfg = node.config.current();
+    let _ = stream.set_nodelay(true);
+    let refusal = if node.clients.len() >= cfg.maxclients as usize {
+        Some(MAX_CLIENTS_REACHED)
+    } else if cfg.protected_mode && cfg.requirepass.is_none() && !peer.ip().is_loopback() {
+        Some(PROTECTED_MODE_DENIED)
+    } else {
+        None
+    };
+    if let Some(msg) = refusal {
+        node.stats.rejected.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(async move {
+            let mut stream = stream;
+            let _ = stream.write_all(msg).await;
+        });
+        return;
+    }
+    let laddr = stream.local_addr().unwrap_or(peer);
+    let fd = raw_fd(&stream);
+    let ps = cfg.client_output_buffer_limit[2];
+    let handle = Arc::new(ClientHandle::new(
+        node.clients.next_id(),
+        peer,
+        laddr,
+        fd,
+        (ps.hard, ps.soft, ps.soft_seconds),
+    ));
+    node.clients.add(handle.clone());
+    tokio::spawn(async move {
+        run(&node, stream, &handle, shutdown).await;
+        cleanup(&node, &handle);
+    });
+}
+
+#[cfg(unix)]
+fn raw_fd(stream: &TcpStream) -> i64 {
+    use std::os::fd::AsRawFd;
+    i64::from(stream.as_raw_fd())
+}
+
+#[cfg(not(unix))]
+fn raw_fd(_stream: &TcpStream) -> i64 {
+    -1
+}
+
+fn cleanup(node: &Node, handle: &Arc<ClientHandle>) {
+    node.pubsub.remove_client(handle);
+    node.clients.remove(handle.id);
+}
+
+fn limits(node: &Node) -> Limits {
+    let cfg = node.config.current();
+    Limits {
+        max_bulk_len: cfg.proto_max_bulk_len,
+        ..Limits::default()
+    }
+}
+
+async fn run(
+    node: &Arc<Node>,
+    mut stream: TcpStream,
+    handle: &Arc<ClientHandle>,
+    shutdown: CancellationToken,
+) {
+    let cfg = node.config.current();
+    let mut sess = Session::new(handle.clone(), cfg.requirepass.is_none());
+    let mut decoder = CommandDecoder::new(limits(node));
+    let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut out = BytesMut::with_capacity(READ_CHUNK);
+    let query_limit = cfg.client_query_buffer_limit;
+    drop(cfg);
+    loop {
+        let timeout = node.config.current().timeout;
+        let idle = async {
+            if timeout == 0 || sess.in_pubsub() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(Duration::from_secs(timeout)).await;
+        };
+        let mut close = false;
+        tokio::select! {
+            biased;
+            _ = handle.kill.cancelled() => break,
+            _ = shutdown.cancelled() => break,
+            _ = handle.push_notify.notified() => {
+                out.extend_from_slice(&handle.take_pushes());
+            }
+            r = stream.read_buf(&mut inbuf) => {
+                let n = match r {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                node.stats.net_input.fetch_add(n as u64, Ordering::Relaxed);
+                handle.last_active.store(crate::keyspace::now_ms(), Ordering::Relaxed);
+                close = run_batch(node, &mut sess, &mut decoder, &mut inbuf, &mut out);
+                if !close && query_limit > 0 && inbuf.len() as u64 > query_limit {
+                    tracing::warn!("Closing client that reached max query buffer length: id={} addr={}", handle.id, handle.addr);
+                    close = true;
+                }
+                handle.db.store(sess.db, Ordering::Relaxed);
+                handle.multi.store(sess.multi.as_ref().map_or(-1, |q| q.len() as i64), Ordering::Relaxed);
+                handle.sub.store(sess.channels.len(), Ordering::Relaxed);
+                handle.psub.store(sess.patterns.len(), Ordering::Relaxed);
+                if inbuf.capacity() - inbuf.len() < READ_CHUNK / 4 {
+                    inbuf.reserve(READ_CHUNK);
+                }
+            }
+            _ = idle => break,
+        }
+        if !out.is_empty() {
+            node.stats
+                .net_output
+                .fetch_add(out.len() as u64, Ordering::Relaxed);
+            handle.omem.store(out.len() as u64, Ordering::Relaxed);
+            let written = tokio::select! {
+                biased;
+                _ = handle.kill.cancelled() => break,
+                w = stream.write_all(&out) => w,
+            };
+            handle.omem.store(0, Ordering::Relaxed);
+            if written.is_err() {
+                break;
+            }
+            out.clear();
+            if out.capacity() > 1 << 20 {
+                out = BytesMut::with_capacity(READ_CHUNK);
+            }
+        }
+        if close {
+            break;
+        }
+    }
+    let _ = stream.shutdown().await;
+    commands::disconnect(node, &mut sess);
+}
+
+/// Runs every complete command in `inbuf`. Returns true when the connection must close
+/// after the replies are flushed.
+fn run_batch(
+    node: &Node,
+    sess: &mut Session,
+    decoder: &mut CommandDecoder,
+    inbuf: &mut BytesMut,
+    out: &mut BytesMut,
+) -> bool {
+    loop {
+        match decoder.decode(inbuf, sess.authenticated) {
+            Ok(Some(args)) => {
+                if args.is_empty() {
+                    continue;
+                }
+                let mut w = ReplyWriter::new(out, sess.proto);
+                if commands::process(node, sess, &mut w, args) == After::Close {
+                    return true;
+                }
+            }
+            Ok(None) => return false,
+            Err(e) => {
+                node.stats.error();
+                e.write_reply(out);
+                return true;
+            }
+        }
+    }
+}

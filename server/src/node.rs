@@ -1,0 +1,184 @@
+//! The state every connection shares: configuration, keyspace, command table, clients,
+//! pub/sub and statistics.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use parking_lot::Mutex;
+use tokio_util::sync::CancellationToken;
+
+use crate::commands::pubsub::PubSub;
+use crate::commands::CommandTable;
+use crate::config::ConfigStore;
+use crate::keyspace::{Db, Keyspace};
+use crate::net::Registry;
+
+/// Node-wide counters (INFO stats). Hot-path counters are added per batch.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// total_connections_received
+    pub connections: AtomicU64,
+    /// rejected_connections
+    pub rejected: AtomicU64,
+    /// total_commands_processed
+    pub commands: AtomicU64,
+    /// total_net_input_bytes
+    pub net_input: AtomicU64,
+    /// total_net_output_bytes
+    pub net_output: AtomicU64,
+    /// total_error_replies
+    pub errors: AtomicU64,
+    /// rdb_changes_since_last_save
+    pub dirty: AtomicU64,
+    /// Error replies by their first word (errorstats).
+    pub error_kinds: Mutex<std::collections::BTreeMap<String, u64>>,
+}
+
+impl Stats {
+    /// Counts one executed command.
+    pub fn command(&self) {
+        self.commands.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an error reply.
+    pub fn error(&self) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts an error reply by its code (`ERR`, `WRONGTYPE`...).
+    pub fn error_kind(&self, text: &str) {
+        let code = text.split(' ').next().unwrap_or("ERR");
+        *self.error_kinds.lock().entry(code.to_owned()).or_default() += 1;
+    }
+
+    /// Counts keyspace changes.
+    pub fn dirty(&self, n: u64) {
+        self.dirty.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn reset(&self) {
+        for c in [
+            &self.connections,
+            &self.rejected,
+            &self.commands,
+            &self.net_input,
+            &self.net_output,
+            &self.errors,
+        ] {
+            c.store(0, Ordering::Relaxed);
+        }
+        self.error_kinds.lock().clear();
+    }
+}
+
+/// Shared node state.
+pub struct Node {
+    /// Runtime configuration.
+    pub config: Arc<ConfigStore>,
+    /// Every database.
+    pub keyspace: Keyspace,
+    /// The command table.
+    pub commands: CommandTable,
+    /// Connected clients.
+    pub clients: Registry,
+    /// Channel and pattern subscriptions.
+    pub pubsub: PubSub,
+    /// Counters.
+    pub stats: Stats,
+    /// SLOWLOG entries.
+    pub slowlog: crate::commands::SlowLog,
+    /// When the node started.
+    pub started: Instant,
+    /// 40 hex characters, random per start (INFO run_id).
+    pub run_id: String,
+    /// Replication id (INFO master_replid, DEBUG CHANGE-REPL-ID).
+    pub replid: Mutex<String>,
+    /// Unix seconds of the last successful save (LASTSAVE).
+    pub lastsave: AtomicU64,
+    /// Whether the active expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE).
+    pub active_expire: std::sync::atomic::AtomicBool,
+    shutdown: Mutex<Option<CancellationToken>>,
+}
+
+fn random_hex40() -> String {
+    (0..40)
+        .map(|_| char::from(b"0123456789abcdef"[fastrand::usize(..16)]))
+        .collect()
+}
+
+impl Node {
+    /// A node with an empty keyspace, configured by `config`.
+    pub fn new(config: Arc<ConfigStore>) -> Node {
+        let cfg = config.current();
+        let dbs = if cfg.cluster_enabled {
+            1
+        } else {
+            cfg.databases.max(1) as usize
+        };
+        Node {
+            keyspace: Keyspace::new(dbs),
+            commands: CommandTable::new(),
+            clients: Registry::default(),
+            pubsub: PubSub::default(),
+            stats: Stats::default(),
+            slowlog: crate::commands::SlowLog::default(),
+            started: Instant::now(),
+            run_id: random_hex40(),
+            replid: Mutex::new(random_hex40()),
+            lastsave: AtomicU64::new(crate::keyspace::now_ms() / 1000),
+            active_expire: std::sync::atomic::AtomicBool::new(true),
+            shutdown: Mutex::new(None),
+            config,
+        }
+    }
+
+    /// Registers the CONFIG RESETSTAT hook (call once the node is in its `Arc`).
+    pub fn install_hooks(self: &Arc<Self>) {
+        let weak = Arc::downgrade(self);
+        self.config.on_resetstat(Box::new(move || {
+            if let Some(node) = weak.upgrade() {
+                node.reset_stats();
+            }
+        }));
+    }
+
+    /// Zeroes the statistics (CONFIG RESETSTAT).
+    pub fn reset_stats(&self) {
+        self.stats.reset();
+        for db in self.keyspace.dbs() {
+            db.reset_stats();
+        }
+        self.slowlog.reset();
+    }
+
+    /// Database `i` (callers only hold indices checked by SELECT; 0 always exists).
+    pub fn db(&self, i: usize) -> &Db {
+        let dbs = self.keyspace.dbs();
+        dbs.get(i).unwrap_or(&dbs[0])
+    }
+
+    /// `cluster-enabled`.
+    pub fn cluster_enabled(&self) -> bool {
+        self.config.current().cluster_enabled
+    }
+
+    /// Whether `maxmemory-policy` is an LFU policy.
+    pub fn lfu_policy(&self) -> bool {
+        self.config
+            .get_text("maxmemory-policy")
+            .is_some_and(|p| p.windows(3).any(|w| w == b"lfu"))
+    }
+
+    /// Installs the token SHUTDOWN cancels.
+    pub fn set_shutdown_token(&self, token: CancellationToken) {
+        *self.shutdown.lock() = Some(token);
+    }
+
+    /// Starts a shutdown (SHUTDOWN command).
+    pub fn shutdown(&self) {
+        if let Some(t) = self.shutdown.lock().as_ref() {
+            t.cancel();
+        }
+    }
+}
