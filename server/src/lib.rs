@@ -7,6 +7,11 @@ pub mod config;
 pub mod logging;
 pub mod process;
 mod startup;
+pub mod commands;
+pub mod info;
+pub mod keyspace;
+pub mod net;
+pub mod node;
 
 /// The Redis version this server is compatible with (INFO, HELLO, the FATAL block).
 pub const VERSION: &str = "7.0.15";
