@@ -9,7 +9,8 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{self, table, Cli, ConfigStore, LoadError, Loader, Startup};
-use crate::{logging, process, VERSION};
+use crate::node::Node;
+use crate::{logging, net, process, VERSION};
 
 const USAGE: &str = "Usage: ./redis-server [/path/to/redis.conf] [options] [-]
        ./redis-server - (read config from stdin)
@@ -114,9 +115,11 @@ fn start(startup: &Startup, cwd: &Path, no_args: bool) -> i32 {
     logging::set_role(b'M');
     tracing::info!("monotonic clock: POSIX clock_gettime");
 
-    let listeners = match listen::bind(&cfg) {
+    let listeners = match net::bind(&cfg) {
         Ok(l) => l,
-        Err((addr, e)) => {
+        Err(e) => {
+            // net::bind does not say which address failed; the first is the usual culprit.
+            let addr = cfg.bind.first().map_or("*", |a| a.trim_start_matches('-'));
             tracing::warn!(
                 "Warning: Could not create server TCP listening socket {addr}:{}: bind: {}",
                 cfg.port,
@@ -154,11 +157,8 @@ fn start(startup: &Startup, cwd: &Path, no_args: bool) -> i32 {
         if let Err(e) = process::spawn_signal_handler(shutdown.clone()) {
             tracing::warn!("Can't install the signal handlers: {e}");
         }
-        let serving = tokio::spawn(listen::serve(
-            Arc::clone(&store),
-            listeners,
-            shutdown.clone(),
-        ));
+        let node = Arc::new(Node::new(Arc::clone(&store)));
+        let serving = tokio::spawn(net::serve(node, listeners, shutdown.clone()));
         shutdown.cancelled().await;
         tracing::warn!("User requested shutdown...");
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, serving).await;
@@ -201,68 +201,4 @@ fn refuse_modules(modules: &[Vec<u8>], module_configs: usize) -> Option<i32> {
         return Some(1);
     }
     None
-}
-
-/// Until the node's network layer (`crate::net`) is in the crate, start-up binds the client
-/// port itself so that the sequence, its log lines and a taken port behave as they will;
-/// connections are accepted by the kernel but not served.
-mod listen {
-    use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
-    use std::sync::Arc;
-
-    use tokio_util::sync::CancellationToken;
-
-    use crate::config::{Config, ConfigStore};
-
-    /// The bound client sockets.
-    pub(super) struct Listeners(Vec<TcpListener>);
-
-    /// Binds every IPv4 `bind` address on `port`; a failing `-`-prefixed (optional) or IPv6
-    /// address is skipped. Err carries the address that failed.
-    pub(super) fn bind(cfg: &Config) -> Result<Listeners, (String, std::io::Error)> {
-        let mut out = Vec::new();
-        if cfg.port == 0 {
-            return Ok(Listeners(out));
-        }
-        for addr in &cfg.bind {
-            let (optional, host) = match addr.strip_prefix('-') {
-                Some(h) => (true, h),
-                None => (false, addr.as_str()),
-            };
-            let ip = match host {
-                "*" => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                "::*" => continue,
-                other => match other.parse::<IpAddr>() {
-                    Ok(ip @ IpAddr::V4(_)) => ip,
-                    Ok(IpAddr::V6(_)) => continue,
-                    Err(e) if optional => {
-                        let _ = e;
-                        continue;
-                    }
-                    Err(e) => {
-                        return Err((
-                            addr.clone(),
-                            std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
-                        ))
-                    }
-                },
-            };
-            match TcpListener::bind(SocketAddr::new(ip, cfg.port)) {
-                Ok(l) => out.push(l),
-                Err(_) if optional => {}
-                Err(e) => return Err((host.to_owned(), e)),
-            }
-        }
-        Ok(Listeners(out))
-    }
-
-    /// Holds the sockets until shutdown.
-    pub(super) async fn serve(
-        _store: Arc<ConfigStore>,
-        listeners: Listeners,
-        shutdown: CancellationToken,
-    ) {
-        shutdown.cancelled().await;
-        drop(listeners.0);
-    }
 }
