@@ -332,3 +332,40 @@ fn config_rewrite_over_the_network_survives_a_restart() {
     assert_eq!(again.wait_exit(Duration::from_secs(5)).code(), Some(0));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn dir_changes_the_working_directory_for_relative_paths() {
+    let start = scratch("dir-start");
+    let data = scratch("dir-data");
+    let mut server = Server::start(
+        &start,
+        &[
+            "--logfile",
+            "rel.log",
+            "--pidfile",
+            "rel.pid",
+            "--dir",
+            data.to_str().unwrap(),
+            "--port",
+            "21208",
+        ],
+    );
+    let text = wait_for_log(&data.join("rel.log"), "Ready to accept connections");
+    assert!(text.contains("Configuration loaded"), "{text}");
+    assert!(data.join("rel.pid").exists());
+    assert!(!start.join("rel.log").exists());
+    assert_eq!(
+        resp_command(21208, &["CONFIG", "GET", "dir"]),
+        format!(
+            "*2\r\n$3\r\ndir\r\n${}\r\n{}\r\n",
+            data.to_str().unwrap().len(),
+            data.display()
+        )
+        .into_bytes()
+    );
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(Duration::from_secs(5)).code(), Some(0));
+    assert!(!data.join("rel.pid").exists());
+    let _ = std::fs::remove_dir_all(&start);
+    let _ = std::fs::remove_dir_all(&data);
+}
