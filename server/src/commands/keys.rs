@@ -313,7 +313,7 @@ fn ttl_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], ms: bool, absolute: bool) 
             if ms {
                 at as i64
             } else {
-                at as i64 / 1000
+                (at as i64 + 500) / 1000
             }
         }
         Some(at) => {

@@ -195,6 +195,23 @@ pub fn resolve<'t>(table: &'t CommandTable, args: &[Bytes]) -> Result<&'t Comman
     Ok(sub)
 }
 
+/// Refuses a command before it runs (rejectCommand): the transaction is flagged, and a
+/// refused EXEC discards the transaction with EXECABORT.
+fn reject(node: &Node, sess: &mut Session, out: &mut ReplyWriter<'_>, is_exec: bool, text: &str) {
+    sess.flag_multi_error();
+    if is_exec {
+        tx::end_multi(node, sess);
+        let reason = text.strip_prefix("ERR ").unwrap_or(text);
+        write_error(
+            node,
+            out,
+            &format!("EXECABORT Transaction discarded because of: {reason}"),
+        );
+    } else {
+        write_error(node, out, text);
+    }
+}
+
 /// Commands that run immediately even inside MULTI.
 fn bypasses_queue(name: &str) -> bool {
     matches!(
@@ -223,25 +240,29 @@ pub fn process(
     let cmd = match resolve(&node.commands, &args) {
         Ok(c) => c,
         Err(e) => {
-            sess.flag_multi_error();
-            write_error(node, out, &e);
+            let is_exec = args[0].eq_ignore_ascii_case(b"exec");
+            reject(node, sess, out, is_exec, &e);
             return After::Continue;
         }
     };
+    let is_exec = cmd.name == "exec";
     sess.info.set_last_command(cmd.name);
     if cmd.data.is_some_and(|d| d.name == "debug") && !server::debug_allowed(node, sess) {
-        sess.flag_multi_error();
-        write_error(node, out, server::DEBUG_NOT_ALLOWED);
+        reject(node, sess, out, is_exec, server::DEBUG_NOT_ALLOWED);
         return After::Continue;
     }
     if !sess.authenticated && !cmd.flags.no_auth {
-        sess.flag_multi_error();
-        write_error(node, out, "NOAUTH Authentication required.");
+        reject(node, sess, out, is_exec, "NOAUTH Authentication required.");
         return After::Continue;
     }
     if sess.in_multi() && cmd.flags.no_multi {
-        sess.flag_multi_error();
-        write_error(node, out, "ERR Command not allowed inside a transaction");
+        reject(
+            node,
+            sess,
+            out,
+            is_exec,
+            "ERR Command not allowed inside a transaction",
+        );
         return After::Continue;
     }
     if sess.in_pubsub()

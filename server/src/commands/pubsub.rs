@@ -304,7 +304,7 @@ fn pubsub_numsub(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
             .map(|c| map.get(c).map_or(0, Vec::len))
             .collect()
     };
-    ctx.out.map_len(chans.len());
+    ctx.out.array_len(chans.len() * 2);
     for (c, n) in chans.iter().zip(counts) {
         ctx.out.bulk(c);
         ctx.out.integer(n as i64);

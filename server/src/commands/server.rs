@@ -115,7 +115,7 @@ fn command_info(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
                 let b = info_bytes(ctx, d);
                 ctx.out.buffer().extend_from_slice(b);
             }
-            None => ctx.out.null_array(),
+            None => ctx.out.null(),
         }
     }
     Ok(())
@@ -211,11 +211,10 @@ pub(super) fn debug_allowed(node: &Node, _sess: &Session) -> bool {
     node.config.current().enable_debug_command
 }
 
+/// Redis's mixDigest: xor in the data's hash, then hash the digest itself.
 fn mix_digest(digest: &mut [u8; 20], data: &[u8]) {
-    let mut h = sha1_smol::Sha1::new();
-    h.update(digest);
-    h.update(data);
-    *digest = h.digest().bytes();
+    xor_digest(digest, data);
+    *digest = sha1_smol::Sha1::from(&digest[..]).digest().bytes();
 }
 
 fn xor_digest(digest: &mut [u8; 20], data: &[u8]) {
@@ -277,16 +276,14 @@ fn debug(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     } else if eq(sub, "populate") && (3..=5).contains(&args.len()) {
         let count = parse_i64(&args[2])?;
         if count < 0 {
-            return Err(CmdError::msg(
-                "ERR count must be greater than or equal to 0",
-            ));
+            return Err(CmdError::msg("ERR value is out of range, must be positive"));
         }
         let prefix: &[u8] = args.get(3).map_or(b"key", |p| p);
         let size = match args.get(4) {
             Some(s) => {
                 let n = parse_i64(s)?;
                 if n < 0 {
-                    return Err(CmdError::msg("ERR size must be greater than or equal to 0"));
+                    return Err(CmdError::msg("ERR value is out of range, must be positive"));
                 }
                 Some(n as usize)
             }
@@ -360,7 +357,7 @@ fn debug(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         debug_protocol(ctx, &args[2])?;
     } else {
         return Err(CmdError::msg(format!(
-            "ERR unknown subcommand '{}'. Try DEBUG HELP.",
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
             String::from_utf8_lossy(sub)
         )));
     }
@@ -617,7 +614,7 @@ fn shutdown(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         return Err(CmdError::SYNTAX);
     }
     if abort {
-        return Err(CmdError::msg("ERR Errors trying to SHUTDOWN. Check logs."));
+        return Err(CmdError::msg("ERR No shutdown in progress."));
     }
     ctx.node.shutdown();
     ctx.sess.close_after_reply = true;

@@ -1,0 +1,758 @@
+//! Differential test: the same commands sent to our node and to a real redis-server 7.0,
+//! raw reply bytes compared byte for byte (as sorted sets where Redis leaves the order
+//! unspecified). Scripted edge cases first, then seeded random sequences (proptest).
+//!
+//! Needs `redis-server` (7.0) on PATH; without it the test fails with a clear message.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{start_redis, InProcess, Raw};
+use proptest::prelude::*;
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
+
+/// Commands whose array reply order Redis does not define.
+fn unordered(args: &[Vec<u8>]) -> bool {
+    let name = args
+        .first()
+        .map(|a| a.to_ascii_lowercase())
+        .unwrap_or_default();
+    matches!(name.as_slice(), b"keys")
+        || (name == b"pubsub"
+            && args
+                .get(1)
+                .is_some_and(|a| a.eq_ignore_ascii_case(b"channels")))
+}
+
+/// Splits a flat RESP array reply into its top-level elements' bytes, sorted.
+fn sorted_elements(reply: &[u8]) -> Vec<Vec<u8>> {
+    let mut buf = bytes::BytesMut::from(reply);
+    let limits = resp_proto::Limits::default();
+    let Some(pos) = reply.iter().position(|&b| b == b'\n') else {
+        return vec![reply.to_vec()];
+    };
+    if reply[0] != b'*' {
+        return vec![reply.to_vec()];
+    }
+    let _ = buf.split_to(pos + 1);
+    let mut items = Vec::new();
+    while !buf.is_empty() {
+        let before = buf.len();
+        let mut probe = buf.clone();
+        match resp_proto::decode_frame(&mut probe, &limits) {
+            Ok(Some(_)) => items.push(buf.split_to(before - probe.len()).to_vec()),
+            _ => break,
+        }
+    }
+    items.sort();
+    items
+}
+
+/// Client ids depend on how many connections each server has seen: blank the one in HELLO.
+fn mask_client_id(mut reply: Vec<u8>) -> Vec<u8> {
+    let tag = b"$2\r\nid\r\n:";
+    if let Some(at) = reply.windows(tag.len()).position(|w| w == tag) {
+        let start = at + tag.len();
+        if let Some(len) = reply[start..].iter().position(|&b| b == b'\r') {
+            reply.splice(start..start + len, *b"ID");
+        }
+    }
+    reply
+}
+
+struct Pair {
+    ours: Raw,
+    real: Raw,
+}
+
+impl Pair {
+    fn check(&mut self, args: &[Vec<u8>]) -> Result<(), String> {
+        let a: Vec<&[u8]> = args.iter().map(Vec::as_slice).collect();
+        let ours = mask_client_id(self.ours.call(&a));
+        let real = mask_client_id(self.real.call(&a));
+        let same = if unordered(args) {
+            sorted_elements(&ours) == sorted_elements(&real)
+        } else {
+            ours == real
+        };
+        if same {
+            Ok(())
+        } else {
+            Err(format!(
+                "command {:?}\n  ours: {:?}\n  real: {:?}",
+                args.iter()
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect::<Vec<_>>(),
+                String::from_utf8_lossy(&ours),
+                String::from_utf8_lossy(&real)
+            ))
+        }
+    }
+}
+
+fn words(line: &str) -> Vec<Vec<u8>> {
+    line.split(' ')
+        .map(|w| {
+            if w == "''" {
+                Vec::new()
+            } else {
+                w.as_bytes().to_vec()
+            }
+        })
+        .collect()
+}
+
+/// Scripted exchanges: each group runs on fresh connections after FLUSHALL.
+const SCRIPT: &[&[&str]] = &[
+    &[
+        "GET nokey",
+        "SET k v",
+        "GET k",
+        "SET k v NX",
+        "SET k v2 XX",
+        "GET k",
+        "SET k v NX XX",
+        "SET k v GET",
+        "SET nokey2 v GET",
+        "SET k 1 EX",
+        "SET k 1 EX 0",
+        "SET k 1 EX -1",
+        "SET k 1 PX abc",
+        "SET k 1 EX 10 PX 10",
+        "SET k 1 KEEPTTL EX 10",
+        "SET k 1 EX 100",
+        "TTL k",
+        "SET k 2 KEEPTTL",
+        "TTL k",
+        "SET k 3",
+        "TTL k",
+        "SET k v foo",
+        "SET k v EX 9223372036854775807",
+        "SET k v EXAT 1",
+        "GET k",
+        "SET k v ex 100 nx get",
+        "SETNX k v",
+        "SETNX k2 v",
+        "SETEX k 10 v",
+        "SETEX k 0 v",
+        "SETEX k abc v",
+        "PSETEX k 100000 v",
+        "PTTL nokey",
+        "GETSET k new",
+        "GETSET nokey3 x",
+        "GETDEL k",
+        "GETDEL k",
+        "GET",
+        "SET k",
+        "MSET a 1 b 2 c",
+        "MSET a 1 b 2",
+        "MGET a b nokey",
+        "MSETNX a 1 z 2",
+        "MSETNX y 1 z 2",
+        "MGET y z",
+    ],
+    &[
+        "INCR n",
+        "INCR n",
+        "INCRBY n 10",
+        "DECR n",
+        "DECRBY n 5",
+        "INCRBY n abc",
+        "DECRBY n -9223372036854775808",
+        "SET n 9223372036854775807",
+        "INCR n",
+        "SET n -9223372036854775808",
+        "DECR n",
+        "SET s abc",
+        "INCR s",
+        "SET s ' 1'",
+        "INCR s",
+        "SET s 01",
+        "INCR s",
+        "OBJECT ENCODING s",
+        "SET f 10.5",
+        "INCRBYFLOAT f 0.1",
+        "INCRBYFLOAT f abc",
+        "INCRBYFLOAT nof 3",
+        "INCRBYFLOAT nof -3",
+        "SET f 5.0e3",
+        "INCRBYFLOAT f 2.0e2",
+        "INCRBYFLOAT s 1",
+        "INCRBYFLOAT f inf",
+        "SET i 7",
+        "INCRBYFLOAT i 0.5",
+        "OBJECT ENCODING i",
+    ],
+    &[
+        "APPEND a hello",
+        "APPEND a ' world'",
+        "GET a",
+        "STRLEN a",
+        "STRLEN nokey",
+        "OBJECT ENCODING a",
+        "APPEND n 1",
+        "OBJECT ENCODING n",
+        "APPEND n 2",
+        "OBJECT ENCODING n",
+        "GET n",
+        "SET r 'hello world'",
+        "GETRANGE r 0 4",
+        "GETRANGE r -5 -1",
+        "GETRANGE r 5 1",
+        "GETRANGE r -1 -5",
+        "GETRANGE r 0 100",
+        "GETRANGE r -100 2",
+        "GETRANGE nokey 0 1",
+        "GETRANGE r a 1",
+        "SUBSTR r 1 3",
+        "SET num 12345",
+        "GETRANGE num 1 2",
+        "SETRANGE r 6 redis",
+        "GET r",
+        "SETRANGE r 20 x",
+        "GET r",
+        "SETRANGE new 3 abc",
+        "GET new",
+        "SETRANGE new2 0 ''",
+        "EXISTS new2",
+        "SETRANGE r -1 x",
+        "SETRANGE r 0 ''",
+        "SETRANGE num 0 9",
+        "GET num",
+        "OBJECT ENCODING num",
+        "SET big aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "OBJECT ENCODING big",
+        "SET e44 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "OBJECT ENCODING e44",
+        "OBJECT ENCODING nokey",
+        "OBJECT REFCOUNT num",
+        "SET small 5",
+        "OBJECT REFCOUNT small",
+        "OBJECT FREQ small",
+        "OBJECT",
+        "OBJECT foo",
+        "OBJECT HELP",
+        "OBJECT ENCODING",
+    ],
+    &[
+        "SET k1 ohmytext",
+        "SET k2 mynewtext",
+        "LCS k1 k2",
+        "LCS k1 k2 LEN",
+        "LCS k1 k2 IDX",
+        "LCS k1 k2 IDX MINMATCHLEN 4 WITHMATCHLEN",
+        "LCS k1 k2 IDX WITHMATCHLEN",
+        "LCS k1 k2 LEN IDX",
+        "LCS k1 k2 FOO",
+        "LCS k1 nokey",
+        "LCS nokey nokey2 IDX",
+        "SET k3 abcabcabc",
+        "SET k4 cbacbacba",
+        "LCS k3 k4 IDX WITHMATCHLEN",
+    ],
+    &[
+        "SET a 1",
+        "SET b 2",
+        "DEL a b c",
+        "EXISTS a b",
+        "SET a 1",
+        "EXISTS a a nokey",
+        "TOUCH a nokey",
+        "UNLINK a",
+        "TYPE a",
+        "SET a x",
+        "TYPE a",
+        "RENAME a b",
+        "GET b",
+        "RENAME nokey c",
+        "RENAME b b",
+        "RENAMENX b b",
+        "SET c 3",
+        "RENAMENX b c",
+        "RENAMENX b d",
+        "COPY d e",
+        "COPY d e",
+        "COPY d e REPLACE",
+        "COPY d d",
+        "COPY d e DB 1",
+        "COPY d e DB 99",
+        "COPY d e DB",
+        "COPY d e FOO",
+        "SELECT 1",
+        "GET e",
+        "SELECT 0",
+        "COPY nokey z",
+        "SET t v",
+        "EXPIRE t 100",
+        "TTL t",
+        "EXPIRE t 100 NX",
+        "EXPIRE t 200 XX",
+        "EXPIRE t 50 GT",
+        "EXPIRE t 50 LT",
+        "EXPIRE t 300 GT",
+        "TTL t",
+        "EXPIRE t 10 NX XX",
+        "EXPIRE t 10 GT LT",
+        "EXPIRE t 10 FOO",
+        "EXPIRE t abc",
+        "EXPIRE t 9223372036854775807",
+        "PEXPIRE t 9223372036854775807",
+        "EXPIRE nokey 10",
+        "PERSIST t",
+        "PERSIST t",
+        "TTL t",
+        "EXPIRE t 10 XX",
+        "EXPIRE t 10 GT",
+        "EXPIREAT t 1",
+        "EXISTS t",
+        "SET t v",
+        "PEXPIREAT t 99999999999999",
+        "PEXPIRETIME t",
+        "EXPIRETIME t",
+        "EXPIRETIME nokey",
+        "SET u v",
+        "EXPIRETIME u",
+        "PTTL u",
+        "EXPIRE u -1",
+        "EXISTS u",
+        "RENAME c t",
+        "SET x 1 EX 1000",
+        "RENAME x y",
+        "TTL y",
+    ],
+    &[
+        "MSET user:1 a user:2 b foo c fo d f e",
+        "KEYS user:*",
+        "KEYS *",
+        "KEYS f?",
+        "KEYS f*",
+        "KEYS [fu]*",
+        "KEYS [^f]*",
+        "KEYS *o*",
+        "KEYS \\*",
+        "KEYS [",
+        "KEYS [a-",
+        "KEYS user:[1-1]",
+        "DBSIZE",
+        "FLUSHDB",
+        "DBSIZE",
+        "FLUSHDB ASYNC",
+        "FLUSHDB SYNC",
+        "FLUSHDB FOO",
+        "FLUSHALL foo bar",
+        "FLUSHALL",
+        "SCAN 0 COUNT 0",
+        "SCAN abc",
+        "SCAN 0 FOO",
+        "SCAN 0 MATCH",
+        "SCAN 0 TYPE",
+        "SCAN -1 COUNT x",
+        "RANDOMKEY",
+    ],
+    &[
+        "MULTI",
+        "SET a 1",
+        "INCR a",
+        "GET a",
+        "EXEC",
+        "MULTI",
+        "MULTI",
+        "GET",
+        "SET a 2",
+        "EXEC",
+        "GET a",
+        "EXEC",
+        "DISCARD",
+        "MULTI",
+        "DISCARD",
+        "WATCH a",
+        "MULTI",
+        "WATCH b",
+        "INCR a",
+        "EXEC",
+        "MULTI",
+        "SET s x",
+        "INCR s",
+        "GET s",
+        "EXEC",
+        "UNWATCH",
+        "MULTI",
+        "FOO",
+        "EXEC",
+        "MULTI",
+        "SELECT 2",
+        "SET indb2 1",
+        "EXEC",
+        "GET indb2",
+        "SELECT 0",
+        "GET indb2",
+    ],
+    &[
+        "PING",
+        "PING hello",
+        "PING a b",
+        "ECHO x",
+        "ECHO",
+        "SELECT 15",
+        "SELECT 16",
+        "SELECT -1",
+        "SELECT x",
+        "SELECT 0",
+        "DPING a b",
+        "dping",
+        "AUTH x",
+        "AUTH default x",
+        "AUTH foo x",
+        "AUTH a b c",
+        "CLIENT SETINFO lib-name x",
+        "CLIENT SETNAME 'a b'",
+        "CLIENT SETNAME ok",
+        "CLIENT GETNAME",
+        "CLIENT SETNAME ''",
+        "CLIENT GETNAME",
+        "CLIENT FOO",
+        "CLIENT",
+        "CLIENT REPLY FOO",
+        "CLIENT NO-EVICT maybe",
+        "CLIENT NO-EVICT on",
+        "CLIENT HELP",
+        "CLIENT KILL 1.2.3.4:5",
+        "CLIENT KILL ID abc",
+        "CLIENT KILL ID 99999",
+        "CLIENT KILL FOO bar",
+        "CLIENT LIST TYPE foo",
+        "HELLO 4",
+        "HELLO abc",
+        "HELLO 2 FOO",
+        "HELLO 2 AUTH a",
+        "HELLO 2 AUTH foo bar",
+        "SWAPDB 0 x",
+        "SWAPDB x 0",
+        "SWAPDB 0 16",
+        "SET sw 1",
+        "SWAPDB 0 1",
+        "GET sw",
+        "SELECT 1",
+        "GET sw",
+        "SELECT 0",
+        "COMMAND INFO get set nosuch",
+        "COMMAND DOCS get",
+        "COMMAND GETKEYS SET a b",
+        "COMMAND GETKEYS MSET a b c d",
+        "COMMAND GETKEYS PING",
+        "COMMAND GETKEYS FOO",
+        "COMMAND GETKEYS GET",
+        "COMMAND GETKEYS",
+        "COMMAND HELP",
+        "COMMAND FOO",
+        "SLOWLOG LEN",
+        "SLOWLOG GET",
+        "SLOWLOG GET -2",
+        "SLOWLOG RESET",
+        "SLOWLOG HELP",
+        "LATENCY LATEST",
+        "LATENCY HELP",
+        "PUBSUB NUMPAT",
+        "PUBSUB NUMSUB a b",
+        "PUBSUB CHANNELS",
+        "PUBLISH ch hi",
+        "PUBSUB HELP",
+        "MEMORY HELP",
+        "MEMORY USAGE nokey",
+        "SHUTDOWN ABORT",
+        "SHUTDOWN FOO",
+        "SHUTDOWN SAVE NOSAVE",
+        "DEBUG PROTOCOL string",
+        "DEBUG PROTOCOL double",
+        "DEBUG PROTOCOL map",
+        "DEBUG PROTOCOL attrib",
+        "DEBUG PROTOCOL push",
+        "DEBUG PROTOCOL verbatim",
+        "DEBUG PROTOCOL foo",
+        "DEBUG SET-ACTIVE-EXPIRE 1",
+        "SET dg value",
+        "DEBUG DIGEST-VALUE dg nokey",
+        "SET dgi 123",
+        "DEBUG DIGEST-VALUE dgi",
+        "EXPIRE dg 1000",
+        "DEBUG DIGEST-VALUE dg",
+        "DEBUG DIGEST",
+        "DEBUG POPULATE 10",
+        "DBSIZE",
+        "GET key:3",
+        "DEBUG POPULATE 3 pre 20",
+        "GET pre:1",
+        "DEBUG POPULATE -1",
+        "DEBUG FOO",
+    ],
+    &[
+        "HELLO 3",
+        "GET nokey",
+        "SET k v",
+        "GET k",
+        "INCRBYFLOAT f 1.5",
+        "MGET k nokey",
+        "HELLO 2 SETNAME x",
+        "HELLO 3",
+        "COMMAND INFO get",
+        "COMMAND DOCS get",
+        "PUBSUB NUMSUB a",
+        "DEBUG PROTOCOL double",
+        "DEBUG PROTOCOL map",
+        "DEBUG PROTOCOL attrib",
+        "DEBUG PROTOCOL push",
+        "DEBUG PROTOCOL true",
+        "DEBUG PROTOCOL bignum",
+        "DEBUG PROTOCOL null",
+        "DEBUG PROTOCOL set",
+        "LCS k k IDX",
+        "EXEC",
+        "MULTI",
+        "GET k",
+        "EXEC",
+        "WATCH k",
+        "SET k v2",
+        "MULTI",
+        "GET k",
+        "EXEC",
+        "RESET",
+        "GET nokey",
+    ],
+    &[
+        "SUBSCRIBE a b",
+        "PSUBSCRIBE p*",
+        "GET x",
+        "PING",
+        "PING hi",
+        "UNSUBSCRIBE a",
+        "PUNSUBSCRIBE p*",
+        "PUNSUBSCRIBE",
+        "UNSUBSCRIBE",
+        "UNSUBSCRIBE",
+        "PING",
+    ],
+];
+
+fn start_pair(ours_port: u16, real_port: u16) -> (InProcess, common::Proc) {
+    let ours = InProcess::start(ours_port, "enable-debug-command yes");
+    let real = start_redis(real_port, &["--enable-debug-command", "yes"]);
+    (ours, real)
+}
+
+#[test]
+fn scripted_exchanges_match_redis() {
+    let (ours, real) = start_pair(21410, 22010);
+    let mut failures = Vec::new();
+    for group in SCRIPT {
+        let mut pair = Pair {
+            ours: Raw::connect(ours.port),
+            real: Raw::connect(real.port),
+        };
+        pair.check(&words("FLUSHALL")).unwrap();
+        for line in *group {
+            if let Err(e) = pair.check(&words(line)) {
+                failures.push(e);
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+const KEYS: &[&str] = &["a", "b", "c", "{t}x", "{t}y", ""];
+const VALUES: &[&str] = &[
+    "v",
+    "",
+    "0",
+    "1",
+    "-1",
+    "10",
+    "007",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "1.5",
+    "0.1",
+    "3e2",
+    "inf",
+    "abc",
+    " 1",
+    "hello world",
+    "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+];
+const WORDS: &[&str] = &[
+    "NX",
+    "XX",
+    "GT",
+    "LT",
+    "EX",
+    "PX",
+    "EXAT",
+    "PXAT",
+    "KEEPTTL",
+    "GET",
+    "PERSIST",
+    "100",
+    "1",
+    "0",
+    "-5",
+    "abc",
+    "LEN",
+    "IDX",
+    "MINMATCHLEN",
+    "WITHMATCHLEN",
+    "DB",
+    "REPLACE",
+    "ASYNC",
+    "SYNC",
+    "*",
+    "a*",
+    "?",
+    "[ab]*",
+    "*t*",
+    "ENCODING",
+    "REFCOUNT",
+    "FREQ",
+    "HELP",
+];
+const NAMES: &[&str] = &[
+    "GET",
+    "SET",
+    "SETNX",
+    "SETEX",
+    "PSETEX",
+    "GETSET",
+    "GETDEL",
+    "GETEX",
+    "MGET",
+    "MSET",
+    "MSETNX",
+    "INCR",
+    "DECR",
+    "INCRBY",
+    "DECRBY",
+    "APPEND",
+    "STRLEN",
+    "GETRANGE",
+    "SETRANGE",
+    "SUBSTR",
+    "LCS",
+    "DEL",
+    "UNLINK",
+    "EXISTS",
+    "TYPE",
+    "RENAME",
+    "RENAMENX",
+    "COPY",
+    "EXPIRE",
+    "PEXPIRE",
+    "EXPIREAT",
+    "PEXPIREAT",
+    "TTL",
+    "EXPIRETIME",
+    "PEXPIRETIME",
+    "PERSIST",
+    "TOUCH",
+    "KEYS",
+    "DBSIZE",
+    "FLUSHDB",
+    "OBJECT",
+    "MULTI",
+    "EXEC",
+    "DISCARD",
+    "WATCH",
+    "UNWATCH",
+    "SELECT",
+    "SWAPDB",
+    "PING",
+    "ECHO",
+];
+
+fn pick(list: &'static [&'static str]) -> impl Strategy<Value = Vec<u8>> {
+    proptest::sample::select(list).prop_map(|s| s.as_bytes().to_vec())
+}
+
+fn arg() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![3 => pick(KEYS), 3 => pick(VALUES), 2 => pick(WORDS), 1 => Just(b"2".to_vec())]
+}
+
+fn command() -> impl Strategy<Value = Vec<Vec<u8>>> {
+    let set = (pick(KEYS), pick(VALUES)).prop_map(|(k, v)| vec![b"SET".to_vec(), k, v]);
+    let get = pick(KEYS).prop_map(|k| vec![b"GET".to_vec(), k]);
+    let incr = (pick(KEYS), pick(VALUES)).prop_map(|(k, v)| vec![b"INCRBY".to_vec(), k, v]);
+    let expire = (pick(KEYS), pick(WORDS))
+        .prop_map(|(k, w)| vec![b"EXPIRE".to_vec(), k, b"100".to_vec(), w]);
+    let generic = (pick(NAMES), proptest::collection::vec(arg(), 0..5)).prop_map(|(n, mut a)| {
+        a.insert(0, n);
+        a
+    });
+    prop_oneof![2 => set, 2 => get, 1 => incr, 1 => expire, 6 => generic]
+}
+
+#[test]
+fn random_sequences_match_redis() {
+    let (ours, real) = start_pair(21411, 22011);
+    let config = Config {
+        cases: 300,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    let result = runner.run(&proptest::collection::vec(command(), 1..30), |cmds| {
+        let mut pair = Pair {
+            ours: Raw::connect(ours.port),
+            real: Raw::connect(real.port),
+        };
+        pair.check(&words("FLUSHALL"))
+            .map_err(TestCaseError::fail)?;
+        for c in &cmds {
+            pair.check(c).map_err(TestCaseError::fail)?;
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn scan_visits_every_key_like_redis() {
+    let (ours, real) = start_pair(21412, 22012);
+    let mut all = Vec::new();
+    for port in [ours.port, real.port] {
+        let mut c = Raw::connect(port);
+        c.cmd(&["FLUSHALL"]);
+        c.cmd(&["DEBUG", "POPULATE", "1000"]);
+        c.cmd(&["SET", "other", "x"]);
+        let mut seen = std::collections::BTreeSet::new();
+        let mut cursor = "0".to_string();
+        loop {
+            let reply = c.call(&[
+                b"SCAN",
+                cursor.as_bytes(),
+                b"MATCH",
+                b"key:1*",
+                b"COUNT",
+                b"50",
+            ]);
+            let text = String::from_utf8_lossy(&reply).into_owned();
+            let parts: Vec<&str> = text.split("\r\n").collect();
+            cursor = parts[2].to_string();
+            for w in parts[4..].chunks(2) {
+                if w.len() == 2 && !w[1].is_empty() {
+                    seen.insert(w[1].to_string());
+                }
+            }
+            if cursor == "0" {
+                break;
+            }
+        }
+        all.push(seen);
+    }
+    assert_eq!(all[0].len(), 111);
+    assert_eq!(all[0], all[1]);
+}
