@@ -756,3 +756,35 @@ fn scan_visits_every_key_like_redis() {
     assert_eq!(all[0].len(), 111);
     assert_eq!(all[0], all[1]);
 }
+
+#[test]
+fn incrbyfloat_long_double_arithmetic_matches_redis() {
+    let (ours, real) = start_pair(21413, 22013);
+    let decimal = "-?[0-9]{1,7}(\\.[0-9]{1,9})?(e-?[0-9]{1,2})?";
+    let config = Config {
+        cases: 100,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
+    let result = runner.run(&proptest::collection::vec(decimal, 1..20), |incrs| {
+        let mut pair = Pair {
+            ours: Raw::connect(ours.port),
+            real: Raw::connect(real.port),
+        };
+        pair.check(&words("DEL f")).map_err(TestCaseError::fail)?;
+        for i in &incrs {
+            pair.check(&[
+                b"INCRBYFLOAT".to_vec(),
+                b"f".to_vec(),
+                i.as_bytes().to_vec(),
+            ])
+            .map_err(TestCaseError::fail)?;
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}

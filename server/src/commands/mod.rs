@@ -3,6 +3,7 @@
 mod connection;
 mod help_data;
 mod keys;
+mod longdouble;
 mod numbers;
 pub mod pubsub;
 mod server;
@@ -20,7 +21,7 @@ use resp_proto::ReplyWriter;
 use crate::keyspace::{key_slot, Db};
 use crate::node::Node;
 
-pub use numbers::{format_long_double, parse_f64, parse_i64};
+pub use numbers::{parse_f64, parse_i64};
 pub use server::SlowLog;
 pub use session::{ReplyMode, Session};
 pub use table::{Command, CommandTable};

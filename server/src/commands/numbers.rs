@@ -23,59 +23,9 @@ pub fn parse_f64(b: &[u8]) -> Option<f64> {
     Some(v)
 }
 
-fn ulps_apart(a: f64, b: f64) -> u64 {
-    if a.is_sign_negative() != b.is_sign_negative() {
-        return u64::MAX;
-    }
-    a.to_bits().abs_diff(b.to_bits())
-}
-
-/// INCRBYFLOAT's output: Redis prints a long double with "%.17Lf" and trims trailing
-/// zeros. We compute in f64; to hide the noise that long double precision would not show,
-/// a value within two ulps of a 15-significant-digit decimal is printed as that decimal.
-pub fn format_long_double(v: f64) -> String {
-    if v.is_infinite() {
-        return if v > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    let short = format!("{:.14e}", v);
-    let candidate = match short.parse::<f64>() {
-        Ok(c) if ulps_apart(c, v) <= 2 => c,
-        _ => v,
-    };
-    let mut s = format!("{candidate}");
-    if let Some(dot) = s.find('.') {
-        if s.len() - dot - 1 > 17 {
-            s = format!("{candidate:.17}");
-        }
-        if s.contains('.') {
-            while s.ends_with('0') {
-                s.pop();
-            }
-            if s.ends_with('.') {
-                s.pop();
-            }
-        }
-    }
-    if s == "-0" {
-        s = "0".into();
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn long_double_formatting() {
-        assert_eq!(format_long_double(10.5 + 0.1), "10.6");
-        assert_eq!(format_long_double(0.1 + 0.2), "0.3");
-        assert_eq!(format_long_double(3.0), "3");
-        assert_eq!(format_long_double(-0.0), "0");
-        assert_eq!(format_long_double(1e-20), "0");
-        assert_eq!(format_long_double(5000.0), "5000");
-        assert_eq!(format_long_double(1.5e20), "150000000000000000000");
-    }
 
     #[test]
     fn floats() {

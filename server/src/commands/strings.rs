@@ -3,7 +3,8 @@
 use bytes::Bytes;
 use resp_proto::ReplyWriter;
 
-use super::numbers::{format_long_double, parse_f64, parse_i64};
+use super::longdouble::{LongDouble, Parsed};
+use super::numbers::parse_i64;
 use super::{CmdError, CmdResult, Ctx, Handler};
 use crate::keyspace::{key_slot, lru_clock, Entry, StrEncoding, StrRef, Value};
 
@@ -409,17 +410,18 @@ fn incrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let mut shard = ctx.db().lock_slot(slot);
     let current = match shard.get_mut(slot, key, ctx.now) {
         Some(e) => Some(match as_str(e)? {
-            StrRef::Int(n) => n as f64,
-            StrRef::Bytes(b) => parse_f64(b).ok_or(CmdError::NOT_FLOAT)?,
+            StrRef::Int(n) => Parsed::Finite(LongDouble::from_i64(n)),
+            StrRef::Bytes(b) => LongDouble::parse(b).ok_or(CmdError::NOT_FLOAT)?,
         }),
         None => None,
     };
-    let incr = parse_f64(&args[2]).ok_or(CmdError::NOT_FLOAT)?;
-    let value = current.unwrap_or(0.0) + incr;
-    if value.is_nan() || value.is_infinite() {
-        return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
-    }
-    let text = format_long_double(value);
+    let incr = LongDouble::parse(&args[2]).ok_or(CmdError::NOT_FLOAT)?;
+    let nan_or_inf = || CmdError::msg("ERR increment would produce NaN or Infinity");
+    let current = current.unwrap_or(Parsed::Finite(LongDouble::from_i64(0)));
+    let (Parsed::Finite(a), Parsed::Finite(b)) = (current, incr) else {
+        return Err(nan_or_inf());
+    };
+    let text = a.add(&b).ok_or_else(nan_or_inf)?.format_human();
     let old_expire = shard.peek(slot, key).map_or(0, |e| e.expire_at());
     let mut e = Entry::new_str(
         key,

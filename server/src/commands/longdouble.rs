@@ -1,0 +1,256 @@
+//! The x87 80-bit `long double` arithmetic INCRBYFLOAT relies on: Redis parses both
+//! operands with strtold, adds them in long double and prints the sum with "%.17Lf"
+//! (trailing zeros trimmed). A 64-bit mantissa shows different rounding noise than f64,
+//! so it is emulated exactly here with big integers.
+
+use num_bigint::{BigInt, BigUint, Sign};
+use num_traits::{One, Zero};
+
+/// Largest binary exponent of a finite long double (value < 2^16384).
+const MAX_BITS_EXP: i64 = 16384;
+
+/// A finite long double: `(-1)^neg * mant * 2^exp`, `mant` with exactly 64 significant
+/// bits, or zero.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LongDouble {
+    neg: bool,
+    mant: u64,
+    exp: i64,
+}
+
+/// What strtold gives for a string Redis accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parsed {
+    /// A finite value.
+    Finite(LongDouble),
+    /// `inf`, `infinity` (either sign).
+    Infinite,
+}
+
+/// Rounds `n * 2^e` (plus a sticky non-zero tail below it) to 64 bits, ties to even.
+fn round_big(neg: bool, n: BigUint, e: i64, sticky: bool) -> LongDouble {
+    if n.is_zero() {
+        return LongDouble {
+            neg,
+            mant: 0,
+            exp: 0,
+        };
+    }
+    let bits = n.bits() as i64;
+    if bits <= 64 {
+        let shift = 64 - bits;
+        let m = n << (shift as usize);
+        let mant = m.to_u64_digits().first().copied().unwrap_or(0);
+        return LongDouble {
+            neg,
+            mant,
+            exp: e - shift,
+        };
+    }
+    let shift = (bits - 64) as usize;
+    let q: BigUint = &n >> shift;
+    let rem: BigUint = &n - (&q << shift);
+    let half: BigUint = BigUint::one() << (shift - 1);
+    let mut mant = q.to_u64_digits().first().copied().unwrap_or(0);
+    let round_up = rem > half || (rem == half && (sticky || mant & 1 == 1));
+    let mut exp = e + shift as i64;
+    if round_up {
+        match mant.checked_add(1) {
+            Some(m) => mant = m,
+            None => {
+                mant = 1 << 63;
+                exp += 1;
+            }
+        }
+    }
+    LongDouble { neg, mant, exp }
+}
+
+fn pow10(k: u64) -> BigUint {
+    num_traits::pow(BigUint::from(10u32), k as usize)
+}
+
+impl LongDouble {
+    /// The exact value of an integer (any i64 fits a 64-bit mantissa).
+    pub fn from_i64(n: i64) -> LongDouble {
+        round_big(n < 0, BigUint::from(n.unsigned_abs()), 0, false)
+    }
+
+    /// Parses like Redis's string2ld (strtold over the whole string, no leading space).
+    /// Hexadecimal floats are not accepted.
+    pub fn parse(s: &[u8]) -> Option<Parsed> {
+        if s.is_empty() || s.len() >= 5 * 1024 || s[0].is_ascii_whitespace() {
+            return None;
+        }
+        let (neg, body) = match s[0] {
+            b'-' => (true, &s[1..]),
+            b'+' => (false, &s[1..]),
+            _ => (false, s),
+        };
+        let lower = body.to_ascii_lowercase();
+        if lower == b"inf" || lower == b"infinity" {
+            return Some(Parsed::Infinite);
+        }
+        let (mant_part, exp_part) = match body.iter().position(|&c| c == b'e' || c == b'E') {
+            Some(i) => (&body[..i], Some(&body[i + 1..])),
+            None => (body, None),
+        };
+        let (int_digits, frac_digits) = match mant_part.iter().position(|&c| c == b'.') {
+            Some(i) => (&mant_part[..i], &mant_part[i + 1..]),
+            None => (mant_part, &mant_part[..0]),
+        };
+        if int_digits.is_empty() && frac_digits.is_empty() {
+            return None;
+        }
+        if !int_digits.iter().chain(frac_digits).all(u8::is_ascii_digit) {
+            return None;
+        }
+        let mut exp10: i64 = 0;
+        if let Some(e) = exp_part {
+            let (eneg, edigits) = match e.first() {
+                Some(b'-') => (true, &e[1..]),
+                Some(b'+') => (false, &e[1..]),
+                _ => (false, e),
+            };
+            if edigits.is_empty() || !edigits.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            let mut v: i64 = 0;
+            for &d in edigits {
+                v = (v * 10 + i64::from(d - b'0')).min(1_000_000);
+            }
+            exp10 = if eneg { -v } else { v };
+        }
+        let digits: Vec<u8> = int_digits.iter().chain(frac_digits).copied().collect();
+        let first_nonzero = digits.iter().position(|&d| d != b'0');
+        let Some(first) = first_nonzero else {
+            return Some(Parsed::Finite(LongDouble {
+                neg,
+                mant: 0,
+                exp: 0,
+            }));
+        };
+        let significant = &digits[first..];
+        exp10 -= frac_digits.len() as i64;
+        // Decimal magnitude of the value: beyond the long double range strtold reports
+        // ERANGE, which Redis refuses.
+        let magnitude = significant.len() as i64 + exp10;
+        if magnitude > 4933 || magnitude < -4950 {
+            return None;
+        }
+        let d = BigUint::parse_bytes(significant, 10)?;
+        let v = if exp10 >= 0 {
+            round_big(neg, d * pow10(exp10 as u64), 0, false)
+        } else {
+            let den = pow10((-exp10) as u64);
+            let s = (66 + den.bits() as i64 - d.bits() as i64).max(0) as usize;
+            let num = d << s;
+            let q = &num / &den;
+            let sticky = !(num % &den).is_zero();
+            round_big(neg, q, -(s as i64), sticky)
+        };
+        Some(Parsed::Finite(v))
+    }
+
+    fn to_bigint(&self, base_exp: i64) -> BigInt {
+        let m = BigInt::from(self.mant) << ((self.exp - base_exp) as usize);
+        if self.neg {
+            -m
+        } else {
+            m
+        }
+    }
+
+    /// The correctly rounded sum, or None when it overflows the long double range.
+    pub fn add(&self, other: &LongDouble) -> Option<LongDouble> {
+        let base = self.exp.min(other.exp);
+        let sum = self.to_bigint(base) + other.to_bigint(base);
+        let (sign, mag) = sum.into_parts();
+        let r = round_big(sign == Sign::Minus, mag, base, false);
+        if r.mant != 0 && r.exp + 64 > MAX_BITS_EXP {
+            return None;
+        }
+        Some(r)
+    }
+
+    /// "%.17Lf" with trailing zeros (and a bare point) removed, "-0" printed as "0".
+    pub fn format_human(&self) -> String {
+        let scaled = BigUint::from(self.mant) * pow10(17);
+        let q = if self.exp >= 0 {
+            scaled << (self.exp as usize)
+        } else {
+            let sh = (-self.exp) as usize;
+            let q: BigUint = &scaled >> sh;
+            let rem: BigUint = &scaled - (&q << sh);
+            let half: BigUint = BigUint::one() << (sh - 1);
+            let odd = q.bit(0);
+            if rem > half || (rem == half && odd) {
+                q + 1u32
+            } else {
+                q
+            }
+        };
+        let mut digits = q.to_string();
+        if digits.len() < 18 {
+            digits = format!("{}{}", "0".repeat(18 - digits.len()), digits);
+        }
+        let (int, frac) = digits.split_at(digits.len() - 17);
+        let frac = frac.trim_end_matches('0');
+        let mut s = String::new();
+        if self.neg {
+            s.push('-');
+        }
+        s.push_str(int);
+        if !frac.is_empty() {
+            s.push('.');
+            s.push_str(frac);
+        }
+        if s == "-0" {
+            s = "0".into();
+        }
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fin(s: &str) -> LongDouble {
+        match LongDouble::parse(s.as_bytes()) {
+            Some(Parsed::Finite(v)) => v,
+            other => panic!("{s}: {other:?}"),
+        }
+    }
+
+    fn incr(a: &str, b: &str) -> String {
+        fin(a)
+            .add(&fin(b))
+            .map(|v| v.format_human())
+            .unwrap_or_else(|| "overflow".into())
+    }
+
+    #[test]
+    fn matches_redis_incrbyfloat() {
+        // Replies of redis-server 7.0.15.
+        assert_eq!(incr("10.5", "0.1"), "10.6");
+        assert_eq!(incr("0.1", "0.2"), "0.3");
+        assert_eq!(incr("0", "9223372036854775807"), "9223372036854775807");
+        assert_eq!(incr("5.0e3", "2.0e2"), "5200");
+        assert_eq!(incr("1", "-1"), "0");
+        assert_eq!(incr("-0", "0"), "0");
+        assert_eq!(incr("3", "1.5"), "4.5");
+    }
+
+    #[test]
+    fn rejects_what_strtold_or_redis_rejects() {
+        for bad in [
+            "", " 1", "1 ", "abc", "1e", ".", "-", "1e5000", "1e-5000", "nan", "0x10",
+        ] {
+            assert!(LongDouble::parse(bad.as_bytes()).is_none(), "{bad}");
+        }
+        assert_eq!(LongDouble::parse(b"inf"), Some(Parsed::Infinite));
+        assert_eq!(LongDouble::parse(b"-Infinity"), Some(Parsed::Infinite));
+        assert!(matches!(LongDouble::parse(b"+.5"), Some(Parsed::Finite(_))));
+    }
+}
