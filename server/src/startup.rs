@@ -144,6 +144,7 @@ fn start(startup: &Startup, cwd: &Path, no_args: bool) -> i32 {
         };
         tracing::info!("Running mode={mode}, port={}.", cfg.port);
     }
+    warn_if_backlog_capped(cfg.tcp_backlog);
     tracing::warn!("Server initialized");
     if let Some(code) = refuse_modules(&modules, module_configs) {
         return code;
@@ -169,6 +170,18 @@ fn start(startup: &Startup, cwd: &Path, no_args: bool) -> i32 {
     tracing::warn!("Redis is now ready to exit, bye bye...");
     runtime.shutdown_timeout(Duration::from_millis(100));
     0
+}
+
+/// Redis warns when the kernel caps the listen backlog below `tcp-backlog`.
+fn warn_if_backlog_capped(backlog: u32) {
+    let Ok(text) = std::fs::read_to_string("/proc/sys/net/core/somaxconn") else {
+        return;
+    };
+    if let Ok(somaxconn) = text.trim().parse::<u32>() {
+        if somaxconn > 0 && somaxconn < backlog {
+            tracing::warn!("WARNING: The TCP backlog setting of {backlog} cannot be enforced because /proc/sys/net/core/somaxconn is set to the lower value of {somaxconn}.");
+        }
+    }
 }
 
 /// Log lines for directives the configuration set that this server does not act on.

@@ -278,3 +278,63 @@ fn directives_accepted_but_not_acted_on_are_listed() {
     assert!(loaded.notes[0].contains("'rename-command'"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+mod never_panics {
+    use bytes::{Bytes, BytesMut};
+    use proptest::prelude::*;
+    use resp_proto::{Protocol, ReplyWriter};
+    use server::config::{ConfigStore, Loader};
+
+    fn line() -> impl Strategy<Value = String> {
+        let names = prop::sample::select(vec![
+            "port",
+            "bind",
+            "save",
+            "dir",
+            "client-output-buffer-limit",
+            "maxmemory",
+            "maxmemory-clients",
+            "notify-keyspace-events",
+            "replicaof",
+            "slaveof",
+            "oom-score-adj-values",
+            "latency-tracking-info-percentiles",
+            "unixsocketperm",
+            "shutdown-on-sigterm",
+            "loglevel",
+            "hz",
+            "bogus",
+            "user",
+            "a.b",
+        ]);
+        let arg = prop::string::string_regex("[-a-z0-9%\"' \\\\x*?\\[]{0,12}").unwrap();
+        (names, prop::collection::vec(arg, 0..5)).prop_map(|(n, a)| format!("{n} {}", a.join(" ")))
+    }
+
+    proptest! {
+        #[test]
+        fn loader_returns_or_errs_on_any_bytes(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+            let mut loader = Loader::new(std::path::Path::new("/"), false);
+            let _ = loader.load_str(&bytes);
+        }
+
+        #[test]
+        fn loader_handles_directive_shaped_lines(lines in prop::collection::vec(line(), 0..8)) {
+            let mut loader = Loader::new(std::path::Path::new("/"), false);
+            let _ = loader.load_str(lines.join("\n").as_bytes());
+        }
+
+        #[test]
+        fn config_command_answers_anything(args in prop::collection::vec(
+            prop::string::string_regex("(get|set|GET|SET|help|rewrite|resetstat|port|save|\\*|maxmemory|bind|[a-z%0-9 -]{0,10})").unwrap(), 0..6)
+        ) {
+            let store = ConfigStore::default();
+            let args: Vec<Bytes> = args.into_iter().map(Bytes::from).collect();
+            // CONFIG SET dir would change this test process's directory.
+            prop_assume!(!args.iter().any(|a| a.eq_ignore_ascii_case(b"dir")));
+            let mut buf = BytesMut::new();
+            store.command(&args, &mut ReplyWriter::new(&mut buf, Protocol::Resp2));
+            prop_assert!(!buf.is_empty());
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! Our start-up and shutdown log, line for line against the real redis-server 7.0.15 run the
+//! same way (skipped when redis-server is not installed). Ports 21221-21240.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("startup-vs-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// `pid:R date time ` -> `R `, the signal handler's `pid:signal-handler (ts) ` -> `signal `,
+/// and the pid inside the version line -> `N`.
+fn normalize(line: &str) -> String {
+    let Some((_, rest)) = line.split_once(':') else {
+        return line.to_owned();
+    };
+    if let Some(msg) = rest.strip_prefix("signal-handler (") {
+        return format!("signal {}", msg.split_once(") ").map_or("", |(_, m)| m));
+    }
+    let (role, after) = rest.split_at(1.min(rest.len()));
+    let msg = after.get(26..).unwrap_or_default();
+    let msg = match msg.find("pid=") {
+        Some(at) => {
+            let tail = &msg[at + 4..];
+            let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+            format!("{}pid=N{}", &msg[..at], &tail[digits..])
+        }
+        None => msg.to_owned(),
+    };
+    format!("{role} {msg}")
+}
+
+/// Our own extra lines (directives we accept without acting on them) are dropped above.
+/// Lines about what this server does not have (fork-based persistence, a memory allocator's
+/// needs) that the real one prints on this machine.
+fn real_only(line: &str) -> bool {
+    line.contains("WARNING Memory overcommit must be enabled")
+}
+
+fn run_and_log(bin: &Path, dir: &Path, port: u16, extra: &[&str]) -> Vec<String> {
+    let log = dir.join("server.log");
+    let mut args: Vec<String> = vec![
+        "--port".into(),
+        port.to_string(),
+        "--logfile".into(),
+        "server.log".into(),
+        "--pidfile".into(),
+        "server.pid".into(),
+        "--save".into(),
+        "".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let child = Command::new(bin)
+        .args(&args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut guard = KillOnDrop(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    // Ready = the Ready line, or (with loglevel warning, which hides it) accepting
+    // connections; a probe connection would log client lines at verbose level.
+    let quiet = extra.contains(&"warning");
+    loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let ready = if quiet {
+            text.contains("Server initialized")
+                && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        } else {
+            text.contains("Ready to accept connections")
+        };
+        if ready {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{bin:?} never got ready");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let pid = guard.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = guard.0.try_wait().unwrap() {
+            assert_eq!(status.code(), Some(0), "{bin:?}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "{bin:?} did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .filter(|l| !real_only(l) && !l.contains("is accepted but not implemented by this server"))
+        .map(normalize)
+        .collect()
+}
+
+fn real_redis() -> Option<PathBuf> {
+    let out = Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .contains("v=7.0.15")
+        .then(|| PathBuf::from("redis-server"))
+}
+
+fn compare(name: &str, port: u16, extra: &[&str]) {
+    let Some(real) = real_redis() else {
+        eprintln!("redis-server 7.0.15 not installed: skipping");
+        return;
+    };
+    let dir = scratch(&format!("{name}-real"));
+    let theirs = run_and_log(&real, &dir, port, extra);
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch(&format!("{name}-ours"));
+    let ours = run_and_log(Path::new(env!("CARGO_BIN_EXE_server")), &dir, port, extra);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        ours,
+        theirs,
+        "ours:\n{}\nreal:\n{}",
+        ours.join("\n"),
+        theirs.join("\n")
+    );
+}
+
+#[test]
+fn plain_start_and_sigterm_log_like_redis() {
+    compare("plain", 21221, &[]);
+}
+
+#[test]
+fn logo_start_logs_like_redis() {
+    compare(
+        "logo",
+        21222,
+        &["--always-show-logo", "yes", "--loglevel", "verbose"],
+    );
+}
+
+#[test]
+fn warning_level_start_logs_like_redis() {
+    compare(
+        "warning",
+        21223,
+        &["--loglevel", "warning", "--tcp-backlog", "100000"],
+    );
+}
