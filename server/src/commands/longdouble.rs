@@ -135,7 +135,7 @@ impl LongDouble {
         // Decimal magnitude of the value: beyond the long double range strtold reports
         // ERANGE, which Redis refuses.
         let magnitude = significant.len() as i64 + exp10;
-        if magnitude > 4933 || magnitude < -4950 {
+        if !(-4950..=4933).contains(&magnitude) {
             return None;
         }
         let d = BigUint::parse_bytes(significant, 10)?;
