@@ -213,6 +213,7 @@ impl LongDouble {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 
