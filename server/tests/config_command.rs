@@ -168,6 +168,13 @@ fn get_answers_under_the_name_asked_and_dedupes() {
         "*4\r\n$15\r\nslave-read-only\r\n$3\r\nyes\r\n$17\r\nreplica-read-only\r\n$3\r\nyes\r\n"
     );
     assert_eq!(cmd(&s, "GET nosuch"), "*0\r\n");
+    assert_eq!(
+        cmd(&s, "GET port PORT"),
+        "*2\r\n$4\r\nport\r\n$4\r\n6379\r\n"
+    );
+    let mixed = pairs(cmd(&s, "GET PORT *por*").as_bytes());
+    assert_eq!(mixed.len(), 8);
+    assert!(mixed.contains_key(b"PORT".as_slice()) && !mixed.contains_key(b"port".as_slice()));
     let all = pairs(cmd(&s, "GET *").as_bytes());
     assert_eq!(
         all.len(),
@@ -302,7 +309,10 @@ fn set_applies_all_pairs_or_none() {
     assert!(rx.has_changed().unwrap());
     assert_eq!(rx.borrow_and_update().timeout, 30);
     assert_eq!(cmd(&s, "GET hz"), "*2\r\n$2\r\nhz\r\n$3\r\n500\r\n");
-    assert_eq!(cmd(&s, "SET save 10 1 20 2"), "+OK\r\n");
+    assert_eq!(
+        run(&s, &[b"SET", b"save", b"10 1 20 2"], Protocol::Resp2),
+        b"+OK\r\n"
+    );
     assert_eq!(
         cmd(&s, "GET save"),
         "*2\r\n$4\r\nsave\r\n$9\r\n10 1 20 2\r\n"

@@ -75,11 +75,12 @@ impl ConfigStore {
     }
 
     fn config_get(&self, patterns: &[Bytes], out: &mut ReplyWriter<'_>) {
-        // (name as answered, table index)
+        // (name as answered, table index); names are compared without case, as Redis's
+        // result table does.
         let mut matches: Vec<(Vec<u8>, usize)> = Vec::new();
         for pat in patterns {
             if !pat.iter().any(|c| matches!(c, b'[' | b'*' | b'?')) {
-                if matches.iter().any(|(n, _)| n.as_slice() == pat.as_ref()) {
+                if matches.iter().any(|(n, _)| n.eq_ignore_ascii_case(pat)) {
                     continue;
                 }
                 if let Some((idx, _)) = table::lookup(pat) {
@@ -92,7 +93,10 @@ impl ConfigStore {
                     continue;
                 }
                 for name in std::iter::once(spec.name).chain(spec.alias) {
-                    if matches.iter().any(|(n, _)| n.as_slice() == name.as_bytes()) {
+                    if matches
+                        .iter()
+                        .any(|(n, _)| n.eq_ignore_ascii_case(name.as_bytes()))
+                    {
                         continue;
                     }
                     if glob_match(pat, name.as_bytes(), true) {
