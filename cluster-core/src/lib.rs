@@ -1,6 +1,67 @@
-//! The Redis Cluster state machine, sans-IO: node table, slots, epochs, gossip, failure
-//! detection, elections, nodes.conf and the CLUSTER subcommands.
+//! The Redis 7.0 cluster as a sans-IO state machine: node table, slots, epochs, gossip,
+//! failure detection, elections, manual failover, replica migration, nodes.conf and the
+//! CLUSTER subcommands — plus [`sim`], a deterministic many-node simulator.
 //!
-//! Not written yet: this crate is an empty shell until the cluster-core issue lands.
-//! It takes no clock, socket, file or runtime: time and input are arguments, effects are
-//! returned values.
+//! Not here: sockets, clocks, files, tokio, keys. [`Cluster::handle`] takes the time and
+//! one [`Input`] and pushes [`Effect`]s; the server carries them out (send a message,
+//! open/close a link, write nodes.conf, publish a [`Routing`] snapshot, replicate, ...).
+//! Randomness comes from a seeded RNG owned by the state, so a run is a function of
+//! (seed, inputs).
+//!
+//! # Map of the spec (cluster-bus.md)
+//!
+//! | section | where |
+//! |---|---|
+//! | §6 receiving, sender identification | `proto.rs` `process_packet`, `sender_updates` |
+//! | §8 MEET / handshake | `proto.rs` `process_ping`, `command.rs` `start_handshake` |
+//! | §9 PING/PONG, gossip selection | `proto.rs` `build_ping`, `process_gossip` |
+//! | §10 cron | `cron.rs` |
+//! | §11 PFAIL, reports, FAIL, clearing | `cron.rs`, `proto.rs` `mark_node_as_failing_if_needed`, `clear_node_failure_if_needed` |
+//! | §12 epochs, collisions | `cluster.rs` `bump_config_epoch_without_consensus`, `proto.rs` `handle_config_epoch_collision` |
+//! | §13 roles, slots, UPDATE | `proto.rs` `update_slots_config_with`, `process_update` |
+//! | §14 elections, votes | `failover.rs` |
+//! | §15 manual failover, migration | `failover.rs`, `command.rs` `cmd_failover` |
+//! | §16.2 cluster state | `cluster.rs` `update_state` |
+//! | §16.3 FORGET ban | `command.rs`, `proto.rs` `blacklisted` |
+//! | §16.4 nodes.conf | [`nodes_conf`], [`Cluster::load`], [`Cluster::nodes_conf_bytes`] |
+//!
+//! # Simulator invariants
+//!
+//! [`sim`] checks these (each from the rule it follows):
+//!
+//! 1. After healing and quiescence every node's slot → owner map is identical and covers
+//!    the 16384 slots exactly once (§13.3: higher configEpoch wins, UPDATE repairs stale
+//!    views).
+//! 2. currentEpoch never decreases and is ≥ the node's configEpoch, at every step (§12).
+//! 3. After convergence, distinct masters with slots hold distinct configEpochs (§12
+//!    collision resolution).
+//! 4. A master grants at most one vote per epoch, and at most one replica wins an epoch
+//!    (§14.4 lastVoteEpoch; quorum = majority of masters with slots).
+//! 5. A failed master with a reachable replica gets a replica promoted within
+//!    `node_timeout` (PFAIL) + failure-report gossip + 1000 ms (max election delay with
+//!    rank 0) + network latency: the scenario tests bound it by `3 × node_timeout + 3 s`.
+//! 6. A master cut off in a minority reports `cluster_state:fail` within
+//!    `node_timeout + 1 s` of the cut (§11.1 PFAIL + §16.2 quorum check on the next cron).
+//! 7. nodes.conf round trip: loading a node's saved bytes and saving again gives the same
+//!    bytes except ping/pong times and the link-state column (see [`Cluster::load`]).
+
+mod cluster;
+pub mod command;
+mod cron;
+mod failover;
+pub mod keyslot;
+pub mod node;
+pub mod nodes_conf;
+mod proto;
+pub mod reply;
+pub mod routing;
+pub mod sim;
+mod types;
+
+pub use cluster::{Cluster, Health};
+pub use command::{FailoverMode, Request, SetSlotAction, HELP};
+pub use reply::{CmdError, KeyspaceQuery, Reply};
+pub use routing::Routing;
+pub use types::{
+    Config, Effect, EndpointType, Input, KeyFacts, LinkId, LogLevel, MasterAddr, Millis,
+};

@@ -1,0 +1,839 @@
+//! The state of one node ([`Cluster`]), its entry point [`Cluster::handle`], and the
+//! table operations every rule builds on (slots, roles, node add/delete, epochs,
+//! cluster state, nodes.conf).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use cluster_bus::{MessageType, NodeFlags, NodeName, SlotSet, CLUSTER_SLOTS, NAME_LEN};
+
+use crate::node::{Node, Nodes};
+use crate::nodes_conf::{name_text, ConfError, NodeLine, NodesConf, SlotToken};
+use crate::routing::{RouteNode, Routing, NO_OWNER};
+use crate::types::{Config, Effect, Input, LinkId, LogLevel, MasterAddr, Millis};
+
+/// cluster-bus.md §17: failure report validity and FAIL undo, × node_timeout.
+pub(crate) const FAIL_REPORT_VALIDITY_MULT: u64 = 2;
+pub(crate) const FAIL_UNDO_TIME_MULT: u64 = 2;
+/// §17: manual failover timeout and the master's write pause multiplier.
+pub(crate) const MF_TIMEOUT: u64 = 5000;
+pub(crate) const MF_PAUSE_MULT: u64 = 2;
+/// §16.3: FORGET ban.
+pub(crate) const BLACKLIST_TTL: u64 = 60_000;
+/// §16.2: writable delay of a master after its first state evaluation.
+pub(crate) const WRITABLE_DELAY: u64 = 2000;
+/// §15.4.
+pub(crate) const SLAVE_MIGRATION_DELAY: u64 = 5000;
+
+/// A bus link as the core sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Link {
+    /// The node it belongs to (always set for outbound links; inbound once identified).
+    pub node: Option<NodeName>,
+    /// Creation time (CLUSTER LINKS, dead-link check).
+    pub ctime: Millis,
+    /// Inbound: the peer's address; outbound: the address we dialled.
+    pub peer_ip: String,
+    /// Inbound: our address on that connection.
+    pub local_ip: String,
+}
+
+/// Manual failover state (`mf_*`, cluster-bus.md §15).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ManualFailover {
+    /// Deadline, 0 = none in progress.
+    pub end: Millis,
+    /// Replica: the election may start.
+    pub can_start: bool,
+    /// Master: the replica that asked.
+    pub replica: Option<NodeName>,
+    /// Replica: the paused master's offset, once received.
+    pub master_offset: Option<u64>,
+}
+
+/// Replica election state (`failover_auth_*`, §14).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Election {
+    pub auth_time: Millis,
+    pub auth_count: usize,
+    pub auth_sent: bool,
+    pub auth_rank: u64,
+    pub auth_epoch: u64,
+}
+
+/// Work deferred to the end of [`Cluster::handle`] (`clusterDoBeforeSleep` flags).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Todo {
+    pub save: bool,
+    pub fsync: bool,
+    pub update_state: bool,
+    pub routing: bool,
+    pub handle_failover: bool,
+}
+
+/// `cluster_state`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// `ok`.
+    Ok,
+    /// `fail`.
+    Fail,
+}
+
+/// One node's view of the cluster. Every rule of cluster-bus.md lives behind
+/// [`Cluster::handle`]; nothing here reads a clock, a socket or a file.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub(crate) cfg: Config,
+    pub(crate) myself: NodeName,
+    pub(crate) nodes: Nodes,
+    pub(crate) owners: Vec<Option<NodeName>>,
+    pub(crate) not_claiming: SlotSet,
+    pub(crate) migrating: BTreeMap<u16, NodeName>,
+    pub(crate) importing: BTreeMap<u16, NodeName>,
+    pub(crate) current_epoch: u64,
+    pub(crate) last_vote_epoch: u64,
+    pub(crate) state: Health,
+    pub(crate) size: usize,
+    pub(crate) first_state_call: Millis,
+    pub(crate) among_minority_time: Millis,
+    pub(crate) links: BTreeMap<LinkId, Link>,
+    pub(crate) next_link: u64,
+    pub(crate) blacklist: HashMap<NodeName, Millis>,
+    pub(crate) rng: fastrand::Rng,
+    pub(crate) stats_sent: [u64; 11],
+    pub(crate) stats_received: [u64; 11],
+    pub(crate) cron_iteration: u64,
+    pub(crate) pfail_count: usize,
+    pub(crate) election: Election,
+    pub(crate) mf: ManualFailover,
+    pub(crate) repl_offset: u64,
+    pub(crate) repl_link_up: bool,
+    pub(crate) repl_down_since: Millis,
+    pub(crate) todo: Todo,
+    pub(crate) last_routing: Option<Arc<Routing>>,
+}
+
+/// A random 40-char lowercase hex name (`getRandomHexChars`).
+pub(crate) fn random_name(rng: &mut fastrand::Rng) -> NodeName {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut b = [0u8; NAME_LEN];
+    for x in &mut b {
+        *x = HEX[rng.usize(..16)];
+    }
+    NodeName::new(b)
+}
+
+impl Cluster {
+    /// A fresh node (no nodes.conf): a random name, `myself,master`, epochs 0.
+    pub fn new(cfg: Config, seed: u64, now: Millis) -> Self {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let name = random_name(&mut rng);
+        Self::with_name(cfg, name, rng, now)
+    }
+
+    /// A fresh node with a given name (tests, and the simulator's fixed ids).
+    pub fn with_name_and_seed(cfg: Config, name: NodeName, seed: u64, now: Millis) -> Self {
+        Self::with_name(cfg, name, fastrand::Rng::with_seed(seed), now)
+    }
+
+    fn with_name(cfg: Config, name: NodeName, rng: fastrand::Rng, now: Millis) -> Self {
+        let mut me = Node::new(name, NodeFlags::MYSELF | NodeFlags::MASTER, now);
+        me.ip = cfg.announce_ip.clone().unwrap_or_default();
+        me.port = cfg.port;
+        me.cport = cfg.cport;
+        me.pport = cfg.pport;
+        me.hostname = cfg.hostname.clone();
+        let mut nodes = Nodes::default();
+        nodes.insert(me);
+        let mut c = Cluster {
+            cfg,
+            myself: name,
+            nodes,
+            owners: vec![None; usize::from(CLUSTER_SLOTS)],
+            not_claiming: SlotSet::EMPTY,
+            migrating: BTreeMap::new(),
+            importing: BTreeMap::new(),
+            current_epoch: 0,
+            last_vote_epoch: 0,
+            state: Health::Fail,
+            size: 0,
+            first_state_call: 0,
+            among_minority_time: 0,
+            links: BTreeMap::new(),
+            next_link: 1,
+            blacklist: HashMap::new(),
+            rng,
+            stats_sent: [0; 11],
+            stats_received: [0; 11],
+            cron_iteration: 0,
+            pfail_count: 0,
+            election: Election::default(),
+            mf: ManualFailover::default(),
+            repl_offset: 0,
+            repl_link_up: false,
+            repl_down_since: now,
+            todo: Todo::default(),
+            last_routing: None,
+        };
+        c.todo.routing = true;
+        c.todo.update_state = true;
+        c
+    }
+
+    /// A node from nodes.conf bytes (`clusterLoadConfig`, client-behaviour.md §6.3):
+    /// non-zero ping/pong times become `now`, replicas' configEpochs 0, `fail` gets
+    /// `fail_time = now`, masters named by replicas but absent get placeholder records,
+    /// every link starts closed, currentEpoch is raised to the largest configEpoch.
+    pub fn load(cfg: Config, bytes: &[u8], seed: u64, now: Millis) -> Result<Self, ConfError> {
+        let conf = NodesConf::parse(bytes)?;
+        let myself = conf
+            .nodes
+            .iter()
+            .find(|n| n.flags.contains(NodeFlags::MYSELF))
+            .map(|n| n.name)
+            .ok_or(ConfError {
+                line: 0,
+                kind: crate::nodes_conf::ConfErrorKind::NoMyself,
+            })?;
+        let mut c = Cluster::with_name(cfg, myself, fastrand::Rng::with_seed(seed), now);
+        c.nodes = Nodes::default();
+        for l in &conf.nodes {
+            let mut n = Node::new(l.name, l.flags, now);
+            n.ip = l.ip.clone();
+            n.port = l.port;
+            n.cport = l.cport;
+            n.hostname = l.hostname.clone();
+            n.ping_sent = if l.ping_sent != 0 { now } else { 0 };
+            n.pong_received = if l.pong_received != 0 { now } else { 0 };
+            if n.failed() {
+                n.fail_time = now;
+            }
+            if l.master.is_none() {
+                n.config_epoch = l.config_epoch;
+            }
+            c.nodes.insert(n);
+        }
+        for l in &conf.nodes {
+            if let Some(m) = l.master {
+                if !c.nodes.contains(&m) {
+                    c.nodes.insert(Node::new(m, NodeFlags::empty(), now));
+                }
+                c.node_add_replica(&m, l.name);
+                if let Some(n) = c.nodes.get_mut(&l.name) {
+                    n.master = Some(m);
+                }
+            }
+            for t in &l.slots {
+                match *t {
+                    SlotToken::Range(a, b) => {
+                        for s in a..=b {
+                            c.set_slot_owner(s, Some(l.name));
+                        }
+                    }
+                    SlotToken::Migrating(s, to) => {
+                        c.migrating.insert(s, to);
+                    }
+                    SlotToken::Importing(s, from) => {
+                        c.importing.insert(s, from);
+                    }
+                }
+            }
+        }
+        if let Some(me) = c.nodes.get_mut(&myself) {
+            if let Some(ip) = &c.cfg.announce_ip {
+                me.ip.clone_from(ip);
+            }
+            me.port = c.cfg.port;
+            me.cport = c.cfg.cport;
+            me.pport = c.cfg.pport;
+            me.hostname.clone_from(&c.cfg.hostname);
+        }
+        c.current_epoch = conf.current_epoch.max(c.max_config_epoch());
+        c.last_vote_epoch = conf.last_vote_epoch;
+        Ok(c)
+    }
+
+    /// Our node id.
+    pub fn myself(&self) -> NodeName {
+        self.myself
+    }
+    /// Our record.
+    pub fn me(&self) -> &Node {
+        match self.nodes.get(&self.myself) {
+            Some(n) => n,
+            None => unreachable_me(),
+        }
+    }
+    pub(crate) fn me_mut(&mut self) -> &mut Node {
+        match self.nodes.get_mut(&self.myself) {
+            Some(n) => n,
+            None => unreachable_me(),
+        }
+    }
+    /// The node table.
+    pub fn nodes(&self) -> &Nodes {
+        &self.nodes
+    }
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+    /// currentEpoch.
+    pub fn current_epoch(&self) -> u64 {
+        self.current_epoch
+    }
+    /// lastVoteEpoch.
+    pub fn last_vote_epoch(&self) -> u64 {
+        self.last_vote_epoch
+    }
+    /// `cluster_state`.
+    pub fn health(&self) -> Health {
+        self.state
+    }
+    /// The owner of a slot in our table.
+    pub fn slot_owner(&self, slot: u16) -> Option<NodeName> {
+        self.owners.get(usize::from(slot)).copied().flatten()
+    }
+    /// Open slots: migrating (slot -> target).
+    pub fn migrating(&self) -> &BTreeMap<u16, NodeName> {
+        &self.migrating
+    }
+    /// Open slots: importing (slot -> source).
+    pub fn importing(&self) -> &BTreeMap<u16, NodeName> {
+        &self.importing
+    }
+    /// Our replication offset as last reported.
+    pub fn repl_offset(&self) -> u64 {
+        self.repl_offset
+    }
+    /// True if we are a replica.
+    pub fn is_replica(&self) -> bool {
+        self.me().is_replica()
+    }
+    /// Our master, if we are a replica that knows it.
+    pub fn my_master(&self) -> Option<NodeName> {
+        self.me().master
+    }
+
+    /// Our configEpoch, or our master's (CLUSTER INFO `cluster_my_epoch`, header).
+    pub fn my_epoch(&self) -> u64 {
+        let me = self.me();
+        match me.master.and_then(|m| self.nodes.get(&m)) {
+            Some(m) if me.is_replica() => m.config_epoch,
+            _ => me.config_epoch,
+        }
+    }
+
+    /// The single entry point: apply one input at time `now`, push what must be done.
+    pub fn handle(&mut self, now: Millis, input: Input, out: &mut Vec<Effect>) {
+        match input {
+            Input::Bus { link, msg } => self.process_packet(now, link, msg, out),
+            Input::Accepted {
+                link,
+                peer_ip,
+                local_ip,
+            } => {
+                self.links.insert(
+                    link,
+                    Link {
+                        node: None,
+                        ctime: now,
+                        peer_ip,
+                        local_ip,
+                    },
+                );
+            }
+            Input::Connected { link } => self.link_connected(now, link, out),
+            Input::Closed { link } => self.free_link(link, None),
+            Input::Tick => self.cron(now, out),
+            Input::Command { req, keys } => {
+                let reply = self.command(now, req, keys, out);
+                out.push(Effect::Reply(reply));
+            }
+            Input::Replication { offset, link_up } => {
+                self.repl_offset = offset;
+                if link_up {
+                    self.repl_down_since = 0;
+                } else if self.repl_link_up || self.repl_down_since == 0 {
+                    self.repl_down_since = now;
+                }
+                self.repl_link_up = link_up;
+            }
+            Input::Publish {
+                shard,
+                channel,
+                message,
+            } => self.propagate_publish(shard, channel, message, out),
+            Input::ModuleSend {
+                target,
+                module_id,
+                module_type,
+                payload,
+            } => self.send_module(target, module_id, module_type, payload, out),
+        }
+        self.before_sleep(now, out);
+    }
+
+    /// `clusterBeforeSleep`: deferred failover steps, state update, save, new routing.
+    fn before_sleep(&mut self, now: Millis, out: &mut Vec<Effect>) {
+        if self.todo.handle_failover {
+            self.todo.handle_failover = false;
+            if self.is_replica() {
+                self.handle_manual_failover(now);
+                self.handle_replica_failover(now, out);
+            }
+        }
+        if self.todo.update_state {
+            self.todo.update_state = false;
+            self.update_state(now);
+        }
+        if self.todo.save {
+            out.push(Effect::SaveConfig {
+                bytes: self.nodes_conf_bytes(),
+                fsync: self.todo.fsync,
+            });
+            self.todo.save = false;
+            self.todo.fsync = false;
+        }
+        if self.todo.routing {
+            self.todo.routing = false;
+            let r = Arc::new(self.routing());
+            if self.last_routing.as_deref() != Some(&*r) {
+                self.last_routing = Some(Arc::clone(&r));
+                out.push(Effect::Routing(r));
+            }
+        }
+    }
+
+    pub(crate) fn save(&mut self, fsync: bool) {
+        self.todo.save = true;
+        self.todo.fsync |= fsync;
+        self.todo.routing = true;
+        self.todo.update_state = true;
+    }
+
+    pub(crate) fn log(out: &mut Vec<Effect>, level: LogLevel, text: String) {
+        out.push(Effect::Log { level, text });
+    }
+
+    // ----- slots -------------------------------------------------------------------
+
+    /// The one place a slot changes hands in our table (`clusterAddSlot` /
+    /// `clusterDelSlot` / `clusterNodeSetSlotBit`): owner table and per-node bitmaps.
+    pub(crate) fn set_slot_owner(&mut self, slot: u16, owner: Option<NodeName>) {
+        let Some(cell) = self.owners.get_mut(usize::from(slot)) else {
+            return;
+        };
+        let old = std::mem::replace(cell, owner);
+        if let Some(o) = old.and_then(|o| self.nodes.get_mut(&o)) {
+            o.slots.remove(slot);
+        }
+        self.not_claiming.remove(slot);
+        if let Some(n) = owner {
+            let first_slot = self.nodes.get(&n).is_some_and(|x| x.slots.is_empty());
+            if let Some(node) = self.nodes.get_mut(&n) {
+                node.slots.insert(slot);
+            }
+            // §5.1: a master getting its first slot while some master has replicas
+            // becomes a migration target.
+            if first_slot && self.nodes.iter().any(|x| !x.replicas.is_empty()) {
+                if let Some(node) = self.nodes.get_mut(&n) {
+                    node.flags |= NodeFlags::MIGRATE_TO;
+                }
+            }
+        }
+        self.todo.routing = true;
+    }
+
+    /// `clusterDelNodeSlots`: unassign every slot of `name`; returns how many.
+    pub(crate) fn del_node_slots(&mut self, name: &NodeName) -> usize {
+        let slots: Vec<u16> = match self.nodes.get(name) {
+            Some(n) => n.slots.iter().collect(),
+            None => return 0,
+        };
+        for s in &slots {
+            self.set_slot_owner(*s, None);
+        }
+        slots.len()
+    }
+
+    // ----- roles ---------------------------------------------------------------------
+
+    pub(crate) fn node_add_replica(&mut self, master: &NodeName, replica: NodeName) {
+        if let Some(m) = self.nodes.get_mut(master) {
+            if !m.replicas.contains(&replica) {
+                m.replicas.push(replica);
+            }
+            // §5.1: a master that gains a replica is a migration target.
+            m.flags |= NodeFlags::MIGRATE_TO;
+        }
+    }
+
+    pub(crate) fn node_remove_replica(&mut self, master: &NodeName, replica: &NodeName) {
+        if let Some(m) = self.nodes.get_mut(master) {
+            m.replicas.retain(|r| r != replica);
+            if m.replicas.is_empty() {
+                m.flags.remove(NodeFlags::MIGRATE_TO);
+            }
+        }
+    }
+
+    /// cluster-bus.md §13.1 — `clusterSetNodeAsMaster`.
+    pub(crate) fn set_node_as_master(&mut self, name: &NodeName) {
+        let Some(n) = self.nodes.get(name) else {
+            return;
+        };
+        if n.is_master() {
+            return;
+        }
+        if let Some(m) = n.master {
+            self.node_remove_replica(&m, name);
+        }
+        let is_me = *name == self.myself;
+        if let Some(n) = self.nodes.get_mut(name) {
+            if !is_me {
+                n.flags |= NodeFlags::MIGRATE_TO;
+            }
+            n.flags.remove(NodeFlags::SLAVE);
+            n.flags |= NodeFlags::MASTER;
+            n.master = None;
+        }
+        self.save(false);
+    }
+
+    /// cluster-bus.md §13.3 / client-behaviour.md REPLICATE — `clusterSetMaster`: we
+    /// become a replica of `master`.
+    pub(crate) fn set_my_master(&mut self, master: NodeName, out: &mut Vec<Effect>) {
+        let me = self.myself;
+        if self.me().is_master() {
+            self.me_mut().flags.remove(NodeFlags::MASTER | NodeFlags::MIGRATE_TO);
+            self.me_mut().flags |= NodeFlags::SLAVE;
+            self.migrating.clear();
+            self.importing.clear();
+            self.todo.routing = true;
+        } else if let Some(old) = self.me().master {
+            self.node_remove_replica(&old, &me);
+        }
+        self.me_mut().master = Some(master);
+        self.node_add_replica(&master, me);
+        if let Some(m) = self.nodes.get(&master) {
+            out.push(Effect::Replicate(Some(MasterAddr {
+                name: master,
+                ip: m.ip.clone(),
+                port: m.port,
+            })));
+        }
+        self.repl_link_up = false;
+        self.reset_manual_failover(out);
+        self.save(true);
+    }
+
+    // ----- node add / delete ----------------------------------------------------------
+
+    /// `clusterDelNode`: remove a record, its slots, its reports, its links, and its
+    /// place as someone's replica/master.
+    pub(crate) fn del_node(&mut self, name: &NodeName, out: &mut Vec<Effect>) {
+        self.del_node_slots(name);
+        self.importing.retain(|_, v| v != name);
+        self.migrating.retain(|_, v| v != name);
+        let names = self.nodes.names();
+        for n in &names {
+            if let Some(x) = self.nodes.get_mut(n) {
+                x.fail_reports.retain(|(r, _)| r != name);
+            }
+        }
+        let Some(node) = self.nodes.remove(name) else {
+            return;
+        };
+        if let Some(m) = node.master {
+            self.node_remove_replica(&m, name);
+        }
+        for r in &node.replicas {
+            if let Some(x) = self.nodes.get_mut(r) {
+                if x.master == Some(*name) {
+                    x.master = None;
+                }
+            }
+        }
+        for l in [node.link, node.inbound_link].into_iter().flatten() {
+            self.links.remove(&l);
+            out.push(Effect::Close { link: l });
+        }
+        self.todo.routing = true;
+    }
+
+    /// Forget a link; `out` gets a Close when the core itself decides to drop it.
+    pub(crate) fn free_link(&mut self, link: LinkId, out: Option<&mut Vec<Effect>>) {
+        let Some(l) = self.links.remove(&link) else {
+            return;
+        };
+        if let Some(n) = l.node.and_then(|n| self.nodes.get_mut(&n)) {
+            if n.link == Some(link) {
+                n.link = None;
+            }
+            if n.inbound_link == Some(link) {
+                n.inbound_link = None;
+            }
+        }
+        if let Some(out) = out {
+            out.push(Effect::Close { link });
+        }
+    }
+
+    /// Open an outbound link to `name` (`clusterNodeCronHandleReconnect`).
+    pub(crate) fn connect(&mut self, now: Millis, name: NodeName, out: &mut Vec<Effect>) {
+        let Some(n) = self.nodes.get(&name) else {
+            return;
+        };
+        let link = LinkId::Out(self.next_link);
+        self.next_link += 1;
+        let (ip, cport) = (n.ip.clone(), n.cport);
+        self.links.insert(
+            link,
+            Link {
+                node: Some(name),
+                ctime: now,
+                peer_ip: ip.clone(),
+                local_ip: String::new(),
+            },
+        );
+        if let Some(n) = self.nodes.get_mut(&name) {
+            n.link = Some(link);
+        }
+        out.push(Effect::Connect {
+            link,
+            node: name,
+            ip,
+            cport,
+        });
+    }
+
+    // ----- epochs ---------------------------------------------------------------------
+
+    pub(crate) fn max_config_epoch(&self) -> u64 {
+        self.nodes.iter().map(|n| n.config_epoch).max().unwrap_or(0)
+    }
+
+    /// cluster-bus.md §12 — `clusterBumpConfigEpochWithoutConsensus`. True if bumped.
+    pub(crate) fn bump_config_epoch_without_consensus(&mut self, out: &mut Vec<Effect>) -> bool {
+        let max = self.max_config_epoch().max(self.current_epoch);
+        let mine = self.me().config_epoch;
+        if mine == 0 || mine != max {
+            self.current_epoch += 1;
+            let e = self.current_epoch;
+            self.me_mut().config_epoch = e;
+            self.save(true);
+            Self::log(
+                out,
+                LogLevel::Warning,
+                format!("New configEpoch set to {e}"),
+            );
+            true
+        } else {
+            false
+        }
+    }
+
+    // ----- cluster state --------------------------------------------------------------
+
+    /// cluster-bus.md §16.2 — `clusterUpdateState`.
+    pub(crate) fn update_state(&mut self, now: Millis) {
+        let i_am_master = self.me().is_master();
+        if self.first_state_call == 0 {
+            self.first_state_call = now.max(1);
+        }
+        if i_am_master
+            && self.state == Health::Fail
+            && now.saturating_sub(self.first_state_call) < WRITABLE_DELAY
+        {
+            return;
+        }
+        let mut new = Health::Ok;
+        if self.cfg.require_full_coverage {
+            let mut covered = 0usize;
+            for n in self.nodes.iter() {
+                if !n.failed() {
+                    covered += n.slots.len();
+                }
+            }
+            if covered != usize::from(CLUSTER_SLOTS) {
+                new = Health::Fail;
+            }
+        }
+        let mut size = 0usize;
+        let mut reachable = 0usize;
+        for n in self.nodes.iter() {
+            if n.is_master() && !n.slots.is_empty() {
+                size += 1;
+                if n.healthy() {
+                    reachable += 1;
+                }
+            }
+        }
+        self.size = size;
+        let quorum = size / 2 + 1;
+        if reachable < quorum {
+            new = Health::Fail;
+            self.among_minority_time = now;
+        }
+        if new != self.state {
+            let rejoin = self.cfg.node_timeout.clamp(500, 5000);
+            if new == Health::Ok
+                && i_am_master
+                && now.saturating_sub(self.among_minority_time) < rejoin
+            {
+                return;
+            }
+            self.state = new;
+            self.todo.routing = true;
+        }
+    }
+
+    // ----- nodes.conf / CLUSTER NODES ------------------------------------------------
+
+    /// `clusterGenNodeDescription` for one record.
+    pub fn node_line(&self, n: &Node) -> NodeLine {
+        let epoch = match n.master.and_then(|m| self.nodes.get(&m)) {
+            Some(m) if n.is_replica() => m.config_epoch,
+            _ => n.config_epoch,
+        };
+        let mut slots = Vec::new();
+        for r in n.slots.ranges() {
+            slots.push(SlotToken::Range(*r.start(), *r.end()));
+        }
+        if n.is_myself() {
+            let mut marks: Vec<(u16, SlotToken)> = Vec::new();
+            for (s, to) in &self.migrating {
+                marks.push((*s, SlotToken::Migrating(*s, *to)));
+            }
+            for (s, from) in &self.importing {
+                if !self.migrating.contains_key(s) {
+                    marks.push((*s, SlotToken::Importing(*s, *from)));
+                }
+            }
+            marks.sort_by_key(|(s, _)| *s);
+            slots.extend(marks.into_iter().map(|(_, t)| t));
+        }
+        NodeLine {
+            name: n.name,
+            ip: n.ip.clone(),
+            port: n.port,
+            cport: n.cport,
+            hostname: n.hostname.clone(),
+            flags: n.flags,
+            master: n.master,
+            ping_sent: n.ping_sent,
+            pong_received: n.pong_received,
+            config_epoch: epoch,
+            connected: n.link.is_some() || n.is_myself(),
+            slots,
+        }
+    }
+
+    /// CLUSTER NODES text (handshake records included).
+    pub fn nodes_text(&self) -> String {
+        let mut s = String::with_capacity(128 * self.nodes.len());
+        for n in self.nodes.iter() {
+            self.node_line(n).write(&mut s);
+            s.push('\n');
+        }
+        s
+    }
+
+    /// The nodes.conf model of the current state (handshake records excluded).
+    pub fn nodes_conf(&self) -> NodesConf {
+        NodesConf {
+            nodes: self
+                .nodes
+                .iter()
+                .filter(|n| !n.in_handshake())
+                .map(|n| self.node_line(n))
+                .collect(),
+            current_epoch: self.current_epoch,
+            last_vote_epoch: self.last_vote_epoch,
+        }
+    }
+
+    /// nodes.conf bytes (`clusterSaveConfig`).
+    pub fn nodes_conf_bytes(&self) -> Vec<u8> {
+        self.nodes_conf().to_bytes()
+    }
+
+    /// The routing snapshot of the current state.
+    pub fn routing(&self) -> Routing {
+        let mut nodes: Vec<RouteNode> = Vec::new();
+        let mut index: HashMap<NodeName, u16> = HashMap::new();
+        let mut owners = vec![NO_OWNER; usize::from(CLUSTER_SLOTS)];
+        for (slot, o) in self.owners.iter().enumerate() {
+            let Some(o) = o else { continue };
+            let i = match index.get(o) {
+                Some(i) => *i,
+                None => {
+                    let n = self.nodes.get(o);
+                    let i = u16::try_from(nodes.len()).unwrap_or(NO_OWNER - 1);
+                    nodes.push(RouteNode {
+                        name: *o,
+                        ip: n.map(|n| n.ip.clone()).unwrap_or_default(),
+                        port: n.map(|n| n.port).unwrap_or(0),
+                        hostname: n.map(|n| n.hostname.clone()).unwrap_or_default(),
+                    });
+                    index.insert(*o, i);
+                    i
+                }
+            };
+            if let Some(cell) = owners.get_mut(slot) {
+                *cell = i;
+            }
+        }
+        Routing {
+            state_ok: self.state == Health::Ok,
+            myself: self.myself,
+            my_master: if self.is_replica() {
+                self.my_master()
+            } else {
+                None
+            },
+            nodes,
+            owners,
+            migrating: self.migrating.clone(),
+            importing: self.importing.clone(),
+        }
+    }
+
+    /// Count of messages of a type sent (CLUSTER INFO).
+    pub fn messages_sent(&self, t: MessageType) -> u64 {
+        self.stats_sent
+            .get(usize::from(t.code()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Count of messages of a type received.
+    pub fn messages_received(&self, t: MessageType) -> u64 {
+        self.stats_received
+            .get(usize::from(t.code()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Links as the core tracks them: (link, node it belongs to, creation time).
+    pub fn links(&self) -> impl Iterator<Item = (LinkId, Option<NodeName>, Millis)> + '_ {
+        self.links.iter().map(|(id, l)| (*id, l.node, l.ctime))
+    }
+
+    /// Text of a node id for messages.
+    pub(crate) fn nm(name: &NodeName) -> String {
+        name_text(name)
+    }
+}
+
+#[cold]
+fn unreachable_me() -> ! {
+    // The MYSELF record is created with the state and never removed (FORGET and RESET
+    // refuse or keep it); reaching this is a bug in this crate, not bad input.
+    #[allow(clippy::panic)]
+    {
+        panic!("cluster-core invariant broken: no MYSELF record")
+    }
+}

@@ -1,0 +1,182 @@
+//! One record of the node table (`clusterNode`, cluster-bus.md §7), and the table itself.
+
+use std::collections::HashMap;
+
+use cluster_bus::{NodeFlags, NodeName, SlotSet};
+
+use crate::types::{LinkId, Millis};
+
+/// What we know about one node, ourselves included (flag MYSELF).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// Node id (random while in HANDSHAKE).
+    pub name: NodeName,
+    /// Flags as this node sees them.
+    pub flags: NodeFlags,
+    /// configEpoch as last advertised (a replica's record holds its master's).
+    pub config_epoch: u64,
+    /// Slots this node owns in our table.
+    pub slots: SlotSet,
+    /// Its master, for a replica.
+    pub master: Option<NodeName>,
+    /// Its replicas, in attach order.
+    pub replicas: Vec<NodeName>,
+    /// IP (empty when unknown).
+    pub ip: String,
+    /// Client port.
+    pub port: u16,
+    /// Bus port.
+    pub cport: u16,
+    /// Plaintext port (TLS clusters).
+    pub pport: u16,
+    /// Announced hostname (empty = none).
+    pub hostname: String,
+    /// Creation time of the record (handshake timeout).
+    pub ctime: Millis,
+    /// Outstanding ping, 0 = none.
+    pub ping_sent: Millis,
+    /// Last PONG on our outbound link (or from gossip).
+    pub pong_received: Millis,
+    /// Last valid message of any type.
+    pub data_received: Millis,
+    /// When it was flagged FAIL.
+    pub fail_time: Millis,
+    /// When we last voted for a replica of this master.
+    pub voted_time: Millis,
+    /// Replication offset from its headers.
+    pub repl_offset: u64,
+    /// Since when this master has had no working replica (replica migration).
+    pub orphaned_time: Millis,
+    /// Failure reports: (reporting master, time).
+    pub fail_reports: Vec<(NodeName, Millis)>,
+    /// Our outbound link to it.
+    pub link: Option<LinkId>,
+    /// Its identified inbound link to us.
+    pub inbound_link: Option<LinkId>,
+}
+
+impl Node {
+    /// A record with nothing known but a name, flags and a creation time.
+    pub fn new(name: NodeName, flags: NodeFlags, now: Millis) -> Self {
+        Node {
+            name,
+            flags,
+            config_epoch: 0,
+            slots: SlotSet::EMPTY,
+            master: None,
+            replicas: Vec::new(),
+            ip: String::new(),
+            port: 0,
+            cport: 0,
+            pport: 0,
+            hostname: String::new(),
+            ctime: now,
+            ping_sent: 0,
+            pong_received: 0,
+            data_received: 0,
+            fail_time: 0,
+            voted_time: 0,
+            repl_offset: 0,
+            orphaned_time: 0,
+            fail_reports: Vec::new(),
+            link: None,
+            inbound_link: None,
+        }
+    }
+
+    /// MASTER flag.
+    pub fn is_master(&self) -> bool {
+        self.flags.contains(NodeFlags::MASTER)
+    }
+    /// SLAVE flag.
+    pub fn is_replica(&self) -> bool {
+        self.flags.contains(NodeFlags::SLAVE)
+    }
+    /// MYSELF flag.
+    pub fn is_myself(&self) -> bool {
+        self.flags.contains(NodeFlags::MYSELF)
+    }
+    /// HANDSHAKE flag.
+    pub fn in_handshake(&self) -> bool {
+        self.flags.contains(NodeFlags::HANDSHAKE)
+    }
+    /// NOADDR flag.
+    pub fn no_addr(&self) -> bool {
+        self.flags.contains(NodeFlags::NOADDR)
+    }
+    /// PFAIL flag.
+    pub fn timed_out(&self) -> bool {
+        self.flags.contains(NodeFlags::PFAIL)
+    }
+    /// FAIL flag.
+    pub fn failed(&self) -> bool {
+        self.flags.contains(NodeFlags::FAIL)
+    }
+    /// Neither PFAIL nor FAIL.
+    pub fn healthy(&self) -> bool {
+        !self.flags.intersects(NodeFlags::PFAIL | NodeFlags::FAIL)
+    }
+}
+
+/// The node table: lookup by name, iteration in insertion order (the order nodes.conf
+/// and CLUSTER NODES print; Redis uses its hash table order, which clients may not rely on).
+#[derive(Debug, Clone, Default)]
+pub struct Nodes {
+    map: HashMap<NodeName, Node>,
+    order: Vec<NodeName>,
+}
+
+impl Nodes {
+    /// The record for `name`.
+    pub fn get(&self, name: &NodeName) -> Option<&Node> {
+        self.map.get(name)
+    }
+    /// The record for `name`, mutable.
+    pub fn get_mut(&mut self, name: &NodeName) -> Option<&mut Node> {
+        self.map.get_mut(name)
+    }
+    /// True if known.
+    pub fn contains(&self, name: &NodeName) -> bool {
+        self.map.contains_key(name)
+    }
+    /// Number of records.
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+    /// Add a record (replacing one of the same name in place).
+    pub fn insert(&mut self, node: Node) {
+        if self.map.insert(node.name, node.clone()).is_none() {
+            self.order.push(node.name);
+        }
+    }
+    /// Remove a record.
+    pub fn remove(&mut self, name: &NodeName) -> Option<Node> {
+        let n = self.map.remove(name)?;
+        self.order.retain(|x| x != name);
+        Some(n)
+    }
+    /// Rename a record, keeping its position.
+    pub fn rename(&mut self, from: &NodeName, to: NodeName) {
+        if let Some(mut n) = self.map.remove(from) {
+            n.name = to;
+            self.map.insert(to, n);
+            for x in &mut self.order {
+                if x == from {
+                    *x = to;
+                }
+            }
+        }
+    }
+    /// Names in table order.
+    pub fn names(&self) -> Vec<NodeName> {
+        self.order.clone()
+    }
+    /// Records in table order.
+    pub fn iter(&self) -> impl Iterator<Item = &Node> + '_ {
+        self.order.iter().filter_map(|n| self.map.get(n))
+    }
+}
