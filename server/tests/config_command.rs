@@ -356,3 +356,36 @@ fn resetstat_runs_the_hooks_and_help_is_redis_text() {
         "*11\r\n+CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n+GET <pattern>\r\n+    Return parameters matching the glob-like <pattern> and their values.\r\n+SET <directive> <value>\r\n+    Set the configuration <directive> to <value>.\r\n+RESETSTAT\r\n+    Reset statistics reported by the INFO command.\r\n+REWRITE\r\n+    Rewrite the configuration file.\r\n+HELP\r\n+    Prints this help.\r\n"
     );
 }
+
+#[test]
+fn apply_hooks_run_on_change_and_failures_restore() {
+    let s = ConfigStore::default();
+    let seen = Arc::new(parking_lot::Mutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    s.on_apply(
+        &["port", "bind"],
+        Box::new(move |c| {
+            log.lock().push(c.port);
+            if c.port == 1234 {
+                Err("Unable to listen on this port. Check server logs.".into())
+            } else {
+                Ok(())
+            }
+        }),
+    );
+    assert_eq!(cmd(&s, "SET port 7000"), "+OK\r\n");
+    assert_eq!(*seen.lock(), [7000]);
+    // Unchanged value: nothing to apply.
+    assert_eq!(cmd(&s, "SET port 7000"), "+OK\r\n");
+    assert_eq!(*seen.lock(), [7000]);
+    assert_eq!(
+        cmd(&s, "SET maxmemory 1mb port 1234"),
+        "-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.\r\n"
+    );
+    // Applied with the new value, then again with the old one.
+    assert_eq!(*seen.lock(), [7000, 1234, 7000]);
+    assert_eq!(s.current().port, 7000);
+    assert_eq!(s.current().maxmemory, 0);
+    assert_eq!(cmd(&s, "SET hz 20"), "+OK\r\n");
+    assert_eq!(seen.lock().len(), 3);
+}

@@ -154,6 +154,9 @@ impl ConfigStore {
             save_loaded: false,
             chdir: true,
         };
+        // (table index, name of the entry used) of every directive whose value changes.
+        let mut changed: Vec<(usize, &'static str)> = Vec::new();
+        let mut failure = None;
         for (idx, alias, _, val) in &targets {
             let spec = &CONFIGS[*idx];
             let words: Vec<Vec<u8>> = if spec.has(MULTI_ARG) {
@@ -173,15 +176,83 @@ impl ConfigStore {
             let Some(current) = values.get(*idx) else {
                 continue;
             };
-            let new = value::parse(spec, current, &words, &mut ctx)
-                .map_err(|e| set_failed(entry_name, &e))?;
-            if let Some(slot) = values.get_mut(*idx) {
-                *slot = new;
+            match value::parse(spec, current, &words, &mut ctx) {
+                Ok(new) => {
+                    if new != *current {
+                        changed.push((*idx, entry_name));
+                    }
+                    if let Some(slot) = values.get_mut(*idx) {
+                        *slot = new;
+                    }
+                }
+                Err(e) => {
+                    failure = Some(set_failed(entry_name, &e));
+                    break;
+                }
             }
+        }
+        if failure.is_none() {
+            failure = self.run_apply_hooks(&state, &values, &changed).err();
+        }
+        if let Some(err) = failure {
+            restore_dir(&state.values, &values);
+            return Err(err);
         }
         state.values = values;
         self.install(&state);
         Ok(())
+    }
+
+    /// Runs the hooks of the changed directives with the new configuration; if one fails,
+    /// the ones already run are run again with the old configuration (Redis's
+    /// restoreBackupConfig) and the error names the directive.
+    fn run_apply_hooks(
+        &self,
+        old: &super::State,
+        new_values: &[value::Value],
+        changed: &[(usize, &'static str)],
+    ) -> Result<(), String> {
+        let hooks = self.apply_hooks.lock();
+        let due: Vec<(&super::ApplyHook, &'static str)> = hooks
+            .iter()
+            .filter_map(|(names, hook)| {
+                changed
+                    .iter()
+                    .find(|(idx, _)| names.contains(&CONFIGS[*idx].name))
+                    .map(|(_, entry)| (hook, *entry))
+            })
+            .collect();
+        if due.is_empty() {
+            return Ok(());
+        }
+        let new_cfg = self.build(new_values, old.io_threads_set);
+        for (n, (hook, name)) in due.iter().enumerate() {
+            if let Err(why) = hook(&new_cfg) {
+                tracing::warn!("Failed applying new configuration. Possibly related to new {name} setting. Restoring previous settings.");
+                let old_cfg = self.build(&old.values, old.io_threads_set);
+                for (undo, _) in due.iter().take(n + 1) {
+                    if let Err(e) = undo(&old_cfg) {
+                        tracing::warn!("Failed applying restored failed CONFIG SET command: {e}");
+                    }
+                }
+                return Err(set_failed(name, &why));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A failed CONFIG SET that already changed directory goes back, as Redis restores `dir`.
+fn restore_dir(old: &[value::Value], new: &[value::Value]) {
+    let Some(idx) = table::index_of("dir") else {
+        return;
+    };
+    if let (Some(value::Value::Dir(before)), Some(after)) = (old.get(idx), new.get(idx)) {
+        if Some(&value::Value::Dir(before.clone())) != Some(after) {
+            if let Err(e) = std::env::set_current_dir(before) {
+                tracing::warn!("Failed restoring the working directory: {e}");
+            }
+        }
     }
 }
 

@@ -297,6 +297,9 @@ impl Config {
 }
 
 type ResetHook = Box<dyn Fn() + Send + Sync>;
+/// Applies a new configuration to the running node; `Err` is the reason shown after
+/// `CONFIG SET failed (possibly related to argument '...') - `.
+pub type ApplyHook = Box<dyn Fn(&Config) -> Result<(), String> + Send + Sync>;
 
 /// Mutable side of the store: the full value table and where to rewrite it.
 struct State {
@@ -312,6 +315,7 @@ pub struct ConfigStore {
     current: ArcSwap<Config>,
     tx: tokio::sync::watch::Sender<Arc<Config>>,
     resetstat: Mutex<Vec<ResetHook>>,
+    apply_hooks: Mutex<Vec<(Vec<&'static str>, ApplyHook)>>,
 }
 
 impl std::fmt::Debug for ConfigStore {
@@ -353,6 +357,7 @@ impl ConfigStore {
             current: ArcSwap::new(config),
             tx,
             resetstat: Mutex::new(Vec::new()),
+            apply_hooks: Mutex::new(Vec::new()),
         }
     }
 
@@ -379,6 +384,14 @@ impl ConfigStore {
         self.resetstat.lock().push(f);
     }
 
+    /// Registers what CONFIG SET must do at once when one of `directives` (canonical names)
+    /// changes, e.g. listen on the new `port`. The hook gets the new configuration before it
+    /// is installed; an `Err` makes the whole CONFIG SET fail and restores the old values
+    /// (hooks already run are called again with the old configuration), as Redis does.
+    pub fn on_apply(&self, directives: &[&'static str], f: ApplyHook) {
+        self.apply_hooks.lock().push((directives.to_vec(), f));
+    }
+
     /// The config file the server was started with, if any.
     pub fn config_file(&self) -> Option<&Path> {
         self.config_file.as_deref()
@@ -392,12 +405,12 @@ impl ConfigStore {
         state.values.get(idx).map(|v| value::display(spec, v))
     }
 
+    fn build(&self, values: &[Value], io_threads_set: bool) -> Config {
+        Config::from_values(values, self.config_file.clone(), io_threads_set)
+    }
+
     fn install(&self, state: &State) {
-        let config = Arc::new(Config::from_values(
-            &state.values,
-            self.config_file.clone(),
-            state.io_threads_set,
-        ));
+        let config = Arc::new(self.build(&state.values, state.io_threads_set));
         crate::logging::set_level(config.loglevel);
         self.current.store(Arc::clone(&config));
         self.tx.send_replace(config);
