@@ -310,3 +310,18 @@ fn reply_writer_matches_redis() {
         &b"_\r\n_\r\n%2\r\n~3\r\n>3\r\n,2.5\r\n#f\r\n=8\r\ntxt:info\r\n(123\r\n"[..]
     );
 }
+
+#[test]
+fn doubles_print_as_percent_17g() {
+    let text = include_str!("fixtures/doubles-g17.txt");
+    let mut n = 0;
+    for l in text.lines() {
+        let (bits, want) = l.split_once(' ').unwrap();
+        let d = f64::from_bits(bits.parse().unwrap());
+        let mut out = BytesMut::new();
+        ReplyWriter::new(&mut out, Protocol::Resp3).double(d);
+        assert_eq!(&out[..], format!(",{want}\r\n").as_bytes(), "{d:e}");
+        n += 1;
+    }
+    assert_eq!(n, 6000);
+}
