@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
+use crate::config::value::Value;
 use crate::config::{self, table, Cli, ConfigStore, LoadError, Loader, Startup};
 use crate::node::Node;
 use crate::{logging, net, process, VERSION};
@@ -186,11 +187,25 @@ fn warn_if_backlog_capped(backlog: u32) {
 
 /// Log lines for directives the configuration set that this server does not act on.
 fn unimplemented_notes(loaded: &config::Loaded) -> Vec<String> {
+    let cwd = std::env::current_dir().unwrap_or_default();
     let mut notes: Vec<String> = table::CONFIGS
         .iter()
         .zip(&loaded.present)
-        .filter(|(spec, present)| **present && !spec.has(table::USED))
-        .map(|(spec, _)| {
+        .zip(&loaded.values)
+        .filter(|((spec, present), value)| {
+            // A feature set to off (`save ""`, `appendonly no`) or left at its default needs
+            // nothing from this server.
+            let off = match value {
+                Value::Bool(false) | Value::Num(0) | Value::Str(None) => true,
+                Value::Save(points) => points.is_empty(),
+                _ => false,
+            };
+            **present
+                && !spec.has(table::USED)
+                && !off
+                && **value != config::value::default_value(spec, &cwd)
+        })
+        .map(|((spec, _), _)| {
             format!(
                 "Directive '{}' is accepted but not implemented by this server: its value is kept for CONFIG GET and CONFIG REWRITE only",
                 spec.name
