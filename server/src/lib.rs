@@ -3,15 +3,15 @@
 //! This is the only crate that does I/O for the node; `main.rs` only hands the command line
 //! to [`run`].
 
-pub mod config;
-pub mod logging;
-pub mod process;
-mod startup;
 pub mod commands;
+pub mod config;
 pub mod info;
 pub mod keyspace;
+pub mod logging;
 pub mod net;
 pub mod node;
+pub mod process;
+mod startup;
 
 /// The Redis version this server is compatible with (INFO, HELLO, the FATAL block).
 pub const VERSION: &str = "7.0.15";
