@@ -721,7 +721,7 @@ impl Cluster {
             port: n.port,
             cport: n.cport,
             hostname: n.hostname.clone(),
-            flags: n.flags,
+            flags: n.flags & crate::nodes_conf::PRINTED_FLAGS,
             master: n.master,
             ping_sent: n.ping_sent,
             pong_received: n.pong_received,

@@ -132,6 +132,17 @@ const FLAG_WORDS: [(NodeFlags, &str); 8] = [
     (NodeFlags::NOFAILOVER, "nofailover"),
 ];
 
+/// The flags nodes.conf and CLUSTER NODES can show (MEET, MIGRATE_TO and later bits
+/// are never printed).
+pub const PRINTED_FLAGS: NodeFlags = NodeFlags::MYSELF
+    .union(NodeFlags::MASTER)
+    .union(NodeFlags::SLAVE)
+    .union(NodeFlags::PFAIL)
+    .union(NodeFlags::FAIL)
+    .union(NodeFlags::HANDSHAKE)
+    .union(NodeFlags::NOADDR)
+    .union(NodeFlags::NOFAILOVER);
+
 /// `representClusterNodeFlags`: the comma list, or `noflags`.
 pub fn flags_text(flags: NodeFlags, out: &mut String) {
     let start = out.len();
