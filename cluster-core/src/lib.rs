@@ -41,7 +41,9 @@
 //!    `node_timeout` (PFAIL) + failure-report gossip + 1000 ms (max election delay with
 //!    rank 0) + network latency: the scenario tests bound it by `3 × node_timeout + 3 s`.
 //! 6. A master cut off in a minority reports `cluster_state:fail` within
-//!    `node_timeout + 1 s` of the cut (§11.1 PFAIL + §16.2 quorum check on the next cron).
+//!    `1.5 × node_timeout + 200 ms` of the cut: its keep-alive PING leaves up to
+//!    `node_timeout / 2` after the last PONG (§9.1), PFAIL follows `node_timeout` later
+//!    (§11.1), and the quorum check runs on that cron tick (§16.2); ticks are 100 ms.
 //! 7. nodes.conf round trip: loading a node's saved bytes and saving again gives the same
 //!    bytes except ping/pong times and the link-state column (see [`Cluster::load`]).
 
