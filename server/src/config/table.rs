@@ -46,6 +46,8 @@ pub enum Check {
     ProcTitle,
     /// hz: accepted out of range, clamped to 1..=500.
     Hz,
+    /// repl-backlog-size: CONFIG SET raises it to at least 16kb (the file's value is kept).
+    ReplBacklog,
     /// activedefrag: Debian's 7.0.15 is built without a defragmenting allocator and refuses
     /// `yes`; so do we.
     ActiveDefrag,
@@ -614,15 +616,18 @@ pub static CONFIGS: &[Spec] = &[
         false,
     ),
     i("stream-node-max-entries", NONE, MOD, 0, LONG_MAX, 100),
-    n(
-        "repl-backlog-size",
-        NONE,
-        MOD,
-        1,
-        LONG_MAX,
-        1024 * 1024,
-        Unit::Memory,
-        false,
+    with_check(
+        n(
+            "repl-backlog-size",
+            NONE,
+            MOD,
+            1,
+            LONG_MAX,
+            1 << 20,
+            Unit::Memory,
+            false,
+        ),
+        Check::ReplBacklog,
     ),
     u("maxmemory", NONE, MOD, 0, ULLONG_MAX, 0, Unit::Memory),
     u(

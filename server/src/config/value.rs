@@ -155,11 +155,13 @@ pub fn parse(spec: &Spec, current: &Value, args: &[Vec<u8>], ctx: &mut SetCtx) -
             check,
             ..
         } => {
-            let v = parse_number(unit, first)?;
-            let v = if unsigned && v < 0 {
-                v + (1i128 << 64)
+            // Redis parses into a C long long (a memory value above i64::MAX wraps) and
+            // compares unsigned directives as unsigned.
+            let ll = parse_number(unit, first)?;
+            let v = if unsigned {
+                i128::from(ll as u64)
             } else {
-                v
+                i128::from(ll)
             };
             if unit == Unit::MemoryPercent && v < 0 {
                 if v < min {
@@ -175,10 +177,10 @@ pub fn parse(spec: &Spec, current: &Value, args: &[Vec<u8>], ctx: &mut SetCtx) -
                 }
                 .into());
             }
-            Ok(Value::Num(if check == Check::Hz {
-                v.clamp(1, 500)
-            } else {
-                v
+            Ok(Value::Num(match check {
+                Check::Hz => v.clamp(1, 500),
+                Check::ReplBacklog if !ctx.reading_file => v.max(16 * 1024),
+                _ => v,
             }))
         }
         Kind::Special(sp) => parse_special(sp, current, args, ctx),
@@ -290,27 +292,28 @@ fn parse_enum(names: &[(&str, i32)], flags: bool, args: &[Vec<u8>]) -> SetResult
     })
 }
 
-fn parse_number(unit: Unit, s: &[u8]) -> Result<i128, Cow<'static, str>> {
+fn parse_number(unit: Unit, s: &[u8]) -> Result<i64, Cow<'static, str>> {
     if matches!(unit, Unit::Memory | Unit::MemoryPercent) {
         if let Some(v) = memtoull(s) {
-            return Ok(i128::from(v));
+            // Stored in a C long long: values above i64::MAX wrap.
+            return Ok(v as i64);
         }
     }
     if unit == Unit::MemoryPercent {
         if let Some(digits) = s.strip_suffix(b"%").filter(|d| !d.is_empty()) {
             if let Some(v) = string2ll(digits).filter(|v| *v >= 0) {
-                return Ok(-i128::from(v));
+                return Ok(-v);
             }
         }
     }
     if unit == Unit::Octal {
         if let Some(v) = strtoll_octal(s) {
-            return Ok(i128::from(v));
+            return Ok(v);
         }
     }
     if unit == Unit::Int {
         if let Some(v) = string2ll(s) {
-            return Ok(i128::from(v));
+            return Ok(v);
         }
     }
     Err(match unit {
@@ -411,7 +414,7 @@ fn parse_special(sp: Special, current: &Value, args: &[Vec<u8>], ctx: &mut SetCt
                 let p = std::str::from_utf8(a)
                     .ok()
                     .filter(|s| !s.starts_with(|c: char| c.is_ascii_whitespace()))
-                    .and_then(|s| s.parse::<f64>().ok())
+                    .and_then(strtod_full)
                     .filter(|p| !p.is_nan())
                     .ok_or("Invalid latency-tracking-info-percentiles parameters")?;
                 if !(0.0..=100.0).contains(&p) {
@@ -425,6 +428,41 @@ fn parse_special(sp: Special, current: &Value, args: &[Vec<u8>], ctx: &mut SetCt
             Ok(Value::Percentiles(out))
         }
     }
+}
+
+/// C's `strtod` over the whole string: decimal, `inf`/`nan`, and hexadecimal (`0x10`,
+/// `0x1.8p3`) forms.
+fn strtod_full(s: &str) -> Option<f64> {
+    if let Ok(v) = s.parse::<f64>() {
+        return Some(v);
+    }
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, s.get(1..)?),
+        Some(b'+') => (false, s.get(1..)?),
+        _ => (false, s),
+    };
+    let hex = body
+        .strip_prefix("0x")
+        .or_else(|| body.strip_prefix("0X"))?;
+    let (mantissa, exp) = match hex.find(['p', 'P']) {
+        Some(at) => (hex.get(..at)?, hex.get(at + 1..)?.parse::<i32>().ok()?),
+        None => (hex, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut v = 0f64;
+    for c in int.chars() {
+        v = v * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac.chars() {
+        v += f64::from(c.to_digit(16)?) * scale;
+        scale /= 16.0;
+    }
+    let v = v * 2f64.powi(exp);
+    Some(if neg { -v } else { v })
 }
 
 fn set_dir(current: &Value, dir: &[u8], chdir: bool) -> SetResult {
