@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 use parking_lot::RwLock;
 use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
+use tracing::subscriber::Interest;
+use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::Layer;
 
@@ -125,6 +126,16 @@ fn write_out(bytes: &[u8]) {
 struct RedisLayer;
 
 impl<S: Subscriber> Layer<S> for RedisLayer {
+    // Filtered events are not even built: `loglevel` is read at each call site, so a
+    // CONFIG SET loglevel takes effect at once.
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+        Interest::sometimes()
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        redis_level(metadata.level()) >= LEVEL.load(Ordering::Relaxed)
+    }
+
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let level = redis_level(event.metadata().level());
         if level < LEVEL.load(Ordering::Relaxed) {

@@ -369,3 +369,39 @@ fn dir_changes_the_working_directory_for_relative_paths() {
     let _ = std::fs::remove_dir_all(&start);
     let _ = std::fs::remove_dir_all(&data);
 }
+
+#[test]
+fn config_set_loglevel_takes_effect_at_once() {
+    let dir = scratch("loglevel");
+    let log = dir.join("server.log");
+    let mut server = Server::start(
+        &dir,
+        &[
+            "--port",
+            "21209",
+            "--logfile",
+            "server.log",
+            "--loglevel",
+            "warning",
+            "--pidfile",
+            "server.pid",
+        ],
+    );
+    wait_for_log(&log, "Server initialized");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", 21209)).is_err() {
+        assert!(Instant::now() < deadline, "server never listened");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains("Ready to accept connections"), "{text}");
+    assert_eq!(
+        resp_command(21209, &["CONFIG", "SET", "loglevel", "notice"]),
+        b"+OK\r\n"
+    );
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(Duration::from_secs(5)).code(), Some(0));
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains(" * Removing the pid file.\n"), "{text}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
