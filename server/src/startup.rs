@@ -53,6 +53,10 @@ pub(crate) fn run(args: Vec<String>) -> i32 {
             eprintln!("--test-memory is not supported by this server.");
             1
         }
+        Cli::CheckSystem => {
+            eprintln!("--check-system is not supported by this server.");
+            1
+        }
         Cli::Sentinel => {
             eprintln!("Sentinel mode is not supported by this server.");
             1

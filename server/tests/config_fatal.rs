@@ -176,4 +176,15 @@ fn version_and_help() {
     assert!(out.stdout.is_empty());
     assert!(String::from_utf8_lossy(&out.stderr)
         .starts_with("Usage: ./redis-server [/path/to/redis.conf] [options] [-]\n"));
+    for refused in ["--test-memory", "--check-system", "--sentinel"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_server"))
+            .arg(refused)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{refused}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("not supported by this server"),
+            "{refused}"
+        );
+    }
 }

@@ -21,6 +21,8 @@ pub enum Cli {
     Help,
     /// `--test-memory`: not offered by this server.
     TestMemory,
+    /// `--check-system`: not offered by this server (its checks are about fork and THP).
+    CheckSystem,
     /// `--sentinel` (or a `sentinel` argument): not offered by this server.
     Sentinel,
     /// Run with this configuration.
@@ -47,6 +49,7 @@ pub fn parse_cli(args: &[String], cwd: &Path) -> Cli {
         "-v" | "--version" => return Cli::Version,
         "--help" | "-h" => return Cli::Help,
         "--test-memory" => return Cli::TestMemory,
+        "--check-system" => return Cli::CheckSystem,
         _ => {}
     }
     if args.iter().any(|a| a == "--sentinel") {
