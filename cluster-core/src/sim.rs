@@ -607,15 +607,42 @@ impl Sim {
             self.command(m, &["SET-CONFIG-EPOCH", &(m + 1).to_string()])?;
             self.command(m, &["ADDSLOTSRANGE", &start.to_string(), &end.to_string()])?;
         }
-        for i in 1..n {
-            let (ip, port) = (self.nodes[i].ip.clone(), self.nodes[i].port.to_string());
-            self.command(0, &["MEET", &ip, &port])?;
+        // Like an operator on a lossy network: MEET again whoever node 0 does not know
+        // yet (a lost MEET leaves a handshake that times out, §8).
+        let all_known = |s: &Sim| {
+            (0..s.len()).all(|i| {
+                s.node(i).is_some_and(|c| {
+                    c.nodes().len() == n && c.nodes().iter().all(|x| !x.in_handshake())
+                })
+            })
+        };
+        for _ in 0..10 {
+            for i in 1..n {
+                let me = self.node(i).map(|c| c.myself());
+                let known = self
+                    .node(0)
+                    .is_some_and(|c| me.is_some_and(|m| c.nodes().contains(&m)));
+                if !known {
+                    let (ip, port) = (self.nodes[i].ip.clone(), self.nodes[i].port.to_string());
+                    self.command(0, &["MEET", &ip, &port])?;
+                }
+                // A node whose own half of the handshake was lost knows nobody: it
+                // must MEET someone itself (gossip from unknown senders is ignored).
+                if self.node(i).is_some_and(|c| c.nodes().len() == 1) {
+                    let (ip, port) = (self.nodes[0].ip.clone(), self.nodes[0].port.to_string());
+                    self.command(i, &["MEET", &ip, &port])?;
+                }
+            }
+            if self.run_until(3000, "every node knows every node", all_known).is_ok() {
+                break;
+            }
         }
-        self.run_until(30_000, "every node knows every node", |s| {
-            (0..s.len()).all(|i| s.node(i).is_some_and(|c| {
-                c.nodes().len() == n && c.nodes().iter().all(|x| !x.in_handshake())
-            }))
-        })?;
+        if !all_known(self) {
+            let views: Vec<String> = (0..n)
+                .filter_map(|i| self.node(i).map(|c| format!("node{i}:\n{}", c.nodes_text())))
+                .collect();
+            return Err(self.fail(format!("nodes never all met:\n{}", views.join(""))));
+        }
         for r in masters..n {
             let m = (r - masters) % masters.max(1);
             let mname = self.node(m).map(|c| name_text(&c.myself())).unwrap_or_default();
