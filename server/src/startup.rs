@@ -134,6 +134,10 @@ fn start(startup: &Startup, cwd: &Path, no_args: bool) -> i32 {
             return 1;
         }
     };
+    if listeners.local_addrs().is_empty() {
+        tracing::warn!("Configured to not listen anywhere, exiting.");
+        return 1;
+    }
 
     let to_stdout_tty = {
         use std::io::IsTerminal;

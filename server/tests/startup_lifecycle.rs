@@ -405,3 +405,19 @@ fn config_set_loglevel_takes_effect_at_once() {
     assert!(text.contains(" * Removing the pid file.\n"), "{text}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn no_listener_at_all_exits_like_redis() {
+    let dir = scratch("nolisten");
+    let mut server = Server::start(&dir, &["--port", "0"]);
+    assert_eq!(server.wait_exit(Duration::from_secs(10)).code(), Some(1));
+    let (out, err) = server.output();
+    assert!(
+        out.lines()
+            .last()
+            .is_some_and(|l| l.ends_with(" # Configured to not listen anywhere, exiting.")),
+        "{out}"
+    );
+    assert!(err.is_empty(), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
