@@ -167,3 +167,38 @@ fn warning_level_start_logs_like_redis() {
         &["--loglevel", "warning", "--tcp-backlog", "100000"],
     );
 }
+
+/// The last two log lines of a start-up that cannot bind, normalized.
+fn failed_start(bin: &Path, args: &[&str]) -> Vec<String> {
+    let dir = scratch(&format!(
+        "fail-{}",
+        bin.file_name().unwrap().to_string_lossy()
+    ));
+    let out = Command::new(bin)
+        .args(args)
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(out.status.code(), Some(1), "{bin:?}");
+    assert!(out.stderr.is_empty(), "{bin:?}");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let lines: Vec<String> = text.lines().map(normalize).collect();
+    lines[lines.len().saturating_sub(2)..].to_vec()
+}
+
+#[test]
+fn unbindable_address_fails_like_redis() {
+    let Some(real) = real_redis() else {
+        eprintln!("redis-server 7.0.15 not installed: skipping");
+        return;
+    };
+    let args = ["--port", "21224", "--bind", "192.0.2.1", "--save", ""];
+    let ours = failed_start(Path::new(env!("CARGO_BIN_EXE_server")), &args);
+    assert_eq!(ours, failed_start(&real, &args));
+    assert_eq!(
+        ours[1],
+        "M # Failed listening on port 21224 (TCP), aborting."
+    );
+}
