@@ -421,3 +421,34 @@ fn no_listener_at_all_exits_like_redis() {
     assert!(err.is_empty(), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn config_from_stdin() {
+    let dir = scratch("stdin");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .args(["-", "--loglevel", "notice"])
+        .current_dir(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"port 21210\nlogfile server.log\n")
+        .unwrap();
+    let mut server = Server { child };
+    let text = wait_for_log(&dir.join("server.log"), "Ready to accept connections");
+    assert!(
+        text.contains("Running mode=standalone, port=21210."),
+        "{text}"
+    );
+    assert_eq!(ping(21210), "+PONG\r\n");
+    server.signal("TERM");
+    assert_eq!(server.wait_exit(Duration::from_secs(5)).code(), Some(0));
+    let (out, _) = server.output();
+    assert!(out.ends_with(" # Reading config from stdin\n"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
