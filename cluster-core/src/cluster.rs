@@ -328,7 +328,7 @@ impl Cluster {
     /// The single entry point: apply one input at time `now`, push what must be done.
     pub fn handle(&mut self, now: Millis, input: Input, out: &mut Vec<Effect>) {
         match input {
-            Input::Bus { link, msg } => self.process_packet(now, link, msg, out),
+            Input::Bus { link, msg } => self.process_packet(now, link, *msg, out),
             Input::Accepted {
                 link,
                 peer_ip,
@@ -507,7 +507,9 @@ impl Cluster {
     pub(crate) fn set_my_master(&mut self, master: NodeName, out: &mut Vec<Effect>) {
         let me = self.myself;
         if self.me().is_master() {
-            self.me_mut().flags.remove(NodeFlags::MASTER | NodeFlags::MIGRATE_TO);
+            self.me_mut()
+                .flags
+                .remove(NodeFlags::MASTER | NodeFlags::MIGRATE_TO);
             self.me_mut().flags |= NodeFlags::SLAVE;
             self.migrating.clear();
             self.importing.clear();

@@ -498,7 +498,10 @@ impl Cluster {
                 }
             }
             Request::CountFailureReports(id) => {
-                let n = self.lookup(&id).map(|n| n.name).ok_or_else(|| unknown(&id))?;
+                let n = self
+                    .lookup(&id)
+                    .map(|n| n.name)
+                    .ok_or_else(|| unknown(&id))?;
                 Reply::Int(i64::try_from(self.failure_reports_count(now, n)).unwrap_or(i64::MAX))
             }
             Request::CountKeysInSlot(s) => Reply::Keyspace(KeyspaceQuery::CountKeysInSlot(s)),
@@ -519,7 +522,10 @@ impl Cluster {
                 Reply::Ok
             }
             Request::Forget(id) => {
-                let n = self.lookup(&id).map(|n| n.name).ok_or_else(|| unknown(&id))?;
+                let n = self
+                    .lookup(&id)
+                    .map(|n| n.name)
+                    .ok_or_else(|| unknown(&id))?;
                 if n == self.myself {
                     return Err(CmdError::ForgetMyself);
                 }
@@ -541,7 +547,10 @@ impl Cluster {
             Request::MyId => Reply::Bulk(name_text(&self.myself)),
             Request::Nodes => Reply::Text(self.nodes_text()),
             Request::Replicate(id) => {
-                let n = self.lookup(&id).map(|n| n.name).ok_or_else(|| unknown(&id))?;
+                let n = self
+                    .lookup(&id)
+                    .map(|n| n.name)
+                    .ok_or_else(|| unknown(&id))?;
                 if n == self.myself {
                     return Err(CmdError::ReplicateMyself);
                 }

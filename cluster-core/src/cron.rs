@@ -50,11 +50,14 @@ impl Cluster {
                 if n.link.is_none() || n.ping_sent != 0 || n.is_myself() || n.in_handshake() {
                     continue;
                 }
-                if best.is_none_or(|(_, p)| n.pong_received < p) {
+                if best.map_or(true, |(_, p)| n.pong_received < p) {
                     best = Some((*name, n.pong_received));
                 }
             }
-            if let Some(link) = best.and_then(|(b, _)| self.nodes.get(&b)).and_then(|n| n.link) {
+            if let Some(link) = best
+                .and_then(|(b, _)| self.nodes.get(&b))
+                .and_then(|n| n.link)
+            {
                 self.send_ping(now, link, PingKind::Ping, out);
             }
         }

@@ -38,8 +38,7 @@ impl Cluster {
         let Some(master) = me.master.and_then(|m| self.nodes.get(&m)) else {
             return;
         };
-        if (!master.failed() && !manual)
-            || (self.cfg.replica_no_failover && !manual)
+        if (!manual && (!master.failed() || self.cfg.replica_no_failover))
             || master.slots.is_empty()
         {
             return;
@@ -93,7 +92,9 @@ impl Cluster {
                 Self::log(
                     out,
                     LogLevel::Warning,
-                    format!("Replica rank updated to #{rank}, added {added} milliseconds of delay."),
+                    format!(
+                        "Replica rank updated to #{rank}, added {added} milliseconds of delay."
+                    ),
                 );
             }
         }
@@ -370,8 +371,8 @@ impl Cluster {
             let Some(n) = self.nodes.get(&name) else {
                 continue;
             };
-            let mut orphaned = !(n.is_replica() || n.failed())
-                && n.flags.contains(NodeFlags::MIGRATE_TO);
+            let mut orphaned =
+                !(n.is_replica() || n.failed()) && n.flags.contains(NodeFlags::MIGRATE_TO);
             let ok = if n.is_master() {
                 self.count_non_failing_replicas(&name)
             } else {

@@ -443,8 +443,14 @@ mod tests {
         let line = "5dba85f3ae295babb55fe51752a706eab4baf135 127.0.0.1:7200@17200 myself,master - 0 1795702608000 1 connected 0-5460 7000 [12182->-716bb21c368489c8653cb4951ae57db0872a6dd3] [12183-<-716bb21c368489c8653cb4951ae57db0872a6dd3]\nvars currentEpoch 6 lastVoteEpoch 0\n";
         let c = NodesConf::parse(line.as_bytes()).unwrap();
         assert_eq!(c.nodes[0].slots.len(), 4);
-        assert!(matches!(c.nodes[0].slots[2], SlotToken::Migrating(12182, _)));
-        assert!(matches!(c.nodes[0].slots[3], SlotToken::Importing(12183, _)));
+        assert!(matches!(
+            c.nodes[0].slots[2],
+            SlotToken::Migrating(12182, _)
+        ));
+        assert!(matches!(
+            c.nodes[0].slots[3],
+            SlotToken::Importing(12183, _)
+        ));
         assert_eq!(c.to_bytes(), line.as_bytes());
     }
 
@@ -467,7 +473,11 @@ mod tests {
             ("vars currentEpoch\n", ConfErrorKind::OddVars),
         ];
         for (text, kind) in cases {
-            assert_eq!(&NodesConf::parse(text.as_bytes()).unwrap_err().kind, kind, "{text}");
+            assert_eq!(
+                &NodesConf::parse(text.as_bytes()).unwrap_err().kind,
+                kind,
+                "{text}"
+            );
         }
         let e = NodesConf::parse(b"abc :1@2 myself,master - 0 0\n").unwrap_err();
         assert_eq!(

@@ -71,7 +71,10 @@ impl Cluster {
         if let Some(c) = self.stats_sent.get_mut(usize::from(msg.body.code())) {
             *c += 1;
         }
-        out.push(Effect::Send { link, msg });
+        out.push(Effect::Send {
+            link,
+            msg: Box::new(msg),
+        });
     }
 
     /// Send on a node's outbound link; nothing if it has none (§7).
@@ -286,7 +289,7 @@ impl Cluster {
             let skip = self
                 .nodes
                 .get(&t)
-                .is_none_or(|n| n.is_myself() || n.in_handshake());
+                .map_or(true, |n| n.is_myself() || n.in_handshake());
             if !skip {
                 self.send_to_node(&t, msg.clone(), out);
             }
@@ -526,10 +529,7 @@ impl Cluster {
                 Self::log(
                     out,
                     LogLevel::Verbose,
-                    format!(
-                        "Handshake with node {} completed.",
-                        Self::nm(&hdr.sender)
-                    ),
+                    format!("Handshake with node {} completed.", Self::nm(&hdr.sender)),
                 );
                 self.nodes.rename(&ln, hdr.sender);
                 for l in self.links.values_mut() {
@@ -666,10 +666,7 @@ impl Cluster {
         }
 
         // §12 collision.
-        if self.me().is_master()
-            && sender_is_master
-            && hdr.config_epoch == self.me().config_epoch
-        {
+        if self.me().is_master() && sender_is_master && hdr.config_epoch == self.me().config_epoch {
             self.handle_config_epoch_collision(s, out);
         }
 
@@ -834,8 +831,7 @@ impl Cluster {
                 && !self.blacklisted(now, &e.node)
             {
                 // Never adopt MYSELF/HANDSHAKE/MEET bits from someone else's view.
-                let keep = flags
-                    - (NodeFlags::MYSELF | NodeFlags::HANDSHAKE | NodeFlags::MEET);
+                let keep = flags - (NodeFlags::MYSELF | NodeFlags::HANDSHAKE | NodeFlags::MEET);
                 let mut n = Node::new(e.node, keep, now);
                 n.ip = text_of(e.ip.as_bytes());
                 n.port = e.port;
@@ -894,7 +890,12 @@ impl Cluster {
 
     /// cluster-bus.md §11.3 — `markNodeAsFailingIfNeeded`: FAIL needs reports from a
     /// majority of masters; our own opinion counts when we are a master.
-    fn mark_node_as_failing_if_needed(&mut self, now: Millis, about: NodeName, out: &mut Vec<Effect>) {
+    fn mark_node_as_failing_if_needed(
+        &mut self,
+        now: Millis,
+        about: NodeName,
+        out: &mut Vec<Effect>,
+    ) {
         let quorum = self.size / 2 + 1;
         let Some(n) = self.nodes.get(&about) else {
             return;
@@ -946,7 +947,11 @@ impl Cluster {
             format!(
                 "Clear FAIL state for node {}: {} {text}",
                 Self::nm(&name),
-                if n.is_replica() { "replica" } else { "master without slots" }
+                if n.is_replica() {
+                    "replica"
+                } else {
+                    "master without slots"
+                }
             ),
         );
         self.save(false);
@@ -1036,7 +1041,7 @@ impl Cluster {
                 None => true,
                 Some(o) => {
                     self.not_claiming.contains(s)
-                        || self.nodes.get(&o).is_none_or(|o| o.config_epoch < epoch)
+                        || self.nodes.get(&o).map_or(true, |o| o.config_epoch < epoch)
                 }
             };
             if !takes {

@@ -108,7 +108,9 @@ pub enum CmdError {
     #[error("ERR Invalid config epoch specified: {0}")]
     InvalidConfigEpoch(i64),
     /// SET-CONFIG-EPOCH with other nodes known.
-    #[error("ERR The user can assign a config epoch only when the node does not know any other node.")]
+    #[error(
+        "ERR The user can assign a config epoch only when the node does not know any other node."
+    )]
     ConfigEpochOthers,
     /// SET-CONFIG-EPOCH with a non-zero epoch.
     #[error("ERR Node config epoch is already non-zero")]

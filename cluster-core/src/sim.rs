@@ -213,7 +213,8 @@ impl Sim {
         if self.trace.len() == TRACE_LEN {
             self.trace.pop_front();
         }
-        self.trace.push_back(format!("{} {line}", self.now - EPOCH_MS));
+        self.trace
+            .push_back(format!("{} {line}", self.now - EPOCH_MS));
     }
 
     fn fail(&self, what: String) -> SimFailure {
@@ -335,7 +336,9 @@ impl Sim {
                     self.schedule(d, Ev::Bytes(peer, plink, buf.to_vec()));
                 }
             }
-            Effect::Connect { link, ip, cport, .. } => {
+            Effect::Connect {
+                link, ip, cport, ..
+            } => {
                 let target = self
                     .nodes
                     .iter()
@@ -499,7 +502,14 @@ impl Sim {
                     msg.message_type(),
                     name_text(&msg.header.sender).get(..8).unwrap_or("")
                 ));
-                self.deliver(i, Input::Bus { link, msg }, &mut none)?;
+                self.deliver(
+                    i,
+                    Input::Bus {
+                        link,
+                        msg: Box::new(msg),
+                    },
+                    &mut none,
+                )?;
             }
             Ev::Replicate => {
                 self.replicate()?;
@@ -512,7 +522,11 @@ impl Sim {
     /// Run until virtual time `now + ms`.
     pub fn run_for(&mut self, ms: Millis) -> Result<(), SimFailure> {
         let end = self.now + ms;
-        while self.queue.first_key_value().is_some_and(|((t, _), _)| *t <= end) {
+        while self
+            .queue
+            .first_key_value()
+            .is_some_and(|((t, _), _)| *t <= end)
+        {
             self.step()?;
         }
         self.now = end;
@@ -603,7 +617,11 @@ impl Sim {
         let per = 16384 / masters.max(1);
         for m in 0..masters {
             let start = m * per;
-            let end = if m + 1 == masters { 16383 } else { start + per - 1 };
+            let end = if m + 1 == masters {
+                16383
+            } else {
+                start + per - 1
+            };
             self.command(m, &["SET-CONFIG-EPOCH", &(m + 1).to_string()])?;
             self.command(m, &["ADDSLOTSRANGE", &start.to_string(), &end.to_string()])?;
         }
@@ -633,25 +651,36 @@ impl Sim {
                     self.command(i, &["MEET", &ip, &port])?;
                 }
             }
-            if self.run_until(3000, "every node knows every node", all_known).is_ok() {
+            if self
+                .run_until(3000, "every node knows every node", all_known)
+                .is_ok()
+            {
                 break;
             }
         }
         if !all_known(self) {
             let views: Vec<String> = (0..n)
-                .filter_map(|i| self.node(i).map(|c| format!("node{i}:\n{}", c.nodes_text())))
+                .filter_map(|i| {
+                    self.node(i)
+                        .map(|c| format!("node{i}:\n{}", c.nodes_text()))
+                })
                 .collect();
             return Err(self.fail(format!("nodes never all met:\n{}", views.join(""))));
         }
         for r in masters..n {
             let m = (r - masters) % masters.max(1);
-            let mname = self.node(m).map(|c| name_text(&c.myself())).unwrap_or_default();
+            let mname = self
+                .node(m)
+                .map(|c| name_text(&c.myself()))
+                .unwrap_or_default();
             let reply = self.command(r, &["REPLICATE", &mname])?;
             if reply != Reply::Ok {
                 return Err(self.fail(format!("REPLICATE on node{r}: {reply:?}")));
             }
         }
-        self.run_until(30_000, "cluster converged and ok", |s| s.converged(true).is_ok())?;
+        self.run_until(30_000, "cluster converged and ok", |s| {
+            s.converged(true).is_ok()
+        })?;
         Ok(())
     }
 
@@ -679,7 +708,11 @@ impl Sim {
                 return Err(format!("node{i} cluster_state:fail"));
             }
             let mut epochs = BTreeMap::new();
-            for m in c.nodes().iter().filter(|m| m.is_master() && !m.slots.is_empty()) {
+            for m in c
+                .nodes()
+                .iter()
+                .filter(|m| m.is_master() && !m.slots.is_empty())
+            {
                 if let Some(other) = epochs.insert(m.config_epoch, m.name) {
                     return Err(format!(
                         "node{i} sees masters {} and {} with configEpoch {}",

@@ -111,8 +111,8 @@ pub enum Input {
     Bus {
         /// The link it arrived on.
         link: LinkId,
-        /// The message.
-        msg: Message,
+        /// The message (boxed: a header carries a 2 KiB slot bitmap).
+        msg: Box<Message>,
     },
     /// A peer connected to our bus port.
     Accepted {
@@ -201,8 +201,8 @@ pub enum Effect {
     Send {
         /// The link.
         link: LinkId,
-        /// The message (encode with `cluster_bus::encode`).
-        msg: Message,
+        /// The message (encode with `cluster_bus::encode`; boxed, 2 KiB header).
+        msg: Box<Message>,
     },
     /// Open an outbound link; answer with [`Input::Connected`] or [`Input::Closed`].
     Connect {

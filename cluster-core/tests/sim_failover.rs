@@ -25,7 +25,7 @@ fn is_master_everywhere(sim: &Sim, i: usize) -> bool {
         return false;
     };
     (0..sim.len()).all(|j| {
-        sim.node(j).is_none_or(|c| {
+        sim.node(j).map_or(true, |c| {
             c.nodes()
                 .get(&name)
                 .is_some_and(|n| n.is_master() && !n.slots.is_empty())
@@ -46,14 +46,25 @@ fn replica_promoted_within_bound_after_master_crash() {
     for seed in 0..3 {
         let mut sim = cluster(seed);
         sim.crash(0);
-        let took = ok(sim.run_until(3 * timeout + 3000, "replica 3 promoted", |s| {
-            is_master_everywhere(s, 3)
-        }));
-        assert!(took >= timeout, "seed {seed}: promoted after {took} ms, before node_timeout");
+        let took = ok(
+            sim.run_until(3 * timeout + 3000, "replica 3 promoted", |s| {
+                is_master_everywhere(s, 3)
+            }),
+        );
+        assert!(
+            took >= timeout,
+            "seed {seed}: promoted after {took} ms, before node_timeout"
+        );
         ok(sim.run_for(3000));
         ok(sim.check_converged());
         // The failed master is FAIL in every running node's view.
-        let dead = sim.node(3).unwrap().nodes().iter().find(|n| n.failed()).map(|n| n.name);
+        let dead = sim
+            .node(3)
+            .unwrap()
+            .nodes()
+            .iter()
+            .find(|n| n.failed())
+            .map(|n| n.name);
         assert!(dead.is_some(), "seed {seed}");
     }
 }
@@ -132,18 +143,22 @@ fn master_in_minority_reports_fail_and_majority_fails_it_over() {
         s.node(0).unwrap().health() == Health::Fail
     }));
     assert!(took <= 2000 * 3 / 2 + 200, "{took}");
-    ok(sim.run_until(20_000, "node3 promoted in the majority", |s| {
-        (1..6).all(|j| {
-            let n3 = s.node(3).unwrap().myself();
-            s.node(j)
-                .unwrap()
-                .nodes()
-                .get(&n3)
-                .is_some_and(|n| n.is_master() && !n.slots.is_empty())
-        })
-    }));
+    ok(
+        sim.run_until(20_000, "node3 promoted in the majority", |s| {
+            (1..6).all(|j| {
+                let n3 = s.node(3).unwrap().myself();
+                s.node(j)
+                    .unwrap()
+                    .nodes()
+                    .get(&n3)
+                    .is_some_and(|n| n.is_master() && !n.slots.is_empty())
+            })
+        }),
+    );
     sim.heal();
-    ok(sim.run_until(20_000, "old master rejoins as replica", |s| replica_of(s, 0, 3)));
+    ok(sim.run_until(20_000, "old master rejoins as replica", |s| {
+        replica_of(s, 0, 3)
+    }));
     ok(sim.run_for(8000));
     ok(sim.check_converged());
 }
@@ -153,7 +168,11 @@ fn config_epoch_collision_resolves_to_distinct_epochs() {
     // §12: masters created with equal epochs end with distinct ones; the greatest name
     // keeps its epoch.
     let mut sim = Sim::new(SimConfig::new(31, 3));
-    for (i, r) in [(0, ("0", "5460")), (1, ("5461", "10922")), (2, ("10923", "16383"))] {
+    for (i, r) in [
+        (0, ("0", "5460")),
+        (1, ("5461", "10922")),
+        (2, ("10923", "16383")),
+    ] {
         assert_eq!(ok(sim.command(i, &["ADDSLOTSRANGE", r.0, r.1])), Reply::Ok);
     }
     for i in 1..3 {
@@ -182,9 +201,15 @@ fn replica_migrates_to_an_orphaned_master() {
     ok(sim.run_for(3000));
     sim.crash(4);
     let m1 = sim.node(1).unwrap().myself();
-    ok(sim.run_until(30_000, "a replica of master 0 now replicates master 1", |s| {
-        [3usize, 5].iter().any(|r| s.node(*r).unwrap().my_master() == Some(m1))
-    }));
+    ok(sim.run_until(
+        30_000,
+        "a replica of master 0 now replicates master 1",
+        |s| {
+            [3usize, 5]
+                .iter()
+                .any(|r| s.node(*r).unwrap().my_master() == Some(m1))
+        },
+    ));
     let migrated: Vec<usize> = [3usize, 5]
         .into_iter()
         .filter(|r| sim.node(*r).unwrap().my_master() == Some(m1))
@@ -221,7 +246,9 @@ fn replica_restarts_from_nodes_conf_and_rejoins() {
     ok(sim.run_for(1000));
     ok(sim.restart(4));
     assert!(sim.node(4).unwrap().is_replica());
-    ok(sim.run_until(10_000, "node4 replica of node1 again", |s| replica_of(s, 4, 1)));
+    ok(sim.run_until(10_000, "node4 replica of node1 again", |s| {
+        replica_of(s, 4, 1)
+    }));
     ok(sim.run_for(5000));
     ok(sim.check_converged());
 }

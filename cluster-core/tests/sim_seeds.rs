@@ -42,7 +42,9 @@ fn run(seed: u64) -> Result<(), SimFailure> {
     }
     // Quiescence: every node up, network healed; give failovers and UPDATEs time.
     sim.heal();
-    sim.run_until(60_000, "converged after faults", |s| s.converged(true).is_ok())?;
+    sim.run_until(60_000, "converged after faults", |s| {
+        s.converged(true).is_ok()
+    })?;
     sim.run_for(5000)?;
     sim.check_converged()
 }
@@ -61,7 +63,9 @@ fn random_faults_keep_the_invariants() {
     };
     for seed in seeds {
         if let Err(f) = run(seed) {
-            panic!("{f}\nreplay: CLUSTER_SIM_SEED={seed} cargo test -p cluster-core --test sim_seeds");
+            panic!(
+                "{f}\nreplay: CLUSTER_SIM_SEED={seed} cargo test -p cluster-core --test sim_seeds"
+            );
         }
     }
 }

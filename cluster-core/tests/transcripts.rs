@@ -35,8 +35,11 @@ fn unescape(s: &str) -> Vec<u8> {
     out
 }
 
-/// (label, argv, reply bytes) for each exchange.
-fn exchanges(file: &str) -> Vec<(String, Vec<Vec<u8>>, Vec<u8>)> {
+/// (label, argv, reply bytes) of one exchange.
+type Exchange = (String, Vec<Vec<u8>>, Vec<u8>);
+
+/// Every exchange of a transcript.
+fn exchanges(file: &str) -> Vec<Exchange> {
     let text = std::fs::read_to_string(format!(
         "{}/tests/fixtures/{file}",
         env!("CARGO_MANIFEST_DIR")
@@ -126,7 +129,7 @@ fn render(r: &Reply) -> Vec<u8> {
 }
 
 /// The node id the transcript's node had (from a NODES or MYID reply).
-fn node_id(ex: &[(String, Vec<Vec<u8>>, Vec<u8>)]) -> NodeName {
+fn node_id(ex: &[Exchange]) -> NodeName {
     for (_, _, recv) in ex {
         let s = String::from_utf8_lossy(recv);
         if let Some(p) = s.find(" :7208@17208 myself") {
