@@ -136,7 +136,10 @@ fn master_losing_its_last_slot_becomes_a_replica_of_the_claimer() {
     assert_eq!(h.c.my_master(), Some(name('b')));
     assert!(h.out.iter().any(|e| matches!(e,
         Effect::Replicate(Some(m)) if m.name == name('b') && m.port == 7001)));
-    assert!(h.c.nodes_text().contains(&format!("myself,slave {}", text('b'))));
+    assert!(h
+        .c
+        .nodes_text()
+        .contains(&format!("myself,slave {}", text('b'))));
 }
 
 #[test]
@@ -159,7 +162,10 @@ fn setslot_node_closing_an_import_bumps_and_broadcasts() {
     // client-behaviour.md SETSLOT NODE: closing my import bumps my epoch and PONGs all.
     let mut h = Harness::new(&five_masters(""));
     let b = text('b');
-    assert_eq!(h.cmd(&format!("CLUSTER SETSLOT 4000 IMPORTING {b}")), Reply::Ok);
+    assert_eq!(
+        h.cmd(&format!("CLUSTER SETSLOT 4000 IMPORTING {b}")),
+        Reply::Ok
+    );
     assert!(h.c.nodes_text().contains(&format!("[4000-<-{b}]")));
     let me = text('a');
     assert_eq!(h.cmd(&format!("CLUSTER SETSLOT 4000 NODE {me}")), Reply::Ok);

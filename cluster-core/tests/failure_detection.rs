@@ -21,7 +21,10 @@ fn pfail_after_node_timeout_without_pong() {
     }
     assert!(h.flags_of(e).contains(NodeFlags::PFAIL));
     assert!(!h.flags_of(name('b')).contains(NodeFlags::PFAIL));
-    assert!(h.c.nodes_text().contains(&format!("{} 10.0.0.5:7004@17004 master,fail?", text('e'))));
+    assert!(h
+        .c
+        .nodes_text()
+        .contains(&format!("{} 10.0.0.5:7004@17004 master,fail?", text('e'))));
 }
 
 #[test]
@@ -44,7 +47,10 @@ fn fail_needs_reports_from_a_majority_of_masters() {
     let from_b = h.ping_with_gossip(name('b'), &[(e, NodeFlags::MASTER | NodeFlags::PFAIL)]);
     h.deliver(from_b);
     assert!(!h.flags_of(e).contains(NodeFlags::FAIL));
-    assert_eq!(h.cmd(&format!("CLUSTER COUNT-FAILURE-REPORTS {}", text('e'))), Reply::Int(1));
+    assert_eq!(
+        h.cmd(&format!("CLUSTER COUNT-FAILURE-REPORTS {}", text('e'))),
+        Reply::Int(1)
+    );
     let from_c = h.ping_with_gossip(name('c'), &[(e, NodeFlags::MASTER | NodeFlags::PFAIL)]);
     h.deliver(from_c);
     assert!(h.flags_of(e).contains(NodeFlags::FAIL));

@@ -3,7 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::panic)]
 
 use cluster_bus::{
-    Body, GossipEntry, Gossip, Header, Message, NetIp, NodeFlags, NodeName, PingBody, SlotSet,
+    Body, Gossip, GossipEntry, Header, Message, NetIp, NodeFlags, NodeName, PingBody, SlotSet,
 };
 use cluster_core::{Cluster, Config, Effect, Input, KeyFacts, LinkId, Reply, Request};
 
@@ -30,7 +30,13 @@ pub struct Harness {
 /// extra lines (replicas).
 pub fn five_masters(extra: &str) -> String {
     let mut s = String::new();
-    let ranges = ["0-3276", "3277-6553", "6554-9830", "9831-13107", "13108-16383"];
+    let ranges = [
+        "0-3276",
+        "3277-6553",
+        "6554-9830",
+        "9831-13107",
+        "13108-16383",
+    ];
     for (i, c) in ['a', 'b', 'c', 'd', 'e'].iter().enumerate() {
         let flags = if i == 0 { "myself,master" } else { "master" };
         s += &format!(
@@ -106,7 +112,8 @@ impl Harness {
                 .collect();
             for l in connects {
                 let mut out = Vec::new();
-                self.c.handle(self.now, Input::Connected { link: l }, &mut out);
+                self.c
+                    .handle(self.now, Input::Connected { link: l }, &mut out);
             }
         }
         self.now = end;

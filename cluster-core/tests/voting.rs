@@ -1,0 +1,101 @@
+#![allow(clippy::unwrap_used, clippy::panic)]
+//! cluster-bus.md §14.4: a master's vote.
+
+mod common;
+
+use cluster_bus::{Body, MessageType, MsgFlags};
+use cluster_core::Effect;
+use common::{five_masters, name, text, Harness};
+
+/// `f` and `g` replicate `e`.
+fn with_replicas() -> Harness {
+    let extra = format!(
+        "{f} 10.0.0.6:7005@17005 slave {e} 0 0 5 connected\n{g} 10.0.0.7:7006@17006 slave {e} 0 0 5 connected\n",
+        f = text('f'),
+        g = text('g'),
+        e = text('e')
+    );
+    Harness::new(&five_masters(&extra))
+}
+
+fn request(h: &Harness, from: char, epoch: u64) -> cluster_bus::Message {
+    let mut m = h.msg_from(name(from), Body::FailoverAuthRequest);
+    m.header.current_epoch = epoch;
+    m
+}
+
+fn acks(h: &Harness) -> usize {
+    h.sent()
+        .iter()
+        .filter(|(_, m)| m.message_type() == Some(MessageType::FailoverAuthAck))
+        .count()
+}
+
+#[test]
+fn vote_once_per_epoch_and_persist_before_the_ack() {
+    let mut h = with_replicas();
+    let fail = h.msg_from(name('b'), Body::Fail(name('e')));
+    h.deliver(fail);
+    let r = request(&h, 'f', 6);
+    h.deliver(r);
+    assert_eq!(acks(&h), 1);
+    // The nodes.conf with lastVoteEpoch 6 is written (fsync) before the ACK is sent.
+    let save = h.out.iter().position(|e| {
+        matches!(e,
+        Effect::SaveConfig { bytes, fsync: true }
+            if String::from_utf8_lossy(bytes).ends_with("lastVoteEpoch 6\n"))
+    });
+    let ack = h.out.iter().position(|e| matches!(e, Effect::Send { .. }));
+    assert!(save.unwrap() < ack.unwrap());
+    assert_eq!(h.c.last_vote_epoch(), 6);
+    let r = request(&h, 'g', 6);
+    h.deliver(r);
+    assert_eq!(acks(&h), 0, "second vote in epoch 6");
+}
+
+#[test]
+fn no_vote_while_the_master_is_up_unless_forceack() {
+    let mut h = with_replicas();
+    let r = request(&h, 'f', 6);
+    h.deliver(r);
+    assert_eq!(acks(&h), 0);
+    let mut r = request(&h, 'f', 7);
+    r.header.mflags |= MsgFlags::FORCEACK;
+    h.deliver(r);
+    assert_eq!(acks(&h), 1);
+}
+
+#[test]
+fn no_second_vote_for_the_same_master_within_twice_node_timeout() {
+    let mut h = with_replicas();
+    let fail = h.msg_from(name('b'), Body::Fail(name('e')));
+    h.deliver(fail);
+    let r = request(&h, 'f', 6);
+    h.deliver(r);
+    assert_eq!(acks(&h), 1);
+    h.now += 3000;
+    let r = request(&h, 'g', 7);
+    h.deliver(r);
+    assert_eq!(acks(&h), 0, "within 2 × node_timeout");
+    h.now += 1001;
+    let r = request(&h, 'g', 8);
+    h.deliver(r);
+    assert_eq!(acks(&h), 1);
+}
+
+#[test]
+fn stale_requests_and_masters_do_not_get_votes() {
+    let mut h = with_replicas();
+    let fail = h.msg_from(name('b'), Body::Fail(name('e')));
+    h.deliver(fail);
+    // Request from a master.
+    let r = request(&h, 'c', 6);
+    h.deliver(r);
+    assert_eq!(acks(&h), 0);
+    // Request claiming slots whose owner (e, epoch 5) has a greater epoch than the
+    // request's configEpoch.
+    let mut r = request(&h, 'f', 6);
+    r.header.config_epoch = 4;
+    h.deliver(r);
+    assert_eq!(acks(&h), 0);
+}
