@@ -36,11 +36,6 @@ pub struct Stats {
 }
 
 impl Stats {
-    /// Counts one executed command.
-    pub fn command(&self) {
-        self.commands.fetch_add(1, Ordering::Relaxed);
-    }
-
     /// Counts an error reply.
     pub fn error(&self) {
         self.errors.fetch_add(1, Ordering::Relaxed);

@@ -243,6 +243,7 @@ fn client_getname(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
 
 fn sync_handle(ctx: &Ctx<'_, '_>) {
     let info = &ctx.sess.info;
+    info.set_last_command(ctx.sess.last_command);
     info.db.store(ctx.sess.db, Ordering::Relaxed);
     info.multi.store(
         ctx.sess.multi.as_ref().map_or(-1, |q| q.len() as i64),

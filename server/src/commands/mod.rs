@@ -103,6 +103,47 @@ pub fn first_key_slot(cmd: &Command, args: &[Bytes]) -> Option<u16> {
     args.get(i).map(|k| key_slot(k))
 }
 
+/// The time a batch of commands runs at: one wall-clock reading per batch (pipelined
+/// commands run within microseconds of each other) and a monotonic mark per command for the
+/// slow log.
+pub struct Clock {
+    /// Unix milliseconds used by every command of the batch.
+    pub now_ms: u64,
+    mark: std::time::Instant,
+}
+
+impl Clock {
+    /// Reads the clocks.
+    pub fn new() -> Clock {
+        Clock {
+            now_ms: crate::keyspace::now_ms(),
+            mark: std::time::Instant::now(),
+        }
+    }
+
+    /// A clock at `now_ms` for commands run inside another one (EXEC).
+    pub fn at(now_ms: u64) -> Clock {
+        Clock {
+            now_ms,
+            mark: std::time::Instant::now(),
+        }
+    }
+
+    /// Time since the previous lap (or creation).
+    fn lap(&mut self) -> std::time::Duration {
+        let now = std::time::Instant::now();
+        let d = now.duration_since(self.mark);
+        self.mark = now;
+        d
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Clock::new()
+    }
+}
+
 /// What the connection must do after a command.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum After {
@@ -236,8 +277,8 @@ pub fn process(
     sess: &mut Session,
     out: &mut ReplyWriter<'_>,
     args: Vec<Bytes>,
+    clock: &mut Clock,
 ) -> After {
-    let now = crate::keyspace::now_ms();
     let cmd = match resolve(&node.commands, &args) {
         Ok(c) => c,
         Err(e) => {
@@ -247,7 +288,7 @@ pub fn process(
         }
     };
     let is_exec = cmd.name == "exec";
-    sess.info.set_last_command(cmd.name);
+    sess.last_command = cmd.name;
     if cmd.data.is_some_and(|d| d.name == "debug") && !server::debug_allowed(node, sess) {
         reject(node, sess, out, is_exec, server::DEBUG_NOT_ALLOWED);
         return After::Continue;
@@ -287,7 +328,7 @@ pub fn process(
     }
     let mark = out.buffer().len();
     let skip = sess.reply_mode != ReplyMode::On;
-    let after = execute(node, sess, out, cmd, &args, now, false);
+    let after = execute(node, sess, out, cmd, &args, clock, false);
     if skip && cmd.name != "client|reply" {
         out.buffer().truncate(mark);
         if sess.reply_mode == ReplyMode::Skip {
@@ -309,17 +350,18 @@ pub fn execute(
     out: &mut ReplyWriter<'_>,
     cmd: &Command,
     args: &[Bytes],
-    now: u64,
+    clock: &mut Clock,
     world_held: bool,
 ) -> After {
     let Some(handler) = cmd.handler else {
         write_error(node, out, &unknown_command(args));
         return After::Continue;
     };
-    node.stats.command();
+    sess.commands += 1;
     let _world =
         (!world_held && !takes_world_write(cmd.name)).then(|| node.keyspace.world.read(sess.id));
-    let started = std::time::Instant::now();
+    clock.lap();
+    let now = clock.now_ms;
     let result = {
         let mut ctx = Ctx {
             node,
@@ -332,7 +374,7 @@ pub fn execute(
     if let Err(e) = result {
         write_error(node, out, &e.0);
     }
-    node.slowlog.record(started.elapsed(), args, &sess.info);
+    node.slowlog.record(clock.lap(), args, &sess.info);
     if sess.close_after_reply {
         After::Close
     } else {

@@ -57,6 +57,10 @@ pub struct Session {
     pub reply_mode: ReplyMode,
     /// Close once the current reply is flushed (QUIT).
     pub close_after_reply: bool,
+    /// Name of the last command (published to the registry once per batch).
+    pub last_command: &'static str,
+    /// Commands run since the count was last added to the node's statistics.
+    pub commands: u64,
     /// State shared with the client registry (CLIENT LIST, KILL, pub/sub delivery).
     pub info: Arc<ClientHandle>,
 }
@@ -77,6 +81,8 @@ impl Session {
             patterns: HashSet::new(),
             reply_mode: ReplyMode::On,
             close_after_reply: false,
+            last_command: "NULL",
+            commands: 0,
             info,
         }
     }

@@ -5,7 +5,9 @@
 //! `table_data.rs`; handlers attach by name. Arity checks, MULTI queueing, COMMAND and
 //! (later) cluster routing all read this one table.
 
-use std::collections::HashMap;
+use std::collections::HashMap as StdHashMap;
+
+type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::FixedState>;
 
 use super::{handler_for, Handler};
 
@@ -153,9 +155,9 @@ pub struct CommandTable {
 impl CommandTable {
     /// Builds the table from the generated data and the handlers.
     pub fn new() -> CommandTable {
-        let mut commands = HashMap::new();
+        let mut commands = HashMap::default();
         for data in super::table_data::COMMANDS {
-            let mut subcommands = HashMap::new();
+            let mut subcommands = HashMap::default();
             for s in data.subcommands {
                 let short = s.name.split_once('|').map_or(s.name, |(_, b)| b);
                 subcommands.insert(
@@ -170,7 +172,7 @@ impl CommandTable {
                             step: s.key_step,
                         },
                         handler: handler_for(s.name),
-                        subcommands: HashMap::new(),
+                        subcommands: HashMap::default(),
                         data: None,
                     },
                 );

@@ -80,7 +80,7 @@ fn exec(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
         ));
     }
     let _world = ctx.node.keyspace.world.write();
-    let now = crate::keyspace::now_ms();
+    let now = ctx.now;
     if ctx.sess.watch_dirty.load(Ordering::Acquire) || watched_key_expired(ctx.node, ctx.sess, now)
     {
         end_multi(ctx.node, ctx.sess);
@@ -93,7 +93,15 @@ fn exec(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
     for args in queued {
         match resolve(&ctx.node.commands, &args) {
             Ok(cmd) => {
-                execute(ctx.node, ctx.sess, ctx.out, cmd, &args, now, true);
+                execute(
+                    ctx.node,
+                    ctx.sess,
+                    ctx.out,
+                    cmd,
+                    &args,
+                    &mut super::Clock::at(now),
+                    true,
+                );
             }
             Err(e) => super::write_error(ctx.node, ctx.out, &e),
         }

@@ -7,6 +7,11 @@
 /// Strings up to this length are "embstr" in Redis (OBJ_ENCODING_EMBSTR_SIZE_LIMIT).
 pub const EMBSTR_LIMIT: usize = 44;
 
+/// Key and value bytes that fit here live inside the entry itself: no allocation, and a
+/// lookup reads no memory beyond the table slot. 36 bytes hold a 20-byte key with a 16-byte
+/// value, or a 28-byte key with an integer.
+const INLINE: usize = 36;
+
 /// How a value is held, mirroring Redis's object encodings where they are observable.
 #[derive(Debug, Clone)]
 enum Obj {
@@ -22,16 +27,54 @@ enum Obj {
     Raw(Box<Vec<u8>>),
 }
 
+#[derive(Debug, Clone)]
+enum Data {
+    /// Key then value (an embstr, or an int as 8 little-endian bytes) in place.
+    Inline {
+        buf: [u8; INLINE],
+        klen: u8,
+        vlen: u8,
+        int: bool,
+    },
+    /// Key (and for Emb/InlineRaw the value after it) in one allocation.
+    Heap { kv: Box<[u8]>, obj: Obj, klen: u32 },
+}
+
 /// A key with its value, expiry and access time.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    kv: Box<[u8]>,
-    klen: u32,
-    /// Last access, in seconds of the LRU clock (see [`lru_clock`]).
-    lru: u32,
     /// Absolute expiry in unix milliseconds; 0 when the key has no TTL.
     expire_at: u64,
-    obj: Obj,
+    /// Last access, in seconds of the LRU clock (see [`lru_clock`]).
+    lru: u32,
+    data: Data,
+}
+
+fn inline(key: &[u8], val: &[u8], int: bool) -> Option<Data> {
+    let total = key.len() + val.len();
+    if total > INLINE {
+        return None;
+    }
+    let mut buf = [0u8; INLINE];
+    buf[..key.len()].copy_from_slice(key);
+    buf[key.len()..total].copy_from_slice(val);
+    Some(Data::Inline {
+        buf,
+        klen: key.len() as u8,
+        vlen: val.len() as u8,
+        int,
+    })
+}
+
+fn heap(key: &[u8], val: &[u8], obj: Obj) -> Data {
+    let mut kv = Vec::with_capacity(key.len() + val.len());
+    kv.extend_from_slice(key);
+    kv.extend_from_slice(val);
+    Data::Heap {
+        kv: kv.into_boxed_slice(),
+        obj,
+        klen: key.len() as u32,
+    }
 }
 
 /// A borrowed view of a value.
@@ -147,6 +190,14 @@ pub fn parse_i64_strict(b: &[u8]) -> Option<i64> {
 }
 
 impl Entry {
+    fn with_data(data: Data, lru: u32) -> Entry {
+        Entry {
+            expire_at: 0,
+            lru,
+            data,
+        }
+    }
+
     /// A string entry encoded as `enc` says.
     pub fn new_str(key: &[u8], val: &[u8], enc: StrEncoding, lru: u32) -> Entry {
         if enc == StrEncoding::Auto {
@@ -154,54 +205,55 @@ impl Entry {
                 return Entry::new_int(key, n, lru);
             }
         }
-        let obj = match enc {
-            StrEncoding::Raw => Obj::Raw(Box::new(val.to_vec())),
-            _ if val.len() <= EMBSTR_LIMIT => Obj::Emb,
-            _ => Obj::InlineRaw,
+        let data = match enc {
+            StrEncoding::Raw => heap(key, b"", Obj::Raw(Box::new(val.to_vec()))),
+            _ if val.len() <= EMBSTR_LIMIT => {
+                inline(key, val, false).unwrap_or_else(|| heap(key, val, Obj::Emb))
+            }
+            _ => heap(key, val, Obj::InlineRaw),
         };
-        let mut kv = Vec::with_capacity(
-            key.len()
-                + if matches!(obj, Obj::Raw(_)) {
-                    0
-                } else {
-                    val.len()
-                },
-        );
-        kv.extend_from_slice(key);
-        if !matches!(obj, Obj::Raw(_)) {
-            kv.extend_from_slice(val);
-        }
-        Entry {
-            kv: kv.into_boxed_slice(),
-            klen: key.len() as u32,
-            lru,
-            expire_at: 0,
-            obj,
-        }
+        Entry::with_data(data, lru)
     }
 
     /// An integer-encoded string entry.
     pub fn new_int(key: &[u8], n: i64, lru: u32) -> Entry {
-        Entry {
-            kv: key.into(),
-            klen: key.len() as u32,
-            lru,
-            expire_at: 0,
-            obj: Obj::Int(n),
-        }
+        let data =
+            inline(key, &n.to_le_bytes(), true).unwrap_or_else(|| heap(key, b"", Obj::Int(n)));
+        Entry::with_data(data, lru)
     }
 
     /// The key bytes.
     pub fn key(&self) -> &[u8] {
-        &self.kv[..self.klen as usize]
+        match &self.data {
+            Data::Inline { buf, klen, .. } => &buf[..usize::from(*klen)],
+            Data::Heap { kv, klen, .. } => &kv[..*klen as usize],
+        }
     }
 
     /// The value.
     pub fn value(&self) -> Value<'_> {
-        Value::Str(match &self.obj {
-            Obj::Emb | Obj::InlineRaw => StrRef::Bytes(&self.kv[self.klen as usize..]),
-            Obj::Int(n) => StrRef::Int(*n),
-            Obj::Raw(v) => StrRef::Bytes(v),
+        Value::Str(match &self.data {
+            Data::Inline {
+                buf,
+                klen,
+                vlen,
+                int,
+            } => {
+                let (k, v) = (usize::from(*klen), usize::from(*vlen));
+                let bytes = &buf[k..k + v];
+                if *int {
+                    let mut le = [0u8; 8];
+                    le.copy_from_slice(&bytes[..8]);
+                    StrRef::Int(i64::from_le_bytes(le))
+                } else {
+                    StrRef::Bytes(bytes)
+                }
+            }
+            Data::Heap { kv, obj, klen } => match obj {
+                Obj::Emb | Obj::InlineRaw => StrRef::Bytes(&kv[*klen as usize..]),
+                Obj::Int(n) => StrRef::Int(*n),
+                Obj::Raw(v) => StrRef::Bytes(v),
+            },
         })
     }
 
@@ -212,50 +264,52 @@ impl Entry {
 
     /// OBJECT ENCODING's answer.
     pub fn encoding(&self) -> &'static str {
-        match self.obj {
-            Obj::Emb => "embstr",
-            Obj::InlineRaw | Obj::Raw(_) => "raw",
-            Obj::Int(_) => "int",
+        match &self.data {
+            Data::Inline { int: true, .. }
+            | Data::Heap {
+                obj: Obj::Int(_), ..
+            } => "int",
+            Data::Inline { .. } | Data::Heap { obj: Obj::Emb, .. } => "embstr",
+            Data::Heap { .. } => "raw",
         }
     }
 
     /// OBJECT REFCOUNT's answer: Redis shares integers below 10000 (refcount INT_MAX).
     pub fn refcount(&self) -> i64 {
-        match self.obj {
-            Obj::Int(n) if (0..10000).contains(&n) => i64::from(i32::MAX),
+        match self.as_int() {
+            Some(n) if (0..10000).contains(&n) => i64::from(i32::MAX),
             _ => 1,
         }
     }
 
     /// The integer if the value is int-encoded.
     pub fn as_int(&self) -> Option<i64> {
-        match self.obj {
-            Obj::Int(n) => Some(n),
+        match self.value() {
+            Value::Str(StrRef::Int(n)) => Some(n),
             _ => None,
         }
     }
 
-    /// Replaces an integer value in place (INCR on an int-encoded value).
+    /// Replaces the value by an int-encoded integer (INCR), keeping TTL and access time.
     pub fn set_int(&mut self, n: i64) {
-        if !matches!(self.obj, Obj::Int(_)) {
-            self.kv = self.key().into();
-        }
-        self.obj = Obj::Int(n);
+        let fresh = Entry::new_int(self.key(), n, self.lru);
+        self.data = fresh.data;
     }
 
     /// Makes the value a growable raw string and lets `f` change it (APPEND, SETRANGE).
     pub fn with_raw<R>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-        let mut bytes = match std::mem::replace(&mut self.obj, Obj::Int(0)) {
-            Obj::Raw(v) => v,
-            Obj::Int(n) => Box::new(itoa::Buffer::new().format(n).as_bytes().to_vec()),
-            Obj::Emb | Obj::InlineRaw => {
-                let v = Box::new(self.kv[self.klen as usize..].to_vec());
-                self.kv = self.key().into();
-                v
-            }
+        if let Data::Heap {
+            obj: Obj::Raw(v), ..
+        } = &mut self.data
+        {
+            return f(v);
+        }
+        let bytes = match self.value() {
+            Value::Str(s) => s.to_vec(),
         };
-        let r = f(&mut bytes);
-        self.obj = Obj::Raw(bytes);
+        let mut v = Box::new(bytes);
+        let r = f(&mut v);
+        self.data = heap(self.key(), b"", Obj::Raw(v));
         r
     }
 
@@ -286,24 +340,41 @@ impl Entry {
 
     /// A copy under another name (COPY, RENAME keep value, TTL and encoding).
     pub fn renamed(&self, key: &[u8]) -> Entry {
-        let mut kv = Vec::with_capacity(key.len() + self.kv.len() - self.klen as usize);
-        kv.extend_from_slice(key);
-        kv.extend_from_slice(&self.kv[self.klen as usize..]);
+        let data = match &self.data {
+            Data::Heap {
+                obj: Obj::Raw(v), ..
+            } => heap(key, b"", Obj::Raw(v.clone())),
+            Data::Heap {
+                obj: Obj::InlineRaw,
+                ..
+            } => match self.value() {
+                Value::Str(s) => heap(key, &s.to_vec(), Obj::InlineRaw),
+            },
+            _ => match self.value() {
+                Value::Str(StrRef::Int(n)) => Entry::new_int(key, n, 0).data,
+                Value::Str(StrRef::Bytes(b)) => {
+                    Entry::new_str(key, b, StrEncoding::ByLength, 0).data
+                }
+            },
+        };
         Entry {
-            kv: kv.into_boxed_slice(),
-            klen: key.len() as u32,
-            lru: self.lru,
             expire_at: self.expire_at,
-            obj: self.obj.clone(),
+            lru: self.lru,
+            data,
         }
     }
 
     /// Approximate bytes used, for MEMORY USAGE.
     pub fn memory_usage(&self) -> usize {
-        let base = std::mem::size_of::<Entry>() + self.kv.len();
-        match &self.obj {
-            Obj::Raw(v) => base + v.capacity() + std::mem::size_of::<Vec<u8>>(),
-            _ => base,
+        let base = std::mem::size_of::<Entry>();
+        match &self.data {
+            Data::Inline { .. } => base,
+            Data::Heap {
+                kv,
+                obj: Obj::Raw(v),
+                ..
+            } => base + kv.len() + v.capacity() + std::mem::size_of::<Vec<u8>>(),
+            Data::Heap { kv, .. } => base + kv.len(),
         }
     }
 }
@@ -352,6 +423,30 @@ mod tests {
 
     #[test]
     fn entry_is_small() {
-        assert!(std::mem::size_of::<Entry>() <= 48);
+        assert!(
+            std::mem::size_of::<Entry>() <= 56,
+            "{}",
+            std::mem::size_of::<Entry>()
+        );
+    }
+
+    #[test]
+    fn inline_and_heap_agree() {
+        for (k, v) in [
+            (&b"short"[..], &b"value"[..]),
+            (&[b'k'; 30][..], &[b'v'; 20][..]),
+        ] {
+            let e = Entry::new_str(k, v, StrEncoding::Auto, 0);
+            assert_eq!(e.key(), k);
+            assert_eq!(e.value(), Value::Str(StrRef::Bytes(v)));
+            assert_eq!(e.encoding(), "embstr");
+            let r = e.renamed(b"other");
+            assert_eq!(r.key(), b"other");
+            assert_eq!(r.value(), Value::Str(StrRef::Bytes(v)));
+        }
+        let mut e = Entry::new_int(&[b'k'; 40], -5, 0);
+        assert_eq!(e.as_int(), Some(-5));
+        e.set_int(7);
+        assert_eq!(e.value(), Value::Str(StrRef::Int(7)));
     }
 }

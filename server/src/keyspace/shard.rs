@@ -157,17 +157,29 @@ impl Shard {
     /// Like [`Shard::get_mut`] for a read command: counts a keyspace hit or miss and
     /// refreshes the access time.
     pub fn lookup_read(&mut self, slot: u16, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
-        if self.get_mut(slot, key, now_ms).is_none() {
-            self.stats.misses += 1;
-            return None;
-        }
-        self.stats.hits += 1;
         let h = self.hash(key);
-        let e = self.data.slots[local(slot)]
+        let i = local(slot);
+        match self.data.slots[i]
             .table
-            .find_mut(h, |e| e.key() == key)?;
-        e.touch(super::entry::lru_clock(now_ms));
-        Some(e)
+            .find(h, |e| e.key() == key)
+            .map(|e| e.is_expired(now_ms))
+        {
+            None => {
+                self.stats.misses += 1;
+                None
+            }
+            Some(true) => {
+                self.expire_key(slot, key);
+                self.stats.misses += 1;
+                None
+            }
+            Some(false) => {
+                self.stats.hits += 1;
+                let e = self.data.slots[i].table.find_mut(h, |e| e.key() == key)?;
+                e.touch(super::entry::lru_clock(now_ms));
+                Some(e)
+            }
+        }
     }
 
     /// Whether a live key exists (expired ones are reclaimed).
@@ -204,19 +216,43 @@ impl Shard {
     /// Stores `entry` (replacing any previous value, whose TTL is dropped unless `entry`
     /// has one). Signals watchers. Returns the previous live entry.
     pub fn insert(&mut self, slot: u16, entry: Entry, now_ms: u64) -> Option<Entry> {
-        let old = self.remove(slot, entry.key(), now_ms);
         let h = self.hash(entry.key());
         self.signal(entry.key());
-        let t = &mut self.data.slots[local(slot)];
-        if entry.expire_at() != 0 {
-            t.volatile += 1;
-            self.data.volatile += 1;
-        }
+        let new_volatile = entry.expire_at() != 0;
         let hasher = &self.hasher;
-        t.table
-            .insert_unique(h, entry, |e| hasher.hash_one(e.key()));
-        self.data.keys += 1;
-        old
+        let t = &mut self.data.slots[local(slot)];
+        match t.table.find_entry(h, |e| e.key() == entry.key()) {
+            Ok(mut occupied) => {
+                let old = std::mem::replace(occupied.get_mut(), entry);
+                let old_volatile = old.expire_at() != 0;
+                if old_volatile != new_volatile {
+                    if new_volatile {
+                        t.volatile += 1;
+                        self.data.volatile += 1;
+                    } else {
+                        t.volatile -= 1;
+                        self.data.volatile -= 1;
+                    }
+                }
+                if old.is_expired(now_ms) {
+                    self.stats.expired += 1;
+                    None
+                } else {
+                    Some(old)
+                }
+            }
+            Err(absent) => {
+                absent
+                    .into_table()
+                    .insert_unique(h, entry, |e| hasher.hash_one(e.key()));
+                if new_volatile {
+                    t.volatile += 1;
+                    self.data.volatile += 1;
+                }
+                self.data.keys += 1;
+                None
+            }
+        }
     }
 
     /// Sets or clears (0) the TTL of a live key. Returns false if the key does not exist.

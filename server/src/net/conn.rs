@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Buf, BytesMut};
 use resp_proto::{CommandDecoder, Limits, ReplyWriter};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -57,10 +57,11 @@ pub(super) fn start(
         laddr,
         fd,
         (ps.hard, ps.soft, ps.soft_seconds),
+        shutdown.child_token(),
     ));
     node.clients.add(handle.clone());
     tokio::spawn(async move {
-        run(&node, stream, &handle, shutdown).await;
+        run(&node, stream, &handle).await;
         cleanup(&node, &handle);
     });
 }
@@ -89,21 +90,23 @@ fn limits(node: &Node) -> Limits {
     }
 }
 
-async fn run(
-    node: &Arc<Node>,
-    mut stream: TcpStream,
-    handle: &Arc<ClientHandle>,
-    shutdown: CancellationToken,
-) {
+async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>) {
     let cfg = node.config.current();
     let mut sess = Session::new(handle.clone(), cfg.requirepass.is_none());
     let mut decoder = CommandDecoder::new(limits(node));
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
     let mut out = BytesMut::with_capacity(READ_CHUNK);
     let query_limit = cfg.client_query_buffer_limit;
+    let mut timeout = cfg.timeout;
     drop(cfg);
+    let mut config_changes = node.config.subscribe();
+    // Long-lived futures: re-creating them every iteration would re-register their wakers.
+    let mut killed = std::pin::pin!(handle.kill.cancelled());
+    let mut notified = std::pin::pin!(handle.push_notify.notified());
     loop {
-        let timeout = node.config.current().timeout;
+        if config_changes.has_changed().unwrap_or(false) {
+            timeout = config_changes.borrow_and_update().timeout;
+        }
         let idle = async {
             if timeout == 0 || sess.in_pubsub() {
                 std::future::pending::<()>().await;
@@ -113,10 +116,10 @@ async fn run(
         let mut close = false;
         tokio::select! {
             biased;
-            _ = handle.kill.cancelled() => break,
-            _ = shutdown.cancelled() => break,
-            _ = handle.push_notify.notified() => {
+            _ = &mut killed => break,
+            _ = &mut notified => {
                 out.extend_from_slice(&handle.take_pushes());
+                notified.set(handle.push_notify.notified());
             }
             r = stream.read_buf(&mut inbuf) => {
                 let n = match r {
@@ -124,12 +127,15 @@ async fn run(
                     Ok(n) => n,
                 };
                 node.stats.net_input.fetch_add(n as u64, Ordering::Relaxed);
-                handle.last_active.store(crate::keyspace::now_ms(), Ordering::Relaxed);
-                close = run_batch(node, &mut sess, &mut decoder, &mut inbuf, &mut out);
+                let mut clock = commands::Clock::new();
+                handle.last_active.store(clock.now_ms, Ordering::Relaxed);
+                close = run_batch(node, &mut sess, &mut decoder, &mut inbuf, &mut out, &mut clock);
                 if !close && query_limit > 0 && inbuf.len() as u64 > query_limit {
                     tracing::warn!("Closing client that reached max query buffer length: id={} addr={}", handle.id, handle.addr);
                     close = true;
                 }
+                handle.set_last_command(sess.last_command);
+                node.stats.commands.fetch_add(std::mem::take(&mut sess.commands), Ordering::Relaxed);
                 handle.db.store(sess.db, Ordering::Relaxed);
                 handle.multi.store(sess.multi.as_ref().map_or(-1, |q| q.len() as i64), Ordering::Relaxed);
                 handle.sub.store(sess.channels.len(), Ordering::Relaxed);
@@ -144,15 +150,23 @@ async fn run(
             node.stats
                 .net_output
                 .fetch_add(out.len() as u64, Ordering::Relaxed);
-            handle.omem.store(out.len() as u64, Ordering::Relaxed);
-            let written = tokio::select! {
-                biased;
-                _ = handle.kill.cancelled() => break,
-                w = stream.write_all(&out) => w,
-            };
-            handle.omem.store(0, Ordering::Relaxed);
-            if written.is_err() {
-                break;
+            // Most replies fit the socket buffer: try once without waiting.
+            match stream.try_write(&out) {
+                Ok(n) => out.advance(n),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => break,
+            }
+            if !out.is_empty() {
+                handle.omem.store(out.len() as u64, Ordering::Relaxed);
+                let written = tokio::select! {
+                    biased;
+                    _ = &mut killed => break,
+                    w = stream.write_all(&out) => w,
+                };
+                handle.omem.store(0, Ordering::Relaxed);
+                if written.is_err() {
+                    break;
+                }
             }
             out.clear();
             if out.capacity() > 1 << 20 {
@@ -175,6 +189,7 @@ fn run_batch(
     decoder: &mut CommandDecoder,
     inbuf: &mut BytesMut,
     out: &mut BytesMut,
+    clock: &mut commands::Clock,
 ) -> bool {
     loop {
         match decoder.decode(inbuf, sess.authenticated) {
@@ -183,7 +198,7 @@ fn run_batch(
                     continue;
                 }
                 let mut w = ReplyWriter::new(out, sess.proto);
-                if commands::process(node, sess, &mut w, args) == After::Close {
+                if commands::process(node, sess, &mut w, args, clock) == After::Close {
                     return true;
                 }
             }

@@ -52,13 +52,15 @@ pub struct ClientHandle {
 }
 
 impl ClientHandle {
-    /// A handle for a new connection. `pubsub_limit` is (hard, soft, soft seconds).
+    /// A handle for a new connection. `pubsub_limit` is (hard, soft, soft seconds); `kill`
+    /// closes the connection when cancelled (a child of the server's shutdown token).
     pub fn new(
         id: u64,
         addr: SocketAddr,
         laddr: SocketAddr,
         fd: i64,
         pubsub_limit: (u64, u64, i64),
+        kill: CancellationToken,
     ) -> ClientHandle {
         ClientHandle {
             id,
@@ -78,7 +80,7 @@ impl ClientHandle {
             omem: AtomicU64::new(0),
             push: Mutex::new(BytesMut::new()),
             push_notify: Notify::new(),
-            kill: CancellationToken::new(),
+            kill,
             pubsub_limit,
             soft_since: Mutex::new(None),
         }
