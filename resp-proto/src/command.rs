@@ -144,6 +144,20 @@ impl CommandDecoder {
         buf: &mut BytesMut,
         authenticated: bool,
     ) -> Result<Step, ProtocolError> {
+        if let Some((n, header)) = quick_count(buf, b'*') {
+            let limit = if authenticated {
+                self.limits.max_multibulk_len
+            } else {
+                self.limits
+                    .max_multibulk_len
+                    .min(UNAUTHENTICATED_MAX_MULTIBULK_LEN)
+            };
+            if n > 0 && n <= limit {
+                if let Ok(remaining) = usize::try_from(n) {
+                    return Ok(self.begin(remaining, buf.len(), header));
+                }
+            }
+        }
         let Some(cr) = find_c(buf, b'\r') else {
             if buf.len() > self.limits.max_inline_len {
                 return Err(ProtocolError::TooBigMbulkCountString);
@@ -166,16 +180,21 @@ impl CommandDecoder {
             return Err(ProtocolError::UnauthenticatedMultibulkLength);
         }
         let remaining = usize::try_from(n).map_err(|_| ProtocolError::InvalidMultibulkLength)?;
+        Ok(self.begin(remaining, buf.len(), cr + 2))
+    }
+
+    /// A `*N` header of `header` bytes announced `remaining` arguments.
+    fn begin(&mut self, remaining: usize, buffered: usize, header: usize) -> Step {
         let capacity = remaining
             .min(MAX_PREALLOCATED_ARGS)
-            .min(buf.len() / MIN_ARG_BYTES + 1);
+            .min(buffered / MIN_ARG_BYTES + 1);
         self.pending = Some(Pending {
             remaining,
             bulk_len: None,
             args: Vec::with_capacity(capacity),
         });
         // The header is consumed together with the arguments that follow it.
-        Ok(Step::Started(cr + 2))
+        Step::Started(header)
     }
 
     /// Reads arguments of the pending command from `buf[start..]`.
@@ -249,6 +268,27 @@ enum Step {
     Command(Vec<Bytes>),
 }
 
+/// The common case of a count line, `<prefix><digits>\r?` with digits that `string2ll` accepts
+/// unchanged (no sign, no leading zero, at most 18 digits so no overflow): (N, header length).
+/// Anything else, including every error, goes the exact slow way.
+#[inline]
+fn quick_count(buf: &[u8], prefix: u8) -> Option<(u64, usize)> {
+    let (&first, rest) = buf.split_first()?;
+    if first != prefix {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for (i, &c) in rest.iter().enumerate().take(19) {
+        match c {
+            b'0'..=b'9' if !(i == 1 && n == 0) => n = n * 10 + u64::from(c - b'0'),
+            // The byte after `\r` must be present too.
+            b'\r' if i > 0 && rest.len() > i + 1 => return Some((n, i + 3)),
+            _ => return None,
+        }
+    }
+    None
+}
+
 /// Reads `$N\r?` at the start of `buf`: `Ok(None)` if incomplete, else (N, header length).
 fn read_bulk_header(
     buf: &[u8],
@@ -278,4 +318,43 @@ fn read_bulk_header(
     }
     let len = usize::try_from(len).map_err(|_| ProtocolError::InvalidBulkLength)?;
     Ok(Some((len, cr + 2)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{find_c, quick_count};
+    use crate::number::string2ll;
+
+    #[test]
+    fn quick_count_only_takes_what_string2ll_takes() {
+        let cases: [&[u8]; 16] = [
+            b"$0\r\n",
+            b"$00\r\n",
+            b"$01\r\n",
+            b"$1\r\n",
+            b"$1\rX",
+            b"$1\r",
+            b"$123456789012345678\r\n",
+            b"$1234567890123456789\r\n",
+            b"$-1\r\n",
+            b"$+1\r\n",
+            b"$\r\n",
+            b"$1 \r\n",
+            b"$1\0\r\n",
+            b"*3\r\n",
+            b"$10\r\n",
+            b"$9223372036854775807\r\n",
+        ];
+        let mut quick = 0;
+        for s in cases {
+            if let Some((n, header)) = quick_count(s, b'$') {
+                quick += 1;
+                let cr = find_c(s, b'\r').unwrap_or(usize::MAX);
+                assert_eq!(header, cr + 2, "{s:?}");
+                assert!(header <= s.len());
+                assert_eq!(string2ll(&s[1..cr]), i64::try_from(n).ok(), "{s:?}");
+            }
+        }
+        assert_eq!(quick, 5);
+    }
 }

@@ -235,8 +235,35 @@ fn parse_i64(s: &[u8]) -> Option<i64> {
     Some(v)
 }
 
+/// The common shape of a number line, `-?<1..=18 digits>\r\n`, read in one pass; anything
+/// else (including every error and an incomplete line) takes the general way.
+#[inline]
+fn quick_number(input: &[u8]) -> Option<(&[u8], i64)> {
+    let (neg, digits) = match input.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, input),
+    };
+    let mut n: i64 = 0;
+    for (i, &c) in digits.iter().enumerate().take(19) {
+        match c {
+            b'0'..=b'9' if i < 18 => n = n * 10 + i64::from(c - b'0'),
+            b'\r' if i > 0 && digits.get(i + 1) == Some(&b'\n') => {
+                let rest = digits.get(i + 2..)?;
+                return Some((rest, if neg { -n } else { n }));
+            }
+            _ => return None,
+        }
+    }
+    None
+}
+
 /// A length line: `Ok(None)` for -1, the null marker.
 fn length<'a>(limits: &Limits, input: &'a [u8]) -> PResult<'a, Option<u64>> {
+    if let Some((rest, n)) = quick_number(input) {
+        if let Ok(n) = u64::try_from(n) {
+            return Ok((rest, Some(n)));
+        }
+    }
     let (rest, text) = line(limits, input)?;
     match parse_i64(text) {
         Some(-1) => Ok((rest, None)),
@@ -314,6 +341,9 @@ fn frame<'a, S: Sink>(
             Ok((rest, sink.blob(blob, text)))
         }
         b':' => {
+            if let Some((rest, n)) = quick_number(body) {
+                return Ok((rest, sink.integer(n)));
+            }
             let (rest, text) = line(limits, body)?;
             match parse_i64(text) {
                 Some(n) => Ok((rest, sink.integer(n))),
