@@ -145,10 +145,6 @@ impl NetIp {
     pub const fn raw(&self) -> &[u8; IP_LEN] {
         &self.0
     }
-
-    pub(crate) fn from_slice(bytes: &[u8]) -> Option<Self> {
-        <[u8; IP_LEN]>::try_from(bytes).ok().map(NetIp)
-    }
 }
 
 impl TryFrom<&str> for NetIp {
