@@ -464,3 +464,82 @@ fn flag_names_match_redis() {
     assert_eq!(NodeFlags::MIGRATE_TO.bits(), 0x100);
     assert_eq!(MsgFlags::EXT_DATA.bits(), 0x04);
 }
+
+/// Messages built from their logical content (not decoded first) come out as the
+/// bytes Redis sent: zero-filled unused fields, hostname padding, EXT_DATA and
+/// `extensions` set by the encoder.
+#[test]
+fn built_messages_equal_what_redis_sent() {
+    use cluster_bus::{ClusterState, Gossip, GossipEntry, Header, NetIp, NodeName, PingBody};
+    let name = |s: &str| NodeName::try_from(s).unwrap();
+    let encode_to_vec = |m: &Message| {
+        let mut out = BytesMut::new();
+        encode(m, &mut out).unwrap();
+        out.to_vec()
+    };
+
+    // MEET from 7100 with its hostname, before any slot is assigned (state fail).
+    let mut h = Header::new(name("f1fc5a7ef030ad86f3726a6a3b3db2a81ca0c950"));
+    h.port = 7100;
+    h.cport = 17100;
+    h.flags = NodeFlags::MASTER | NodeFlags::MYSELF;
+    h.state = ClusterState::Fail;
+    let meet = Message::new(
+        h,
+        Body::Meet(PingBody {
+            gossip: Gossip::default(),
+            extensions: vec![PingExt::hostname(&b"node-7100.busvec.test"[..]).unwrap()],
+        }),
+    );
+    assert_eq!(encode_to_vec(&meet), read_hex(&fixture("MEET.hex")));
+
+    // Steady-state PING from master 7102 with three gossip entries.
+    let mut h = Header::new(name("1ed8d80447cbda48b409627201916475d05885cf"));
+    h.port = 7102;
+    h.cport = 17102;
+    h.current_epoch = 4;
+    h.config_epoch = 3;
+    h.offset = 133;
+    h.myslots = SlotSet::from_range(10923..=16383);
+    h.flags = NodeFlags::MASTER | NodeFlags::MYSELF | NodeFlags::MIGRATE_TO;
+    let entry = |node: &str, ping_sent, port, flags| GossipEntry {
+        node: name(node),
+        ping_sent,
+        pong_received: 1_795_702_709,
+        ip: NetIp::new(b"127.0.0.1").unwrap(),
+        port,
+        cport: port + 10000,
+        flags,
+        pport: 0,
+        unused: 0,
+    };
+    let gossip = Gossip::from_entries(&[
+        entry(
+            "8a9273a6502c47c5de0d919befa2768c3fc42846",
+            0,
+            7101,
+            NodeFlags::MASTER | NodeFlags::MIGRATE_TO,
+        ),
+        entry(
+            "a0976747c3460ca17c0acc910b8934b4b2249572",
+            1_795_702_710,
+            7103,
+            NodeFlags::SLAVE,
+        ),
+        entry(
+            "f1fc5a7ef030ad86f3726a6a3b3db2a81ca0c950",
+            0,
+            7100,
+            NodeFlags::MASTER,
+        ),
+    ])
+    .unwrap();
+    let ping = Message::new(
+        h,
+        Body::Ping(PingBody {
+            gossip,
+            extensions: vec![],
+        }),
+    );
+    assert_eq!(encode_to_vec(&ping), read_hex(&fixture("PING.hex")));
+}
