@@ -1,0 +1,323 @@
+//! The network layer as a client sees it: pipelining, protocol errors, limits, timeouts,
+//! authentication, pub/sub delivery, transactions across clients, shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use common::{encode, start_binary, InProcess, Raw};
+
+#[test]
+fn pipeline_split_into_single_bytes_runs_in_order() {
+    let s = InProcess::start(21420, "");
+    let mut c = Raw::connect(s.port);
+    let mut batch = Vec::new();
+    for i in 0..20 {
+        batch.extend_from_slice(&encode(&[
+            b"SET",
+            format!("k{i}").as_bytes(),
+            format!("{i}").as_bytes(),
+        ]));
+        batch.extend_from_slice(&encode(&[b"GET", format!("k{i}").as_bytes()]));
+    }
+    for b in &batch {
+        c.stream.write_all(std::slice::from_ref(b)).unwrap();
+    }
+    for i in 0..20 {
+        assert_eq!(c.reply(), b"+OK\r\n");
+        assert_eq!(
+            c.reply(),
+            format!("${}\r\n{i}\r\n", i.to_string().len()).into_bytes()
+        );
+    }
+}
+
+#[test]
+fn protocol_error_answers_earlier_commands_then_closes() {
+    let s = InProcess::start(21421, "");
+    let mut c = Raw::connect(s.port);
+    let mut bytes = encode(&[b"SET", b"kept", b"yes"]);
+    bytes.extend_from_slice(b"*1\r\n$x\r\nPING\r\n");
+    c.send_raw(&bytes);
+    assert_eq!(
+        c.read_to_close(),
+        b"+OK\r\n-ERR Protocol error: invalid bulk length\r\n"
+    );
+    let mut d = Raw::connect(s.port);
+    assert_eq!(d.cmd(&["GET", "kept"]), "$3\r\nyes\r\n");
+}
+
+#[test]
+fn inline_commands_work() {
+    let s = InProcess::start(21422, "");
+    let mut c = Raw::connect(s.port);
+    c.send_raw(b"SET a \"b c\"\r\nGET a\r\n");
+    assert_eq!(c.reply(), b"+OK\r\n");
+    assert_eq!(c.reply(), b"$3\r\nb c\r\n");
+}
+
+#[test]
+fn maxclients_refuses_the_extra_client() {
+    let s = InProcess::start(21423, "maxclients 2");
+    let mut a = Raw::connect(s.port);
+    // Wait until the harness's readiness probe has left.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !a
+        .cmd(&["INFO", "clients"])
+        .contains("connected_clients:1\r\n")
+    {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut b = Raw::connect(s.port);
+    assert_eq!(a.cmd(&["PING"]), "+PONG\r\n");
+    assert_eq!(b.cmd(&["PING"]), "+PONG\r\n");
+    let mut c = Raw::connect(s.port);
+    assert_eq!(c.read_to_close(), b"-ERR max number of clients reached\r\n");
+    assert_eq!(a.cmd(&["PING"]), "+PONG\r\n");
+}
+
+#[test]
+fn idle_clients_are_closed_after_timeout() {
+    let s = InProcess::start(21424, "timeout 1");
+    let mut c = Raw::connect(s.port);
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    c.stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    assert_eq!(c.read_to_close(), b"");
+}
+
+#[test]
+fn requirepass_gates_commands_until_auth() {
+    let s = InProcess::start(21425, "requirepass s3cret");
+    let mut c = Raw::connect(s.port);
+    assert_eq!(c.cmd(&["GET", "a"]), "-NOAUTH Authentication required.\r\n");
+    assert_eq!(
+        c.cmd(&["NOSUCH"]),
+        "-ERR unknown command 'NOSUCH', with args beginning with: \r\n"
+    );
+    assert_eq!(
+        c.cmd(&["AUTH", "wrong"]),
+        "-WRONGPASS invalid username-password pair or user is disabled.\r\n"
+    );
+    assert_eq!(c.cmd(&["AUTH", "s3cret"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["GET", "a"]), "$-1\r\n");
+    assert_eq!(c.cmd(&["RESET"]), "+RESET\r\n");
+    assert_eq!(c.cmd(&["GET", "a"]), "-NOAUTH Authentication required.\r\n");
+    let hello = c.cmd(&["HELLO", "3", "AUTH", "default", "s3cret", "SETNAME", "me"]);
+    assert!(
+        hello.starts_with("%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n"),
+        "{hello}"
+    );
+    assert_eq!(c.cmd(&["CLIENT", "GETNAME"]), "$2\r\nme\r\n");
+    assert_eq!(c.cmd(&["GET", "a"]), "_\r\n");
+    let mut d = Raw::connect(s.port);
+    assert_eq!(
+        d.cmd(&["HELLO", "3"]),
+        "-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n"
+    );
+}
+
+#[test]
+fn publish_reaches_channel_and_pattern_subscribers() {
+    let s = InProcess::start(21426, "");
+    let mut sub = Raw::connect(s.port);
+    assert_eq!(
+        sub.cmd(&["SUBSCRIBE", "news"]),
+        "*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n"
+    );
+    let mut psub = Raw::connect(s.port);
+    psub.cmd(&["HELLO", "3"]);
+    assert_eq!(
+        psub.cmd(&["PSUBSCRIBE", "n*"]),
+        ">3\r\n$10\r\npsubscribe\r\n$2\r\nn*\r\n:1\r\n"
+    );
+    let mut publisher = Raw::connect(s.port);
+    assert_eq!(publisher.cmd(&["PUBLISH", "news", "hi"]), ":2\r\n");
+    assert_eq!(
+        sub.reply(),
+        b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n"
+    );
+    assert_eq!(
+        psub.reply(),
+        b">4\r\n$8\r\npmessage\r\n$2\r\nn*\r\n$4\r\nnews\r\n$2\r\nhi\r\n"
+    );
+    assert_eq!(
+        publisher.cmd(&["PUBSUB", "NUMSUB", "news"]),
+        "*2\r\n$4\r\nnews\r\n:1\r\n"
+    );
+    assert_eq!(publisher.cmd(&["PUBSUB", "NUMPAT"]), ":1\r\n");
+    // A RESP2 subscriber may only use the pub/sub commands.
+    assert_eq!(
+        sub.cmd(&["GET", "x"]),
+        "-ERR Can't execute 'get': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context\r\n"
+    );
+    drop(sub);
+    drop(psub);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while publisher.cmd(&["PUBLISH", "news", "again"]) != ":0\r\n" {
+        assert!(
+            Instant::now() < deadline,
+            "subscribers not removed after disconnect"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn slow_pubsub_reader_is_disconnected_and_the_node_keeps_serving() {
+    let s = InProcess::start(21427, "client-output-buffer-limit pubsub 256kb 128kb 60");
+    let mut sub = Raw::connect(s.port);
+    sub.cmd(&["SUBSCRIBE", "flood"]);
+    let mut publisher = Raw::connect(s.port);
+    let payload = vec![b'x'; 64 * 1024];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    // The subscriber never reads: its queue grows past the hard limit and it is dropped.
+    loop {
+        let r = publisher.call(&[b"PUBLISH", b"flood", &payload]);
+        if r == b":0\r\n" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "slow subscriber never disconnected"
+        );
+    }
+    assert_eq!(publisher.cmd(&["PING"]), "+PONG\r\n");
+}
+
+#[test]
+fn slow_normal_reader_does_not_stall_others() {
+    let s = InProcess::start(21428, "");
+    let mut writer = Raw::connect(s.port);
+    let big = vec![b'v'; 1 << 20];
+    writer.call(&[b"SET", b"big", &big]);
+    let mut slow = Raw::connect(s.port);
+    let mut batch = Vec::new();
+    for _ in 0..64 {
+        batch.extend_from_slice(&encode(&[b"GET", b"big"]));
+    }
+    slow.send_raw(&batch);
+    // The slow client reads nothing; another client is still served promptly.
+    let mut other = Raw::connect(s.port);
+    for _ in 0..100 {
+        assert_eq!(other.cmd(&["INCR", "n"]).as_bytes()[0], b':');
+    }
+}
+
+#[test]
+fn watch_aborts_exec_when_another_client_writes() {
+    let s = InProcess::start(21429, "");
+    let mut a = Raw::connect(s.port);
+    let mut b = Raw::connect(s.port);
+    a.cmd(&["SET", "balance", "10"]);
+    assert_eq!(a.cmd(&["WATCH", "balance"]), "+OK\r\n");
+    assert_eq!(b.cmd(&["INCRBY", "balance", "5"]), ":15\r\n");
+    a.cmd(&["MULTI"]);
+    assert_eq!(a.cmd(&["DECRBY", "balance", "10"]), "+QUEUED\r\n");
+    assert_eq!(a.cmd(&["EXEC"]), "*-1\r\n");
+    assert_eq!(a.cmd(&["GET", "balance"]), "$2\r\n15\r\n");
+    // Without interference the transaction runs.
+    a.cmd(&["WATCH", "balance"]);
+    a.cmd(&["MULTI"]);
+    a.cmd(&["DECRBY", "balance", "10"]);
+    assert_eq!(a.cmd(&["EXEC"]), "*1\r\n:5\r\n");
+}
+
+#[test]
+fn active_expiry_reclaims_keys_nobody_reads() {
+    let s = InProcess::start(21430, "hz 100");
+    let mut c = Raw::connect(s.port);
+    for i in 0..200 {
+        c.cmd(&["SET", &format!("tmp{i}"), "v", "PX", "30"]);
+    }
+    c.cmd(&["SET", "keep", "v"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c.cmd(&["DBSIZE"]) != ":1\r\n" {
+        assert!(
+            Instant::now() < deadline,
+            "expired keys were never reclaimed"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let info = c.cmd(&["INFO", "stats"]);
+    assert!(info.contains("expired_keys:200\r\n"), "{info}");
+}
+
+#[test]
+fn client_commands_and_kill() {
+    let s = InProcess::start(21431, "");
+    let mut a = Raw::connect(s.port);
+    let mut b = Raw::connect(s.port);
+    let id = a.cmd(&["CLIENT", "ID"]);
+    let id = id.trim_start_matches(':').trim_end().to_string();
+    b.cmd(&["CLIENT", "SETNAME", "worker"]);
+    let list = b.cmd(&["CLIENT", "LIST"]);
+    assert!(list.contains(&format!("id={id} addr=")), "{list}");
+    assert!(list.contains("name=worker"), "{list}");
+    assert!(list.contains("cmd=client|list"), "{list}");
+    assert_eq!(b.cmd(&["CLIENT", "KILL", "ID", &id]), ":1\r\n");
+    assert_eq!(a.read_to_close(), b"");
+    // CLIENT REPLY OFF / SKIP suppress replies.
+    b.send(&[b"CLIENT", b"REPLY", b"SKIP"]);
+    b.send(&[b"SET", b"x", b"1"]);
+    assert_eq!(b.cmd(&["GET", "x"]), "$1\r\n1\r\n");
+}
+
+#[test]
+fn shutdown_command_stops_the_node() {
+    let s = InProcess::start(21432, "");
+    let mut c = Raw::connect(s.port);
+    c.send(&[b"SHUTDOWN", b"NOSAVE"]);
+    assert_eq!(c.read_to_close(), b"");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !s.is_stopped() {
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn binary_serves_the_redis_crate_and_exits_on_shutdown() {
+    let mut p = start_binary(21433, &[]);
+    let client = redis::Client::open("redis://127.0.0.1:21433/").unwrap();
+    let mut con = client.get_connection().unwrap();
+    let _: () = redis::cmd("SET")
+        .arg("greeting")
+        .arg("hello")
+        .query(&mut con)
+        .unwrap();
+    let v: String = redis::cmd("GET").arg("greeting").query(&mut con).unwrap();
+    assert_eq!(v, "hello");
+    let n: i64 = redis::cmd("INCRBY")
+        .arg("counter")
+        .arg(41)
+        .query(&mut con)
+        .unwrap();
+    assert_eq!(n, 41);
+    let (a, b): (i64, Option<String>) = redis::pipe()
+        .atomic()
+        .incr("counter", 1)
+        .get("missing")
+        .query(&mut con)
+        .unwrap();
+    assert_eq!((a, b), (42, None));
+    let mut raw = Raw::connect(21433);
+    raw.send(&[b"SHUTDOWN"]);
+    assert_eq!(raw.read_to_close(), b"");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = p.child.try_wait().unwrap() {
+            assert!(status.success(), "exit status {status}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "server did not exit after SHUTDOWN"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
