@@ -29,8 +29,8 @@ impl Cluster {
         let needed_quorum = self.size / 2 + 1;
         let manual = self.mf.end != 0 && self.mf.can_start;
         let timeout = self.cfg.node_timeout;
-        let auth_timeout = (timeout * 2).max(2000);
-        let auth_retry = auth_timeout * 2;
+        let auth_timeout = timeout.saturating_mul(2).max(2000);
+        let auth_retry = auth_timeout.saturating_mul(2);
         let me = self.me();
         if me.is_master() {
             return;
@@ -54,7 +54,12 @@ impl Cluster {
         }
         let factor = self.cfg.replica_validity_factor;
         if factor != 0
-            && data_age > self.cfg.repl_ping_replica_period * 1000 + timeout * factor
+            && data_age
+                > self
+                    .cfg
+                    .repl_ping_replica_period
+                    .saturating_mul(1000)
+                    .saturating_add(timeout.saturating_mul(factor))
             && !manual
         {
             return;
@@ -216,7 +221,7 @@ impl Cluster {
             return;
         }
         let mname = master.name;
-        let spacing = self.cfg.node_timeout * 2;
+        let spacing = self.cfg.node_timeout.saturating_mul(2);
         if now.saturating_sub(master.voted_time) < spacing {
             deny(
                 out,

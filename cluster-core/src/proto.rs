@@ -803,7 +803,7 @@ impl Cluster {
                 };
                 if !bad && node.ping_sent == 0 && reports == 0 {
                     let pong = u64::from(e.pong_received) * 1000;
-                    if pong <= now + 500 && pong > node.pong_received {
+                    if pong <= now.saturating_add(500) && pong > node.pong_received {
                         node.pong_received = pong;
                     }
                 }
@@ -866,7 +866,10 @@ impl Cluster {
 
     /// §11.2 — `clusterNodeDelFailureReport`. True if one was removed.
     fn del_failure_report(&mut self, now: Millis, about: NodeName, from: NodeName) -> bool {
-        let validity = self.cfg.node_timeout * FAIL_REPORT_VALIDITY_MULT;
+        let validity = self
+            .cfg
+            .node_timeout
+            .saturating_mul(FAIL_REPORT_VALIDITY_MULT);
         let Some(n) = self.nodes.get_mut(&about) else {
             return false;
         };
@@ -879,7 +882,10 @@ impl Cluster {
 
     /// §11.2 — `clusterNodeFailureReportsCount`: valid reports (2 × node_timeout).
     pub(crate) fn failure_reports_count(&mut self, now: Millis, about: NodeName) -> usize {
-        let validity = self.cfg.node_timeout * FAIL_REPORT_VALIDITY_MULT;
+        let validity = self
+            .cfg
+            .node_timeout
+            .saturating_mul(FAIL_REPORT_VALIDITY_MULT);
         let Some(n) = self.nodes.get_mut(&about) else {
             return 0;
         };
@@ -929,7 +935,7 @@ impl Cluster {
 
     /// cluster-bus.md §11.5 — `clearNodeFailureIfNeeded`.
     fn clear_node_failure_if_needed(&mut self, now: Millis, name: NodeName, out: &mut Vec<Effect>) {
-        let undo = self.cfg.node_timeout * FAIL_UNDO_TIME_MULT;
+        let undo = self.cfg.node_timeout.saturating_mul(FAIL_UNDO_TIME_MULT);
         let Some(n) = self.nodes.get_mut(&name) else {
             return;
         };
