@@ -170,7 +170,12 @@ fn copy(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
             replace = true;
         } else if eq(&args[j], "db") && more > 0 {
             let id = parse_i64(&args[j + 1])?;
-            if id < 0 || id as usize >= ctx.node.keyspace.db_count() {
+            // Checked against `databases` even in cluster mode, where only db 0 exists.
+            let databases = i64::from(ctx.node.config.current().databases);
+            if id < 0
+                || id >= databases
+                || (!ctx.node.cluster_enabled() && id as usize >= ctx.node.keyspace.db_count())
+            {
                 return Err(CmdError::DB_RANGE);
             }
             dst_db = id as usize;
