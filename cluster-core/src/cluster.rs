@@ -36,6 +36,8 @@ pub(crate) struct Link {
     pub peer_ip: String,
     /// Inbound: our address on that connection.
     pub local_ip: String,
+    /// Outbound: the connect completed.
+    pub connected: bool,
 }
 
 /// Manual failover state (`mf_*`, cluster-bus.md §15).
@@ -110,6 +112,8 @@ pub struct Cluster {
     pub(crate) repl_offset: u64,
     pub(crate) repl_link_up: bool,
     pub(crate) repl_down_since: Millis,
+    /// A replica told the server whom to replicate (§10 step 5).
+    pub(crate) repl_configured: bool,
     pub(crate) todo: Todo,
     pub(crate) last_routing: Option<Arc<Routing>>,
 }
@@ -173,6 +177,7 @@ impl Cluster {
             repl_offset: 0,
             repl_link_up: false,
             repl_down_since: now,
+            repl_configured: false,
             todo: Todo::default(),
             last_routing: None,
         };
@@ -341,11 +346,30 @@ impl Cluster {
                         ctime: now,
                         peer_ip,
                         local_ip,
+                        connected: true,
                     },
                 );
             }
-            Input::Connected { link } => self.link_connected(now, link, out),
-            Input::Closed { link } => self.free_link(link, None),
+            Input::Connected { link } => {
+                if let Some(l) = self.links.get_mut(&link) {
+                    l.connected = true;
+                }
+                self.link_connected(now, link, out);
+            }
+            Input::Closed { link } => {
+                // cluster-bus.md §10 step 2: a connect that failed before our PING could
+                // leave counts as a ping sent now, so an unreachable node still times out.
+                let failed_connect = self.links.get(&link).filter(|l| !l.connected);
+                if let Some(n) = failed_connect
+                    .and_then(|l| l.node)
+                    .and_then(|n| self.nodes.get_mut(&n))
+                {
+                    if n.ping_sent == 0 {
+                        n.ping_sent = now;
+                    }
+                }
+                self.free_link(link, None);
+            }
             Input::Tick => self.cron(now, out),
             Input::Command { req, keys } => {
                 let reply = self.command(now, req, keys, out);
@@ -519,16 +543,31 @@ impl Cluster {
         }
         self.me_mut().master = Some(master);
         self.node_add_replica(&master, me);
-        if let Some(m) = self.nodes.get(&master) {
-            out.push(Effect::Replicate(Some(MasterAddr {
-                name: master,
-                ip: m.ip.clone(),
-                port: m.port,
-            })));
-        }
+        self.repl_configured = false;
+        self.start_replication_if_needed(out);
         self.repl_link_up = false;
         self.reset_manual_failover(out);
         self.save(true);
+    }
+
+    /// cluster-bus.md §10 step 5: a replica whose replication is not configured but
+    /// whose master's address is known starts replicating it (also after a load).
+    pub(crate) fn start_replication_if_needed(&mut self, out: &mut Vec<Effect>) {
+        if self.repl_configured || !self.is_replica() {
+            return;
+        }
+        let Some(m) = self.my_master().and_then(|m| self.nodes.get(&m)) else {
+            return;
+        };
+        if m.ip.is_empty() || m.no_addr() {
+            return;
+        }
+        out.push(Effect::Replicate(Some(MasterAddr {
+            name: m.name,
+            ip: m.ip.clone(),
+            port: m.port,
+        })));
+        self.repl_configured = true;
     }
 
     // ----- node add / delete ----------------------------------------------------------
@@ -598,6 +637,7 @@ impl Cluster {
                 ctime: now,
                 peer_ip: ip.clone(),
                 local_ip: String::new(),
+                connected: false,
             },
         );
         if let Some(n) = self.nodes.get_mut(&name) {

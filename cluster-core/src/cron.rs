@@ -136,6 +136,8 @@ impl Cluster {
             }
         }
 
+        // Step 5.
+        self.start_replication_if_needed(out);
         // Steps 6–7.
         self.manual_failover_check_timeout(now, out);
         if self.is_replica() {

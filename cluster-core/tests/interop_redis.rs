@@ -4,7 +4,8 @@
 //!
 //! The test drives `Cluster::handle` from a small std-socket loop (the server crate's
 //! real I/O is not used here). Skipped when `redis-server` is not installed. Ports:
-//! 23500/33500 (us) and 23501/33501 (Redis).
+//! 22600–22603 and bus ports 32600–32603 (below the ephemeral range, outside the
+//! ranges of the other test suites).
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -16,8 +17,8 @@ use cluster_bus::{Limits, NodeName};
 use cluster_core::nodes_conf::name_text;
 use cluster_core::{Cluster, Config, Effect, Health, Input, KeyFacts, LinkId, Request};
 
-const OUR_PORT: u16 = 23500;
-const REDIS_PORT: u16 = 23501;
+const OUR_PORT: u16 = 22600;
+const REDIS_PORT: u16 = 22601;
 
 struct Redis(Child, std::path::PathBuf);
 
@@ -334,8 +335,8 @@ fn real_redis_master_hands_over_to_us_in_a_manual_failover() {
         eprintln!("redis-server not installed: skipped");
         return;
     }
-    const OURS: u16 = 23502;
-    const THEIRS: u16 = 23503;
+    const OURS: u16 = 22602;
+    const THEIRS: u16 = 22603;
     let _redis = start_redis(THEIRS);
     let redis_id = cli(THEIRS, &["cluster", "myid"]).trim().to_owned();
     assert_eq!(

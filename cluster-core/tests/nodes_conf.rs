@@ -116,3 +116,24 @@ fn importing_and_migrating_markers_survive_a_restart() {
     assert_eq!(c.importing().len(), 1);
     assert_eq!(c.nodes_conf_bytes(), text.as_bytes());
 }
+
+#[test]
+fn a_replica_loaded_from_disk_starts_replicating_on_the_first_cron() {
+    // cluster-bus.md §10 step 5.
+    let mut c = Cluster::load(Config::new(7203), &read("3m3r-7203.nodes.conf"), 1, 0).unwrap();
+    let mut out = Vec::new();
+    c.handle(100, cluster_core::Input::Tick, &mut out);
+    let m = out
+        .iter()
+        .find_map(|e| match e {
+            cluster_core::Effect::Replicate(Some(m)) => Some(m.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!((m.ip.as_str(), m.port), ("127.0.0.1", 7200));
+    out.clear();
+    c.handle(200, cluster_core::Input::Tick, &mut out);
+    assert!(!out
+        .iter()
+        .any(|e| matches!(e, cluster_core::Effect::Replicate(_))));
+}
