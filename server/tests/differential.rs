@@ -788,3 +788,68 @@ fn incrbyfloat_long_double_arithmetic_matches_redis() {
         panic!("{e}");
     }
 }
+
+/// Everything a server sends back for `bytes` on a fresh connection, until it closes the
+/// connection or stays quiet for a moment (it may be waiting for more input).
+fn exchange(port: u16, bytes: &[u8]) -> (Vec<u8>, bool) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(bytes).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_millis(300)))
+        .unwrap();
+    let mut out = Vec::new();
+    let mut chunk = [0u8; 65536];
+    loop {
+        match s.read(&mut chunk) {
+            Ok(0) => return (out, true),
+            Ok(n) => out.extend_from_slice(&chunk[..n]),
+            Err(_) => return (out, false),
+        }
+    }
+}
+
+#[test]
+fn protocol_errors_match_redis() {
+    let (ours, real) = start_pair(21414, 22014);
+    let big_inline = vec![b'a'; 70 * 1024];
+    let big_count = {
+        let mut v = b"*".to_vec();
+        v.extend(std::iter::repeat(b'1').take(70 * 1024));
+        v
+    };
+    let cases: Vec<Vec<u8>> = vec![
+        b"*1\r\n$x\r\n".to_vec(),
+        b"PING\r\n*1\r\n$-5\r\n".to_vec(),
+        b"*abc\r\n".to_vec(),
+        b"*-1\r\nPING\r\n".to_vec(),
+        b"*0\r\nPING\r\n".to_vec(),
+        b"*2\r\n$3\r\nGET\r\n:1\r\n".to_vec(),
+        b"*3000000000\r\n".to_vec(),
+        b"*1\r\n$536870913\r\n".to_vec(),
+        b"SET a \"b\r\n".to_vec(),
+        b"SET a \"b\"c\r\n".to_vec(),
+        b"SET a 'it''s'\r\nGET a\r\n".to_vec(),
+        b"ECHO \"\\x41\\n\"\r\n".to_vec(),
+        b"\r\n\r\nPING\r\n".to_vec(),
+        b"  PING  \r\n".to_vec(),
+        b"PING\nPING\n".to_vec(),
+        big_inline,
+        big_count,
+    ];
+    let mut failures = Vec::new();
+    for case in &cases {
+        let a = exchange(ours.port, case);
+        let b = exchange(real.port, case);
+        if a != b {
+            failures.push(format!(
+                "input {:?}\n  ours: {:?} closed={}\n  real: {:?} closed={}",
+                String::from_utf8_lossy(&case[..case.len().min(60)]),
+                String::from_utf8_lossy(&a.0),
+                a.1,
+                String::from_utf8_lossy(&b.0),
+                b.1
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
