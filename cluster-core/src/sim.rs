@@ -116,6 +116,8 @@ pub struct Sim {
     winners: HashMap<u64, NodeName>,
     /// Every election win seen: (time, winner, epoch).
     pub elections: Vec<(Millis, NodeName, u64)>,
+    /// Messages delivered, per (receiving node, type code).
+    delivered: HashMap<(usize, u16), u64>,
 }
 
 const TRACE_LEN: usize = 400;
@@ -158,6 +160,7 @@ impl Sim {
             votes: HashMap::new(),
             winners: HashMap::new(),
             elections: Vec::new(),
+            delivered: HashMap::new(),
         };
         for i in 0..sim.nodes.len() {
             let offset = sim.rng.u64(0..100);
@@ -190,6 +193,11 @@ impl Sim {
     /// True with no nodes.
     pub fn is_empty(&self) -> bool {
         self.nodes.is_empty()
+    }
+
+    /// How many messages of a type (`MessageType::code`) node `i` has received.
+    pub fn delivered(&self, i: usize, code: u16) -> u64 {
+        self.delivered.get(&(i, code)).copied().unwrap_or(0)
     }
 
     /// Index of the node named `name`.
@@ -497,6 +505,7 @@ impl Sim {
                 }
                 let msg = cluster_bus::decode_message(bytes.into(), &Limits::default())
                     .map_err(|e| self.fail(format!("node{i} could not decode: {e}")))?;
+                *self.delivered.entry((i, msg.body.code())).or_default() += 1;
                 self.trace(format!(
                     "node{i} <- {:?} from {} on {link:?}",
                     msg.message_type(),

@@ -76,8 +76,11 @@ fn stale_master_returning_becomes_replica_of_the_winner() {
     let mut sim = cluster(7);
     sim.crash(0);
     ok(sim.run_until(20_000, "replica 3 promoted", |s| is_master_everywhere(s, 3)));
+    let updates_before = sim.delivered(0, cluster_bus::MessageType::Update.code());
     ok(sim.restart(0));
     ok(sim.run_until(20_000, "old master follows node3", |s| replica_of(s, 0, 3)));
+    // Its stale claims were answered with UPDATE messages (§13.2-2).
+    assert!(sim.delivered(0, cluster_bus::MessageType::Update.code()) > updates_before);
     ok(sim.run_for(6000));
     ok(sim.check_converged());
 }
