@@ -696,19 +696,24 @@ fn command() -> impl Strategy<Value = Vec<Vec<u8>>> {
 fn random_sequences_match_redis() {
     let (ours, real) = start_pair(21411, 22011);
     let config = Config {
-        cases: 300,
+        cases: 500,
         failure_persistence: None,
         ..Config::default()
     };
     let mut runner =
         TestRunner::new_with_rng(config, TestRng::deterministic_rng(RngAlgorithm::ChaCha));
-    let result = runner.run(&proptest::collection::vec(command(), 1..30), |cmds| {
+    // Half the cases speak RESP3.
+    let case = (any::<bool>(), proptest::collection::vec(command(), 1..30));
+    let result = runner.run(&case, |(resp3, cmds)| {
         let mut pair = Pair {
             ours: Raw::connect(ours.port),
             real: Raw::connect(real.port),
         };
         pair.check(&words("FLUSHALL"))
             .map_err(TestCaseError::fail)?;
+        if resp3 {
+            pair.check(&words("HELLO 3")).map_err(TestCaseError::fail)?;
+        }
         for c in &cmds {
             pair.check(c).map_err(TestCaseError::fail)?;
         }
