@@ -20,6 +20,10 @@ pub(crate) enum PingKind {
     Meet,
 }
 
+/// Our limit on the node table: gossip never grows it beyond this (7.0 has none; real
+/// clusters stay far below 1000 nodes). MEET and handshakes are not limited.
+pub(crate) const MAX_NODES: usize = 16384;
+
 fn ip_field(ip: &str) -> NetIp {
     NetIp::new(ip.as_bytes()).unwrap_or(NetIp::EMPTY)
 }
@@ -826,6 +830,7 @@ impl Cluster {
                     }
                 }
             } else if sender.is_some()
+                && self.nodes.len() < MAX_NODES
                 && !flags.contains(NodeFlags::NOADDR)
                 && e.node.is_valid()
                 && !self.blacklisted(now, &e.node)

@@ -144,3 +144,26 @@ fn cluster_state_fails_when_a_slot_owner_fails() {
     assert!(h.c.info_text().starts_with("cluster_state:fail\r\n"));
     assert!(h.c.info_text().contains("cluster_slots_fail:3276\r\n"));
 }
+
+#[test]
+fn master_back_from_a_minority_waits_the_rejoin_delay() {
+    // §16.2: rejoin delay = node_timeout clamped to [500, 5000] = 2000 ms here.
+    let mut h = Harness::new(&five_masters(""));
+    h.advance(4000);
+    assert!(h.c.info_text().starts_with("cluster_state:fail\r\n"));
+    let pong_all = |h: &mut Harness| {
+        for p in ['b', 'c', 'd', 'e'] {
+            let pong = h.msg_from(name(p), Body::Pong(PingBody::default()));
+            h.deliver(pong);
+        }
+    };
+    pong_all(&mut h);
+    assert!(h.c.nodes().iter().all(|n| !n.flags.contains(NodeFlags::PFAIL)));
+    h.advance(1000);
+    pong_all(&mut h);
+    assert!(h.c.info_text().starts_with("cluster_state:fail\r\n"), "still rejoining");
+    h.advance(1200);
+    pong_all(&mut h);
+    h.advance(100);
+    assert!(h.c.info_text().starts_with("cluster_state:ok\r\n"));
+}
