@@ -802,30 +802,26 @@ impl Cluster {
         self.nodes_conf().to_bytes()
     }
 
-    /// The routing snapshot of the current state.
+    /// The routing snapshot of the current state (built from the per-node bitmaps,
+    /// which mirror the owner table, one range at a time).
     pub fn routing(&self) -> Routing {
         let mut nodes: Vec<RouteNode> = Vec::new();
-        let mut index: HashMap<NodeName, u16> = HashMap::new();
         let mut owners = vec![NO_OWNER; usize::from(CLUSTER_SLOTS)];
-        for (slot, o) in self.owners.iter().enumerate() {
-            let Some(o) = o else { continue };
-            let i = match index.get(o) {
-                Some(i) => *i,
-                None => {
-                    let n = self.nodes.get(o);
-                    let i = u16::try_from(nodes.len()).unwrap_or(NO_OWNER - 1);
-                    nodes.push(RouteNode {
-                        name: *o,
-                        ip: n.map(|n| n.ip.clone()).unwrap_or_default(),
-                        port: n.map(|n| n.port).unwrap_or(0),
-                        hostname: n.map(|n| n.hostname.clone()).unwrap_or_default(),
-                    });
-                    index.insert(*o, i);
-                    i
-                }
+        for n in self.nodes.iter().filter(|n| !n.slots.is_empty()) {
+            let Ok(i) = u16::try_from(nodes.len()) else {
+                break;
             };
-            if let Some(cell) = owners.get_mut(slot) {
-                *cell = i;
+            nodes.push(RouteNode {
+                name: n.name,
+                ip: n.ip.clone(),
+                port: n.port,
+                hostname: n.hostname.clone(),
+            });
+            for r in n.slots.ranges() {
+                let (a, b) = (usize::from(*r.start()), usize::from(*r.end()));
+                if let Some(cells) = owners.get_mut(a..=b) {
+                    cells.fill(i);
+                }
             }
         }
         Routing {

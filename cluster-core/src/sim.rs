@@ -740,6 +740,13 @@ impl Sim {
         self.converged(true).map_err(|e| self.fail(e))?;
         for i in 0..self.len() {
             let Some(c) = self.node(i) else { continue };
+            // The routing snapshot the client path would read says the same.
+            let r = c.routing();
+            let bad = (0..cluster_bus::CLUSTER_SLOTS)
+                .find(|s| r.owner(*s).map(|o| o.name) != c.slot_owner(*s));
+            if let Some(s) = bad {
+                return Err(self.fail(format!("node{i} routing snapshot disagrees on slot {s}")));
+            }
             let bytes = c.nodes_conf_bytes();
             let mut cfg = Config::new(self.nodes[i].port);
             cfg.node_timeout = self.cfg.node_timeout;

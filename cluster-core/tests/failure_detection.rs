@@ -158,10 +158,17 @@ fn master_back_from_a_minority_waits_the_rejoin_delay() {
         }
     };
     pong_all(&mut h);
-    assert!(h.c.nodes().iter().all(|n| !n.flags.contains(NodeFlags::PFAIL)));
+    assert!(h
+        .c
+        .nodes()
+        .iter()
+        .all(|n| !n.flags.contains(NodeFlags::PFAIL)));
     h.advance(1000);
     pong_all(&mut h);
-    assert!(h.c.info_text().starts_with("cluster_state:fail\r\n"), "still rejoining");
+    assert!(
+        h.c.info_text().starts_with("cluster_state:fail\r\n"),
+        "still rejoining"
+    );
     h.advance(1200);
     pong_all(&mut h);
     h.advance(100);
