@@ -165,7 +165,13 @@ fn set_generic(
             None => ctx.out.null(),
         }
     }
-    let old_expire = shard.get_mut(slot, key, ctx.now).map(|e| e.expire_at());
+    // Plain SET needs nothing from the old value: skip the lookup.
+    let needs_old = o.nx || o.xx || o.keepttl;
+    let old_expire = if needs_old {
+        shard.get_mut(slot, key, ctx.now).map(|e| e.expire_at())
+    } else {
+        None
+    };
     let found = old_expire.is_some();
     if (o.nx && found) || (o.xx && !found) {
         if !o.get {

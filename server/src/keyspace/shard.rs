@@ -81,6 +81,18 @@ pub struct Shard {
     pub(crate) expire_cursor: usize,
 }
 
+/// Flags the clients watching `key`.
+fn notify_watchers(watched: &Watchers, key: &[u8]) {
+    if watched.is_empty() {
+        return;
+    }
+    if let Some(flags) = watched.get(key) {
+        for f in flags {
+            f.store(true, Ordering::Release);
+        }
+    }
+}
+
 fn local(slot: u16) -> usize {
     usize::from(slot) / SHARDS
 }
@@ -138,48 +150,49 @@ impl Shard {
             .find(h, |e| e.key() == key)
     }
 
+    /// Finds a live key (one probe), reclaiming it if it expired. `read` counts a keyspace
+    /// hit or miss and refreshes the access time.
+    fn find_live(&mut self, slot: u16, key: &[u8], now_ms: u64, read: bool) -> Option<&mut Entry> {
+        let h = self.hash(key);
+        let t = &mut self.data.slots[local(slot)];
+        let Ok(occupied) = t.table.find_entry(h, |e| e.key() == key) else {
+            if read {
+                self.stats.misses += 1;
+            }
+            return None;
+        };
+        if !occupied.get().is_expired(now_ms) {
+            if read {
+                self.stats.hits += 1;
+            }
+            let e = occupied.into_mut();
+            if read {
+                e.touch(super::entry::lru_clock(now_ms));
+            }
+            return Some(e);
+        }
+        drop(occupied.remove());
+        // Only keys with a TTL can expire.
+        t.volatile -= 1;
+        self.data.volatile -= 1;
+        self.data.keys -= 1;
+        self.stats.expired += 1;
+        if read {
+            self.stats.misses += 1;
+        }
+        notify_watchers(&self.watched, key);
+        None
+    }
+
     /// Finds a live key, reclaiming it first if it expired. Counts no statistics.
     pub fn get_mut(&mut self, slot: u16, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
-        let h = self.hash(key);
-        let expired = self.data.slots[local(slot)]
-            .table
-            .find(h, |e| e.key() == key)?
-            .is_expired(now_ms);
-        if expired {
-            self.expire_key(slot, key);
-            return None;
-        }
-        self.data.slots[local(slot)]
-            .table
-            .find_mut(h, |e| e.key() == key)
+        self.find_live(slot, key, now_ms, false)
     }
 
     /// Like [`Shard::get_mut`] for a read command: counts a keyspace hit or miss and
     /// refreshes the access time.
     pub fn lookup_read(&mut self, slot: u16, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
-        let h = self.hash(key);
-        let i = local(slot);
-        match self.data.slots[i]
-            .table
-            .find(h, |e| e.key() == key)
-            .map(|e| e.is_expired(now_ms))
-        {
-            None => {
-                self.stats.misses += 1;
-                None
-            }
-            Some(true) => {
-                self.expire_key(slot, key);
-                self.stats.misses += 1;
-                None
-            }
-            Some(false) => {
-                self.stats.hits += 1;
-                let e = self.data.slots[i].table.find_mut(h, |e| e.key() == key)?;
-                e.touch(super::entry::lru_clock(now_ms));
-                Some(e)
-            }
-        }
+        self.find_live(slot, key, now_ms, true)
     }
 
     /// Whether a live key exists (expired ones are reclaimed).
@@ -281,14 +294,7 @@ impl Shard {
 
     /// Marks a key as modified for WATCH (call after changing a value in place).
     pub fn signal(&mut self, key: &[u8]) {
-        if self.watched.is_empty() {
-            return;
-        }
-        if let Some(flags) = self.watched.get(key) {
-            for f in flags {
-                f.store(true, Ordering::Release);
-            }
-        }
+        notify_watchers(&self.watched, key);
     }
 
     /// Registers a watcher for `key`.
