@@ -377,3 +377,86 @@ fn real_redis_master_hands_over_to_us_in_a_manual_failover() {
     assert!(ok, "redis view:\n{last}\nour view:\n{}", d.c.nodes_text());
     assert_eq!(d.c.me().slots.len(), 16384);
 }
+
+#[test]
+fn we_win_an_automatic_failover_voted_by_real_redis_masters() {
+    // §11 + §14 against Redis: our node replicates Redis master A; A dies; Redis
+    // masters B and C agree it FAILed, vote for our request, and accept our PONG.
+    if Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("redis-server not installed: skipped");
+        return;
+    }
+    const OURS: u16 = 22604;
+    let ports = [22605u16, 22606, 22607];
+    let mut redis: Vec<Option<Redis>> = ports.iter().map(|p| Some(start_redis(*p))).collect();
+    let ids: Vec<String> = ports
+        .iter()
+        .map(|p| cli(*p, &["cluster", "myid"]).trim().to_owned())
+        .collect();
+    for (p, r) in ports
+        .iter()
+        .zip([("0", "5460"), ("5461", "10922"), ("10923", "16383")])
+    {
+        assert_eq!(
+            cli(*p, &["cluster", "addslotsrange", r.0, r.1]).trim(),
+            "OK"
+        );
+    }
+    for p in &ports[1..] {
+        assert_eq!(
+            cli(ports[0], &["cluster", "meet", "127.0.0.1", &p.to_string()]).trim(),
+            "OK"
+        );
+    }
+    let mut d = Driver::new(OURS);
+    let our_id = name_text(&d.c.myself());
+    d.command(&["MEET", "127.0.0.1", &ports[0].to_string()]);
+    let names: Vec<NodeName> = ids
+        .iter()
+        .map(|i| NodeName::new(i.as_bytes().try_into().unwrap()))
+        .collect();
+    assert!(
+        d.run_until(20, |d| names.iter().all(|n| d
+            .c
+            .nodes()
+            .get(n)
+            .is_some_and(|x| !x.slots.is_empty()))),
+        "{}",
+        d.c.nodes_text()
+    );
+    assert_eq!(d.command(&["REPLICATE", &ids[0]]), cluster_core::Reply::Ok);
+    let mut last = String::new();
+    assert!(
+        d.run_until(20, |_| {
+            ports.iter().all(|p| {
+                last = cli(*p, &["cluster", "nodes"]);
+                last.contains(&format!(
+                    "{our_id} 127.0.0.1:{OURS}@{} slave {}",
+                    OURS + 10000,
+                    ids[0]
+                ))
+            })
+        }),
+        "{last}"
+    );
+    // A dies.
+    redis[0] = None;
+    let ok = d.run_until(30, |d| {
+        last = cli(ports[1], &["cluster", "nodes"]);
+        !d.c.is_replica()
+            && d.c.me().slots.len() == 5461
+            && [1, 2].iter().all(|i| {
+                cli(ports[*i], &["cluster", "nodes"]).lines().any(|l| {
+                    l.starts_with(&our_id)
+                        && l.contains(" master - ")
+                        && l.ends_with(" connected 0-5460")
+                })
+            })
+    });
+    assert!(ok, "redis view:\n{last}\nour view:\n{}", d.c.nodes_text());
+    assert!(d.c.current_epoch() > 3);
+}
