@@ -231,11 +231,7 @@ impl Cluster {
             }
             for t in &l.slots {
                 match *t {
-                    SlotToken::Range(a, b) => {
-                        for s in a..=b {
-                            c.set_slot_owner(s, Some(l.name));
-                        }
-                    }
+                    SlotToken::Range(a, b) => c.assign_range(a, b, l.name),
                     SlotToken::Migrating(s, to) => {
                         c.migrating.insert(s, to);
                     }
@@ -253,6 +249,16 @@ impl Cluster {
             me.cport = c.cfg.cport;
             me.pport = c.cfg.pport;
             me.hostname.clone_from(&c.cfg.hostname);
+        }
+        // §5.1: masters with slots are migration targets once some master has replicas.
+        if c.nodes.iter().any(|n| !n.replicas.is_empty()) {
+            for name in c.nodes.names() {
+                if let Some(n) = c.nodes.get_mut(&name) {
+                    if n.is_master() && !n.slots.is_empty() {
+                        n.flags |= NodeFlags::MIGRATE_TO;
+                    }
+                }
+            }
         }
         c.current_epoch = conf.current_epoch.max(c.max_config_epoch());
         c.last_vote_epoch = conf.last_vote_epoch;
@@ -466,6 +472,25 @@ impl Cluster {
                     node.flags |= NodeFlags::MIGRATE_TO;
                 }
             }
+        }
+        self.todo.routing = true;
+    }
+
+    /// Load-time bulk form of [`Cluster::set_slot_owner`] for a range (a slot listed
+    /// twice goes to the later line, as in Redis).
+    fn assign_range(&mut self, a: u16, b: u16, owner: NodeName) {
+        for s in a..=b {
+            let Some(cell) = self.owners.get_mut(usize::from(s)) else {
+                return;
+            };
+            if let Some(old) = cell.replace(owner).filter(|o| *o != owner) {
+                if let Some(o) = self.nodes.get_mut(&old) {
+                    o.slots.remove(s);
+                }
+            }
+        }
+        if let Some(n) = self.nodes.get_mut(&owner) {
+            n.slots.insert_range(a..=b);
         }
         self.todo.routing = true;
     }

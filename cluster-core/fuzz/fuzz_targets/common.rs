@@ -1,7 +1,14 @@
 use cluster_core::{Cluster, Config};
 
-/// Five masters `a`..`e` (we are `a`) and a replica `f` of `e`.
+use std::sync::OnceLock;
+
+/// Five masters `a`..`e` (we are `a`) and a replica `f` of `e` (loaded once, cloned).
 pub fn node() -> Cluster {
+    static BASE: OnceLock<Cluster> = OnceLock::new();
+    BASE.get_or_init(load).clone()
+}
+
+fn load() -> Cluster {
     let mut s = String::new();
     let ranges = ["0-3276", "3277-6553", "6554-9830", "9831-13107", "13108-16383"];
     for (i, c) in ['a', 'b', 'c', 'd', 'e'].iter().enumerate() {
