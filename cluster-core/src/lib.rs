@@ -8,6 +8,27 @@
 //! Randomness comes from a seeded RNG owned by the state, so a run is a function of
 //! (seed, inputs).
 //!
+//! # Using it (the server's side)
+//!
+//! * Start: [`Cluster::load`] with the nodes.conf bytes (a typed [`nodes_conf::ConfError`]
+//!   for a corrupt file), or [`Cluster::new`] when there is none (then write
+//!   [`Cluster::nodes_conf_bytes`] at once).
+//! * Feed [`Input`]s with the wall clock in ms: [`Input::Tick`] every 100 ms, every
+//!   decoded frame as [`Input::Bus`], [`Input::Accepted`] / [`Input::Connected`] /
+//!   [`Input::Closed`] for links, [`Input::Replication`] when the offset moves,
+//!   [`Input::Publish`] / [`Input::ModuleSend`] to propagate.
+//! * CLUSTER commands: [`Request::parse`] on the argv (argument errors come back as a
+//!   [`CmdError`] whose `Display` is Redis's exact text after `-`), then
+//!   [`Input::Command`] with [`KeyFacts`] (db 0 key count; keys in [`Request::slot`]).
+//!   The [`Reply`] arrives as [`Effect::Reply`]. COUNTKEYSINSLOT and GETKEYSINSLOT are
+//!   validated here and answered by the server: [`Reply::Keyspace`]. CLUSTER NODES and
+//!   INFO are [`Reply::Text`] (bulk in RESP2, verbatim `txt` in RESP3).
+//! * Carry out every [`Effect`] in order. [`Effect::SaveConfig`] carries the whole file;
+//!   when it precedes a `Send` (a vote), write it first. CLUSTER SAVECONFIG replies `+OK`
+//!   after pushing its SaveConfig: the server turns a write error into
+//!   `-ERR error saving the cluster node config: <strerror>`. CLUSTER LINKS reports
+//!   `events` `r` and zero buffer sizes; the server may fill in the real ones.
+//!
 //! # Map of the spec (cluster-bus.md)
 //!
 //! | section | where |
