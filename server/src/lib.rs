@@ -12,6 +12,7 @@ pub mod net;
 pub mod node;
 pub mod process;
 mod startup;
+pub mod types;
 
 /// The Redis version this server is compatible with (INFO, HELLO, the FATAL block).
 pub const VERSION: &str = "7.0.15";

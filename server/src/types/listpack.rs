@@ -1,0 +1,625 @@
+//! Redis's listpack, byte for byte: the compact form of small hashes, small sorted sets and
+//! every quicklist node.
+//!
+//! Layout: `total_bytes: u32 LE`, `count: u16 LE` (65535 once it no longer fits), entries,
+//! `0xFF`. An entry is its encoding and data followed by a "backlen" that lets a reader walk
+//! backwards. Integers (strings string2ll accepts) are stored in 1 to 9 bytes, short strings
+//! with a one-byte header. Because the bytes are exactly Redis's, an RDB writer can emit them
+//! as they are (RDB_TYPE_*_LISTPACK) and memory per entry is Redis's.
+//!
+//! Positions are byte offsets into the buffer, like the `unsigned char *p` of listpack.c.
+
+use super::num::parse_i64_exact;
+use super::Elem;
+
+const HEADER: usize = 6;
+const EOF: u8 = 0xFF;
+/// The header's count saturates here; beyond it the count is found by walking.
+const COUNT_UNKNOWN: u16 = u16::MAX;
+
+/// A listpack: one contiguous buffer of entries.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Listpack {
+    buf: Vec<u8>,
+}
+
+impl std::fmt::Debug for Listpack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Default for Listpack {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// An entry's encoded form before it is written.
+#[derive(Clone, Copy)]
+pub(crate) enum Enc<'a> {
+    Int(i64),
+    Str(&'a [u8]),
+}
+
+impl<'a> Enc<'a> {
+    /// Encodes a string as Redis does: an integer when string2ll accepts it.
+    pub(crate) fn of(b: &'a [u8]) -> Self {
+        match parse_i64_exact(b) {
+            Some(n) => Enc::Int(n),
+            None => Enc::Str(b),
+        }
+    }
+
+    fn of_elem(e: Elem<'a>) -> Self {
+        match e {
+            Elem::Int(n) => Enc::Int(n),
+            Elem::Str(s) => Enc::of(s),
+        }
+    }
+
+    /// Encoding + data size (the value the backlen records).
+    fn body_len(&self) -> usize {
+        match *self {
+            Enc::Int(n) => match n {
+                0..=127 => 1,
+                -4096..=4095 => 2,
+                -32768..=32767 => 3,
+                -8_388_608..=8_388_607 => 4,
+                -2_147_483_648..=2_147_483_647 => 5,
+                _ => 9,
+            },
+            Enc::Str(s) => {
+                s.len()
+                    + match s.len() {
+                        0..=63 => 1,
+                        64..=4095 => 2,
+                        _ => 5,
+                    }
+            }
+        }
+    }
+
+    /// Full size of the entry with its backlen.
+    pub(crate) fn entry_len(&self) -> usize {
+        let b = self.body_len();
+        b + backlen_size(b)
+    }
+
+    fn write(&self, out: &mut [u8]) {
+        let body = self.body_len();
+        match *self {
+            Enc::Int(n) => match body {
+                1 => out[0] = n as u8,
+                2 => {
+                    let u = (n as u64) & 0x1FFF;
+                    out[0] = 0xC0 | (u >> 8) as u8;
+                    out[1] = u as u8;
+                }
+                3 => {
+                    out[0] = 0xF1;
+                    out[1..3].copy_from_slice(&(n as i16).to_le_bytes());
+                }
+                4 => {
+                    out[0] = 0xF2;
+                    out[1..4].copy_from_slice(&(n as i32).to_le_bytes()[..3]);
+                }
+                5 => {
+                    out[0] = 0xF3;
+                    out[1..5].copy_from_slice(&(n as i32).to_le_bytes());
+                }
+                _ => {
+                    out[0] = 0xF4;
+                    out[1..9].copy_from_slice(&n.to_le_bytes());
+                }
+            },
+            Enc::Str(s) => {
+                let l = s.len();
+                let hdr = match l {
+                    0..=63 => {
+                        out[0] = 0x80 | l as u8;
+                        1
+                    }
+                    64..=4095 => {
+                        out[0] = 0xE0 | (l >> 8) as u8;
+                        out[1] = l as u8;
+                        2
+                    }
+                    _ => {
+                        out[0] = 0xF0;
+                        out[1..5].copy_from_slice(&(l as u32).to_le_bytes());
+                        5
+                    }
+                };
+                out[hdr..hdr + l].copy_from_slice(s);
+            }
+        }
+        write_backlen(body, &mut out[body..]);
+    }
+}
+
+fn backlen_size(l: usize) -> usize {
+    match l {
+        0..=127 => 1,
+        128..=16382 => 2,
+        16383..=2_097_150 => 3,
+        2_097_151..=268_435_454 => 4,
+        _ => 5,
+    }
+}
+
+/// The last byte holds the lowest seven bits; a set high bit says more bytes precede.
+fn write_backlen(l: usize, out: &mut [u8]) {
+    let n = backlen_size(l);
+    for (i, b) in out.iter_mut().take(n).enumerate() {
+        let shift = 7 * (n - 1 - i);
+        let bits = ((l >> shift) & 127) as u8;
+        *b = if i == 0 { bits } else { bits | 128 };
+    }
+}
+
+impl Listpack {
+    /// An empty listpack (7 bytes, as lpNew).
+    pub fn new() -> Self {
+        let mut buf = Vec::with_capacity(HEADER + 1);
+        buf.extend_from_slice(&((HEADER + 1) as u32).to_le_bytes());
+        buf.extend_from_slice(&0u16.to_le_bytes());
+        buf.push(EOF);
+        Listpack { buf }
+    }
+
+    /// The exact bytes, as Redis would store them (DUMP/RDB payload of a listpack).
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Total size in bytes (lpBytes).
+    pub fn bytes_len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Heap bytes held (capacity included).
+    pub fn heap_size(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        let c = u16::from_le_bytes([self.buf[4], self.buf[5]]);
+        if c != COUNT_UNKNOWN {
+            return usize::from(c);
+        }
+        let mut n = 0;
+        let mut p = self.first();
+        while let Some(off) = p {
+            n += 1;
+            p = self.next(off);
+        }
+        n
+    }
+
+    /// Whether there are no entries.
+    pub fn is_empty(&self) -> bool {
+        self.buf.get(HEADER) == Some(&EOF)
+    }
+
+    fn set_count(&mut self, n: usize) {
+        let c = if n >= usize::from(COUNT_UNKNOWN) {
+            COUNT_UNKNOWN
+        } else {
+            n as u16
+        };
+        self.buf[4..6].copy_from_slice(&c.to_le_bytes());
+    }
+
+    fn adjust_count(&mut self, delta: isize) {
+        let c = u16::from_le_bytes([self.buf[4], self.buf[5]]);
+        let n = if c == COUNT_UNKNOWN {
+            self.len()
+        } else {
+            usize::from(c).wrapping_add_signed(delta)
+        };
+        self.set_count(n);
+    }
+
+    fn set_total(&mut self) {
+        let t = self.buf.len() as u32;
+        self.buf[0..4].copy_from_slice(&t.to_le_bytes());
+    }
+
+    /// Offset of the first entry.
+    pub fn first(&self) -> Option<usize> {
+        (self.buf[HEADER] != EOF).then_some(HEADER)
+    }
+
+    /// Offset of the last entry.
+    pub fn last(&self) -> Option<usize> {
+        let end = self.buf.len() - 1;
+        (end > HEADER).then(|| self.prev_of(end))
+    }
+
+    /// Offset of the entry after `off`.
+    pub fn next(&self, off: usize) -> Option<usize> {
+        let n = off + self.entry_size(off);
+        (self.buf[n] != EOF).then_some(n)
+    }
+
+    /// Offset of the entry before `off`.
+    pub fn prev(&self, off: usize) -> Option<usize> {
+        (off > HEADER).then(|| self.prev_of(off))
+    }
+
+    fn prev_of(&self, off: usize) -> usize {
+        let mut p = off - 1;
+        let mut val = 0usize;
+        let mut shift = 0;
+        loop {
+            let b = self.buf[p];
+            val |= usize::from(b & 127) << shift;
+            if b & 128 == 0 {
+                break;
+            }
+            shift += 7;
+            p -= 1;
+        }
+        p - val
+    }
+
+    /// Encoding + data length of the entry at `off`, and where its data starts.
+    fn body(&self, off: usize) -> (usize, usize) {
+        let b = &self.buf[off..];
+        let e = b[0];
+        if e & 0x80 == 0 {
+            (1, 0)
+        } else if e & 0xC0 == 0x80 {
+            (1 + usize::from(e & 0x3F), 1)
+        } else if e & 0xE0 == 0xC0 {
+            (2, 0)
+        } else if e & 0xF0 == 0xE0 {
+            (2 + (usize::from(e & 0x0F) << 8 | usize::from(b[1])), 2)
+        } else {
+            match e {
+                0xF0 => (5 + u32::from_le_bytes([b[1], b[2], b[3], b[4]]) as usize, 5),
+                0xF1 => (3, 0),
+                0xF2 => (4, 0),
+                0xF3 => (5, 0),
+                _ => (9, 0),
+            }
+        }
+    }
+
+    fn entry_size(&self, off: usize) -> usize {
+        let (l, _) = self.body(off);
+        l + backlen_size(l)
+    }
+
+    /// The entry at `off`.
+    pub fn get(&self, off: usize) -> Elem<'_> {
+        let b = &self.buf[off..];
+        let e = b[0];
+        let (len, data) = self.body(off);
+        if data > 0 {
+            return Elem::Str(&b[data..len]);
+        }
+        Elem::Int(match e {
+            0..=0x7F => i64::from(e),
+            0xC0..=0xDF => {
+                let u = (u16::from(e & 0x1F) << 8) | u16::from(b[1]);
+                // Sign-extend 13 bits.
+                i64::from(((u << 3) as i16) >> 3)
+            }
+            0xF1 => i64::from(i16::from_le_bytes([b[1], b[2]])),
+            0xF2 => i64::from(i32::from_le_bytes([0, b[1], b[2], b[3]]) >> 8),
+            0xF3 => i64::from(i32::from_le_bytes([b[1], b[2], b[3], b[4]])),
+            _ => i64::from_le_bytes([b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8]]),
+        })
+    }
+
+    /// Forward iterator over the entries.
+    pub fn iter(&self) -> Iter<'_> {
+        Iter {
+            lp: self,
+            next: self.first(),
+        }
+    }
+
+    /// Offset of the entry at `index` (negative counts from the end), if in range.
+    pub fn seek(&self, index: i64) -> Option<usize> {
+        let len = self.len() as i64;
+        let i = if index < 0 { len + index } else { index };
+        if i < 0 || i >= len {
+            return None;
+        }
+        if i <= len / 2 {
+            let mut p = self.first();
+            for _ in 0..i {
+                p = self.next(p?);
+            }
+            p
+        } else {
+            let mut p = self.last();
+            for _ in 0..(len - 1 - i) {
+                p = self.prev(p?);
+            }
+            p
+        }
+    }
+
+    fn insert_enc(&mut self, off: usize, enc: Enc<'_>) {
+        let n = enc.entry_len();
+        // Exact growth, as lpInsert's realloc: a listpack carries no slack.
+        self.buf.reserve_exact(n);
+        self.buf.splice(off..off, std::iter::repeat(0).take(n));
+        enc.write(&mut self.buf[off..off + n]);
+        self.set_total();
+        self.adjust_count(1);
+    }
+
+    /// Inserts `value` before the entry at `off` (or at the end when `off` is the
+    /// terminator's offset, see [`Listpack::end`]).
+    pub fn insert_before(&mut self, off: usize, value: &[u8]) {
+        self.insert_enc(off, Enc::of(value));
+    }
+
+    /// Inserts an already-classified element before `off`.
+    pub fn insert_elem_before(&mut self, off: usize, value: Elem<'_>) {
+        self.insert_enc(off, Enc::of_elem(value));
+    }
+
+    pub(crate) fn insert_raw(&mut self, off: usize, enc: Enc<'_>) {
+        self.insert_enc(off, enc);
+    }
+
+    /// Offset of the terminator: inserting there appends.
+    pub fn end(&self) -> usize {
+        self.buf.len() - 1
+    }
+
+    /// Appends `value`.
+    pub fn push_back(&mut self, value: &[u8]) {
+        self.insert_enc(self.end(), Enc::of(value));
+    }
+
+    /// Prepends `value`.
+    pub fn push_front(&mut self, value: &[u8]) {
+        self.insert_enc(HEADER, Enc::of(value));
+    }
+
+    /// Removes the entry at `off`; returns the offset now holding the following entry (or
+    /// `None` at the end).
+    pub fn delete(&mut self, off: usize) -> Option<usize> {
+        self.delete_n(off, 1)
+    }
+
+    /// Removes up to `n` entries starting at `off`.
+    pub fn delete_n(&mut self, off: usize, n: usize) -> Option<usize> {
+        let mut end = off;
+        let mut removed = 0;
+        while removed < n && self.buf[end] != EOF {
+            end += self.entry_size(end);
+            removed += 1;
+        }
+        self.buf.drain(off..end);
+        self.shrink();
+        self.set_total();
+        self.adjust_count(-(removed as isize));
+        (self.buf[off] != EOF).then_some(off)
+    }
+
+    /// Replaces the entry at `off` with `value`.
+    pub fn replace(&mut self, off: usize, value: &[u8]) {
+        self.replace_enc(off, Enc::of(value));
+    }
+
+    pub(crate) fn replace_enc(&mut self, off: usize, enc: Enc<'_>) {
+        let old = self.entry_size(off);
+        let n = enc.entry_len();
+        if n > old {
+            self.buf.reserve_exact(n - old);
+        }
+        self.buf
+            .splice(off..off + old, std::iter::repeat(0).take(n));
+        enc.write(&mut self.buf[off..off + n]);
+        if n < old {
+            self.shrink();
+        }
+        self.set_total();
+    }
+
+    fn shrink(&mut self) {
+        // Give memory back like lpDelete's realloc, without shrinking on every byte.
+        if self.buf.capacity() > self.buf.len() + self.buf.len() / 4 + 16 {
+            self.buf.shrink_to_fit();
+        }
+    }
+
+    /// Offset of the first entry at or after `from` equal to `value`, looking at every
+    /// `skip+1`-th entry (skip 1 walks keys of field/value pairs).
+    pub fn find(&self, from: Option<usize>, value: &[u8], skip: usize) -> Option<usize> {
+        let needle = Elem::classify(value);
+        let mut p = from;
+        while let Some(off) = p {
+            if self.get(off) == needle {
+                return Some(off);
+            }
+            p = self.next(off);
+            for _ in 0..skip {
+                p = p.and_then(|o| self.next(o));
+            }
+        }
+        None
+    }
+
+    /// Builds a listpack from Redis's listpack bytes, validating every entry (RESTORE/RDB).
+    pub fn from_bytes(bytes: &[u8]) -> Option<Listpack> {
+        if bytes.len() < HEADER + 1 || bytes.len() > u32::MAX as usize {
+            return None;
+        }
+        let total = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
+        if total != bytes.len() || bytes[total - 1] != EOF {
+            return None;
+        }
+        let lp = Listpack {
+            buf: bytes.to_vec(),
+        };
+        let mut off = HEADER;
+        let mut n = 0usize;
+        while off < total - 1 {
+            let e = *bytes.get(off)?;
+            let need = match e {
+                0xE0..=0xEF => 2,
+                0xF0 => 5,
+                0xF5..=0xFF => return None,
+                _ => 1,
+            };
+            if off + need > total - 1 {
+                return None;
+            }
+            let (l, _) = lp.body(off);
+            let size = l + backlen_size(l);
+            if off + size > total - 1 {
+                return None;
+            }
+            let mut back = [0u8; 5];
+            write_backlen(l, &mut back);
+            if bytes.get(off + l..off + size) != back.get(..size - l) {
+                return None;
+            }
+            off += size;
+            n += 1;
+        }
+        let c = u16::from_le_bytes([bytes[4], bytes[5]]);
+        if c != COUNT_UNKNOWN && usize::from(c) != n {
+            return None;
+        }
+        Some(lp)
+    }
+}
+
+/// Forward iterator over a listpack.
+pub struct Iter<'a> {
+    lp: &'a Listpack,
+    next: Option<usize>,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = Elem<'a>;
+    fn next(&mut self) -> Option<Elem<'a>> {
+        let off = self.next?;
+        self.next = self.lp.next(off);
+        Some(self.lp.get(off))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn bytes_match_redis() {
+        // RPUSH l a 1 -1 300 hello then DEBUG LISTPACK / DUMP on redis-server 7.0.15.
+        let mut lp = Listpack::new();
+        assert_eq!(lp.as_bytes(), [7, 0, 0, 0, 0, 0, 0xFF]);
+        lp.push_back(b"a");
+        assert_eq!(&lp.as_bytes()[6..9], [0x81, b'a', 2]);
+        let mut lp = Listpack::new();
+        lp.push_back(b"0");
+        assert_eq!(&lp.as_bytes()[6..8], [0, 1]);
+        // ZADD z 3 c stores "c" then int 3: 81 63 02 03 01.
+        let mut lp = Listpack::new();
+        lp.push_back(b"c");
+        lp.push_back(b"3");
+        assert_eq!(&lp.as_bytes()[6..11], [0x81, b'c', 2, 3, 1]);
+        // 4503599627370496 is stored F4 + 8 bytes, backlen 9.
+        let mut lp = Listpack::new();
+        lp.push_back(b"4503599627370496");
+        assert_eq!(&lp.as_bytes()[6..16], [0xF4, 0, 0, 0, 0, 0, 0, 0x10, 0, 9]);
+    }
+
+    #[test]
+    fn integers_round_trip_at_every_width() {
+        let vals = [
+            0i64,
+            127,
+            128,
+            -1,
+            -4096,
+            4095,
+            4096,
+            -4097,
+            32767,
+            -32768,
+            32768,
+            8_388_607,
+            -8_388_608,
+            8_388_608,
+            i32::MAX as i64,
+            i32::MIN as i64,
+            i64::MAX,
+            i64::MIN,
+        ];
+        let mut lp = Listpack::new();
+        for v in vals {
+            lp.push_back(v.to_string().as_bytes());
+        }
+        let got: Vec<Elem<'_>> = lp.iter().collect();
+        assert_eq!(got, vals.iter().map(|&v| Elem::Int(v)).collect::<Vec<_>>());
+        assert!(Listpack::from_bytes(lp.as_bytes()).is_some());
+    }
+
+    #[test]
+    fn strings_of_every_header_width_walk_both_ways() {
+        let vals: Vec<Vec<u8>> = [0usize, 1, 63, 64, 127, 128, 4095, 4096, 20000]
+            .iter()
+            .map(|&n| vec![b'x'; n])
+            .collect();
+        let mut lp = Listpack::new();
+        for v in &vals {
+            lp.push_back(v);
+        }
+        assert_eq!(lp.len(), vals.len());
+        let mut back = Vec::new();
+        let mut p = lp.last();
+        while let Some(o) = p {
+            back.push(lp.get(o).to_vec());
+            p = lp.prev(o);
+        }
+        back.reverse();
+        assert_eq!(back, vals);
+        assert!(Listpack::from_bytes(lp.as_bytes()).is_some());
+    }
+
+    #[test]
+    fn corrupt_bytes_are_refused() {
+        let mut lp = Listpack::new();
+        lp.push_back(b"hello");
+        let mut b = lp.as_bytes().to_vec();
+        b[6] = 0x85 + 10;
+        assert!(Listpack::from_bytes(&b).is_none());
+        assert!(Listpack::from_bytes(&[1, 2, 3]).is_none());
+        let mut b = lp.as_bytes().to_vec();
+        b[4] = 9;
+        assert!(Listpack::from_bytes(&b).is_none());
+    }
+
+    #[test]
+    fn delete_replace_seek() {
+        let mut lp = Listpack::new();
+        for v in ["a", "b", "c", "d"] {
+            lp.push_back(v.as_bytes());
+        }
+        let o = lp.seek(-3).unwrap();
+        assert_eq!(lp.get(o), Elem::Str(b"b"));
+        lp.replace(o, b"12345");
+        assert_eq!(lp.get(o), Elem::Int(12345));
+        let next = lp.delete(o).unwrap();
+        assert_eq!(lp.get(next), Elem::Str(b"c"));
+        assert_eq!(lp.len(), 3);
+        assert!(lp.seek(3).is_none());
+        assert!(lp.seek(-4).is_none());
+        lp.delete_n(lp.first().unwrap(), 10);
+        assert!(lp.is_empty());
+        assert_eq!(lp.as_bytes(), Listpack::new().as_bytes());
+    }
+}

@@ -1,0 +1,133 @@
+//! The large form of hashes and sets: a dense vector of byte strings plus a hash index of
+//! positions (the "index map" shape).
+//!
+//! Why not a `HashMap<Vec<u8>, Vec<u8>>`: each element costs one boxed slice (16 bytes) in
+//! the vector and 4 bytes plus a control byte in the index, against Redis's 8-byte bucket,
+//! 24-byte dictEntry and sds headers; a uniformly random element (SPOP, SRANDMEMBER,
+//! HRANDFIELD) is one index into the vector, O(1) as dictGetFairRandomKey; and iteration
+//! walks contiguous memory. Removal swaps the last element into the hole.
+
+use std::hash::BuildHasher;
+use std::marker::PhantomData;
+use std::sync::OnceLock;
+
+use hashbrown::HashTable;
+
+/// What part of a stored item is its key.
+pub(crate) trait KeyOf {
+    fn key(item: &[u8]) -> &[u8];
+}
+
+fn hasher() -> &'static foldhash::fast::FixedState {
+    static STATE: OnceLock<foldhash::fast::FixedState> = OnceLock::new();
+    // Seeded once per process so an attacker cannot precompute colliding members.
+    STATE.get_or_init(|| foldhash::fast::FixedState::with_seed(fastrand::u64(..)))
+}
+
+pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
+    hasher().hash_one(b)
+}
+
+pub(crate) struct Dense<K: KeyOf> {
+    items: Vec<Box<[u8]>>,
+    index: HashTable<u32>,
+    _k: PhantomData<K>,
+}
+
+impl<K: KeyOf> Clone for Dense<K> {
+    fn clone(&self) -> Self {
+        Dense {
+            items: self.items.clone(),
+            index: self.index.clone(),
+            _k: PhantomData,
+        }
+    }
+}
+
+impl<K: KeyOf> Dense<K> {
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        Dense {
+            items: Vec::with_capacity(n),
+            index: HashTable::with_capacity(n),
+            _k: PhantomData,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub(crate) fn find(&self, key: &[u8]) -> Option<usize> {
+        let items = &self.items;
+        self.index
+            .find(hash_bytes(key), |&i| {
+                items.get(i as usize).is_some_and(|it| K::key(it) == key)
+            })
+            .map(|&i| i as usize)
+    }
+
+    pub(crate) fn get(&self, i: usize) -> Option<&[u8]> {
+        self.items.get(i).map(|b| &b[..])
+    }
+
+    /// Inserts an item whose key is known to be absent; returns its position.
+    pub(crate) fn insert_new(&mut self, item: Box<[u8]>) -> usize {
+        let pos = self.items.len();
+        let h = hash_bytes(K::key(&item));
+        self.items.push(item);
+        let items = &self.items;
+        self.index.insert_unique(h, pos as u32, |&i| {
+            items.get(i as usize).map_or(0, |it| hash_bytes(K::key(it)))
+        });
+        pos
+    }
+
+    /// Replaces the item at `i` (same key).
+    pub(crate) fn replace(&mut self, i: usize, item: Box<[u8]>) {
+        if let Some(slot) = self.items.get_mut(i) {
+            *slot = item;
+        }
+    }
+
+    /// Removes the item at `i`, moving the last item into its place.
+    pub(crate) fn remove_at(&mut self, i: usize) -> Option<Box<[u8]>> {
+        let last = self.items.len().checked_sub(1)?;
+        let item = self.items.get(i)?;
+        let h = hash_bytes(K::key(item));
+        if let Ok(e) = self.index.find_entry(h, |&x| x as usize == i) {
+            e.remove();
+        }
+        let removed = self.items.swap_remove(i);
+        if i != last {
+            if let Some(moved) = self.items.get(i) {
+                let mh = hash_bytes(K::key(moved));
+                if let Some(slot) = self.index.find_mut(mh, |&x| x as usize == last) {
+                    *slot = i as u32;
+                }
+            }
+        }
+        if self.items.capacity() > 64 && self.items.len() < self.items.capacity() / 4 {
+            self.items.shrink_to(self.items.len() * 2);
+            let items = &self.items;
+            self.index.shrink_to(items.len(), |&x| {
+                items.get(x as usize).map_or(0, |it| hash_bytes(K::key(it)))
+            });
+        }
+        Some(removed)
+    }
+
+    pub(crate) fn items(&self) -> &[Box<[u8]>] {
+        &self.items
+    }
+
+    /// Heap bytes: the vector, the index, and each item's allocation.
+    pub(crate) fn heap_size(&self) -> usize {
+        self.items.capacity() * std::mem::size_of::<Box<[u8]>>()
+            + self.index.allocation_size()
+            + self
+                .items
+                .iter()
+                .map(|b| super::alloc_size(b.len()))
+                .sum::<usize>()
+    }
+}
