@@ -3,35 +3,45 @@
 //! invariants of the crate docs are checked after every step and at quiescence.
 //!
 //! `CLUSTER_SIM_SEEDS=N` runs N seeds (default 6, keeping debug test time small);
-//! `CLUSTER_SIM_SEED=S` replays one seed.
+//! `CLUSTER_SIM_SEED=S` replays one seed; `CLUSTER_SIM_NODES=N` (default 6, half of
+//! them masters) sizes the cluster.
 
 use cluster_core::sim::{Sim, SimConfig, SimFailure};
 
+fn nodes() -> usize {
+    std::env::var("CLUSTER_SIM_NODES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6usize)
+        .max(4)
+}
+
 fn run(seed: u64) -> Result<(), SimFailure> {
-    let mut cfg = SimConfig::new(seed, 6);
+    let n = nodes();
+    let mut cfg = SimConfig::new(seed, n);
     cfg.latency = (1, 30);
     cfg.loss_permille = 5;
     cfg.dup_permille = 5;
     let mut sim = Sim::new(cfg);
-    sim.create_cluster(3)?;
+    sim.create_cluster(n / 2)?;
     let mut r = fastrand::Rng::with_seed(seed ^ 0x5eed);
     for _ in 0..3 {
         match r.u8(0..3) {
             0 => {
-                let v = r.usize(0..6);
+                let v = r.usize(0..n);
                 sim.crash(v);
                 sim.run_for(r.u64(1000..8000))?;
                 sim.restart(v)?;
             }
             1 => {
-                let v = r.usize(0..6);
-                let rest: Vec<usize> = (0..6).filter(|x| *x != v).collect();
+                let v = r.usize(0..n);
+                let rest: Vec<usize> = (0..n).filter(|x| *x != v).collect();
                 sim.partition(&[v], &rest);
                 sim.run_for(r.u64(1000..8000))?;
                 sim.heal();
             }
             _ => {
-                let v = r.usize(0..6);
+                let v = r.usize(0..n);
                 let mode = ["FAILOVER", "FAILOVER FORCE", "FAILOVER TAKEOVER"][r.usize(0..3)];
                 let args: Vec<&str> = mode.split(' ').collect();
                 sim.command(v, &args)?;
