@@ -410,7 +410,7 @@ impl Cluster {
         if self.todo.handle_failover {
             self.todo.handle_failover = false;
             if self.is_replica() {
-                self.handle_manual_failover(now);
+                self.handle_manual_failover();
                 self.handle_replica_failover(now, out);
             }
         }

@@ -760,7 +760,6 @@ impl Cluster {
         keys: KeyFacts,
         out: &mut Vec<Effect>,
     ) -> Result<(), CmdError> {
-        let _ = now;
         if self.is_replica() {
             return Err(CmdError::SetSlotOnReplica);
         }

@@ -141,7 +141,7 @@ impl Cluster {
         // Steps 6–7.
         self.manual_failover_check_timeout(now, out);
         if self.is_replica() {
-            self.handle_manual_failover(now);
+            self.handle_manual_failover();
             self.handle_replica_failover(now, out);
             if orphaned_masters > 0
                 && max_replicas >= 2

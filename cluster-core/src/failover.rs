@@ -4,7 +4,6 @@
 use cluster_bus::{Body, Header, Message, MsgFlags, NodeFlags, NodeName};
 
 use crate::cluster::{Cluster, MF_PAUSE_MULT, MF_TIMEOUT, SLAVE_MIGRATION_DELAY};
-use crate::node::Node;
 use crate::proto::PingKind;
 use crate::types::{Effect, LinkId, LogLevel, Millis};
 
@@ -312,7 +311,7 @@ impl Cluster {
 
     /// §15.1 — `clusterHandleManualFailover`: start once we processed the master's
     /// final offset.
-    pub(crate) fn handle_manual_failover(&mut self, _now: Millis) {
+    pub(crate) fn handle_manual_failover(&mut self) {
         if self.mf.end == 0 || self.mf.can_start {
             return;
         }
@@ -418,12 +417,5 @@ impl Cluster {
             );
             self.set_my_master(t, out);
         }
-    }
-
-    /// Nodes that could vote: used by tests and the simulator.
-    pub fn voters(&self) -> impl Iterator<Item = &Node> + '_ {
-        self.nodes
-            .iter()
-            .filter(|n| n.is_master() && !n.slots.is_empty())
     }
 }
