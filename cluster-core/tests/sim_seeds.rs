@@ -2,7 +2,7 @@
 //! Many seeds of random faults on a lossy, reordering, duplicating network; the
 //! invariants of the crate docs are checked after every step and at quiescence.
 //!
-//! `CLUSTER_SIM_SEEDS=N` runs N seeds (default 6, keeping debug test time small);
+//! `CLUSTER_SIM_SEEDS=N` runs N seeds (default 16, keeping debug test time small);
 //! `CLUSTER_SIM_SEED=S` replays one seed; `CLUSTER_SIM_NODES=N` (default 6, half of
 //! them masters) sizes the cluster.
 
@@ -67,7 +67,7 @@ fn random_faults_keep_the_invariants() {
             let n: u64 = std::env::var("CLUSTER_SIM_SEEDS")
                 .ok()
                 .and_then(|v| v.parse().ok())
-                .unwrap_or(6);
+                .unwrap_or(16);
             (0..n).collect()
         }
     };
