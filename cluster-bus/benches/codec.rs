@@ -7,8 +7,8 @@ use std::hint::black_box;
 
 use bytes::{Bytes, BytesMut};
 use cluster_bus::{
-    decode_message, encode, Body, Gossip, GossipEntry, Header, Limits, Message, MsgFlags, NetIp,
-    NodeFlags, NodeName, PingBody, PingExt, PublishBody, SlotSet,
+    decode_message, encode, Body, Extensions, Gossip, GossipEntry, Header, Limits, Message,
+    MsgFlags, NetIp, NodeFlags, NodeName, PingBody, PingExt, PublishBody, SlotSet,
 };
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
@@ -45,7 +45,10 @@ fn ping_100() -> Message {
         .collect();
     let body = PingBody {
         gossip: Gossip::from_entries(&entries).expect("100 entries"),
-        extensions: vec![PingExt::hostname(&b"node-7100.busvec.test"[..]).expect("no NUL")],
+        extensions: Extensions::new(&[
+            PingExt::hostname(&b"node-7100.busvec.test"[..]).expect("no NUL")
+        ])
+        .expect("one extension"),
     };
     let mut h = header();
     h.mflags = MsgFlags::EXT_DATA;

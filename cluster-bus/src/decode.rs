@@ -1,12 +1,12 @@
 //! Decoding, with every check of cluster-bus.md §6.1 in its order.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 use nom::bytes::complete::take;
 use nom::combinator::map_opt;
 use nom::number::complete::{be_u16, be_u32, be_u64, u8 as nom_u8};
 use nom::IResult;
 
-use crate::ext::{PingExt, EXT_HEADER_LEN};
+use crate::ext::{Extensions, EXT_HEADER_LEN};
 use crate::flags::{ClusterState, MsgFlags, NodeFlags};
 use crate::gossip::{Gossip, GOSSIP_LEN};
 use crate::message::{
@@ -392,7 +392,7 @@ fn decode_checked(frame: Bytes, limits: &Limits) -> Result<Message, DecodeError>
     };
     let body = match kind {
         MessageType::Ping | MessageType::Pong | MessageType::Meet => {
-            let ping = ping_body(&frame, &mut header, &raw, kind, limits)?;
+            let ping = ping_body(frame, &mut header, &raw, kind, limits)?;
             match kind {
                 MessageType::Ping => Body::Ping(ping),
                 MessageType::Pong => Body::Pong(ping),
@@ -438,12 +438,10 @@ fn decode_checked(frame: Bytes, limits: &Limits) -> Result<Message, DecodeError>
                     }
                     let (clen, mlen) = checked(publish_lens(body), other, totlen, min)?;
                     exact(min + u64::from(clen) + u64::from(mlen))?;
-                    let c_start = HEADER_LEN + PUBLISH_FIXED;
-                    let c_end = c_start + clen as usize;
-                    let p = PublishBody {
-                        channel: frame.slice(c_start..c_end),
-                        message: frame.slice(c_end..),
-                    };
+                    let mut message = frame;
+                    message.advance(HEADER_LEN + PUBLISH_FIXED);
+                    let channel = message.split_to(clen as usize);
+                    let p = PublishBody { channel, message };
                     if other == MessageType::Publish {
                         Body::Publish(p)
                     } else {
@@ -458,10 +456,12 @@ fn decode_checked(frame: Bytes, limits: &Limits) -> Result<Message, DecodeError>
                     let (module_id, len, module_type) =
                         checked(module_fixed(body), other, totlen, min)?;
                     exact(min + u64::from(len))?;
+                    let mut payload = frame;
+                    payload.advance(HEADER_LEN + MODULE_FIXED);
                     Body::Module(ModuleBody {
                         module_id,
                         module_type,
-                        payload: frame.slice(HEADER_LEN + MODULE_FIXED..),
+                        payload,
                     })
                 }
             }
@@ -473,7 +473,7 @@ fn decode_checked(frame: Bytes, limits: &Limits) -> Result<Message, DecodeError>
 /// Gossip and extensions: the count limit and overrun, then check 7 (each extension
 /// fits and is aligned), then check 8 (everything adds up to `totlen`).
 fn ping_body(
-    frame: &Bytes,
+    frame: Bytes,
     header: &mut Header,
     raw: &Raw,
     kind: MessageType,
@@ -495,20 +495,17 @@ fn ping_body(
         });
     }
     let mut pos = HEADER_LEN + gossip_len;
-    let gossip = Gossip::from_raw(frame.slice(HEADER_LEN..pos));
-    let mut extensions = Vec::new();
-    if header.mflags.contains(MsgFlags::EXT_DATA) {
+    let ext_count = if header.mflags.contains(MsgFlags::EXT_DATA) {
         if raw.extensions > limits.max_extensions {
             return Err(DecodeError::TooManyExtensions {
                 count: raw.extensions,
                 max: limits.max_extensions,
             });
         }
-        extensions.reserve_exact(usize::from(raw.extensions));
         for index in 0..raw.extensions {
             let rest = &frame[pos..];
             let remaining = rest.len();
-            let Ok((_, (length, ext_type, unused))) = ext_header(rest) else {
+            let Ok((_, (length, _, _))) = ext_header(rest) else {
                 return Err(DecodeError::ExtensionTruncated { index, remaining });
             };
             if length % 8 != 0 {
@@ -524,14 +521,13 @@ fn ping_body(
                     remaining,
                 });
             }
-            let end = pos + length as usize;
-            let data = frame.slice(pos + EXT_HEADER_LEN..end);
-            extensions.push(PingExt::parse(ext_type, unused, data));
-            pos = end;
+            pos += length as usize;
         }
+        raw.extensions
     } else {
         header.unused.extensions = raw.extensions;
-    }
+        0
+    };
     if pos != totlen {
         return Err(DecodeError::WrongLength {
             kind,
@@ -539,5 +535,13 @@ fn ping_body(
             expected: pos as u64,
         });
     }
-    Ok(PingBody { gossip, extensions })
+    // Checked: split the frame itself (one reference count increment for the gossip
+    // view; the frame handle moves into the extensions view).
+    let mut body = frame;
+    body.advance(HEADER_LEN);
+    let gossip = Gossip::from_raw(body.split_to(gossip_len));
+    Ok(PingBody {
+        gossip,
+        extensions: Extensions::from_raw(body, ext_count),
+    })
 }

@@ -2,7 +2,6 @@
 
 use bytes::{BufMut, BytesMut};
 
-use crate::ext::PingExt;
 use crate::flags::MsgFlags;
 use crate::gossip::GOSSIP_LEN;
 use crate::message::{Body, Message, HEADER_LEN, SIGNATURE};
@@ -16,9 +15,6 @@ pub enum EncodeError {
     /// The message would be longer than a u32 `totlen` can say.
     #[error("message of {0} bytes does not fit in a u32 totlen")]
     TooLong(usize),
-    /// A PING/PONG/MEET with more than 65535 extensions (the `extensions` field is a u16).
-    #[error("{0} ping extensions do not fit in a u16 count")]
-    TooManyExtensions(usize),
 }
 
 /// The `totlen` [`encode`] will write for `msg`.
@@ -26,8 +22,7 @@ pub fn encoded_len(msg: &Message) -> usize {
     HEADER_LEN
         + match &msg.body {
             Body::Ping(p) | Body::Pong(p) | Body::Meet(p) => {
-                p.gossip.as_bytes().len()
-                    + p.extensions.iter().map(PingExt::encoded_len).sum::<usize>()
+                p.gossip.as_bytes().len() + p.extensions.as_bytes().len()
             }
             Body::Fail(_) => NAME_LEN,
             Body::Publish(p) | Body::PublishShard(p) => 8 + p.channel.len() + p.message.len(),
@@ -51,8 +46,8 @@ pub fn encode(msg: &Message, out: &mut BytesMut) -> Result<(), EncodeError> {
     let ping = msg.body.ping();
     let (count, ext_count, mflags) = match ping {
         Some(p) => {
-            let n = p.extensions.len();
-            let ext = u16::try_from(n).map_err(|_| EncodeError::TooManyExtensions(n))?;
+            // At most 65535 by construction of Extensions.
+            let ext = (p.extensions.len() & 0xffff) as u16;
             // The decoder guarantees at most 65535 entries, and so does Gossip::from_entries.
             let count = (p.gossip.len() & 0xffff) as u16;
             if ext > 0 {
@@ -91,9 +86,7 @@ pub fn encode(msg: &Message, out: &mut BytesMut) -> Result<(), EncodeError> {
         Body::Ping(p) | Body::Pong(p) | Body::Meet(p) => {
             debug_assert_eq!(p.gossip.as_bytes().len() % GOSSIP_LEN, 0);
             out.put_slice(p.gossip.as_bytes());
-            for e in &p.extensions {
-                e.write(out);
-            }
+            out.put_slice(p.extensions.as_bytes());
         }
         Body::Fail(node) => out.put_slice(node.as_bytes()),
         Body::Publish(p) | Body::PublishShard(p) => {

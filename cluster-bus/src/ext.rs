@@ -178,18 +178,136 @@ fn canonical_string(data: &Bytes) -> Option<Bytes> {
     canonical.then(|| data.slice(..n))
 }
 
-/// The hostname a 7.0 receiver takes from a list of extensions: the last HOSTNAME
-/// extension's string up to its first NUL, or `None` (7.0 then clears the hostname).
-pub(crate) fn hostname_of(exts: &[PingExt]) -> Option<&[u8]> {
-    exts.iter().rev().find_map(|e| match e {
-        PingExt::Hostname(s) => Some(&s[..]),
-        PingExt::Other {
-            ext_type: ext_type::HOSTNAME,
-            data,
-            ..
-        } => Some(data.split(|&b| b == 0).next().unwrap_or(&[])),
-        _ => None,
-    })
+/// The ping extensions of a PING/PONG/MEET: a validated, zero-copy view of the
+/// extension bytes that follow the gossip section, like [`crate::Gossip`].
+///
+/// Decoding checks every extension's length and allocates nothing; [`Extensions::iter`]
+/// yields typed [`PingExt`] values on demand. Build one for sending with
+/// [`Extensions::new`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Extensions {
+    raw: Bytes,
+    count: u16,
+}
+
+impl Extensions {
+    /// No extensions.
+    pub const fn empty() -> Self {
+        Extensions {
+            raw: Bytes::new(),
+            count: 0,
+        }
+    }
+
+    /// Encode `exts` in order; the header's `extensions` is a u16, so at most 65535.
+    pub fn new(exts: &[PingExt]) -> Result<Self, FieldError> {
+        let count =
+            u16::try_from(exts.len()).map_err(|_| FieldError::TooManyExtensions(exts.len()))?;
+        let mut raw = bytes::BytesMut::with_capacity(exts.iter().map(PingExt::encoded_len).sum());
+        for e in exts {
+            e.write(&mut raw);
+        }
+        Ok(Extensions {
+            raw: raw.freeze(),
+            count,
+        })
+    }
+
+    /// `raw` must hold exactly `count` well-formed extensions; the decoder checks it.
+    pub(crate) fn from_raw(raw: Bytes, count: u16) -> Self {
+        Extensions { raw, count }
+    }
+
+    /// Number of extensions (the header's `extensions` when EXT_DATA is set).
+    pub fn len(&self) -> usize {
+        usize::from(self.count)
+    }
+
+    /// True when there is none.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The extensions in wire order.
+    pub fn iter(&self) -> ExtIter<'_> {
+        ExtIter {
+            ext: self,
+            pos: 0,
+            left: self.count,
+        }
+    }
+
+    /// The wire bytes of all extensions.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.raw
+    }
+
+    /// The hostname a 7.0 receiver takes: the last HOSTNAME extension's string up to its
+    /// first NUL, or `None` (7.0 then clears the sender's hostname).
+    pub fn hostname(&self) -> Option<&[u8]> {
+        let mut found = None;
+        for (ext_type, _, data) in self.walk() {
+            if ext_type == ext_type::HOSTNAME {
+                found = data.split(|&b| b == 0).next();
+            }
+        }
+        found
+    }
+
+    /// (type, unused, data range) of each extension.
+    fn walk(&self) -> impl Iterator<Item = (u16, u16, &[u8])> + '_ {
+        let mut rest: &[u8] = &self.raw;
+        (0..self.count).map_while(move |_| {
+            let (h, tail) = rest.split_first_chunk::<EXT_HEADER_LEN>()?;
+            let len = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as usize;
+            let data_len = len.checked_sub(EXT_HEADER_LEN)?;
+            let data = tail.get(..data_len)?;
+            rest = &tail[data_len..];
+            Some((
+                u16::from_be_bytes([h[4], h[5]]),
+                u16::from_be_bytes([h[6], h[7]]),
+                data,
+            ))
+        })
+    }
+}
+
+impl<'a> IntoIterator for &'a Extensions {
+    type Item = PingExt;
+    type IntoIter = ExtIter<'a>;
+    fn into_iter(self) -> ExtIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterator over [`Extensions`].
+#[derive(Debug, Clone)]
+pub struct ExtIter<'a> {
+    ext: &'a Extensions,
+    pos: usize,
+    left: u16,
+}
+
+impl Iterator for ExtIter<'_> {
+    type Item = PingExt;
+    fn next(&mut self) -> Option<PingExt> {
+        self.left = self.left.checked_sub(1)?;
+        let raw = &self.ext.raw;
+        let h = raw.get(self.pos..self.pos + EXT_HEADER_LEN)?;
+        let len = u32::from_be_bytes([h[0], h[1], h[2], h[3]]) as usize;
+        let ext_type = u16::from_be_bytes([h[4], h[5]]);
+        let unused = u16::from_be_bytes([h[6], h[7]]);
+        let end = self
+            .pos
+            .checked_add(len)
+            .filter(|&e| e <= raw.len() && len >= EXT_HEADER_LEN)?;
+        let data = raw.slice(self.pos + EXT_HEADER_LEN..end);
+        self.pos = end;
+        Some(PingExt::parse(ext_type, unused, data))
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(usize::from(self.left)))
+    }
 }
 
 #[cfg(test)]
@@ -219,7 +337,9 @@ mod tests {
         let garbage = Bytes::from_static(b"abc\0\0\0\0x");
         let e = PingExt::parse(ext_type::HOSTNAME, 0, garbage.clone());
         assert!(matches!(e, PingExt::Other { ext_type: 0, .. }));
-        assert_eq!(hostname_of(std::slice::from_ref(&e)), Some(&b"abc"[..]));
+        let exts = Extensions::new(std::slice::from_ref(&e)).unwrap_or_default();
+        assert_eq!(exts.iter().collect::<Vec<_>>(), vec![e]);
+        assert_eq!(exts.hostname(), Some(&b"abc"[..]));
         let short = PingExt::parse(ext_type::SHARDID, 0, Bytes::from_static(&[b'a'; 8]));
         assert!(matches!(short, PingExt::Other { ext_type: 3, .. }));
         assert_eq!(

@@ -9,14 +9,23 @@
 //! A [`Message`] is a [`Header`] (every field of the 2256-byte header, typed: [`NodeName`],
 //! [`SlotSet`], [`NodeFlags`], [`MsgFlags`], [`ClusterState`], [`NetIp`]) and a [`Body`]
 //! for each type 0–10 plus unknown types. PING/PONG/MEET carry a [`PingBody`]: a
-//! zero-copy [`Gossip`] section (iterate [`GossipEntry`] values) and [`PingExt`]s.
+//! zero-copy [`Gossip`] section (iterate [`GossipEntry`] values) and a zero-copy
+//! [`Extensions`] list (iterate [`PingExt`] values).
 //! PUBLISH channels/messages and MODULE payloads are [`bytes::Bytes`] slices of the
 //! received frame.
 //!
 //! * [`decode`] / [`decode_message`] — from a stream buffer / one whole frame.
 //! * [`encode`] — byte-identical to Redis for the same message; derives `totlen`,
 //!   `type`, `count`, `extensions` and EXT_DATA.
-//! * [`BusCodec`] — a `tokio_util::codec` Decoder/Encoder framing by `totlen`.
+//! * [`BusCodec`] — a `tokio_util::codec` Decoder/Encoder framing by `totlen`. Its
+//!   items are `Result<Message, DecodeError>`: an inner error is a message 7.0 would
+//!   ignore (drop it, keep the link); a [`CodecError`] means close the link.
+//!
+//! Decoding never panics and allocates nothing per gossip entry: the fixed header is
+//! read at its `clusterMsg` offsets, the variable parts (gossip count, extensions,
+//! PUBLISH/MODULE/UPDATE bodies) with `nom`, and every length is compared with the
+//! bytes present and with [`Limits`] before it is used. The only allocations are the
+//! boxed slot set of an UPDATE.
 //!
 //! # What decoding checks (in this order, §6.1)
 //!
@@ -72,7 +81,7 @@ mod slots;
 pub use codec::{BusCodec, CodecError};
 pub use decode::{decode, decode_message, frame_len, DecodeError, Limits, PREFIX_LEN};
 pub use encode::{encode, encoded_len, EncodeError};
-pub use ext::{ext_type, PingExt, EXT_HEADER_LEN};
+pub use ext::{ext_type, ExtIter, Extensions, PingExt, EXT_HEADER_LEN};
 pub use flags::{ClusterState, MsgFlags, NodeFlags};
 pub use gossip::{Gossip, GossipEntry, GossipIter, GOSSIP_LEN};
 pub use message::{

@@ -2,7 +2,7 @@
 
 use bytes::Bytes;
 
-use crate::ext::{hostname_of, PingExt};
+use crate::ext::Extensions;
 use crate::flags::{ClusterState, MsgFlags, NodeFlags};
 use crate::gossip::Gossip;
 use crate::name::{NetIp, NodeName};
@@ -158,15 +158,15 @@ impl Header {
 pub struct PingBody {
     /// The gossip section.
     pub gossip: Gossip,
-    /// Ping extensions, in wire order (empty unless EXT_DATA).
-    pub extensions: Vec<PingExt>,
+    /// Ping extensions (empty unless EXT_DATA).
+    pub extensions: Extensions,
 }
 
 impl PingBody {
     /// The sender's hostname as a 7.0 receiver takes it: the last HOSTNAME extension,
     /// or `None`, which means the receiver clears the hostname it had.
     pub fn hostname(&self) -> Option<&[u8]> {
-        hostname_of(&self.extensions)
+        self.extensions.hostname()
     }
 }
 

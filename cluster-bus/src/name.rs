@@ -62,6 +62,9 @@ pub enum FieldError {
     /// A gossip section holds at most 65535 entries (`count` is a u16).
     #[error("{0} gossip entries do not fit in a u16 count")]
     TooManyGossip(usize),
+    /// A PING/PONG/MEET holds at most 65535 extensions (`extensions` is a u16).
+    #[error("{0} ping extensions do not fit in a u16 count")]
+    TooManyExtensions(usize),
     /// A ping extension string cannot contain NUL.
     #[error("extension string contains NUL")]
     ExtNul,

@@ -52,7 +52,7 @@ fn every_captured_message_decodes_and_reencodes_identically() {
                 !p.extensions.is_empty(),
                 "#{n}"
             );
-            for e in &p.extensions {
+            for e in p.extensions.iter() {
                 assert!(matches!(e, PingExt::Hostname(_)), "#{n}: {e:?}");
                 hostnames += 1;
             }

@@ -4,9 +4,9 @@
 
 use bytes::{Bytes, BytesMut};
 use cluster_bus::{
-    decode, decode_message, encode, encoded_len, Body, ClusterState, Gossip, GossipEntry, Header,
-    Limits, Message, ModuleBody, ModuleId, MsgFlags, NetIp, NodeFlags, NodeName, PingBody, PingExt,
-    PublishBody, SlotSet, Unused, UpdateBody, CLUSTER_SLOTS,
+    decode, decode_message, encode, encoded_len, Body, ClusterState, Extensions, Gossip,
+    GossipEntry, Header, Limits, Message, ModuleBody, ModuleId, MsgFlags, NetIp, NodeFlags,
+    NodeName, PingBody, PingExt, PublishBody, SlotSet, Unused, UpdateBody, CLUSTER_SLOTS,
 };
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -94,9 +94,9 @@ fn ext() -> impl Strategy<Value = PingExt> {
 }
 
 fn ping_body() -> impl Strategy<Value = PingBody> {
-    (vec(gossip_entry(), 0..12), vec(ext(), 0..4)).prop_map(|(g, extensions)| PingBody {
+    (vec(gossip_entry(), 0..12), vec(ext(), 0..4)).prop_map(|(g, e)| PingBody {
         gossip: Gossip::from_entries(&g).unwrap(),
-        extensions,
+        extensions: Extensions::new(&e).unwrap(),
     })
 }
 
@@ -199,6 +199,22 @@ proptest! {
         buf.extend_from_slice(&wire[cut..]);
         prop_assert_eq!(decode(&mut buf, &Limits::default()), Ok(Some(msg)));
         prop_assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn extensions_survive_the_list(exts in vec(ext(), 0..8)) {
+        let e = Extensions::new(&exts).unwrap();
+        prop_assert_eq!(e.len(), exts.len());
+        let back: Vec<PingExt> = e.iter().collect();
+        prop_assert_eq!(back, exts.clone());
+        let want = exts.iter().rev().find_map(|x| match x {
+            PingExt::Hostname(h) => Some(h.to_vec()),
+            PingExt::Other { ext_type: 0, data, .. } => {
+                Some(data.split(|&b| b == 0).next().unwrap_or(&[]).to_vec())
+            }
+            _ => None,
+        });
+        prop_assert_eq!(e.hostname().map(<[u8]>::to_vec), want);
     }
 
     #[test]

@@ -288,7 +288,7 @@ fn check_gossip_row(msg: &Message, i: usize, row: &Row) {
 }
 
 fn check_ext_row(msg: &Message, i: usize, row: &Row) {
-    let e = &msg.body.ping().unwrap().extensions[i];
+    let e = &msg.body.ping().unwrap().extensions.iter().nth(i).unwrap();
     let d = row.decoded.as_str();
     match row.field.as_str() {
         "length" => assert_eq!(first_int(d) as usize, e.encoded_len()),
@@ -470,7 +470,9 @@ fn flag_names_match_redis() {
 /// `extensions` set by the encoder.
 #[test]
 fn built_messages_equal_what_redis_sent() {
-    use cluster_bus::{ClusterState, Gossip, GossipEntry, Header, NetIp, NodeName, PingBody};
+    use cluster_bus::{
+        ClusterState, Extensions, Gossip, GossipEntry, Header, NetIp, NodeName, PingBody,
+    };
     let name = |s: &str| NodeName::try_from(s).unwrap();
     let encode_to_vec = |m: &Message| {
         let mut out = BytesMut::new();
@@ -488,7 +490,10 @@ fn built_messages_equal_what_redis_sent() {
         h,
         Body::Meet(PingBody {
             gossip: Gossip::default(),
-            extensions: vec![PingExt::hostname(&b"node-7100.busvec.test"[..]).unwrap()],
+            extensions: Extensions::new(&[
+                PingExt::hostname(&b"node-7100.busvec.test"[..]).unwrap()
+            ])
+            .unwrap(),
         }),
     );
     assert_eq!(encode_to_vec(&meet), read_hex(&fixture("MEET.hex")));
@@ -538,7 +543,7 @@ fn built_messages_equal_what_redis_sent() {
         h,
         Body::Ping(PingBody {
             gossip,
-            extensions: vec![],
+            extensions: Extensions::empty(),
         }),
     );
     assert_eq!(encode_to_vec(&ping), read_hex(&fixture("PING.hex")));
