@@ -15,7 +15,7 @@
 //! command, so a large argument arriving in many small reads costs O(1) per read (one length
 //! comparison), never a re-scan.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{Buf, Bytes, BytesMut};
 
 use crate::error::ProtocolError;
 use crate::inline::split_args;
@@ -244,12 +244,15 @@ impl CommandDecoder {
         if let Some(e) = error {
             return Err(e);
         }
-        if pos > 0 {
-            let taken = buf.split_to(pos).freeze();
-            for &(start, len) in &self.found {
-                p.args.push(taken.slice(start..start + len));
-            }
+        // One `split_to` per argument and `advance` over the framing: a reference count
+        // increment each, and nothing else (benchmark decode_pipeline_16_set).
+        let mut consumed = 0;
+        for &(start, len) in &self.found {
+            buf.advance(start - consumed);
+            p.args.push(buf.split_to(len).freeze());
+            consumed = start + len;
         }
+        buf.advance(pos - consumed);
         p.remaining = remaining;
         p.bulk_len = bulk_len;
         if remaining > 0 {
