@@ -7,10 +7,20 @@
 #![no_main]
 
 use bytes::{Bytes, BytesMut};
-use cluster_bus::{decode, decode_message, encode, Limits, Message};
+use cluster_bus::{decode, decode_message, encode, Extensions, Limits, Message};
 use libfuzzer_sys::fuzz_target;
 
 fn round_trip(msg: &Message) -> BytesMut {
+    if let Some(p) = msg.body.ping() {
+        // The lazy views never panic, and typed extensions rebuild the same bytes.
+        let entries: Vec<_> = p.gossip.iter().collect();
+        assert_eq!(entries.len(), p.gossip.len());
+        let exts: Vec<_> = p.extensions.iter().collect();
+        assert_eq!(exts.len(), p.extensions.len());
+        let rebuilt = Extensions::new(&exts).expect("as many as decoded");
+        assert_eq!(rebuilt, p.extensions, "typed extensions re-encode identically");
+        let _ = p.hostname();
+    }
     let mut out = BytesMut::new();
     encode(msg, &mut out).expect("a decoded message encodes");
     let again = decode_message(out.clone().freeze(), &Limits::default())
