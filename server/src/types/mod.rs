@@ -20,6 +20,8 @@ pub mod intset;
 pub mod list;
 pub mod listpack;
 pub mod num;
+#[cfg(test)]
+mod proptests;
 pub mod set;
 mod table;
 #[cfg(test)]

@@ -161,7 +161,12 @@ impl<'a> ZInput<'a> {
 fn lp_score(e: Elem<'_>) -> f64 {
     match e {
         Elem::Int(n) => n as f64,
-        Elem::Str(s) => parse_f64(s).unwrap_or(0.0),
+        // Written by score_text (or checked on load): a plain parse, no allocation.
+        Elem::Str(s) => std::str::from_utf8(s)
+            .ok()
+            .and_then(|t| t.parse().ok())
+            .or_else(|| parse_f64(s))
+            .unwrap_or(0.0),
     }
 }
 
