@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use resp_proto::{CommandDecoder, Limits, ReplyWriter};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use std::io::Read;
+
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
@@ -95,6 +97,7 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
     let mut sess = Session::new(handle.clone(), cfg.requirepass.is_none());
     let mut decoder = CommandDecoder::new(limits(node));
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
+    let mut scratch = vec![0u8; READ_CHUNK];
     let mut out = BytesMut::with_capacity(READ_CHUNK);
     let query_limit = cfg.client_query_buffer_limit;
     let mut timeout = cfg.timeout;
@@ -121,11 +124,19 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
                 out.extend_from_slice(&handle.take_pushes());
                 notified.set(handle.push_notify.notified());
             }
-            r = stream.read_buf(&mut inbuf) => {
-                let n = match r {
+            r = stream.readable() => {
+                if r.is_err() {
+                    break;
+                }
+                let n = match read_some(&stream, &mut scratch) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => n,
                 };
+                if n == usize::MAX {
+                    // Spurious readiness: nothing to read after all.
+                    continue;
+                }
+                inbuf.extend_from_slice(&scratch[..n]);
                 node.stats.net_input.fetch_add(n as u64, Ordering::Relaxed);
                 let mut clock = commands::Clock::new();
                 handle.last_active.store(clock.now_ms, Ordering::Relaxed);
@@ -140,9 +151,6 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
                 handle.multi.store(sess.multi.as_ref().map_or(-1, |q| q.len() as i64), Ordering::Relaxed);
                 handle.sub.store(sess.channels.len(), Ordering::Relaxed);
                 handle.psub.store(sess.patterns.len(), Ordering::Relaxed);
-                if inbuf.capacity() - inbuf.len() < READ_CHUNK / 4 {
-                    inbuf.reserve(READ_CHUNK);
-                }
             }
             _ = idle => break,
         }
@@ -179,6 +187,31 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
     }
     let _ = stream.shutdown().await;
     commands::disconnect(node, &mut sess);
+}
+
+/// Reads what the socket has into `scratch`: the byte count, 0 at end of stream, or
+/// `usize::MAX` when there was nothing to read. A short read means the socket is drained,
+/// so tokio is told to forget the readiness right away: that saves the extra read that
+/// would only return EAGAIN (one syscall per batch).
+fn read_some(stream: &TcpStream, scratch: &mut [u8]) -> std::io::Result<usize> {
+    let mut short = 0;
+    let cap = scratch.len();
+    let got = stream.try_io(tokio::io::Interest::READABLE, || {
+        let n = (&*socket2::SockRef::from(stream)).read(scratch)?;
+        if n > 0 && n < cap {
+            short = n;
+            return Err(std::io::ErrorKind::WouldBlock.into());
+        }
+        Ok(n)
+    });
+    match got {
+        Ok(n) => Ok(n),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            Ok(if short > 0 { short } else { usize::MAX })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(usize::MAX),
+        Err(e) => Err(e),
+    }
 }
 
 /// Runs every complete command in `inbuf`. Returns true when the connection must close
