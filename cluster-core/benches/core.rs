@@ -98,7 +98,7 @@ fn ping_from(c: &Cluster, from: NodeName, gossip: usize) -> Message {
         h,
         Body::Ping(PingBody {
             gossip: Gossip::from_entries(&entries).unwrap(),
-            extensions: Vec::new(),
+            extensions: cluster_bus::Extensions::empty(),
         }),
     )
 }

@@ -4,8 +4,8 @@
 
 use bytes::Bytes;
 use cluster_bus::{
-    Body, ClusterState, GossipEntry, Header, Message, ModuleBody, ModuleId, MsgFlags, NetIp,
-    NodeFlags, NodeName, PingBody, PingExt, PublishBody, SlotSet, UpdateBody,
+    Body, ClusterState, Extensions, GossipEntry, Header, Message, ModuleBody, ModuleId, MsgFlags,
+    NetIp, NodeFlags, NodeName, PingBody, PingExt, PublishBody, SlotSet, UpdateBody,
 };
 
 use crate::cluster::{Cluster, Health, FAIL_REPORT_VALIDITY_MULT, FAIL_UNDO_TIME_MULT};
@@ -165,6 +165,7 @@ impl Cluster {
                 extensions.push(e);
             }
         }
+        let extensions = Extensions::new(&extensions).unwrap_or_default();
         let body = PingBody { gossip, extensions };
         let body = match kind {
             PingKind::Ping => Body::Ping(body),

@@ -203,7 +203,7 @@ impl Harness {
             from,
             Body::Ping(PingBody {
                 gossip: Gossip::from_entries(&entries).unwrap(),
-                extensions: Vec::new(),
+                extensions: cluster_bus::Extensions::empty(),
             }),
         )
     }
