@@ -8,23 +8,21 @@
 pub const EMBSTR_LIMIT: usize = 44;
 
 /// Key and value bytes that fit here live inside the entry itself: no allocation, and a
-/// lookup reads no memory beyond the table slot. 36 bytes hold a 20-byte key with a 16-byte
-/// value, or a 28-byte key with an integer.
-const INLINE: usize = 36;
+/// lookup reads no memory beyond the table slot. 32 bytes hold a 16-byte key with a 16-byte
+/// value, or a 24-byte key with an integer.
+const INLINE: usize = 32;
 
-/// How a value is held, mirroring Redis's object encodings where they are observable.
-#[derive(Debug, Clone)]
-enum Obj {
-    /// A string whose bytes follow the key in `kv`, OBJECT ENCODING "embstr".
+/// Object encodings of a heap-held value, as OBJECT ENCODING reports them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HeapEnc {
+    /// Value bytes after the key in `kv`: "embstr".
     Emb,
-    /// A string whose bytes follow the key in `kv`, OBJECT ENCODING "raw" (longer than 44).
+    /// Value bytes after the key in `kv`, longer than 44: "raw".
     InlineRaw,
-    /// A string that is an integer, OBJECT ENCODING "int".
-    Int(i64),
-    /// A growable string (APPEND, SETRANGE), OBJECT ENCODING "raw". Boxed so the
-    /// entry stays small for the common case.
-    #[allow(clippy::box_collection)]
-    Raw(Box<Vec<u8>>),
+    /// An i64 as 8 little-endian bytes after the key: "int".
+    Int,
+    /// A growable string in `raw` (APPEND, SETRANGE): "raw".
+    Raw,
 }
 
 #[derive(Debug, Clone)]
@@ -32,25 +30,30 @@ enum Data {
     /// Key then value (an embstr, or an int as 8 little-endian bytes) in place.
     Inline {
         buf: [u8; INLINE],
+        lru: u32,
         klen: u8,
         vlen: u8,
         int: bool,
     },
-    /// Key (and for Emb/InlineRaw the value after it) in one allocation.
-    Heap { kv: Box<[u8]>, obj: Obj, klen: u32 },
+    /// Key and (except for `Raw`) the value in one allocation.
+    Heap {
+        kv: Box<[u8]>,
+        raw: Option<RawString>,
+        klen: u32,
+        lru: u32,
+        enc: HeapEnc,
+    },
 }
 
-/// A key with its value, expiry and access time.
+/// A key with its value, expiry and access time (48 bytes).
 #[derive(Debug, Clone)]
 pub struct Entry {
     /// Absolute expiry in unix milliseconds; 0 when the key has no TTL.
     expire_at: u64,
-    /// Last access, in seconds of the LRU clock (see [`lru_clock`]).
-    lru: u32,
     data: Data,
 }
 
-fn inline(key: &[u8], val: &[u8], int: bool) -> Option<Data> {
+fn inline(key: &[u8], val: &[u8], int: bool, lru: u32) -> Option<Data> {
     let total = key.len() + val.len();
     if total > INLINE {
         return None;
@@ -60,20 +63,26 @@ fn inline(key: &[u8], val: &[u8], int: bool) -> Option<Data> {
     buf[key.len()..total].copy_from_slice(val);
     Some(Data::Inline {
         buf,
+        lru,
         klen: key.len() as u8,
         vlen: val.len() as u8,
         int,
     })
 }
 
-fn heap(key: &[u8], val: &[u8], obj: Obj) -> Data {
+/// A boxed vector keeps the heap variant, and so every entry, at 48 bytes.
+type RawString = Box<Vec<u8>>;
+
+fn heap(key: &[u8], val: &[u8], enc: HeapEnc, raw: Option<RawString>, lru: u32) -> Data {
     let mut kv = Vec::with_capacity(key.len() + val.len());
     kv.extend_from_slice(key);
     kv.extend_from_slice(val);
     Data::Heap {
         kv: kv.into_boxed_slice(),
-        obj,
+        raw,
         klen: key.len() as u32,
+        lru,
+        enc,
     }
 }
 
@@ -190,14 +199,6 @@ pub fn parse_i64_strict(b: &[u8]) -> Option<i64> {
 }
 
 impl Entry {
-    fn with_data(data: Data, lru: u32) -> Entry {
-        Entry {
-            expire_at: 0,
-            lru,
-            data,
-        }
-    }
-
     /// A string entry encoded as `enc` says.
     pub fn new_str(key: &[u8], val: &[u8], enc: StrEncoding, lru: u32) -> Entry {
         if enc == StrEncoding::Auto {
@@ -206,20 +207,20 @@ impl Entry {
             }
         }
         let data = match enc {
-            StrEncoding::Raw => heap(key, b"", Obj::Raw(Box::new(val.to_vec()))),
-            _ if val.len() <= EMBSTR_LIMIT => {
-                inline(key, val, false).unwrap_or_else(|| heap(key, val, Obj::Emb))
-            }
-            _ => heap(key, val, Obj::InlineRaw),
+            StrEncoding::Raw => heap(key, b"", HeapEnc::Raw, Some(Box::new(val.to_vec())), lru),
+            _ if val.len() <= EMBSTR_LIMIT => inline(key, val, false, lru)
+                .unwrap_or_else(|| heap(key, val, HeapEnc::Emb, None, lru)),
+            _ => heap(key, val, HeapEnc::InlineRaw, None, lru),
         };
-        Entry::with_data(data, lru)
+        Entry { expire_at: 0, data }
     }
 
     /// An integer-encoded string entry.
     pub fn new_int(key: &[u8], n: i64, lru: u32) -> Entry {
+        let le = n.to_le_bytes();
         let data =
-            inline(key, &n.to_le_bytes(), true).unwrap_or_else(|| heap(key, b"", Obj::Int(n)));
-        Entry::with_data(data, lru)
+            inline(key, &le, true, lru).unwrap_or_else(|| heap(key, &le, HeapEnc::Int, None, lru));
+        Entry { expire_at: 0, data }
     }
 
     /// The key bytes.
@@ -232,28 +233,27 @@ impl Entry {
 
     /// The value.
     pub fn value(&self) -> Value<'_> {
-        Value::Str(match &self.data {
+        let (bytes, int) = match &self.data {
             Data::Inline {
                 buf,
                 klen,
                 vlen,
                 int,
+                ..
             } => {
                 let (k, v) = (usize::from(*klen), usize::from(*vlen));
-                let bytes = &buf[k..k + v];
-                if *int {
-                    let mut le = [0u8; 8];
-                    le.copy_from_slice(&bytes[..8]);
-                    StrRef::Int(i64::from_le_bytes(le))
-                } else {
-                    StrRef::Bytes(bytes)
-                }
+                (&buf[k..k + v], *int)
             }
-            Data::Heap { kv, obj, klen } => match obj {
-                Obj::Emb | Obj::InlineRaw => StrRef::Bytes(&kv[*klen as usize..]),
-                Obj::Int(n) => StrRef::Int(*n),
-                Obj::Raw(v) => StrRef::Bytes(v),
-            },
+            Data::Heap { raw: Some(v), .. } => (&v[..], false),
+            Data::Heap { kv, klen, enc, .. } => (&kv[*klen as usize..], *enc == HeapEnc::Int),
+        };
+        Value::Str(if int {
+            let mut le = [0u8; 8];
+            let n = bytes.len().min(8);
+            le[..n].copy_from_slice(&bytes[..n]);
+            StrRef::Int(i64::from_le_bytes(le))
+        } else {
+            StrRef::Bytes(bytes)
         })
     }
 
@@ -267,9 +267,12 @@ impl Entry {
         match &self.data {
             Data::Inline { int: true, .. }
             | Data::Heap {
-                obj: Obj::Int(_), ..
+                enc: HeapEnc::Int, ..
             } => "int",
-            Data::Inline { .. } | Data::Heap { obj: Obj::Emb, .. } => "embstr",
+            Data::Inline { .. }
+            | Data::Heap {
+                enc: HeapEnc::Emb, ..
+            } => "embstr",
             Data::Heap { .. } => "raw",
         }
     }
@@ -292,16 +295,13 @@ impl Entry {
 
     /// Replaces the value by an int-encoded integer (INCR), keeping TTL and access time.
     pub fn set_int(&mut self, n: i64) {
-        let fresh = Entry::new_int(self.key(), n, self.lru);
+        let fresh = Entry::new_int(self.key(), n, self.lru());
         self.data = fresh.data;
     }
 
     /// Makes the value a growable raw string and lets `f` change it (APPEND, SETRANGE).
     pub fn with_raw<R>(&mut self, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
-        if let Data::Heap {
-            obj: Obj::Raw(v), ..
-        } = &mut self.data
-        {
+        if let Data::Heap { raw: Some(v), .. } = &mut self.data {
             return f(v);
         }
         let bytes = match self.value() {
@@ -309,7 +309,7 @@ impl Entry {
         };
         let mut v = Box::new(bytes);
         let r = f(&mut v);
-        self.data = heap(self.key(), b"", Obj::Raw(v));
+        self.data = heap(self.key(), b"", HeapEnc::Raw, Some(v), self.lru());
         r
     }
 
@@ -330,36 +330,38 @@ impl Entry {
 
     /// Last access time on the LRU clock.
     pub fn lru(&self) -> u32 {
-        self.lru
+        match &self.data {
+            Data::Inline { lru, .. } | Data::Heap { lru, .. } => *lru,
+        }
     }
 
     /// Records an access.
-    pub fn touch(&mut self, lru: u32) {
-        self.lru = lru;
+    pub fn touch(&mut self, now_lru: u32) {
+        match &mut self.data {
+            Data::Inline { lru, .. } | Data::Heap { lru, .. } => *lru = now_lru,
+        }
     }
 
     /// A copy under another name (COPY, RENAME keep value, TTL and encoding).
     pub fn renamed(&self, key: &[u8]) -> Entry {
+        let lru = self.lru();
         let data = match &self.data {
+            Data::Heap { raw: Some(v), .. } => heap(key, b"", HeapEnc::Raw, Some(v.clone()), lru),
             Data::Heap {
-                obj: Obj::Raw(v), ..
-            } => heap(key, b"", Obj::Raw(v.clone())),
-            Data::Heap {
-                obj: Obj::InlineRaw,
+                enc: HeapEnc::InlineRaw,
+                kv,
+                klen,
                 ..
-            } => match self.value() {
-                Value::Str(s) => heap(key, &s.to_vec(), Obj::InlineRaw),
-            },
+            } => heap(key, &kv[*klen as usize..], HeapEnc::InlineRaw, None, lru),
             _ => match self.value() {
-                Value::Str(StrRef::Int(n)) => Entry::new_int(key, n, 0).data,
+                Value::Str(StrRef::Int(n)) => Entry::new_int(key, n, lru).data,
                 Value::Str(StrRef::Bytes(b)) => {
-                    Entry::new_str(key, b, StrEncoding::ByLength, 0).data
+                    Entry::new_str(key, b, StrEncoding::ByLength, lru).data
                 }
             },
         };
         Entry {
             expire_at: self.expire_at,
-            lru: self.lru,
             data,
         }
     }
@@ -369,12 +371,12 @@ impl Entry {
         let base = std::mem::size_of::<Entry>();
         match &self.data {
             Data::Inline { .. } => base,
-            Data::Heap {
-                kv,
-                obj: Obj::Raw(v),
-                ..
-            } => base + kv.len() + v.capacity() + std::mem::size_of::<Vec<u8>>(),
-            Data::Heap { kv, .. } => base + kv.len(),
+            Data::Heap { kv, raw, .. } => {
+                base + kv.len()
+                    + raw
+                        .as_ref()
+                        .map_or(0, |v| v.capacity() + std::mem::size_of::<Vec<u8>>())
+            }
         }
     }
 }
@@ -423,11 +425,7 @@ mod tests {
 
     #[test]
     fn entry_is_small() {
-        assert!(
-            std::mem::size_of::<Entry>() <= 56,
-            "{}",
-            std::mem::size_of::<Entry>()
-        );
+        assert_eq!(std::mem::size_of::<Entry>(), 48);
     }
 
     #[test]
@@ -445,6 +443,7 @@ mod tests {
             assert_eq!(r.value(), Value::Str(StrRef::Bytes(v)));
         }
         let mut e = Entry::new_int(&[b'k'; 40], -5, 0);
+        assert_eq!(e.encoding(), "int");
         assert_eq!(e.as_int(), Some(-5));
         e.set_int(7);
         assert_eq!(e.value(), Value::Str(StrRef::Int(7)));
