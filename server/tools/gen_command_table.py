@@ -27,6 +27,11 @@ IMPLEMENTED = {
     "keys": None, "scan": None, "randomkey": None, "dbsize": None,
     "flushall": None, "flushdb": None,
     "object": ["encoding", "refcount", "idletime", "freq", "help"],
+    # hashes
+    "hset": None, "hsetnx": None, "hget": None, "hmset": None, "hmget": None,
+    "hdel": None, "hlen": None, "hstrlen": None, "hexists": None, "hkeys": None,
+    "hvals": None, "hgetall": None, "hincrby": None, "hincrbyfloat": None,
+    "hrandfield": None, "hscan": None,
     # transactions
     "multi": None, "exec": None, "discard": None, "watch": None, "unwatch": None,
     # pub/sub

@@ -1,6 +1,7 @@
 //! Commands: the table, the dispatcher (processCommand's order of checks) and the handlers.
 
 mod connection;
+mod hashes;
 mod help_data;
 mod keys;
 mod longdouble;
@@ -12,6 +13,7 @@ mod strings;
 pub mod table;
 mod table_data;
 mod tx;
+mod types_common;
 
 use std::borrow::Cow;
 
@@ -95,6 +97,7 @@ pub fn handler_for(name: &str) -> Option<Handler> {
         .or_else(|| pubsub::handler(name))
         .or_else(|| server::handler(name))
         .or_else(|| connection::handler(name))
+        .or_else(|| hashes::handler(name))
 }
 
 /// The slot of the first key argument of a command, if it has keys.

@@ -226,9 +226,12 @@ fn xor_digest(digest: &mut [u8; 20], data: &[u8]) {
 
 /// xorObjectDigest for one value.
 fn object_digest(e: &Entry, digest: &mut [u8; 20]) {
-    mix_digest(digest, &0u32.to_be_bytes());
     match e.value() {
-        Value::Str(s) => mix_digest(digest, &s.to_vec()),
+        Value::Str(s) => {
+            mix_digest(digest, &0u32.to_be_bytes());
+            mix_digest(digest, &s.to_vec());
+        }
+        Value::Obj(o) => super::types_common::object_digest(o, digest, mix_digest, xor_digest),
     }
     if e.expire_at() != 0 {
         xor_digest(digest, b"!!expire!!");

@@ -39,6 +39,7 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
 pub(super) fn as_str(e: &Entry) -> Result<StrRef<'_>, CmdError> {
     match e.value() {
         Value::Str(s) => Ok(s),
+        Value::Obj(_) => Err(CmdError::WRONG_TYPE),
     }
 }
 

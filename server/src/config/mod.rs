@@ -74,6 +74,9 @@ pub struct Config {
     pub proto_max_bulk_len: u64,
     /// `cluster-enabled`.
     pub cluster_enabled: bool,
+    /// Encoding thresholds of lists, hashes, sets and sorted sets (`*-max-listpack-*`,
+    /// `set-max-intset-entries`, `list-max-listpack-size`).
+    pub thresholds: crate::types::Thresholds,
     /// `client-query-buffer-limit` in bytes.
     pub client_query_buffer_limit: u64,
     /// `client-output-buffer-limit` for normal, replica and pubsub clients.
@@ -215,6 +218,20 @@ impl Config {
             hz: clamp(num(values, "hz"), 500),
             proto_max_bulk_len: clamp(num(values, "proto-max-bulk-len"), u64::MAX),
             cluster_enabled: flag(values, "cluster-enabled"),
+            thresholds: crate::types::Thresholds {
+                hash_max_listpack_entries: clamp(
+                    num(values, "hash-max-listpack-entries"),
+                    usize::MAX,
+                ),
+                hash_max_listpack_value: clamp(num(values, "hash-max-listpack-value"), usize::MAX),
+                set_max_intset_entries: clamp(num(values, "set-max-intset-entries"), usize::MAX),
+                zset_max_listpack_entries: clamp(
+                    num(values, "zset-max-listpack-entries"),
+                    usize::MAX,
+                ),
+                zset_max_listpack_value: clamp(num(values, "zset-max-listpack-value"), usize::MAX),
+                list_max_listpack_size: clamp(num(values, "list-max-listpack-size"), i64::MAX),
+            },
             client_query_buffer_limit: clamp(num(values, "client-query-buffer-limit"), u64::MAX),
             client_output_buffer_limit: match get(values, "client-output-buffer-limit") {
                 Some(Value::Obuf(l)) => *l,

@@ -2,7 +2,9 @@
 //!
 //! The key bytes and, for small strings, the value bytes share one allocation; the rest of
 //! the entry is a few machine words. That keeps the per-key cost near redis-server's
-//! (dictEntry + key sds + robj with embedded string).
+//! (dictEntry + key sds + robj with embedded string). Collections sit behind one box.
+
+use crate::types::{Hash, List, Set, Zset};
 
 /// Strings up to this length are "embstr" in Redis (OBJ_ENCODING_EMBSTR_SIZE_LIMIT).
 pub const EMBSTR_LIMIT: usize = 44;
@@ -43,6 +45,12 @@ enum Data {
         lru: u32,
         enc: HeapEnc,
     },
+    /// A collection, boxed so the entry stays small.
+    Obj {
+        key: Box<[u8]>,
+        obj: Box<Obj>,
+        lru: u32,
+    },
 }
 
 /// A key with its value, expiry and access time (48 bytes).
@@ -70,6 +78,76 @@ fn inline(key: &[u8], val: &[u8], int: bool, lru: u32) -> Option<Data> {
     })
 }
 
+/// A collection value: list, hash, set or sorted set.
+#[derive(Clone)]
+pub enum Obj {
+    /// A list.
+    List(List),
+    /// A hash.
+    Hash(Hash),
+    /// A set.
+    Set(Set),
+    /// A sorted set.
+    Zset(Zset),
+}
+
+impl std::fmt::Debug for Obj {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}({})", self.value_type().name(), self.encoding())
+    }
+}
+
+/// Borrowed views compare by identity: two views are equal when they show the same value.
+impl PartialEq for Obj {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl Eq for Obj {}
+
+impl Obj {
+    /// The value's type.
+    pub fn value_type(&self) -> ValueType {
+        match self {
+            Obj::List(_) => ValueType::List,
+            Obj::Hash(_) => ValueType::Hash,
+            Obj::Set(_) => ValueType::Set,
+            Obj::Zset(_) => ValueType::Zset,
+        }
+    }
+
+    /// OBJECT ENCODING's answer.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Obj::List(l) => l.encoding(),
+            Obj::Hash(h) => h.encoding(),
+            Obj::Set(s) => s.encoding(),
+            Obj::Zset(z) => z.encoding(),
+        }
+    }
+
+    /// Whether the collection has no elements (such a key must be deleted).
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Obj::List(l) => l.is_empty(),
+            Obj::Hash(h) => h.is_empty(),
+            Obj::Set(s) => s.is_empty(),
+            Obj::Zset(z) => z.is_empty(),
+        }
+    }
+
+    /// Approximate heap bytes of the value.
+    pub fn mem_usage(&self) -> usize {
+        match self {
+            Obj::List(l) => l.mem_usage(),
+            Obj::Hash(h) => h.mem_usage(),
+            Obj::Set(s) => s.mem_usage(),
+            Obj::Zset(z) => z.mem_usage(),
+        }
+    }
+}
+
 /// A boxed vector keeps the heap variant, and so every entry, at 48 bytes.
 type RawString = Box<Vec<u8>>;
 
@@ -91,6 +169,8 @@ fn heap(key: &[u8], val: &[u8], enc: HeapEnc, raw: Option<RawString>, lru: u32) 
 pub enum Value<'a> {
     /// A string value.
     Str(StrRef<'a>),
+    /// A list, hash, set or sorted set.
+    Obj(&'a Obj),
 }
 
 /// A borrowed string value: integers stay integers until someone needs the bytes.
@@ -137,6 +217,14 @@ impl StrRef<'_> {
 pub enum ValueType {
     /// "string"
     String,
+    /// "list"
+    List,
+    /// "hash"
+    Hash,
+    /// "set"
+    Set,
+    /// "zset"
+    Zset,
 }
 
 impl ValueType {
@@ -144,6 +232,10 @@ impl ValueType {
     pub fn name(self) -> &'static str {
         match self {
             ValueType::String => "string",
+            ValueType::List => "list",
+            ValueType::Hash => "hash",
+            ValueType::Set => "set",
+            ValueType::Zset => "zset",
         }
     }
 }
@@ -223,11 +315,40 @@ impl Entry {
         Entry { expire_at: 0, data }
     }
 
+    /// A collection entry.
+    pub fn new_obj(key: &[u8], obj: Obj, lru: u32) -> Entry {
+        Entry {
+            expire_at: 0,
+            data: Data::Obj {
+                key: key.into(),
+                obj: Box::new(obj),
+                lru,
+            },
+        }
+    }
+
+    /// The collection, if the value is one.
+    pub fn obj(&self) -> Option<&Obj> {
+        match &self.data {
+            Data::Obj { obj, .. } => Some(obj),
+            _ => None,
+        }
+    }
+
+    /// The collection for changing in place, if the value is one.
+    pub fn obj_mut(&mut self) -> Option<&mut Obj> {
+        match &mut self.data {
+            Data::Obj { obj, .. } => Some(obj),
+            _ => None,
+        }
+    }
+
     /// The key bytes.
     pub fn key(&self) -> &[u8] {
         match &self.data {
             Data::Inline { buf, klen, .. } => &buf[..usize::from(*klen)],
             Data::Heap { kv, klen, .. } => &kv[..*klen as usize],
+            Data::Obj { key, .. } => key,
         }
     }
 
@@ -246,6 +367,7 @@ impl Entry {
             }
             Data::Heap { raw: Some(v), .. } => (&v[..], false),
             Data::Heap { kv, klen, enc, .. } => (&kv[*klen as usize..], *enc == HeapEnc::Int),
+            Data::Obj { obj, .. } => return Value::Obj(obj),
         };
         Value::Str(if int {
             let mut le = [0u8; 8];
@@ -259,7 +381,10 @@ impl Entry {
 
     /// The value's type.
     pub fn value_type(&self) -> ValueType {
-        ValueType::String
+        match &self.data {
+            Data::Obj { obj, .. } => obj.value_type(),
+            _ => ValueType::String,
+        }
     }
 
     /// OBJECT ENCODING's answer.
@@ -274,6 +399,7 @@ impl Entry {
                 enc: HeapEnc::Emb, ..
             } => "embstr",
             Data::Heap { .. } => "raw",
+            Data::Obj { obj, .. } => obj.encoding(),
         }
     }
 
@@ -306,6 +432,7 @@ impl Entry {
         }
         let bytes = match self.value() {
             Value::Str(s) => s.to_vec(),
+            Value::Obj(_) => Vec::new(),
         };
         let mut v = Box::new(bytes);
         let r = f(&mut v);
@@ -331,14 +458,16 @@ impl Entry {
     /// Last access time on the LRU clock.
     pub fn lru(&self) -> u32 {
         match &self.data {
-            Data::Inline { lru, .. } | Data::Heap { lru, .. } => *lru,
+            Data::Inline { lru, .. } | Data::Heap { lru, .. } | Data::Obj { lru, .. } => *lru,
         }
     }
 
     /// Records an access.
     pub fn touch(&mut self, now_lru: u32) {
         match &mut self.data {
-            Data::Inline { lru, .. } | Data::Heap { lru, .. } => *lru = now_lru,
+            Data::Inline { lru, .. } | Data::Heap { lru, .. } | Data::Obj { lru, .. } => {
+                *lru = now_lru
+            }
         }
     }
 
@@ -346,6 +475,11 @@ impl Entry {
     pub fn renamed(&self, key: &[u8]) -> Entry {
         let lru = self.lru();
         let data = match &self.data {
+            Data::Obj { obj, .. } => Data::Obj {
+                key: key.into(),
+                obj: obj.clone(),
+                lru,
+            },
             Data::Heap { raw: Some(v), .. } => heap(key, b"", HeapEnc::Raw, Some(v.clone()), lru),
             Data::Heap {
                 enc: HeapEnc::InlineRaw,
@@ -358,6 +492,7 @@ impl Entry {
                 Value::Str(StrRef::Bytes(b)) => {
                     Entry::new_str(key, b, StrEncoding::ByLength, lru).data
                 }
+                Value::Obj(_) => heap(key, b"", HeapEnc::Raw, None, lru),
             },
         };
         Entry {
@@ -377,6 +512,7 @@ impl Entry {
                         .as_ref()
                         .map_or(0, |v| v.capacity() + std::mem::size_of::<Vec<u8>>())
             }
+            Data::Obj { key, obj, .. } => base + key.len() + obj.mem_usage(),
         }
     }
 }

@@ -1,0 +1,263 @@
+//! Shared plumbing of the list, hash, set and sorted-set commands: typed lookups that answer
+//! WRONGTYPE, the write path that creates a key on first use and deletes it when it empties,
+//! element replies, SCAN-family and random-count argument parsing.
+
+use bytes::Bytes;
+use resp_proto::ReplyWriter;
+
+use super::numbers::parse_i64;
+use super::{CmdError, CmdResult, Ctx};
+use crate::keyspace::{key_slot, lru_clock, Entry, Obj};
+use crate::types::{Elem, Thresholds};
+
+/// The encoding thresholds of the running configuration.
+pub(super) fn thresholds(ctx: &Ctx<'_, '_>) -> Thresholds {
+    ctx.node.config.current().thresholds
+}
+
+/// A bulk reply of an element.
+pub(super) fn reply_elem(out: &mut ReplyWriter<'_>, e: Elem<'_>) {
+    match e {
+        Elem::Str(s) => out.bulk(s),
+        Elem::Int(n) => out.bulk(itoa::Buffer::new().format(n).as_bytes()),
+    }
+}
+
+/// The collection of an entry, or WRONGTYPE for a string.
+fn obj_of(e: &Entry) -> Result<&Obj, CmdError> {
+    e.obj().ok_or(CmdError::WRONG_TYPE)
+}
+
+/// Reads `key` (counting a keyspace hit or miss); `f` sees None when the key is absent and
+/// writes the reply.
+pub(super) fn read(
+    ctx: &mut Ctx<'_, '_>,
+    key: &[u8],
+    f: impl FnOnce(Option<&Obj>, &mut ReplyWriter<'_>) -> CmdResult,
+) -> CmdResult {
+    let slot = key_slot(key);
+    let mut shard = ctx.db().lock_slot(slot);
+    match shard.lookup_read(slot, key, ctx.now) {
+        Some(e) => f(Some(obj_of(e)?), ctx.out),
+        None => f(None, ctx.out),
+    }
+}
+
+/// Changes `key` in place; `f` writes the reply and returns the number of changes (dirty
+/// count; 0 means untouched). An absent key is created from `create`; without one, `f` is
+/// not called and the result is false. A collection left empty is deleted.
+pub(super) fn modify(
+    ctx: &mut Ctx<'_, '_>,
+    key: &[u8],
+    create: Option<&dyn Fn() -> Obj>,
+    f: impl FnOnce(&mut Obj, &mut ReplyWriter<'_>) -> Result<usize, CmdError>,
+) -> Result<bool, CmdError> {
+    let slot = key_slot(key);
+    let mut shard = ctx.db().lock_slot(slot);
+    let changes = match shard.get_mut(slot, key, ctx.now) {
+        Some(e) => {
+            let obj = e.obj_mut().ok_or(CmdError::WRONG_TYPE)?;
+            let changes = f(obj, ctx.out)?;
+            if obj.is_empty() {
+                shard.remove(slot, key, ctx.now);
+            } else if changes > 0 {
+                shard.signal(key);
+            }
+            changes
+        }
+        None => {
+            let Some(create) = create else {
+                return Ok(false);
+            };
+            let mut obj = create();
+            let changes = f(&mut obj, ctx.out)?;
+            if !obj.is_empty() {
+                shard.insert(slot, Entry::new_obj(key, obj, lru_clock(ctx.now)), ctx.now);
+            }
+            changes
+        }
+    };
+    drop(shard);
+    if changes > 0 {
+        ctx.node.stats.dirty(changes as u64);
+    }
+    Ok(true)
+}
+
+/// Clones the collections under `keys` (None for absent ones), checking each type with
+/// `check`; absent and expired keys count as misses, like lookupKeyRead.
+pub(super) fn snapshot(
+    ctx: &mut Ctx<'_, '_>,
+    keys: &[Bytes],
+    check: impl Fn(&Obj) -> bool,
+) -> Result<Vec<Option<Obj>>, CmdError> {
+    let mut out = Vec::with_capacity(keys.len());
+    for key in keys {
+        let slot = key_slot(key);
+        let mut shard = ctx.db().lock_slot(slot);
+        match shard.lookup_read(slot, key, ctx.now) {
+            Some(e) => {
+                let o = obj_of(e)?;
+                if !check(o) {
+                    return Err(CmdError::WRONG_TYPE);
+                }
+                out.push(Some(o.clone()));
+            }
+            None => out.push(None),
+        }
+    }
+    Ok(out)
+}
+
+/// Stores `obj` under `dst` (replacing whatever was there, TTL dropped) or, when it is empty,
+/// deletes `dst`. Returns whether a key was stored.
+pub(super) fn store(ctx: &mut Ctx<'_, '_>, dst: &[u8], obj: Obj) -> bool {
+    let slot = key_slot(dst);
+    let mut shard = ctx.db().lock_slot(slot);
+    let stored = if obj.is_empty() {
+        shard.remove(slot, dst, ctx.now).is_some()
+    } else {
+        shard.insert(slot, Entry::new_obj(dst, obj, lru_clock(ctx.now)), ctx.now);
+        true
+    };
+    drop(shard);
+    ctx.node.stats.dirty(1);
+    stored
+}
+
+/// HSCAN/SSCAN/ZSCAN options after the cursor: MATCH and COUNT (TYPE is SCAN's only).
+pub(super) struct ScanOpts {
+    /// The MATCH pattern, None for everything.
+    pub pattern: Option<Bytes>,
+}
+
+/// parseScanCursorOrReply: checked before the key is looked up.
+pub(super) fn check_cursor(arg: &[u8]) -> Result<(), CmdError> {
+    parse_cursor(arg)
+        .map(|_| ())
+        .ok_or_else(|| CmdError::msg("ERR invalid cursor"))
+}
+
+/// The option loop of scanGenericCommand (after the key's type was checked).
+pub(super) fn scan_opts(args: &[Bytes]) -> Result<ScanOpts, CmdError> {
+    let mut pattern = None;
+    let mut i = 3;
+    while i < args.len() {
+        let more = args.len() - i;
+        if args[i].eq_ignore_ascii_case(b"count") && more >= 2 {
+            if parse_i64(&args[i + 1])? < 1 {
+                return Err(CmdError::SYNTAX);
+            }
+        } else if args[i].eq_ignore_ascii_case(b"match") && more >= 2 {
+            pattern = Some(args[i + 1].clone()).filter(|p| p.as_ref() != b"*");
+        } else {
+            return Err(CmdError::SYNTAX);
+        }
+        i += 2;
+    }
+    Ok(ScanOpts { pattern })
+}
+
+/// strtoul as Redis uses it for cursors: optional sign, digits, nothing else, no overflow.
+fn parse_cursor(b: &[u8]) -> Option<u64> {
+    let (neg, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, b),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &d in digits {
+        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+impl ScanOpts {
+    /// Whether `e` passes MATCH.
+    pub fn matches(&self, e: Elem<'_>) -> bool {
+        match &self.pattern {
+            None => true,
+            Some(p) => match e {
+                Elem::Str(s) => crate::keyspace::string_match(p, s, false),
+                Elem::Int(n) => crate::keyspace::string_match(
+                    p,
+                    itoa::Buffer::new().format(n).as_bytes(),
+                    false,
+                ),
+            },
+        }
+    }
+}
+
+/// Writes a whole-collection scan reply: cursor 0 and the flat items. Every encoding is
+/// returned in one step (the SCAN guarantees hold; COUNT is only a hint).
+pub(super) fn scan_reply(out: &mut ReplyWriter<'_>, items: &[Vec<u8>]) {
+    out.array_len(2);
+    out.bulk(b"0");
+    out.array_len(items.len());
+    for i in items {
+        out.bulk(i);
+    }
+}
+
+/// The reply to a SCAN-family command on an absent key.
+pub(super) fn empty_scan(out: &mut ReplyWriter<'_>) {
+    out.array_len(2);
+    out.bulk(b"0");
+    out.array_len(0);
+}
+
+/// Repeats a negative random count may ask for at most: real 7.0.15 tries to build any
+/// reply (and dies on -LONG_MAX); past this we answer "value is out of range" instead.
+pub(super) const MAX_RANDOM_REPEATS: u64 = 1 << 24;
+
+/// The count argument of SRANDMEMBER/HRANDFIELD/ZRANDMEMBER: getRangeLongFromObjectOrReply
+/// over -LONG_MAX..=LONG_MAX, then our bound on repeats (`pairs`: each repeat is two items).
+pub(super) fn random_count(arg: &[u8], pairs: bool) -> Result<i64, CmdError> {
+    let l = parse_i64(arg)?;
+    if l == i64::MIN {
+        return Err(CmdError::msg(
+            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        ));
+    }
+    if l < 0 && (l.unsigned_abs() > MAX_RANDOM_REPEATS || (pairs && l < -(i64::MAX / 2))) {
+        return Err(CmdError::msg("ERR value is out of range"));
+    }
+    Ok(l)
+}
+
+/// DEBUG DIGEST's xorObjectDigest for a collection (type code, then the elements as Redis
+/// mixes them: ordered for lists, xor-ed per element for the others).
+pub(super) fn object_digest(
+    o: &Obj,
+    digest: &mut [u8; 20],
+    mix: fn(&mut [u8; 20], &[u8]),
+    xor: fn(&mut [u8; 20], &[u8]),
+) {
+    let code: u32 = match o {
+        Obj::List(_) => 1,
+        Obj::Set(_) => 2,
+        Obj::Zset(_) => 3,
+        Obj::Hash(_) => 4,
+    };
+    mix(digest, &code.to_be_bytes());
+    match o {
+        Obj::List(l) => l.iter().for_each(|e| mix(digest, &e.to_vec())),
+        Obj::Set(s) => s.iter().for_each(|e| xor(digest, &e.to_vec())),
+        Obj::Zset(z) => z.walk(0, false).for_each(|(m, score)| {
+            let mut ele = [0u8; 20];
+            mix(&mut ele, &m.to_vec());
+            mix(&mut ele, &crate::types::num::g17(score));
+            xor(digest, &ele);
+        }),
+        Obj::Hash(h) => h.iter().for_each(|(f, v)| {
+            let mut ele = [0u8; 20];
+            mix(&mut ele, &f.to_vec());
+            mix(&mut ele, &v.to_vec());
+            xor(digest, &ele);
+        }),
+    }
+}
