@@ -132,7 +132,7 @@ impl CommandDecoder {
         };
         let args = split_args(buf.get(..line_end).unwrap_or_default())
             .ok_or(ProtocolError::UnbalancedQuotes)?;
-        let _ = buf.split_to(newline + 1);
+        buf.advance(newline + 1);
         if args.is_empty() {
             return Ok(Step::Skipped);
         }
@@ -170,7 +170,7 @@ impl CommandDecoder {
         }
         let n = match string2ll(buf.get(1..cr).unwrap_or_default()) {
             Some(n) if n <= 0 => {
-                let _ = buf.split_to(cr + 2);
+                buf.advance(cr + 2);
                 return Ok(Step::Skipped);
             }
             Some(n) if n.unsigned_abs() <= self.limits.max_multibulk_len => n.unsigned_abs(),
