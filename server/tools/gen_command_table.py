@@ -32,6 +32,12 @@ IMPLEMENTED = {
     "hdel": None, "hlen": None, "hstrlen": None, "hexists": None, "hkeys": None,
     "hvals": None, "hgetall": None, "hincrby": None, "hincrbyfloat": None,
     "hrandfield": None, "hscan": None,
+    # sets
+    "sadd": None, "srem": None, "smembers": None, "sismember": None,
+    "smismember": None, "scard": None, "spop": None, "srandmember": None,
+    "smove": None, "sinter": None, "sintercard": None, "sinterstore": None,
+    "sunion": None, "sunionstore": None, "sdiff": None, "sdiffstore": None,
+    "sscan": None,
     # transactions
     "multi": None, "exec": None, "discard": None, "watch": None, "unwatch": None,
     # pub/sub

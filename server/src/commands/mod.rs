@@ -9,6 +9,7 @@ mod numbers;
 pub mod pubsub;
 mod server;
 mod session;
+mod sets;
 mod strings;
 pub mod table;
 mod table_data;
@@ -98,6 +99,7 @@ pub fn handler_for(name: &str) -> Option<Handler> {
         .or_else(|| server::handler(name))
         .or_else(|| connection::handler(name))
         .or_else(|| hashes::handler(name))
+        .or_else(|| sets::handler(name))
 }
 
 /// The slot of the first key argument of a command, if it has keys.

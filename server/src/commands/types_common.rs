@@ -84,45 +84,60 @@ pub(super) fn modify(
     Ok(true)
 }
 
-/// Clones the collections under `keys` (None for absent ones), checking each type with
-/// `check`; absent and expired keys count as misses, like lookupKeyRead.
-pub(super) fn snapshot(
+/// Reads several keys at once (SINTER, ZUNIONSTORE, ...): locks their shards (and `dst`'s),
+/// reclaims expired keys counting hits and misses like lookupKeyRead, answers WRONGTYPE if
+/// any key holds a string, then lets `f` see the collections (None for absent keys) and
+/// write the reply. With `dst`, what `f` returns is stored there (nothing or an empty
+/// collection deletes `dst`), all under the same locks.
+pub(super) fn multi(
     ctx: &mut Ctx<'_, '_>,
     keys: &[Bytes],
-    check: impl Fn(&Obj) -> bool,
-) -> Result<Vec<Option<Obj>>, CmdError> {
-    let mut out = Vec::with_capacity(keys.len());
-    for key in keys {
-        let slot = key_slot(key);
-        let mut shard = ctx.db().lock_slot(slot);
-        match shard.lookup_read(slot, key, ctx.now) {
-            Some(e) => {
-                let o = obj_of(e)?;
-                if !check(o) {
-                    return Err(CmdError::WRONG_TYPE);
-                }
-                out.push(Some(o.clone()));
-            }
-            None => out.push(None),
+    dst: Option<&[u8]>,
+    f: impl FnOnce(&[Option<&Obj>], &mut ReplyWriter<'_>) -> Result<Option<Obj>, CmdError>,
+) -> CmdResult {
+    let slots: Vec<u16> = keys
+        .iter()
+        .map(|k| key_slot(k))
+        .chain(dst.map(key_slot))
+        .collect();
+    let db = ctx.db();
+    let mut g = db.lock_slots(&slots);
+    let now = ctx.now;
+    for (k, &slot) in keys.iter().zip(&slots) {
+        if let Some(sh) = g.shard(slot) {
+            sh.lookup_read(slot, k, now);
         }
     }
-    Ok(out)
-}
-
-/// Stores `obj` under `dst` (replacing whatever was there, TTL dropped) or, when it is empty,
-/// deletes `dst`. Returns whether a key was stored.
-pub(super) fn store(ctx: &mut Ctx<'_, '_>, dst: &[u8], obj: Obj) -> bool {
-    let slot = key_slot(dst);
-    let mut shard = ctx.db().lock_slot(slot);
-    let stored = if obj.is_empty() {
-        shard.remove(slot, dst, ctx.now).is_some()
-    } else {
-        shard.insert(slot, Entry::new_obj(dst, obj, lru_clock(ctx.now)), ctx.now);
-        true
+    let result = {
+        let mut objs = Vec::with_capacity(keys.len());
+        for (k, &slot) in keys.iter().zip(&slots) {
+            let found = g.shard_ref(slot).and_then(|sh| sh.peek(slot, k));
+            objs.push(match found {
+                Some(e) => Some(obj_of(e)?),
+                None => None,
+            });
+        }
+        f(&objs, ctx.out)?
     };
-    drop(shard);
-    ctx.node.stats.dirty(1);
-    stored
+    let Some(dst) = dst else {
+        return Ok(());
+    };
+    let slot = key_slot(dst);
+    let Some(sh) = g.shard(slot) else {
+        return Ok(());
+    };
+    let changed = match result.filter(|o| !o.is_empty()) {
+        Some(o) => {
+            sh.insert(slot, Entry::new_obj(dst, o, lru_clock(now)), now);
+            true
+        }
+        None => sh.remove(slot, dst, now).is_some(),
+    };
+    drop(g);
+    if changed {
+        ctx.node.stats.dirty(1);
+    }
+    Ok(())
 }
 
 /// HSCAN/SSCAN/ZSCAN options after the cursor: MATCH and COUNT (TYPE is SCAN's only).

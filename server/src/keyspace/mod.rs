@@ -153,6 +153,15 @@ impl MultiGuard<'_> {
             .find(|(i, _)| *i == want)
             .map(|(_, g)| &mut **g)
     }
+
+    /// The locked shard holding `slot`, shared (several keys can then be read at once).
+    pub fn shard_ref(&self, slot: u16) -> Option<&Shard> {
+        let want = shard_of(slot);
+        self.guards
+            .iter()
+            .find(|(i, _)| *i == want)
+            .map(|(_, g)| &**g)
+    }
 }
 
 const WORLD_BUCKETS: usize = 16;
