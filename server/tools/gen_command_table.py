@@ -38,6 +38,16 @@ IMPLEMENTED = {
     "smove": None, "sinter": None, "sintercard": None, "sinterstore": None,
     "sunion": None, "sunionstore": None, "sdiff": None, "sdiffstore": None,
     "sscan": None,
+    # sorted sets
+    "zadd": None, "zincrby": None, "zrem": None, "zcard": None, "zcount": None,
+    "zlexcount": None, "zscore": None, "zmscore": None, "zrank": None,
+    "zrevrank": None, "zrange": None, "zrangestore": None, "zrangebyscore": None,
+    "zrevrangebyscore": None, "zrangebylex": None, "zrevrangebylex": None,
+    "zrevrange": None, "zremrangebyrank": None, "zremrangebyscore": None,
+    "zremrangebylex": None, "zpopmin": None, "zpopmax": None, "zmpop": None,
+    "zunion": None, "zinter": None, "zdiff": None, "zunionstore": None,
+    "zinterstore": None, "zdiffstore": None, "zintercard": None,
+    "zrandmember": None, "zscan": None,
     # transactions
     "multi": None, "exec": None, "discard": None, "watch": None, "unwatch": None,
     # pub/sub

@@ -15,6 +15,7 @@ pub mod table;
 mod table_data;
 mod tx;
 mod types_common;
+mod zsets;
 
 use std::borrow::Cow;
 
@@ -100,6 +101,7 @@ pub fn handler_for(name: &str) -> Option<Handler> {
         .or_else(|| connection::handler(name))
         .or_else(|| hashes::handler(name))
         .or_else(|| sets::handler(name))
+        .or_else(|| zsets::handler(name))
 }
 
 /// The slot of the first key argument of a command, if it has keys.
