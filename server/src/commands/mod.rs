@@ -4,6 +4,7 @@ mod connection;
 mod hashes;
 mod help_data;
 mod keys;
+mod lists;
 mod longdouble;
 mod numbers;
 pub mod pubsub;
@@ -102,6 +103,7 @@ pub fn handler_for(name: &str) -> Option<Handler> {
         .or_else(|| hashes::handler(name))
         .or_else(|| sets::handler(name))
         .or_else(|| zsets::handler(name))
+        .or_else(|| lists::handler(name))
 }
 
 /// The slot of the first key argument of a command, if it has keys.
