@@ -21,11 +21,10 @@
 //!   items are `Result<Message, DecodeError>`: an inner error is a message 7.0 would
 //!   ignore (drop it, keep the link); a [`CodecError`] means close the link.
 //!
-//! Decoding never panics and allocates nothing per gossip entry: the fixed header is
+//! Decoding never panics and allocates nothing but UPDATE's boxed slot set: the fixed header is
 //! read at its `clusterMsg` offsets, the variable parts (gossip count, extensions,
 //! PUBLISH/MODULE/UPDATE bodies) with `nom`, and every length is compared with the
-//! bytes present and with [`Limits`] before it is used. The only allocations are the
-//! boxed slot set of an UPDATE.
+//! bytes present and with [`Limits`] before it is used.
 //!
 //! # What decoding checks (in this order, §6.1)
 //!
