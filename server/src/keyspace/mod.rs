@@ -35,9 +35,22 @@ pub fn shard_of(slot: u16) -> usize {
     usize::from(slot) % SHARDS
 }
 
+/// A shard lock on its own cache lines, so threads working on neighbouring shards do not
+/// invalidate each other's lock word.
+#[repr(align(128))]
+pub struct ShardLock(Mutex<Shard>);
+
+impl std::ops::Deref for ShardLock {
+    type Target = Mutex<Shard>;
+
+    fn deref(&self) -> &Mutex<Shard> {
+        &self.0
+    }
+}
+
 /// One database.
 pub struct Db {
-    shards: OnceLock<Box<[Mutex<Shard>]>>,
+    shards: OnceLock<Box<[ShardLock]>>,
     hasher: KeyHasher,
 }
 
@@ -50,10 +63,10 @@ impl Db {
     }
 
     /// The shards, created on first use so unused databases cost nothing.
-    pub fn shards(&self) -> &[Mutex<Shard>] {
+    pub fn shards(&self) -> &[ShardLock] {
         self.shards.get_or_init(|| {
             (0..SHARDS)
-                .map(|_| Mutex::new(Shard::new(self.hasher)))
+                .map(|_| ShardLock(Mutex::new(Shard::new(self.hasher))))
                 .collect()
         })
     }
@@ -169,8 +182,12 @@ const WORLD_BUCKETS: usize = 16;
 /// A lock that ordinary commands share (each through its own bucket) and that
 /// MULTI/EXEC, SWAPDB and the like take exclusively.
 pub struct WorldLock {
-    buckets: Box<[RwLock<()>]>,
+    buckets: Box<[WorldBucket]>,
 }
+
+/// One reader lock of the world lock, alone on its cache lines.
+#[repr(align(128))]
+struct WorldBucket(RwLock<()>);
 
 /// Shared hold on the world lock.
 pub type WorldRead<'a> = RwLockReadGuard<'a, ()>;
@@ -183,19 +200,21 @@ pub struct WorldWrite<'a> {
 impl WorldLock {
     fn new() -> WorldLock {
         WorldLock {
-            buckets: (0..WORLD_BUCKETS).map(|_| RwLock::new(())).collect(),
+            buckets: (0..WORLD_BUCKETS)
+                .map(|_| WorldBucket(RwLock::new(())))
+                .collect(),
         }
     }
 
     /// Shared access for the connection with this id.
     pub fn read(&self, conn_id: u64) -> WorldRead<'_> {
-        self.buckets[(conn_id as usize) % WORLD_BUCKETS].read()
+        self.buckets[(conn_id as usize) % WORLD_BUCKETS].0.read()
     }
 
     /// Exclusive access: no other command runs until the guard is dropped.
     pub fn write(&self) -> WorldWrite<'_> {
         WorldWrite {
-            _guards: self.buckets.iter().map(|b| b.write()).collect(),
+            _guards: self.buckets.iter().map(|b| b.0.write()).collect(),
         }
     }
 }
