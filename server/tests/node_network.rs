@@ -321,3 +321,55 @@ fn binary_serves_the_redis_crate_and_exits_on_shutdown() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+fn slowlog_follows_its_configuration() {
+    let s = InProcess::start(21434, "");
+    let mut c = Raw::connect(s.port);
+    assert_eq!(c.cmd(&["SLOWLOG", "LEN"]), ":0\r\n");
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "0"]),
+        "+OK\r\n"
+    );
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        c.cmd(&["SET", "k", "v"]);
+        if c.cmd(&["SLOWLOG", "LEN"]) != ":0\r\n" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "slowlog-log-slower-than 0 not applied"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let entry = c.cmd(&["SLOWLOG", "GET", "1"]);
+    assert!(entry.starts_with("*1\r\n*6\r\n:"), "{entry}");
+    c.cmd(&["CONFIG", "SET", "slowlog-max-len", "2"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        c.cmd(&["PING"]);
+        c.cmd(&["PING"]);
+        c.cmd(&["PING"]);
+        if c.cmd(&["SLOWLOG", "LEN"]) == ":2\r\n" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "slowlog-max-len not applied");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // A negative threshold turns the log off (the change is applied asynchronously).
+    c.cmd(&["CONFIG", "SET", "slowlog-log-slower-than", "-1"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        assert_eq!(c.cmd(&["SLOWLOG", "RESET"]), "+OK\r\n");
+        std::thread::sleep(Duration::from_millis(50));
+        c.cmd(&["PING"]);
+        if c.cmd(&["SLOWLOG", "LEN"]) == ":0\r\n" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "negative slowlog-log-slower-than not applied"
+        );
+    }
+}

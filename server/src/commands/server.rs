@@ -464,22 +464,33 @@ struct SlowEntry {
     name: Bytes,
 }
 
-/// The slow log: commands slower than `slowlog-log-slower-than` (10 ms by default).
-#[derive(Default)]
+/// The slow log: commands at least `slowlog-log-slower-than` microseconds long (negative:
+/// off), at most `slowlog-max-len` entries.
 pub struct SlowLog {
     entries: Mutex<VecDeque<SlowEntry>>,
     next_id: std::sync::atomic::AtomicU64,
+    threshold_us: std::sync::atomic::AtomicI64,
+    max_len: std::sync::atomic::AtomicU64,
 }
 
-const SLOWLOG_THRESHOLD: Duration = Duration::from_micros(10_000);
-const SLOWLOG_MAX_LEN: usize = 128;
+impl Default for SlowLog {
+    fn default() -> Self {
+        SlowLog {
+            entries: Mutex::new(VecDeque::new()),
+            next_id: std::sync::atomic::AtomicU64::new(0),
+            threshold_us: std::sync::atomic::AtomicI64::new(10_000),
+            max_len: std::sync::atomic::AtomicU64::new(128),
+        }
+    }
+}
 const SLOWLOG_MAX_ARGC: usize = 32;
 const SLOWLOG_MAX_ARGLEN: usize = 128;
 
 impl SlowLog {
     /// Records a command if it was slow.
     pub fn record(&self, took: Duration, args: &[Bytes], client: &crate::net::ClientHandle) {
-        if took < SLOWLOG_THRESHOLD {
+        let threshold = self.threshold_us.load(std::sync::atomic::Ordering::Relaxed);
+        if threshold < 0 || (took.as_micros() as i64) < threshold {
             return;
         }
         let mut kept: Vec<Bytes> = Vec::new();
@@ -513,7 +524,25 @@ impl SlowLog {
         };
         let mut e = self.entries.lock();
         e.push_front(entry);
-        e.truncate(SLOWLOG_MAX_LEN);
+        let max = self.max_len.load(std::sync::atomic::Ordering::Relaxed);
+        e.truncate(usize::try_from(max).unwrap_or(usize::MAX));
+    }
+
+    /// Picks up `slowlog-log-slower-than` and `slowlog-max-len` from the configuration.
+    pub fn configure(&self, config: &crate::config::ConfigStore) {
+        let number = |name: &str| {
+            config
+                .get_text(name)
+                .and_then(|v| String::from_utf8_lossy(&v).parse::<i64>().ok())
+        };
+        if let Some(t) = number("slowlog-log-slower-than") {
+            self.threshold_us.store(t, std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Some(m) = number("slowlog-max-len") {
+            self.max_len.store(m.max(0) as u64, std::sync::atomic::Ordering::Relaxed);
+            let mut e = self.entries.lock();
+            e.truncate(usize::try_from(m.max(0)).unwrap_or(usize::MAX));
+        }
     }
 
     /// Empties the log.

@@ -106,6 +106,7 @@ pub async fn serve(node: Arc<Node>, listeners: Listeners, shutdown: Cancellation
         }
     }
     tasks.push(tokio::spawn(cron(node.clone(), shutdown.clone())));
+    tasks.push(tokio::spawn(follow_config(node.clone(), shutdown.clone())));
     shutdown.cancelled().await;
     node.clients.kill_all();
     while !node.clients.is_empty() {
@@ -132,6 +133,23 @@ async fn accept_loop(node: Arc<Node>, listener: TcpListener, shutdown: Cancellat
                 tracing::warn!("Accepting client connection: {e}");
                 // Out of file descriptors and the like: back off instead of spinning.
                 tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+}
+
+/// Applies configuration changes that live outside the typed config snapshot.
+async fn follow_config(node: Arc<Node>, shutdown: CancellationToken) {
+    let mut changes = node.config.subscribe();
+    node.slowlog.configure(&node.config);
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            r = changes.changed() => {
+                if r.is_err() {
+                    return;
+                }
+                node.slowlog.configure(&node.config);
             }
         }
     }
