@@ -539,9 +539,8 @@ impl SlowLog {
             self.threshold_us.store(t, std::sync::atomic::Ordering::Relaxed);
         }
         if let Some(m) = number("slowlog-max-len") {
+            // As in Redis, the log is trimmed at the next entry, not right away.
             self.max_len.store(m.max(0) as u64, std::sync::atomic::Ordering::Relaxed);
-            let mut e = self.entries.lock();
-            e.truncate(usize::try_from(m.max(0)).unwrap_or(usize::MAX));
         }
     }
 
