@@ -68,6 +68,18 @@
 //! 7. nodes.conf round trip: loading a node's saved bytes and saving again gives the same
 //!    bytes except ping/pong times and the link-state column (see [`Cluster::load`]).
 
+//!
+//! # Verification
+//!
+//! * `tests/`: one file per part of the spec (failure detection, epochs and slots,
+//!   voting, wire/handshake, commands and pub/sub, nodes.conf with the 7.0.15 files,
+//!   CLUSTER transcripts replayed byte for byte), simulator scenarios, a many-seed
+//!   fault run (`CLUSTER_SIM_SEEDS`, `CLUSTER_SIM_SEED`, `CLUSTER_SIM_NODES`), and
+//!   interop runs against a real `redis-server` 7.0.15 (skipped when not installed).
+//! * `fuzz/` (own cargo project): `nodes_conf`, `command`, `bus` —
+//!   `RUSTC_BOOTSTRAP=1 cargo fuzz run bus -- -max_total_time=600`.
+//! * `benches/core.rs`: PING in, cron tick, CLUSTER NODES, nodes.conf at N=6 and N=100.
+
 mod cluster;
 pub mod command;
 mod cron;
