@@ -26,7 +26,14 @@ fn run(seed: u64) -> Result<(), SimFailure> {
     sim.create_cluster(n / 2)?;
     let mut r = fastrand::Rng::with_seed(seed ^ 0x5eed);
     for _ in 0..3 {
-        match r.u8(0..3) {
+        match r.u8(0..4) {
+            3 => {
+                // A random split into two groups (possibly with no majority side).
+                let (a, b): (Vec<usize>, Vec<usize>) = (0..n).partition(|_| r.bool());
+                sim.partition(&a, &b);
+                sim.run_for(r.u64(1000..10_000))?;
+                sim.heal();
+            }
             0 => {
                 let v = r.usize(0..n);
                 sim.crash(v);
