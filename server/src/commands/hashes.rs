@@ -265,12 +265,7 @@ fn hrandfield(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
             }
         });
     }
-    let withvalues = match args.get(3) {
-        None => false,
-        Some(a) if args.len() == 4 && a.eq_ignore_ascii_case(b"withvalues") => true,
-        Some(_) => return Err(CmdError::SYNTAX),
-    };
-    let count = random_count(&args[2], withvalues)?;
+    let (count, withvalues) = random_count(args, Some(b"withvalues"))?;
     let mut rng = fastrand::Rng::new();
     read_hash(ctx, &args[1], |h, out| {
         let Some(h) = h.filter(|_| count != 0) else {

@@ -113,13 +113,7 @@ fn pop_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], end: End) -> CmdResult {
         )));
     }
     let count = match args.get(2) {
-        Some(a) => {
-            let n = parse_i64(a)?;
-            if n < 0 {
-                return Err(CmdError::msg("ERR value is out of range, must be positive"));
-            }
-            Some(n as u64)
-        }
+        Some(a) => Some(super::zsets::positive(a)?),
         None => None,
     };
     let found = existing_list(ctx, &args[1], |l, out| match count {

@@ -133,13 +133,7 @@ fn scard(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 fn spop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let count = match args.len() {
         2 => None,
-        3 => {
-            let n = parse_i64(&args[2])?;
-            if n < 0 {
-                return Err(CmdError::msg("ERR value is out of range, must be positive"));
-            }
-            Some(n as u64)
-        }
+        3 => Some(super::zsets::positive(&args[2])?),
         _ => return Err(CmdError::SYNTAX),
     };
     let mut rng = fastrand::Rng::new();
@@ -184,7 +178,7 @@ fn srandmember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
                 }
             })
         }
-        3 => random_count(&args[2], false)?,
+        3 => random_count(args, None)?.0,
         _ => return Err(CmdError::SYNTAX),
     };
     read_set(ctx, &args[1], |s, out| {

@@ -173,8 +173,13 @@ pub(super) fn scan_opts(args: &[Bytes]) -> Result<ScanOpts, CmdError> {
     Ok(ScanOpts { pattern })
 }
 
-/// strtoul as Redis uses it for cursors: optional sign, digits, nothing else, no overflow.
+/// strtoul as Redis uses it for cursors: the C string (up to a NUL), empty meaning 0,
+/// otherwise an optional sign and digits, nothing else, no overflow.
 fn parse_cursor(b: &[u8]) -> Option<u64> {
+    let b = b.split(|&c| c == 0).next().unwrap_or(b);
+    if b.is_empty() {
+        return Some(0);
+    }
     let (neg, digits) = match b.split_first() {
         Some((b'-', rest)) => (true, rest),
         Some((b'+', rest)) => (false, rest),
@@ -229,19 +234,30 @@ pub(super) fn empty_scan(out: &mut ReplyWriter<'_>) {
 /// reply (and dies on -LONG_MAX); past this we answer "value is out of range" instead.
 pub(super) const MAX_RANDOM_REPEATS: u64 = 1 << 24;
 
-/// The count argument of SRANDMEMBER/HRANDFIELD/ZRANDMEMBER: getRangeLongFromObjectOrReply
-/// over -LONG_MAX..=LONG_MAX, then our bound on repeats (`pairs`: each repeat is two items).
-pub(super) fn random_count(arg: &[u8], pairs: bool) -> Result<i64, CmdError> {
-    let l = parse_i64(arg)?;
+/// The count and option of SRANDMEMBER/HRANDFIELD/ZRANDMEMBER, checked in 7.0's order:
+/// the count (getRangeLongFromObjectOrReply over -LONG_MAX..=LONG_MAX), then the option
+/// (`flag`, e.g. WITHVALUES; SRANDMEMBER has none), then a count that would overflow as
+/// pairs, then our bound on repeats. Returns the count and whether the option was given.
+pub(super) fn random_count(args: &[Bytes], flag: Option<&[u8]>) -> Result<(i64, bool), CmdError> {
+    let l = parse_i64(&args[2])?;
     if l == i64::MIN {
         return Err(CmdError::msg(
             "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
         ));
     }
-    if l < 0 && (l.unsigned_abs() > MAX_RANDOM_REPEATS || (pairs && l < -(i64::MAX / 2))) {
-        return Err(CmdError::msg("ERR value is out of range"));
+    let with = match (args.get(3), flag) {
+        (None, _) => false,
+        (Some(a), Some(f)) if args.len() == 4 && a.eq_ignore_ascii_case(f) => true,
+        _ => return Err(CmdError::SYNTAX),
+    };
+    let out_of_range = || CmdError::msg("ERR value is out of range");
+    if with && (l < -(i64::MAX / 2) || l > i64::MAX / 2) {
+        return Err(out_of_range());
     }
-    Ok(l)
+    if l < 0 && l.unsigned_abs() > MAX_RANDOM_REPEATS {
+        return Err(out_of_range());
+    }
+    Ok((l, with))
 }
 
 /// DEBUG DIGEST's xorObjectDigest for a collection (type code, then the elements as Redis

@@ -3,13 +3,14 @@
 use bytes::Bytes;
 use resp_proto::{Protocol, ReplyWriter};
 
-use super::numbers::{parse_f64, parse_i64};
+use super::numbers::parse_i64;
 use super::types_common::{
     check_cursor, empty_scan, modify, multi, random_count, read, reply_elem, scan_opts, scan_reply,
     thresholds,
 };
 use super::{CmdError, CmdResult, Ctx, Handler};
 use crate::keyspace::Obj;
+use crate::types::num::parse_f64;
 use crate::types::zset::{AddFlags, AddOutcome, Aggregate, LexRange, ScoreRange, ZInput};
 use crate::types::{Elem, TypesError, Zset};
 
@@ -513,18 +514,20 @@ fn zpop_generic(
     Ok(())
 }
 
+/// getPositiveLongFromObjectOrReply without a message: one text for junk and negatives.
+pub(super) fn positive(a: &[u8]) -> Result<u64, CmdError> {
+    parse_i64(a)
+        .ok()
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or_else(|| CmdError::msg("ERR value is out of range, must be positive"))
+}
+
 fn zpop_cmd(ctx: &mut Ctx<'_, '_>, args: &[Bytes], max: bool) -> CmdResult {
     if args.len() > 3 {
         return Err(CmdError::SYNTAX);
     }
     let count = match args.get(2) {
-        Some(a) => {
-            let n = parse_i64(a)?;
-            if n < 0 {
-                return Err(CmdError::msg("ERR value is out of range, must be positive"));
-            }
-            Some(n as u64)
-        }
+        Some(a) => Some(positive(a)?),
         None => None,
     };
     if count == Some(0) {
@@ -599,6 +602,8 @@ enum SetOp {
     Union,
     Inter,
     Diff,
+    /// ZINTERCARD: the size of the intersection only.
+    InterCard,
 }
 
 fn op_name(op: SetOp, store: bool) -> &'static str {
@@ -609,6 +614,7 @@ fn op_name(op: SetOp, store: bool) -> &'static str {
         (SetOp::Union, true) => "zunionstore",
         (SetOp::Inter, true) => "zinterstore",
         (SetOp::Diff, true) => "zdiffstore",
+        (SetOp::InterCard, _) => "zintercard",
     }
 }
 
@@ -643,17 +649,20 @@ fn zsetop(ctx: &mut Ctx<'_, '_>, args: &[Bytes], at: usize, op: SetOp) -> CmdRes
         let mut weights = vec![1.0; setnum];
         let mut agg = Aggregate::Sum;
         let mut withscores = false;
+        let mut limit = 0usize;
+        let card = op == SetOp::InterCard;
+        let mixes = op != SetOp::Diff && !card;
         let mut j = keys_end;
         while j < args.len() {
             let remaining = args.len() - j;
             let a = &args[j];
-            if op != SetOp::Diff && remaining > setnum && a.eq_ignore_ascii_case(b"weights") {
+            if mixes && remaining > setnum && a.eq_ignore_ascii_case(b"weights") {
                 for (i, w) in weights.iter_mut().enumerate() {
                     *w = parse_f64(&args[j + 1 + i])
                         .ok_or_else(|| types_err(TypesError::WeightNotFloat))?;
                 }
                 j += setnum + 1;
-            } else if op != SetOp::Diff && remaining >= 2 && a.eq_ignore_ascii_case(b"aggregate") {
+            } else if mixes && remaining >= 2 && a.eq_ignore_ascii_case(b"aggregate") {
                 agg = match args[j + 1].to_ascii_lowercase().as_slice() {
                     b"sum" => Aggregate::Sum,
                     b"min" => Aggregate::Min,
@@ -661,9 +670,16 @@ fn zsetop(ctx: &mut Ctx<'_, '_>, args: &[Bytes], at: usize, op: SetOp) -> CmdRes
                     _ => return Err(CmdError::SYNTAX),
                 };
                 j += 2;
-            } else if !store && a.eq_ignore_ascii_case(b"withscores") {
+            } else if !store && !card && a.eq_ignore_ascii_case(b"withscores") {
                 withscores = true;
                 j += 1;
+            } else if card && remaining >= 2 && a.eq_ignore_ascii_case(b"limit") {
+                let l = parse_i64(&args[j + 1])
+                    .ok()
+                    .filter(|&l| l >= 0)
+                    .ok_or_else(|| CmdError::msg("ERR LIMIT can't be negative"))?;
+                limit = usize::try_from(l).unwrap_or(usize::MAX);
+                j += 2;
             } else {
                 return Err(CmdError::SYNTAX);
             }
@@ -672,6 +688,11 @@ fn zsetop(ctx: &mut Ctx<'_, '_>, args: &[Bytes], at: usize, op: SetOp) -> CmdRes
             SetOp::Union => Zset::union(&inputs, &weights, agg),
             SetOp::Inter => Zset::inter(&inputs, &weights, agg),
             SetOp::Diff => Zset::diff(&inputs),
+            SetOp::InterCard => {
+                let n = Zset::inter(&inputs, &weights, agg).len();
+                out.integer(if limit == 0 { n } else { n.min(limit) } as i64);
+                return Ok(None);
+            }
         };
         if store {
             out.integer(pairs.len() as i64);
@@ -708,40 +729,7 @@ fn zdiffstore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn zintercard(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    let keys_end = numkeys(args, 1)?;
-    if keys_end > args.len() {
-        return Err(CmdError::msg(
-            "ERR Number of keys can't be greater than number of args",
-        ));
-    }
-    let mut limit = 0usize;
-    let mut i = keys_end;
-    while i < args.len() {
-        if args[i].eq_ignore_ascii_case(b"limit") && i + 1 < args.len() {
-            let l = parse_i64(&args[i + 1])
-                .ok()
-                .filter(|&l| l >= 0)
-                .ok_or_else(|| CmdError::msg("ERR LIMIT can't be negative"))?;
-            limit = usize::try_from(l).unwrap_or(usize::MAX);
-            i += 2;
-        } else {
-            return Err(CmdError::SYNTAX);
-        }
-    }
-    multi(ctx, &args[2..keys_end], None, |objs, out| {
-        let mut inputs = Vec::with_capacity(objs.len());
-        for o in objs {
-            inputs.push(match o {
-                Some(Obj::Zset(z)) => ZInput::Zset(z),
-                Some(Obj::Set(s)) => ZInput::Set(s),
-                Some(_) => return Err(CmdError::WRONG_TYPE),
-                None => ZInput::Empty,
-            });
-        }
-        let n = Zset::inter(&inputs, &[], Aggregate::Sum).len();
-        out.integer(if limit == 0 { n } else { n.min(limit) } as i64);
-        Ok(None)
-    })
+    zsetop(ctx, args, 1, SetOp::InterCard)
 }
 
 fn zrandmember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
@@ -759,12 +747,7 @@ fn zrandmember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
             }
         });
     }
-    let withscores = match args.get(3) {
-        None => false,
-        Some(a) if args.len() == 4 && a.eq_ignore_ascii_case(b"withscores") => true,
-        Some(_) => return Err(CmdError::SYNTAX),
-    };
-    let count = random_count(&args[2], withscores)?;
+    let (count, withscores) = random_count(args, Some(b"withscores"))?;
     read_zset(ctx, &args[1], |z, out| {
         let Some(z) = z.filter(|_| count != 0) else {
             out.array_len(0);

@@ -21,9 +21,33 @@ fn parse_bound(b: &[u8]) -> Result<(f64, bool), TypesError> {
         Some((b'(', rest)) => (true, rest),
         _ => (false, b),
     };
-    parse_f64(num)
+    strtod_whole(num)
         .map(|v| (v, ex))
         .ok_or(TypesError::MinMaxNotFloat)
+}
+
+/// zslParseRange reads a bound with a bare strtod on the C string: the text stops at a NUL,
+/// the empty string is 0, leading white space is skipped, overflow gives an infinity and
+/// underflow zero; only trailing junk and NaN are refused.
+fn strtod_whole(b: &[u8]) -> Option<f64> {
+    let b = b.split(|&c| c == 0).next().unwrap_or(b);
+    if b.is_empty() {
+        return Some(0.0);
+    }
+    let start = b
+        .iter()
+        .position(|c| !matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))?;
+    let t = b.get(start..)?;
+    parse_f64(t).or_else(|| {
+        let s = std::str::from_utf8(t).ok()?;
+        let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+        let decimal = !body.is_empty()
+            && body.starts_with(|c: char| c.is_ascii_digit() || c == '.')
+            && body
+                .bytes()
+                .all(|c| c.is_ascii_digit() || matches!(c, b'.' | b'e' | b'E' | b'-' | b'+'));
+        decimal.then(|| s.parse::<f64>().ok()).flatten()
+    })
 }
 
 impl ScoreRange {
