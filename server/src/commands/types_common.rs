@@ -251,7 +251,7 @@ pub(super) fn random_count(args: &[Bytes], flag: Option<&[u8]>) -> Result<(i64, 
         _ => return Err(CmdError::SYNTAX),
     };
     let out_of_range = || CmdError::msg("ERR value is out of range");
-    if with && (l < -(i64::MAX / 2) || l > i64::MAX / 2) {
+    if with && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&l) {
         return Err(out_of_range());
     }
     if l < 0 && l.unsigned_abs() > MAX_RANDOM_REPEATS {
