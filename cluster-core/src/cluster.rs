@@ -395,6 +395,7 @@ impl Cluster {
                 channel,
                 message,
             } => self.propagate_publish(shard, channel, message, out),
+            Input::Reconfigure(cfg) => self.reconfigure(*cfg),
             Input::ModuleSend {
                 target,
                 module_id,
@@ -433,6 +434,34 @@ impl Cluster {
                 self.last_routing = Some(Arc::clone(&r));
                 out.push(Effect::Routing(r));
             }
+        }
+    }
+
+    /// New configuration; our record follows the announced ip/ports/hostname.
+    fn reconfigure(&mut self, cfg: Config) {
+        let changed = cfg.announce_ip != self.cfg.announce_ip
+            || cfg.port != self.cfg.port
+            || cfg.cport != self.cfg.cport
+            || cfg.pport != self.cfg.pport
+            || cfg.hostname != self.cfg.hostname;
+        self.cfg = cfg;
+        if changed {
+            let (ip, port, cport, pport, host) = (
+                self.cfg.announce_ip.clone(),
+                self.cfg.port,
+                self.cfg.cport,
+                self.cfg.pport,
+                self.cfg.hostname.clone(),
+            );
+            let me = self.me_mut();
+            if let Some(ip) = ip {
+                me.ip = ip;
+            }
+            me.port = port;
+            me.cport = cport;
+            me.pport = pport;
+            me.hostname = host;
+            self.save(false);
         }
     }
 

@@ -159,6 +159,9 @@ pub enum Input {
         /// Message.
         message: Bytes,
     },
+    /// CONFIG SET changed a `cluster-*` directive: the new configuration (our own
+    /// announced address and hostname follow it, as `clusterCron` step 1 does).
+    Reconfigure(Box<Config>),
     /// A module message to send (`RedisModule_SendClusterMessage`).
     ModuleSend {
         /// One node, or every node.

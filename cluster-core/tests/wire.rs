@@ -216,3 +216,35 @@ fn handshake_times_out_after_max_node_timeout_1000() {
     c.handle(T0 + 15_001, Input::Tick, &mut out);
     assert_eq!(c.nodes().len(), 1);
 }
+
+#[test]
+fn reconfigured_hostname_is_announced_and_cleared() {
+    // §3.3: the hostname follows the configuration; empty means no extension.
+    let mut h = Harness::new(&five_masters(""));
+    let mut cfg = h.c.config().clone();
+    cfg.hostname = "a.example".into();
+    h.input(Input::Reconfigure(Box::new(cfg.clone())));
+    assert!(h
+        .c
+        .nodes_text()
+        .contains("10.0.0.1:7000@17000,a.example myself,master"));
+    let l = h.inbound();
+    let ping = h.msg_from(name('b'), Body::Ping(PingBody::default()));
+    h.input(Input::Bus {
+        link: l,
+        msg: Box::new(ping.clone()),
+    });
+    let (_, pong) = h.sent().into_iter().next().unwrap();
+    assert_eq!(
+        pong.body.ping().unwrap().hostname(),
+        Some(&b"a.example"[..])
+    );
+    cfg.hostname.clear();
+    h.input(Input::Reconfigure(Box::new(cfg)));
+    h.input(Input::Bus {
+        link: l,
+        msg: Box::new(ping),
+    });
+    let (_, pong) = h.sent().into_iter().next().unwrap();
+    assert_eq!(pong.body.ping().unwrap().hostname(), None);
+}
