@@ -38,7 +38,12 @@ fn name_of(args: &[Vec<u8>]) -> Vec<u8> {
 fn cmp_for(args: &[Vec<u8>]) -> Cmp {
     let name = name_of(args);
     let has = |w: &[u8]| args.iter().skip(2).any(|a| a.eq_ignore_ascii_case(w));
+    // A made-up cursor over a hashtable has no defined result: only errors must agree.
+    let made_up_cursor = args
+        .get(2)
+        .is_some_and(|c| !c.is_empty() && c.as_slice() != b"0");
     match name.as_slice() {
+        b"sscan" | b"hscan" | b"zscan" if made_up_cursor => Cmp::Shape,
         b"smembers" | b"sinter" | b"sunion" | b"sdiff" | b"hkeys" | b"hvals" => Cmp::Unordered(1),
         b"hgetall" => Cmp::Unordered(2),
         b"sscan" => Cmp::Scan(1),
@@ -1165,8 +1170,13 @@ fn command() -> impl Strategy<Value = Vec<Vec<u8>>> {
 #[test]
 fn random_type_sequences_match_redis() {
     let (ours, real) = start_pair(24013, 24313);
+    // TYPES_DIFF_CASES raises the count for a longer hunt; the default keeps the test short.
+    let cases = std::env::var("TYPES_DIFF_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
     let config = Config {
-        cases: 300,
+        cases,
         failure_persistence: None,
         ..Config::default()
     };
