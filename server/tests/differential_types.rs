@@ -1217,3 +1217,71 @@ fn random_type_sequences_match_redis() {
         panic!("{e}");
     }
 }
+
+/// WATCH sees writes of the type commands (and not the ones that change nothing), and the
+/// commands queue and run inside MULTI/EXEC, as in Redis.
+#[test]
+fn watch_and_multi_follow_type_writes() {
+    let (ours, real) = start_pair(24014, 24314);
+    // (connection, command): connection 0 watches and runs the transaction, 1 interferes.
+    let steps: &[(usize, &str)] = &[
+        (0, "FLUSHALL"),
+        (0, "HSET h f v"),
+        (0, "SADD s 1"),
+        (0, "RPUSH l a"),
+        (0, "ZADD z 1 a"),
+        (0, "WATCH h s l z"),
+        (1, "HDEL h nofield"),
+        (1, "SREM s 9"),
+        (1, "LREM l 0 nomember"),
+        (1, "ZREM z nomember"),
+        (1, "HGET h f"),
+        (0, "MULTI"),
+        (0, "HINCRBY h n 1"),
+        (0, "SADD s 2"),
+        (0, "LPUSH l b"),
+        (0, "ZINCRBY z 2 a"),
+        (0, "SMEMBERS s"),
+        (0, "EXEC"),
+        (0, "WATCH h"),
+        (1, "HSET h f v2"),
+        (0, "MULTI"),
+        (0, "HGET h f"),
+        (0, "EXEC"),
+        (0, "WATCH z"),
+        (1, "ZPOPMIN z"),
+        (0, "MULTI"),
+        (0, "ZCARD z"),
+        (0, "EXEC"),
+        (0, "WATCH l"),
+        (1, "RPOPLPUSH l other"),
+        (0, "MULTI"),
+        (0, "LLEN l"),
+        (0, "EXEC"),
+        (0, "WATCH s"),
+        (1, "SMOVE s s2 1"),
+        (0, "MULTI"),
+        (0, "SCARD s"),
+        (0, "EXEC"),
+        (0, "MULTI"),
+        (0, "ZADD z x a"),
+        (0, "HSET h"),
+        (0, "EXEC"),
+        (0, "MULTI"),
+        (0, "SET str v"),
+        (0, "LPUSH str a"),
+        (0, "GET str"),
+        (0, "EXEC"),
+    ];
+    let mut pairs = [
+        Pair::new(ours.port, real.port),
+        Pair::new(ours.port, real.port),
+    ];
+    let mut failures = Vec::new();
+    for &(conn, line) in steps {
+        if let Err(e) = pairs[conn].line(line) {
+            failures.push(e);
+        }
+    }
+    assert_no_failures(&failures);
+}

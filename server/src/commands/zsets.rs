@@ -108,6 +108,17 @@ fn reply_pairs<'a>(
     nest: Nest,
 ) {
     let n = items.len();
+    reply_n_pairs(out, n, items, withscores, nest);
+}
+
+/// [`reply_pairs`] for an iterator of known length `n` that is produced lazily.
+fn reply_n_pairs<'a>(
+    out: &mut ReplyWriter<'_>,
+    n: usize,
+    items: impl Iterator<Item = (Elem<'a>, f64)>,
+    withscores: bool,
+    nest: Nest,
+) {
     let nested = withscores
         && match nest {
             Nest::ByProtocol => resp3(out),
@@ -755,8 +766,9 @@ fn zrandmember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         };
         if count < 0 {
             let n = count.unsigned_abs();
-            let items: Vec<(Elem<'_>, f64)> = z.random_repeating(n, &mut rng).collect();
-            reply_pairs(out, items.into_iter(), withscores, Nest::ByProtocol);
+            // Streamed: a big negative count costs output, not a second copy.
+            let items = z.random_repeating(n, &mut rng);
+            reply_n_pairs(out, n as usize, items, withscores, Nest::ByProtocol);
         } else {
             let items = z.random_distinct(count as u64, &mut rng);
             reply_pairs(out, items.into_iter(), withscores, Nest::ByProtocol);
