@@ -37,7 +37,8 @@ pub fn decode_frame(buf: &mut BytesMut, limits: &Limits) -> Result<Option<Frame>
     }
 }
 
-/// The nom error type: a [`DecodeError`] (nom's own kinds only arise from `tag`, as CRLF).
+/// The nom error type: a [`DecodeError`]. nom's own error kinds do not arise here (streaming
+/// `take` only reports `Incomplete`); should one, it reads as a missing CRLF.
 #[derive(Debug)]
 struct PErr(DecodeError);
 
