@@ -1,5 +1,6 @@
 //! The hot paths of the cluster actor: a PING in, a PING out, a cron tick, a CLUSTER
-//! NODES text, a nodes.conf save, on a 3-master/3-replica node and on a 100-node one.
+//! NODES text, a nodes.conf save, on a 3-master/3-replica node and on a 100-node one;
+//! and at 1000 nodes a PING carrying 100 gossip entries and a steady-state cron tick.
 #![allow(clippy::unwrap_used, clippy::panic, missing_docs)]
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
@@ -68,12 +69,40 @@ fn node(n: usize, masters: usize) -> (Cluster, Vec<(NodeName, LinkId)>) {
     (c, links)
 }
 
+/// A 1000-node node at steady state: every peer answered a PING, the PONGs spread over
+/// the last node_timeout/2, so a tick PINGs the few whose PONG has gone stale (§9.1).
+fn steady(n: usize, masters: usize) -> (Cluster, Vec<(NodeName, LinkId)>, u64) {
+    let (mut c, links) = node(n, masters);
+    let half = Config::new(7000).node_timeout / 2;
+    let mut out = Vec::new();
+    for (k, (peer, link)) in links.iter().enumerate() {
+        let at = T0 + half * k as u64 / links.len() as u64;
+        let mut pong = ping_from(&c, *peer, 0);
+        if let Body::Ping(b) = pong.body {
+            pong.body = Body::Pong(b);
+        }
+        c.handle(
+            at,
+            Input::Bus {
+                link: *link,
+                msg: Box::new(pong),
+            },
+            &mut out,
+        );
+        out.clear();
+    }
+    (c, links, T0 + half + 100)
+}
+
 fn ping_from(c: &Cluster, from: NodeName, gossip: usize) -> Message {
     let n = c.nodes().get(&from).unwrap();
     let mut h = Header::new(from);
     h.port = 7000;
     h.cport = 17000;
-    h.flags = NodeFlags::MASTER | NodeFlags::MYSELF;
+    h.flags = (n.flags & (NodeFlags::MASTER | NodeFlags::SLAVE)) | NodeFlags::MYSELF;
+    if let Some(m) = n.master {
+        h.slaveof = m;
+    }
     h.config_epoch = n.config_epoch;
     h.current_epoch = c.current_epoch();
     h.myslots = n.slots.clone();
@@ -140,5 +169,34 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench);
+fn bench_1000(c: &mut Criterion) {
+    let (node, links, now) = steady(1000, 500);
+    let (peer, link) = links[0];
+    let ping = ping_from(&node, peer, 100);
+    c.bench_function("handle PING, 100 gossip entries (N=1000)", |b| {
+        b.iter_batched_ref(
+            || (node.clone(), Vec::with_capacity(8)),
+            |(st, out)| {
+                st.handle(
+                    now,
+                    Input::Bus {
+                        link,
+                        msg: Box::new(ping.clone()),
+                    },
+                    out,
+                )
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    c.bench_function("cron tick, steady state (N=1000)", |b| {
+        b.iter_batched_ref(
+            || (node.clone(), Vec::with_capacity(32)),
+            |(st, out)| st.handle(now, Input::Tick, out),
+            BatchSize::LargeInput,
+        )
+    });
+}
+
+criterion_group!(benches, bench, bench_1000);
 criterion_main!(benches);

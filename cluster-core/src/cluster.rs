@@ -306,6 +306,10 @@ impl Cluster {
     pub fn slot_owner(&self, slot: u16) -> Option<NodeName> {
         self.owners.get(usize::from(slot)).copied().flatten()
     }
+    /// The whole slot → owner table, indexed by slot.
+    pub(crate) fn owners(&self) -> &[Option<NodeName>] {
+        &self.owners
+    }
     /// Open slots: migrating (slot -> target).
     pub fn migrating(&self) -> &BTreeMap<u16, NodeName> {
         &self.migrating
@@ -503,6 +507,48 @@ impl Cluster {
             }
         }
         self.todo.routing = true;
+    }
+
+    /// Bulk form of [`Cluster::set_slot_owner`]`(s, Some(owner))` for every slot of
+    /// `slots` (an UPDATE or a PING claiming many slots), with one record lookup per
+    /// run of slots instead of several per slot.
+    pub(crate) fn set_slots_owner(&mut self, slots: &SlotSet, owner: NodeName) {
+        let first_slot = self.nodes.get(&owner).is_some_and(|x| x.slots.is_empty());
+        let mut prev: Option<NodeName> = None;
+        let mut run = Vec::new();
+        for slot in slots.iter() {
+            let Some(cell) = self.owners.get_mut(usize::from(slot)) else {
+                continue;
+            };
+            let old = cell.replace(owner);
+            self.not_claiming.remove(slot);
+            if old != prev {
+                self.release_slots(prev, &run);
+                run.clear();
+                prev = old;
+            }
+            run.push(slot);
+        }
+        self.release_slots(prev, &run);
+        if let Some(node) = self.nodes.get_mut(&owner) {
+            for slot in slots.iter() {
+                node.slots.insert(slot);
+            }
+        }
+        if !slots.is_empty() && first_slot && self.nodes.iter().any(|x| !x.replicas.is_empty()) {
+            if let Some(node) = self.nodes.get_mut(&owner) {
+                node.flags |= NodeFlags::MIGRATE_TO;
+            }
+        }
+        self.todo.routing = true;
+    }
+
+    fn release_slots(&mut self, old: Option<NodeName>, run: &[u16]) {
+        if let Some(o) = old.and_then(|o| self.nodes.get_mut(&o)) {
+            for s in run {
+                o.slots.remove(*s);
+            }
+        }
     }
 
     /// Load-time bulk form of [`Cluster::set_slot_owner`] for a range (a slot listed

@@ -122,7 +122,9 @@ impl Node {
 /// and CLUSTER NODES print; Redis uses its hash table order, which clients may not rely on).
 #[derive(Debug, Clone, Default)]
 pub struct Nodes {
-    map: HashMap<NodeName, Node>,
+    // foldhash (randomly seeded per process) instead of SipHash: every message and
+    // cron step does several name lookups, and this table is only iterated in `order`.
+    map: HashMap<NodeName, Node, foldhash::quality::RandomState>,
     order: Vec<NodeName>,
 }
 

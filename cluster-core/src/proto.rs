@@ -1037,6 +1037,9 @@ impl Cluster {
         let mut migrated_our_slots = 0usize;
         let mut sender_slots = 0usize;
         let mut dirty = SlotSet::EMPTY;
+        let mut taken = SlotSet::EMPTY;
+        // Runs of slots share an owner: look its epoch up once per run.
+        let mut older: Option<(NodeName, bool)> = None;
         for s in slots.iter() {
             sender_slots += 1;
             let owner = self.slot_owner(s);
@@ -1051,7 +1054,15 @@ impl Cluster {
                 None => true,
                 Some(o) => {
                     self.not_claiming.contains(s)
-                        || self.nodes.get(&o).map_or(true, |o| o.config_epoch < epoch)
+                        || match older {
+                            Some((n, is_older)) if n == o => is_older,
+                            _ => {
+                                let is_older =
+                                    self.nodes.get(&o).map_or(true, |o| o.config_epoch < epoch);
+                                older = Some((o, is_older));
+                                is_older
+                            }
+                        }
                 }
             };
             if !takes {
@@ -1064,7 +1075,10 @@ impl Cluster {
                 new_primary = Some(sender);
                 migrated_our_slots += 1;
             }
-            self.set_slot_owner(s, Some(sender));
+            taken.insert(s);
+        }
+        if !taken.is_empty() {
+            self.set_slots_owner(&taken, sender);
             self.save(true);
         }
         let owned: Vec<u16> = self

@@ -20,6 +20,8 @@ use crate::nodes_conf::{name_text, NodesConf};
 use crate::reply::Reply;
 use crate::types::{Config, Effect, Input, KeyFacts, LinkId, Millis};
 
+pub mod scenario;
+
 /// Network and cluster parameters of a run.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
@@ -108,8 +110,10 @@ pub struct Sim {
     seq: u64,
     rng: fastrand::Rng,
     /// (node, link) -> (peer node, peer link).
-    conns: HashMap<(usize, LinkId), (usize, LinkId)>,
+    /// Ordered: a crash closes its links in a seed-determined order.
+    conns: BTreeMap<(usize, LinkId), (usize, LinkId)>,
     next_in: u64,
+    /// Directed cuts: (from, to) drops what `from` sends to `to`.
     blocked: BTreeSet<(usize, usize)>,
     trace: VecDeque<String>,
     votes: HashMap<(NodeName, u64), NodeName>,
@@ -118,6 +122,8 @@ pub struct Sim {
     pub elections: Vec<(Millis, NodeName, u64)>,
     /// Messages delivered, per (receiving node, type code).
     delivered: HashMap<(usize, u16), u64>,
+    /// Bus traffic handed to the network (before loss): messages and bytes.
+    sent: (u64, u64),
 }
 
 const TRACE_LEN: usize = 400;
@@ -153,7 +159,7 @@ impl Sim {
             queue: BTreeMap::new(),
             seq: 0,
             rng,
-            conns: HashMap::new(),
+            conns: BTreeMap::new(),
             next_in: 1,
             blocked: BTreeSet::new(),
             trace: VecDeque::new(),
@@ -161,6 +167,7 @@ impl Sim {
             winners: HashMap::new(),
             elections: Vec::new(),
             delivered: HashMap::new(),
+            sent: (0, 0),
         };
         for i in 0..sim.nodes.len() {
             let offset = sim.rng.u64(0..100);
@@ -234,8 +241,9 @@ impl Sim {
         }
     }
 
+    /// Both nodes run and `a`'s packets reach `b`.
     fn reachable(&self, a: usize, b: usize) -> bool {
-        !self.blocked.contains(&(a.min(b), a.max(b)))
+        !self.blocked.contains(&(a, b))
             && self.nodes.get(b).is_some_and(|n| n.cluster.is_some())
             && self.nodes.get(a).is_some_and(|n| n.cluster.is_some())
     }
@@ -331,6 +339,8 @@ impl Sim {
                 let Some(&(peer, plink)) = self.conns.get(&(i, link)) else {
                     return Ok(());
                 };
+                self.sent.0 += 1;
+                self.sent.1 += buf.len() as u64;
                 if !self.reachable(i, peer) || self.rng.u32(0..1000) < self.cfg.loss_permille {
                     return Ok(());
                 }
@@ -352,7 +362,8 @@ impl Sim {
                     .iter()
                     .position(|n| n.ip == ip && n.port.wrapping_add(10000) == cport);
                 let d = self.latency();
-                match target.filter(|t| self.reachable(i, *t)) {
+                // A TCP handshake needs both directions.
+                match target.filter(|t| self.reachable(i, *t) && self.reachable(*t, i)) {
                     Some(t) => {
                         let inl = LinkId::In(self.next_in);
                         self.next_in += 1;
@@ -446,7 +457,9 @@ impl Sim {
             let Some(m) = self.nodes[i].replicating else {
                 continue;
             };
-            let src = self.index_of(&m).filter(|j| self.reachable(i, *j));
+            let src = self
+                .index_of(&m)
+                .filter(|j| self.reachable(i, *j) && self.reachable(*j, i));
             let (offset, up) = match src {
                 Some(j) => (self.nodes[j].repl_offset, true),
                 None => (self.nodes[i].repl_offset, false),
@@ -563,10 +576,27 @@ impl Sim {
     pub fn partition(&mut self, a: &[usize], b: &[usize]) {
         for x in a {
             for y in b {
-                self.blocked.insert(((*x).min(*y), (*x).max(*y)));
+                self.blocked.insert((*x, *y));
+                self.blocked.insert((*y, *x));
             }
         }
         self.trace(format!("partition {a:?} | {b:?}"));
+    }
+
+    /// Drop what the `from` nodes send to the `to` nodes, not the other way round
+    /// (links already open stay open; new connections fail, as a TCP handshake would).
+    pub fn partition_one_way(&mut self, from: &[usize], to: &[usize]) {
+        for x in from {
+            for y in to {
+                self.blocked.insert((*x, *y));
+            }
+        }
+        self.trace(format!("one-way cut {from:?} -> {to:?}"));
+    }
+
+    /// Bus messages and bytes sent by all nodes so far (counted before loss).
+    pub fn sent(&self) -> (u64, u64) {
+        self.sent
     }
 
     /// Remove every partition.
@@ -583,9 +613,9 @@ impl Sim {
         }
         let ends: Vec<(usize, LinkId)> = self
             .conns
-            .keys()
-            .filter(|(n, _)| *n == i)
-            .copied()
+            .range((i, LinkId::Out(0))..)
+            .take_while(|((n, _), _)| *n == i)
+            .map(|(k, _)| *k)
             .collect();
         for end in ends {
             if let Some((p, pl)) = self.conns.remove(&end) {
@@ -622,6 +652,17 @@ impl Sim {
     /// ranges and epochs 1..=masters, every other node a replica (round robin), all met
     /// through node 0; runs until every node agrees and reports `ok`.
     pub fn create_cluster(&mut self, masters: usize) -> Result<(), SimFailure> {
+        self.create_cluster_within(masters, 3000)
+    }
+
+    /// [`Sim::create_cluster`] for big clusters: each MEET round waits `round_ms` for
+    /// gossip to spread, and the final convergence may take `10 × round_ms` (at least
+    /// 30 s).
+    pub fn create_cluster_within(
+        &mut self,
+        masters: usize,
+        round_ms: Millis,
+    ) -> Result<(), SimFailure> {
         let n = self.nodes.len();
         let per = 16384 / masters.max(1);
         for m in 0..masters {
@@ -661,7 +702,7 @@ impl Sim {
                 }
             }
             if self
-                .run_until(3000, "every node knows every node", all_known)
+                .run_until(round_ms, "every node knows every node", all_known)
                 .is_ok()
             {
                 break;
@@ -687,9 +728,11 @@ impl Sim {
                 return Err(self.fail(format!("REPLICATE on node{r}: {reply:?}")));
             }
         }
-        self.run_until(30_000, "cluster converged and ok", |s| {
-            s.converged(true).is_ok()
-        })?;
+        self.run_until(
+            (round_ms * 10).max(30_000),
+            "cluster converged and ok",
+            |s| s.converged(true).is_ok(),
+        )?;
         Ok(())
     }
 
@@ -701,15 +744,16 @@ impl Sim {
         let Some((_, first)) = running.first() else {
             return Ok(());
         };
-        for s in 0..cluster_bus::CLUSTER_SLOTS {
-            let o = first.slot_owner(s);
-            if o.is_none() {
-                return Err(format!("slot {s} unassigned"));
-            }
-            for (i, c) in &running {
-                if c.slot_owner(s) != o {
-                    return Err(format!("node{i} disagrees on slot {s}"));
-                }
+        if let Some(s) = first.owners().iter().position(Option::is_none) {
+            return Err(format!("slot {s} unassigned"));
+        }
+        for (i, c) in &running {
+            // One table compare per node; find the slot only when they differ.
+            if c.owners() != first.owners() {
+                let s = (0..cluster_bus::CLUSTER_SLOTS)
+                    .find(|s| c.slot_owner(*s) != first.slot_owner(*s))
+                    .unwrap_or(0);
+                return Err(format!("node{i} disagrees on slot {s}"));
             }
         }
         for (i, c) in &running {

@@ -1,90 +1,52 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
-//! Many seeds of random faults on a lossy, reordering, duplicating network; the
+//! Hundreds of seeds of the mixed-fault scenario (`sim::scenario::mixed_faults`): a
+//! lossy, duplicating, reordering network; splits, isolated nodes, one-way cuts,
+//! crashes with restarts from nodes.conf, manual failovers; 6–20 nodes per seed. The
 //! invariants of the crate docs are checked after every step and at quiescence.
 //!
-//! `CLUSTER_SIM_SEEDS=N` runs N seeds (default 16, keeping debug test time small);
-//! `CLUSTER_SIM_SEED=S` replays one seed; `CLUSTER_SIM_NODES=N` (default 6, half of
-//! them masters) sizes the cluster.
+//! `CLUSTER_SIM_SEEDS=N` runs seeds 0..N (default 500); `CLUSTER_SIM_SEED=S` replays
+//! one seed; `CLUSTER_SIM_NODES=N` fixes the node count (default: drawn per seed in
+//! 6..=20). `cargo xtask sim` runs more in release.
 
-use cluster_core::sim::{Sim, SimConfig, SimFailure};
+use cluster_core::sim::scenario::{self, Faults};
+use cluster_core::sim::{Sim, SimConfig};
 
-fn nodes() -> usize {
-    std::env::var("CLUSTER_SIM_NODES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(6usize)
-        .max(4)
-}
-
-fn run(seed: u64) -> Result<(), SimFailure> {
-    let n = nodes();
-    let mut cfg = SimConfig::new(seed, n);
-    cfg.latency = (1, 30);
-    cfg.loss_permille = 5;
-    cfg.dup_permille = 5;
-    let mut sim = Sim::new(cfg);
-    sim.create_cluster(n / 2)?;
-    let mut r = fastrand::Rng::with_seed(seed ^ 0x5eed);
-    for _ in 0..3 {
-        match r.u8(0..4) {
-            3 => {
-                // A random split into two groups (possibly with no majority side).
-                let (a, b): (Vec<usize>, Vec<usize>) = (0..n).partition(|_| r.bool());
-                sim.partition(&a, &b);
-                sim.run_for(r.u64(1000..10_000))?;
-                sim.heal();
-            }
-            0 => {
-                let v = r.usize(0..n);
-                sim.crash(v);
-                sim.run_for(r.u64(1000..8000))?;
-                sim.restart(v)?;
-            }
-            1 => {
-                let v = r.usize(0..n);
-                let rest: Vec<usize> = (0..n).filter(|x| *x != v).collect();
-                sim.partition(&[v], &rest);
-                sim.run_for(r.u64(1000..8000))?;
-                sim.heal();
-            }
-            _ => {
-                let v = r.usize(0..n);
-                let mode = ["FAILOVER", "FAILOVER FORCE", "FAILOVER TAKEOVER"][r.usize(0..3)];
-                let args: Vec<&str> = mode.split(' ').collect();
-                sim.command(v, &args)?;
-                sim.run_for(r.u64(1000..4000))?;
-            }
-        }
-        sim.run_for(r.u64(0..3000))?;
-    }
-    // Quiescence: every node up, network healed; give failovers and UPDATEs time.
-    sim.heal();
-    sim.run_until(60_000, "converged after faults", |s| {
-        s.converged(true).is_ok()
-    })?;
-    sim.run_for(5000)?;
-    sim.check_converged()
+fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
 }
 
 #[test]
 fn random_faults_keep_the_invariants() {
-    let seeds: Vec<u64> = match std::env::var("CLUSTER_SIM_SEED") {
-        Ok(s) => vec![s.parse().unwrap()],
-        Err(_) => {
-            let n: u64 = std::env::var("CLUSTER_SIM_SEEDS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(16);
-            (0..n).collect()
-        }
+    let nodes = env::<usize>("CLUSTER_SIM_NODES").map_or(6..=20, |n| n..=n);
+    let seeds = match env::<u64>("CLUSTER_SIM_SEED") {
+        Some(s) => s..s + 1,
+        None => 0..env("CLUSTER_SIM_SEEDS").unwrap_or(500),
     };
-    for seed in seeds {
-        if let Err(f) = run(seed) {
-            panic!(
-                "{f}\nreplay: CLUSTER_SIM_SEED={seed} cargo test -p cluster-core --test sim_seeds"
-            );
-        }
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let sum = scenario::run_seeds(seeds.clone(), &nodes, &Faults::ALL, threads);
+    assert_eq!(sum.runs, seeds.end - seeds.start);
+    if let Some(f) = sum.failures.first() {
+        let seed = f.seed;
+        panic!(
+            "{} of {} seeds failed; first:\n{f}\nreplay: CLUSTER_SIM_SEED={seed} cargo test -p cluster-core --test sim_seeds",
+            sum.failures.len(),
+            sum.runs
+        );
     }
+    // The faults did bite: across the seeds some replicas were elected.
+    if sum.runs >= 100 {
+        assert!(sum.elections > 0);
+    }
+}
+
+#[test]
+fn a_seed_replays_exactly() {
+    let run = |seed| {
+        let n = scenario::nodes_for_seed(seed, &(6..=20));
+        let r = scenario::mixed_faults(seed, n, &Faults::ALL).unwrap();
+        (r.nodes, r.virtual_ms, r.elections, r.messages)
+    };
+    assert_eq!(run(7), run(7));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Project tasks: `cargo xtask <task>`.
 
 mod bench;
+mod sim;
 
 use clap::{Parser, Subcommand};
 
@@ -19,12 +20,15 @@ struct Cli {
 enum Task {
     /// Benchmark our server against redis-server 7.0 with redis-benchmark, side by side.
     Bench(bench::BenchArgs),
+    /// Run the deterministic cluster simulator: many fault seeds, or a scale run.
+    Sim(sim::SimArgs),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.task {
         Task::Bench(args) => bench::run(&args),
+        Task::Sim(args) => sim::run(&args),
     };
     if let Err(e) = result {
         eprintln!("xtask: {e}");
