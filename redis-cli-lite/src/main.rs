@@ -37,6 +37,7 @@ use crate::session::{Session, Settings};
     about = "A small redis-cli: one-shot or interactive commands against any Redis-compatible node.",
     disable_help_flag = true,
     disable_version_flag = true,
+    args_override_self = true,
     after_help = "Without a command it is interactive (history in ~/.rediscli_lite_history or \
                   $REDISCLI_LITE_HISTFILE).\n\
                   Not implemented: --cluster subcommands (use redis-cli --cluster), -u, --csv, \
