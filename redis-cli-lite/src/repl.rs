@@ -117,19 +117,22 @@ pub fn run(mut session: Session) -> i32 {
     }
     loop {
         match editor.readline(&session.prompt()) {
-            Ok(text) => {
-                let (next, args) = line(&mut session, text.as_bytes());
-                if let Some(args) = args {
-                    if !is_sensitive(&args) {
-                        let _ = editor.add_history_entry(text.as_str());
-                        if let Some(p) = &path {
-                            // History is a convenience; a read-only home must not stop work.
-                            let _ = editor.save_history(p);
+            // A paste of several lines arrives as one (bracketed paste): each line is a command.
+            Ok(pasted) => {
+                for text in pasted.split('\n') {
+                    let (next, args) = line(&mut session, text.as_bytes());
+                    if let Some(args) = args {
+                        if !is_sensitive(&args) {
+                            let _ = editor.add_history_entry(text);
+                            if let Some(p) = &path {
+                                // History is a convenience; a read-only home must not stop work.
+                                let _ = editor.save_history(p);
+                            }
                         }
                     }
-                }
-                if let Next::Quit = next {
-                    return 0;
+                    if let Next::Quit = next {
+                        return 0;
+                    }
                 }
             }
             Err(ReadlineError::Interrupted | ReadlineError::Eof) => return 0,
