@@ -4,94 +4,10 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{cli_path, Server};
-
-struct Terminal {
-    child: Child,
-    input: ChildStdin,
-    screen: Arc<Mutex<Vec<u8>>>,
-    seen: usize,
-}
-
-impl Terminal {
-    fn start(args: &str, histfile: &std::path::Path) -> Terminal {
-        let mut child = Command::new("script")
-            .args([
-                "-q",
-                "-f",
-                "-e",
-                "-c",
-                &format!("{} {args}", cli_path()),
-                "/dev/null",
-            ])
-            .env("REDISCLI_LITE_HISTFILE", histfile)
-            .env("TERM", "xterm")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("`script` (util-linux) is needed to give the cli a terminal");
-        let input = child.stdin.take().unwrap();
-        let mut out = child.stdout.take().unwrap();
-        let screen = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&screen);
-        thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = out.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        Terminal {
-            child,
-            input,
-            screen,
-            seen: 0,
-        }
-    }
-
-    /// Waits until `text` appears after what earlier calls already matched.
-    fn expect(&mut self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            {
-                let screen = self.screen.lock().unwrap();
-                let rest = &screen[self.seen..];
-                if let Some(at) = rest.windows(text.len()).position(|w| w == text.as_bytes()) {
-                    self.seen += at + text.len();
-                    return;
-                }
-                assert!(
-                    Instant::now() < deadline,
-                    "{text:?} not shown; screen after last match:\n{}",
-                    String::from_utf8_lossy(rest)
-                );
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn type_line(&mut self, line: &str) {
-        self.input.write_all(line.as_bytes()).unwrap();
-        self.input.write_all(b"\r").unwrap();
-        self.input.flush().unwrap();
-    }
-}
-
-impl Drop for Terminal {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{Server, Terminal};
 
 #[test]
 fn a_user_session_at_the_prompt() {

@@ -93,6 +93,8 @@ pub struct Node {
     pub lastsave: AtomicU64,
     /// Whether the active expiry cycle runs (DEBUG SET-ACTIVE-EXPIRE).
     pub active_expire: std::sync::atomic::AtomicBool,
+    /// Clients blocked in BLPOP and friends.
+    pub blocking: crate::commands::Blocking,
     shutdown: Mutex<Option<CancellationToken>>,
 }
 
@@ -123,6 +125,7 @@ impl Node {
             replid: Mutex::new(random_hex40()),
             lastsave: AtomicU64::new(crate::keyspace::now_ms() / 1000),
             active_expire: std::sync::atomic::AtomicBool::new(true),
+            blocking: crate::commands::Blocking::default(),
             shutdown: Mutex::new(None),
             config,
         }

@@ -391,6 +391,7 @@ fn lmove_generic(ctx: &mut Ctx<'_, '_>, src: &[u8], dst: &[u8], from: End, to: E
     drop(g);
     ctx.node.stats.dirty(1);
     ctx.out.bulk(&value);
+    super::blocking::signal(ctx.node, ctx.sess.db, dst);
     Ok(())
 }
 

@@ -1,5 +1,6 @@
 //! Commands: the table, the dispatcher (processCommand's order of checks) and the handlers.
 
+pub mod blocking;
 mod connection;
 mod hashes;
 mod help_data;
@@ -26,6 +27,7 @@ use resp_proto::ReplyWriter;
 use crate::keyspace::{key_slot, Db};
 use crate::node::Node;
 
+pub use blocking::Blocking;
 pub use numbers::{parse_f64, parse_i64};
 pub use server::SlowLog;
 pub use session::{ReplyMode, Session};
@@ -35,6 +37,7 @@ pub use table::{Command, CommandTable};
 pub fn disconnect(node: &Node, sess: &mut Session) {
     tx::unwatch_all(node, sess);
     pubsub::clear_session(node, sess);
+    blocking::disconnect(node, sess);
 }
 
 /// An error reply: the full text after `-` (e.g. `ERR syntax error`).
@@ -104,6 +107,7 @@ pub fn handler_for(name: &str) -> Option<Handler> {
         .or_else(|| sets::handler(name))
         .or_else(|| zsets::handler(name))
         .or_else(|| lists::handler(name))
+        .or_else(|| blocking::handler(name))
 }
 
 /// The slot of the first key argument of a command, if it has keys.

@@ -63,6 +63,8 @@ pub struct Session {
     pub commands: u64,
     /// State shared with the client registry (CLIENT LIST, KILL, pub/sub delivery).
     pub info: Arc<ClientHandle>,
+    /// Set while a blocking command (BLPOP...) waits: no further command runs until it ends.
+    pub blocked: Option<super::blocking::Blocked>,
 }
 
 impl Session {
@@ -84,6 +86,7 @@ impl Session {
             last_command: "NULL",
             commands: 0,
             info,
+            blocked: None,
         }
     }
 

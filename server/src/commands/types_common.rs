@@ -54,10 +54,12 @@ pub(super) fn modify(
 ) -> Result<bool, CmdError> {
     let slot = key_slot(key);
     let mut shard = ctx.db().lock_slot(slot);
+    let blockable;
     let changes = match shard.get_mut(slot, key, ctx.now) {
         Some(e) => {
             let obj = e.obj_mut().ok_or(CmdError::WRONG_TYPE)?;
             let changes = f(obj, ctx.out)?;
+            blockable = matches!(obj, Obj::List(_) | Obj::Zset(_));
             if obj.is_empty() {
                 shard.remove(slot, key, ctx.now);
             } else if changes > 0 {
@@ -71,6 +73,7 @@ pub(super) fn modify(
             };
             let mut obj = create();
             let changes = f(&mut obj, ctx.out)?;
+            blockable = matches!(obj, Obj::List(_) | Obj::Zset(_));
             if !obj.is_empty() {
                 shard.insert(slot, Entry::new_obj(key, obj, lru_clock(ctx.now)), ctx.now);
             }
@@ -80,6 +83,9 @@ pub(super) fn modify(
     drop(shard);
     if changes > 0 {
         ctx.node.stats.dirty(changes as u64);
+        if blockable {
+            super::blocking::signal(ctx.node, ctx.sess.db, key);
+        }
     }
     Ok(true)
 }
@@ -126,8 +132,10 @@ pub(super) fn multi(
     let Some(sh) = g.shard(slot) else {
         return Ok(());
     };
+    let mut blockable = false;
     let changed = match result.filter(|o| !o.is_empty()) {
         Some(o) => {
+            blockable = matches!(o, Obj::List(_) | Obj::Zset(_));
             sh.insert(slot, Entry::new_obj(dst, o, lru_clock(now)), now);
             true
         }
@@ -136,6 +144,9 @@ pub(super) fn multi(
     drop(g);
     if changed {
         ctx.node.stats.dirty(1);
+    }
+    if blockable {
+        super::blocking::signal(ctx.node, ctx.sess.db, dst);
     }
     Ok(())
 }

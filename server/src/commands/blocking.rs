@@ -1,0 +1,598 @@
+//! Blocking pops (BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP).
+//!
+//! A client that finds nothing to pop registers a [`Waiter`] on each of its keys and stops
+//! running commands (its connection keeps reading, as Redis buffers a blocked client's
+//! input). The command that later adds elements to such a key serves the waiters itself,
+//! first blocked first served, as Redis's handleClientsBlockedOnKeys does: it pops for
+//! each in turn while the key has elements, and hands the reply over through the client's
+//! push queue. The connection resumes once that reply is delivered, or answers the
+//! timeout's null reply itself when the deadline passes first (a waiter is claimed by
+//! exactly one side). Inside MULTI/EXEC these commands never block.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use parking_lot::Mutex;
+use resp_proto::{Protocol, ReplyWriter};
+
+use super::longdouble::{LongDouble, Parsed};
+use super::numbers::parse_i64;
+use super::{CmdError, CmdResult, Ctx, Handler, Session};
+use crate::keyspace::{key_slot, lru_clock, Entry, Obj};
+use crate::net::ClientHandle;
+use crate::node::Node;
+use crate::types::list::End;
+use crate::types::List;
+
+pub(super) fn handler(name: &str) -> Option<Handler> {
+    Some(match name {
+        "blpop" => blpop,
+        "brpop" => brpop,
+        "blmove" => blmove,
+        "brpoplpush" => brpoplpush,
+        "blmpop" => blmpop,
+        "bzpopmin" => bzpopmin,
+        "bzpopmax" => bzpopmax,
+        "bzmpop" => bzmpop,
+        _ => return None,
+    })
+}
+
+/// What a blocked client wants once one of its keys has elements.
+#[derive(Debug, Clone)]
+enum Op {
+    /// BLPOP / BRPOP: `[key, value]`.
+    Pop(End),
+    /// BLMOVE / BRPOPLPUSH: the moved value.
+    Move { dst: Bytes, from: End, to: End },
+    /// BLMPOP: `[key, [values]]`.
+    ListMpop { end: End, count: usize },
+    /// BZPOPMIN / BZPOPMAX: `[key, member, score]`.
+    ZPop { max: bool },
+    /// BZMPOP: `[key, [[member, score]...]]`.
+    ZMpop { max: bool, count: usize },
+}
+
+impl Op {
+    fn wants_list(&self) -> bool {
+        matches!(self, Op::Pop(_) | Op::Move { .. } | Op::ListMpop { .. })
+    }
+
+    /// The reply when the timeout passes.
+    fn write_timeout(&self, out: &mut ReplyWriter<'_>) {
+        match self {
+            Op::Move { .. } => out.null(),
+            _ => out.null_array(),
+        }
+    }
+}
+
+const WAITING: u8 = 0;
+/// Claimed by a serving command, reply not yet queued.
+const CLAIMED: u8 = 1;
+/// Reply queued on the client's push queue.
+const DELIVERED: u8 = 2;
+/// Timed out or disconnected.
+const CANCELLED: u8 = 3;
+
+/// One blocked client.
+pub struct Waiter {
+    client: Arc<ClientHandle>,
+    db: usize,
+    keys: Vec<Bytes>,
+    op: Op,
+    proto: Protocol,
+    state: AtomicU8,
+}
+
+/// The blocked state a session keeps.
+pub struct Blocked {
+    waiter: Arc<Waiter>,
+    /// None: wait forever (timeout 0).
+    deadline: Option<tokio::time::Instant>,
+}
+
+impl Blocked {
+    /// When the timeout passes, if ever.
+    pub fn deadline(&self) -> Option<tokio::time::Instant> {
+        self.deadline
+    }
+}
+
+/// Every blocked client, by (database, key), in blocking order.
+#[derive(Default)]
+pub struct Blocking {
+    queues: Mutex<HashMap<(usize, Bytes), VecDeque<Arc<Waiter>>>>,
+    /// Number of registered waiters: writers skip all work while it is 0.
+    waiting: AtomicUsize,
+}
+
+impl Blocking {
+    fn register(&self, w: &Arc<Waiter>) {
+        let mut q = self.queues.lock();
+        for k in &w.keys {
+            q.entry((w.db, k.clone())).or_default().push_back(w.clone());
+        }
+        self.waiting.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn unregister(&self, w: &Arc<Waiter>) {
+        let mut q = self.queues.lock();
+        for k in &w.keys {
+            let id = (w.db, k.clone());
+            if let Some(list) = q.get_mut(&id) {
+                list.retain(|x| !Arc::ptr_eq(x, w));
+                if list.is_empty() {
+                    q.remove(&id);
+                }
+            }
+        }
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    /// Waiters on (db, key) in blocking order.
+    fn waiters(&self, db: usize, key: &[u8]) -> Vec<Arc<Waiter>> {
+        self.queues
+            .lock()
+            .get(&(db, Bytes::copy_from_slice(key)))
+            .map(|q| q.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Number of blocked clients (INFO blocked_clients).
+    pub fn blocked_clients(&self) -> usize {
+        self.waiting.load(Ordering::Acquire)
+    }
+}
+
+/// Serves clients blocked on `key` after a command added elements to it (signalKeyAsReady
+/// and handleClientsBlockedOnKeys in one). BLMOVE results make their destination ready in
+/// turn.
+pub(super) fn signal(node: &Node, db: usize, key: &[u8]) {
+    if node.blocking.waiting.load(Ordering::Acquire) == 0 {
+        return;
+    }
+    let mut ready = vec![Bytes::copy_from_slice(key)];
+    let mut rounds = 0;
+    while let Some(key) = ready.pop() {
+        rounds += 1;
+        if rounds > 1024 {
+            break;
+        }
+        for w in node.blocking.waiters(db, &key) {
+            if w.state.load(Ordering::Acquire) != WAITING {
+                continue;
+            }
+            match serve(node, &w, &key) {
+                Served::Yes(dst) => {
+                    node.blocking.unregister(&w);
+                    ready.extend(dst);
+                }
+                Served::Skipped => {}
+                Served::Empty => break,
+            }
+        }
+    }
+}
+
+enum Served {
+    /// The waiter got its reply (and this key, a BLMOVE destination, may now serve others).
+    Yes(Option<Bytes>),
+    /// Not for this waiter (wrong type, or it is no longer waiting).
+    Skipped,
+    /// The key has nothing left.
+    Empty,
+}
+
+/// Pops for one waiter from `key` if it can, claiming the waiter first.
+fn serve(node: &Node, w: &Arc<Waiter>, key: &[u8]) -> Served {
+    let now = crate::keyspace::now_ms();
+    let mut buf = BytesMut::new();
+    let mut out = ReplyWriter::new(&mut buf, w.proto);
+    let claim = || {
+        w.state
+            .compare_exchange(WAITING, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    };
+    match pop_for(node, w.db, key, &w.op, now, &mut out, &claim) {
+        Ok(Some(dst)) => {
+            w.client.push(&buf);
+            w.state.store(DELIVERED, Ordering::Release);
+            w.client.push_notify.notify_one();
+            Served::Yes(dst)
+        }
+        Ok(None) => Served::Empty,
+        Err(Unserved::Skip) => Served::Skipped,
+    }
+}
+
+enum Unserved {
+    /// Wrong type, or `claim` refused.
+    Skip,
+}
+
+/// What the immediate attempt of a blocking command found on one key.
+enum Now {
+    /// Served: the reply is written; a BLMOVE destination to signal.
+    Served(Option<Bytes>),
+    /// Absent or empty.
+    Nothing,
+}
+
+/// Pops from `key` for `op` under the key's lock (and the destination's), writing the
+/// reply, when `claim()` agrees. Ok(None): nothing to pop. A wrong type is `Skip` here; the
+/// immediate path checks types itself first.
+fn pop_for(
+    node: &Node,
+    db: usize,
+    key: &[u8],
+    op: &Op,
+    now: u64,
+    out: &mut ReplyWriter<'_>,
+    claim: &dyn Fn() -> bool,
+) -> Result<Option<Option<Bytes>>, Unserved> {
+    let Some(database) = node.keyspace.db(db) else {
+        return Ok(None);
+    };
+    let slot = key_slot(key);
+    let dst = match op {
+        Op::Move { dst, .. } => Some(dst.clone()),
+        _ => None,
+    };
+    let dst_slot = dst.as_deref().map(key_slot);
+    let slots: Vec<u16> = std::iter::once(slot).chain(dst_slot).collect();
+    let mut g = database.lock_slots(&slots);
+    let Some(sh) = g.shard(slot) else {
+        return Ok(None);
+    };
+    let Some(e) = sh.get_mut(slot, key, now) else {
+        return Ok(None);
+    };
+    match (e.obj(), op.wants_list()) {
+        (Some(Obj::List(l)), true) if !l.is_empty() => {}
+        (Some(Obj::Zset(z)), false) if !z.is_empty() => {}
+        (Some(Obj::List(_) | Obj::Zset(_)), _) if e.obj().is_some_and(Obj::is_empty) => {
+            return Ok(None)
+        }
+        _ => return Err(Unserved::Skip),
+    }
+    if let (Some(d), Some(ds)) = (dst.as_deref(), dst_slot) {
+        let dst_ok = g
+            .shard(ds)
+            .map(|sh| sh.get_mut(ds, d, now))
+            .is_some_and(|e| e.is_none_or(|e| matches!(e.obj(), Some(Obj::List(_)))));
+        if !dst_ok {
+            return Err(Unserved::Skip);
+        }
+    }
+    if !claim() {
+        return Err(Unserved::Skip);
+    }
+    let Some(sh) = g.shard(slot) else {
+        return Ok(None);
+    };
+    let Some(obj) = sh.get_mut(slot, key, now).and_then(Entry::obj_mut) else {
+        return Ok(None);
+    };
+    let mut moved = None;
+    match (obj, op) {
+        (Obj::List(l), Op::Pop(end)) => {
+            let v = l.pop(*end).unwrap_or_default();
+            out.array_len(2);
+            out.bulk(key);
+            out.bulk(&v);
+        }
+        (Obj::List(l), Op::Move { from, .. }) => {
+            let v = l.pop(*from).unwrap_or_default();
+            out.bulk(&v);
+            moved = Some(v);
+        }
+        (Obj::List(l), Op::ListMpop { end, count }) => {
+            let n = (*count).min(l.len());
+            out.array_len(2);
+            out.bulk(key);
+            out.array_len(n);
+            for _ in 0..n {
+                out.bulk(&l.pop(*end).unwrap_or_default());
+            }
+        }
+        (Obj::Zset(z), Op::ZPop { max }) => {
+            let popped = z.pop(1, *max);
+            out.array_len(3);
+            out.bulk(key);
+            for (m, s) in popped.iter().take(1) {
+                out.bulk(m);
+                out.double(*s);
+            }
+        }
+        (Obj::Zset(z), Op::ZMpop { max, count }) => {
+            let popped = z.pop(*count, *max);
+            out.array_len(2);
+            out.bulk(key);
+            out.array_len(popped.len());
+            for (m, s) in &popped {
+                out.array_len(2);
+                out.bulk(m);
+                out.double(*s);
+            }
+        }
+        _ => return Err(Unserved::Skip),
+    }
+    if sh
+        .get_mut(slot, key, now)
+        .and_then(|e| e.obj())
+        .is_some_and(Obj::is_empty)
+    {
+        sh.remove(slot, key, now);
+    } else {
+        sh.signal(key);
+    }
+    let mut ready = None;
+    if let (Some(v), Some(d), Some(ds), Op::Move { to, .. }) = (moved, dst, dst_slot, op) {
+        if let Some(sh) = g.shard(ds) {
+            match sh.get_mut(ds, &d, now).and_then(Entry::obj_mut) {
+                Some(Obj::List(l)) => {
+                    l.push(*to, &v);
+                    sh.signal(&d);
+                }
+                _ => {
+                    let fill = node.config.current().thresholds.list_max_listpack_size;
+                    let mut l = List::new(fill);
+                    l.push(*to, &v);
+                    sh.insert(ds, Entry::new_obj(&d, Obj::List(l), lru_clock(now)), now);
+                }
+            }
+        }
+        ready = Some(d);
+    }
+    drop(g);
+    node.stats.dirty(1);
+    Ok(Some(ready))
+}
+
+/// The immediate attempt: the first key (in order) holding elements is served; a key of
+/// the wrong type before that is WRONGTYPE, as blockingPopGenericCommand checks them.
+fn try_now(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], op: &Op) -> Result<Now, CmdError> {
+    let db = ctx.sess.db;
+    for key in keys {
+        let slot = key_slot(key);
+        {
+            let mut sh = ctx.db().lock_slot(slot);
+            match sh.get_mut(slot, key, ctx.now).map(|e| e.obj()) {
+                None => continue,
+                Some(Some(Obj::List(_))) if op.wants_list() => {}
+                Some(Some(Obj::Zset(_))) if !op.wants_list() => {}
+                Some(_) => return Err(CmdError::WRONG_TYPE),
+            }
+        }
+        if let Op::Move { dst, .. } = op {
+            let ds = key_slot(dst);
+            let mut sh = ctx.db().lock_slot(ds);
+            if sh
+                .get_mut(ds, dst, ctx.now)
+                .is_some_and(|e| !matches!(e.obj(), Some(Obj::List(_))))
+            {
+                return Err(CmdError::WRONG_TYPE);
+            }
+        }
+        let yes = || true;
+        if let Ok(Some(dst)) = pop_for(ctx.node, db, key, op, ctx.now, ctx.out, &yes) {
+            return Ok(Now::Served(dst));
+        }
+    }
+    Ok(Now::Nothing)
+}
+
+/// getTimeoutFromObjectOrReply in seconds: a (long double) float, not negative; the
+/// absolute deadline in unix ms, 0 for none.
+fn parse_timeout(arg: &[u8], now: u64) -> Result<u64, CmdError> {
+    let bad = || CmdError::msg("ERR timeout is not a float or out of range");
+    // string2ld decides what is a float; the value itself fits a double well enough here.
+    if !matches!(LongDouble::parse(arg), Some(Parsed::Finite(_))) {
+        return Err(bad());
+    }
+    let secs: f64 = std::str::from_utf8(arg)
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .ok_or_else(bad)?;
+    let ms = secs * 1000.0;
+    if !ms.is_finite() || ms >= 9.2e18 || ms <= -9.2e18 {
+        return Err(bad());
+    }
+    let ms = ms as i64;
+    if ms < 0 {
+        return Err(CmdError::msg("ERR timeout is negative"));
+    }
+    if ms == 0 {
+        return Ok(0);
+    }
+    (ms as u64)
+        .checked_add(now)
+        .filter(|&d| d < i64::MAX as u64)
+        .ok_or_else(|| CmdError::msg("ERR timeout is out of range"))
+}
+
+/// Runs a blocking command: serve now, or (outside MULTI/EXEC) block.
+fn block_or_serve(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], op: Op, deadline_ms: u64) -> CmdResult {
+    match try_now(ctx, keys, &op)? {
+        Now::Served(dst) => {
+            if let Some(d) = dst {
+                signal(ctx.node, ctx.sess.db, &d);
+            }
+            return Ok(());
+        }
+        Now::Nothing => {}
+    }
+    // EXEC runs queued commands without blocking (the MULTI flag of Redis's blocking code).
+    if ctx.sess.last_command == "exec" {
+        op.write_timeout(ctx.out);
+        return Ok(());
+    }
+    let waiter = Arc::new(Waiter {
+        client: ctx.sess.info.clone(),
+        db: ctx.sess.db,
+        keys: keys.to_vec(),
+        op,
+        proto: ctx.sess.proto,
+        state: AtomicU8::new(WAITING),
+    });
+    ctx.node.blocking.register(&waiter);
+    let deadline = (deadline_ms != 0).then(|| {
+        let left = deadline_ms.saturating_sub(ctx.now);
+        tokio::time::Instant::now() + std::time::Duration::from_millis(left)
+    });
+    ctx.sess.blocked = Some(Blocked {
+        waiter: waiter.clone(),
+        deadline,
+    });
+    // Elements may have arrived between the attempt and the registration.
+    for key in keys {
+        signal(ctx.node, waiter.db, key);
+    }
+    Ok(())
+}
+
+/// After the connection woke: whether the blocked command is finished (its reply, pushed
+/// by the serving command, was moved to `out`), so queued input may run again.
+pub fn resume(node: &Node, sess: &mut Session, out: &mut BytesMut, timed_out: bool) -> bool {
+    let Some(b) = &sess.blocked else {
+        return false;
+    };
+    let w = b.waiter.clone();
+    if timed_out
+        && w
+            .state
+            .compare_exchange(WAITING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+    {
+        node.blocking.unregister(&w);
+        w.op.write_timeout(&mut ReplyWriter::new(out, sess.proto));
+        sess.blocked = None;
+        return true;
+    }
+    if w.state.load(Ordering::Acquire) == DELIVERED {
+        out.extend_from_slice(&sess.info.take_pushes());
+        sess.blocked = None;
+        return true;
+    }
+    false
+}
+
+/// A disconnecting client stops waiting.
+pub fn disconnect(node: &Node, sess: &mut Session) {
+    if let Some(b) = sess.blocked.take() {
+        if b
+            .waiter
+            .state
+            .compare_exchange(WAITING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            node.blocking.unregister(&b.waiter);
+        }
+    }
+}
+
+fn parse_end(a: &[u8]) -> Result<End, CmdError> {
+    if a.eq_ignore_ascii_case(b"left") {
+        Ok(End::Left)
+    } else if a.eq_ignore_ascii_case(b"right") {
+        Ok(End::Right)
+    } else {
+        Err(CmdError::SYNTAX)
+    }
+}
+
+fn bpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes], op: Op) -> CmdResult {
+    let last = args.len() - 1;
+    let deadline = parse_timeout(&args[last], ctx.now)?;
+    block_or_serve(ctx, &args[1..last], op, deadline)
+}
+
+fn blpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    bpop(ctx, args, Op::Pop(End::Left))
+}
+
+fn brpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    bpop(ctx, args, Op::Pop(End::Right))
+}
+
+fn bzpopmin(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    bpop(ctx, args, Op::ZPop { max: false })
+}
+
+fn bzpopmax(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    bpop(ctx, args, Op::ZPop { max: true })
+}
+
+fn blmove(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let from = parse_end(&args[3])?;
+    let to = parse_end(&args[4])?;
+    let deadline = parse_timeout(&args[5], ctx.now)?;
+    let op = Op::Move {
+        dst: args[2].clone(),
+        from,
+        to,
+    };
+    block_or_serve(ctx, &args[1..2], op, deadline)
+}
+
+fn brpoplpush(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let deadline = parse_timeout(&args[3], ctx.now)?;
+    let op = Op::Move {
+        dst: args[2].clone(),
+        from: End::Right,
+        to: End::Left,
+    };
+    block_or_serve(ctx, &args[1..2], op, deadline)
+}
+
+/// BLMPOP / BZMPOP: `timeout numkeys key... where [COUNT n]` (lmpopGenericCommand and
+/// zmpopGenericCommand order: timeout, numkeys, where, COUNT).
+fn mpop_args(
+    ctx: &Ctx<'_, '_>,
+    args: &[Bytes],
+    ends: [&[u8]; 2],
+) -> Result<(u64, std::ops::Range<usize>, bool, usize), CmdError> {
+    let deadline = parse_timeout(&args[1], ctx.now)?;
+    let numkeys = parse_i64(&args[2])
+        .ok()
+        .filter(|&n| n >= 1)
+        .ok_or_else(|| CmdError::msg("ERR numkeys should be greater than 0"))?;
+    let where_idx = usize::try_from(numkeys)
+        .ok()
+        .and_then(|n| n.checked_add(3))
+        .ok_or(CmdError::SYNTAX)?;
+    let second = match args.get(where_idx) {
+        Some(w) if w.eq_ignore_ascii_case(ends[0]) => false,
+        Some(w) if w.eq_ignore_ascii_case(ends[1]) => true,
+        _ => return Err(CmdError::SYNTAX),
+    };
+    let mut count = None;
+    let mut j = where_idx + 1;
+    while j < args.len() {
+        if count.is_none() && args[j].eq_ignore_ascii_case(b"count") && j + 1 < args.len() {
+            let c = parse_i64(&args[j + 1])
+                .ok()
+                .filter(|&c| c >= 1)
+                .ok_or_else(|| CmdError::msg("ERR count should be greater than 0"))?;
+            count = Some(usize::try_from(c).unwrap_or(usize::MAX));
+            j += 2;
+        } else {
+            return Err(CmdError::SYNTAX);
+        }
+    }
+    Ok((deadline, 3..where_idx, second, count.unwrap_or(1)))
+}
+
+fn blmpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let (deadline, keys, right, count) = mpop_args(ctx, args, [b"left", b"right"])?;
+    let end = if right { End::Right } else { End::Left };
+    block_or_serve(ctx, &args[keys], Op::ListMpop { end, count }, deadline)
+}
+
+fn bzmpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let (deadline, keys, max, count) = mpop_args(ctx, args, [b"min", b"max"])?;
+    block_or_serve(ctx, &args[keys], Op::ZMpop { max, count }, deadline)
+}
