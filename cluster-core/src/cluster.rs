@@ -907,7 +907,10 @@ impl Cluster {
     pub fn routing(&self) -> Routing {
         let mut nodes: Vec<RouteNode> = Vec::new();
         let mut owners = vec![NO_OWNER; usize::from(CLUSTER_SLOTS)];
-        for n in self.nodes.iter().filter(|n| !n.slots.is_empty()) {
+        // Migration targets may own no slot yet: ASK redirections still need their address.
+        let listed =
+            |n: &&Node| !n.slots.is_empty() || self.migrating.values().any(|t| *t == n.name);
+        for n in self.nodes.iter().filter(listed) {
             let Ok(i) = u16::try_from(nodes.len()) else {
                 break;
             };

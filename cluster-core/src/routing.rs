@@ -32,7 +32,7 @@ pub struct Routing {
     pub myself: NodeName,
     /// Our master when we are a replica.
     pub my_master: Option<NodeName>,
-    /// Every node that owns a slot.
+    /// Every node that owns a slot, and every node a slot of ours migrates to.
     pub nodes: Vec<RouteNode>,
     /// 16384 entries: index into `nodes`, or [`NO_OWNER`].
     pub owners: Vec<NodeIndex>,

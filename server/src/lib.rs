@@ -3,6 +3,7 @@
 //! This is the only crate that does I/O for the node; `main.rs` only hands the command line
 //! to [`run`].
 
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod info;

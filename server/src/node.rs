@@ -83,6 +83,9 @@ pub struct Node {
     pub stats: Stats,
     /// SLOWLOG entries.
     pub slowlog: crate::commands::SlowLog,
+    /// Cluster mode: the routing snapshot and the way to the cluster actor (set once at
+    /// start when `cluster-enabled yes`).
+    pub cluster: std::sync::OnceLock<Arc<crate::cluster::ClusterHandle>>,
     /// When the node started.
     pub started: Instant,
     /// 40 hex characters, random per start (INFO run_id).
@@ -120,6 +123,7 @@ impl Node {
             pubsub: PubSub::default(),
             stats: Stats::default(),
             slowlog: crate::commands::SlowLog::default(),
+            cluster: std::sync::OnceLock::new(),
             started: Instant::now(),
             run_id: random_hex40(),
             replid: Mutex::new(random_hex40()),

@@ -159,6 +159,17 @@ fn start(startup: &Startup, cwd: &Path, no_args: bool) -> i32 {
         return code;
     }
 
+    let cluster = if cfg.cluster_enabled {
+        match crate::cluster::prepare(&cfg, crate::keyspace::now_ms()) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::warn!("{e}");
+                return 1;
+            }
+        }
+    } else {
+        None
+    };
     let pidfile = cfg.pidfile.as_deref().and_then(process::Pidfile::create);
     tracing::info!("Ready to accept connections");
 
@@ -168,6 +179,9 @@ fn start(startup: &Startup, cwd: &Path, no_args: bool) -> i32 {
             tracing::warn!("Can't install the signal handlers: {e}");
         }
         let node = Arc::new(Node::new(Arc::clone(&store)));
+        if let Some(prepared) = cluster {
+            crate::cluster::start(&node, prepared, shutdown.clone());
+        }
         let serving = tokio::spawn(net::serve(node, listeners, shutdown.clone()));
         shutdown.cancelled().await;
         tracing::warn!("User requested shutdown...");

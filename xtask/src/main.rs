@@ -1,6 +1,7 @@
 //! Project tasks: `cargo xtask <task>`.
 
 mod bench;
+mod cluster;
 mod sim;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +23,10 @@ enum Task {
     Bench(bench::BenchArgs),
     /// Run the deterministic cluster simulator: many fault seeds, or a scale run.
     Sim(sim::SimArgs),
+    /// Start a local cluster of our nodes (build, start, MEET, slots, replicas, wait for ok).
+    ClusterUp(cluster::UpArgs),
+    /// Stop the nodes cluster-up started (by their PID files).
+    ClusterDown(cluster::DownArgs),
 }
 
 fn main() {
@@ -29,6 +34,8 @@ fn main() {
     let result = match cli.task {
         Task::Bench(args) => bench::run(&args),
         Task::Sim(args) => sim::run(&args),
+        Task::ClusterUp(args) => cluster::up(&args),
+        Task::ClusterDown(args) => cluster::down(&args),
     };
     if let Err(e) = result {
         eprintln!("xtask: {e}");

@@ -98,6 +98,7 @@ impl<'a> Ctx<'a, '_> {
 /// Finds the handler of a command or subcommand by full name.
 pub fn handler_for(name: &str) -> Option<Handler> {
     strings::handler(name)
+        .or_else(|| crate::cluster::handler(name))
         .or_else(|| keys::handler(name))
         .or_else(|| tx::handler(name))
         .or_else(|| pubsub::handler(name))
@@ -292,6 +293,22 @@ pub fn process(
     args: Vec<Bytes>,
     clock: &mut Clock,
 ) -> After {
+    // ASKING is one-shot: any other command ends it, unless inside MULTI (resetClient).
+    let keeps_asking = args[0].eq_ignore_ascii_case(b"asking");
+    let after = process_checked(node, sess, out, args, clock);
+    if !keeps_asking && !sess.in_multi() {
+        sess.cluster.asking = false;
+    }
+    after
+}
+
+fn process_checked(
+    node: &Node,
+    sess: &mut Session,
+    out: &mut ReplyWriter<'_>,
+    args: Vec<Bytes>,
+    clock: &mut Clock,
+) -> After {
     let cmd = match resolve(&node.commands, &args) {
         Ok(c) => c,
         Err(e) => {
@@ -320,6 +337,16 @@ pub fn process(
         );
         return After::Continue;
     }
+    if let Some(refusal) = crate::cluster::route(node, sess, cmd, &args, clock.now_ms) {
+        // processCommand: a refused EXEC discards the transaction, anything else flags it.
+        if is_exec {
+            tx::end_multi(node, sess);
+        } else {
+            sess.flag_multi_error();
+        }
+        write_error(node, out, &refusal);
+        return After::Continue;
+    }
     if sess.in_pubsub()
         && out.protocol() == resp_proto::Protocol::Resp2
         && !allowed_in_pubsub(cmd.name)
@@ -342,6 +369,9 @@ pub fn process(
     let mark = out.buffer().len();
     let skip = sess.reply_mode != ReplyMode::On;
     let after = execute(node, sess, out, cmd, &args, clock, false);
+    if cmd.name == "publish" {
+        crate::cluster::publish(node, &args);
+    }
     if skip && cmd.name != "client|reply" {
         out.buffer().truncate(mark);
         if sess.reply_mode == ReplyMode::Skip {

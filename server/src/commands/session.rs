@@ -55,6 +55,8 @@ pub struct Session {
     pub patterns: HashSet<Bytes>,
     /// CLIENT REPLY mode.
     pub reply_mode: ReplyMode,
+    /// ASKING / READONLY (cluster mode).
+    pub cluster: crate::cluster::ConnFlags,
     /// Close once the current reply is flushed (QUIT).
     pub close_after_reply: bool,
     /// Name of the last command (published to the registry once per batch).
@@ -82,6 +84,7 @@ impl Session {
             channels: HashSet::new(),
             patterns: HashSet::new(),
             reply_mode: ReplyMode::On,
+            cluster: crate::cluster::ConnFlags::default(),
             close_after_reply: false,
             last_command: "NULL",
             commands: 0,

@@ -156,7 +156,10 @@ impl CommandTable {
     /// Builds the table from the generated data and the handlers.
     pub fn new() -> CommandTable {
         let mut commands = HashMap::default();
-        for data in super::table_data::COMMANDS {
+        for data in super::table_data::COMMANDS
+            .iter()
+            .chain(crate::cluster::table::COMMANDS)
+        {
             let mut subcommands = HashMap::default();
             for s in data.subcommands {
                 let short = s.name.split_once('|').map_or(s.name, |(_, b)| b);
@@ -210,7 +213,9 @@ impl CommandTable {
 
     /// Every command, in generated (name) order.
     pub fn all(&self) -> impl Iterator<Item = &'static CommandData> {
-        super::table_data::COMMANDS.iter()
+        super::table_data::COMMANDS
+            .iter()
+            .chain(crate::cluster::table::COMMANDS)
     }
 
     /// Number of commands.

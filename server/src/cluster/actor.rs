@@ -1,0 +1,375 @@
+//! The cluster actor: one task owning the state machine, fed by one channel, carrying out
+//! every effect in order.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use cluster_bus::Message;
+use cluster_core::{Cluster, Effect, Input, KeyFacts, LinkId, LogLevel, Reply, Request};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::conf::NodesConfFile;
+use super::{links, ClusterHandle};
+use crate::node::Node;
+
+/// The cron period of `clusterCron`.
+const TICK: Duration = Duration::from_millis(100);
+
+/// Everything the actor is told.
+#[derive(Debug)]
+pub enum ActorInput {
+    /// A decoded frame from a link.
+    Bus {
+        /// The link.
+        link: LinkId,
+        /// The message.
+        msg: Box<Message>,
+    },
+    /// A peer connected to the bus port.
+    Accepted {
+        /// The socket.
+        stream: TcpStream,
+        /// Peer address.
+        peer_ip: String,
+        /// Our address on that connection.
+        local_ip: String,
+    },
+    /// An outbound connect completed; frames for it go to `tx`.
+    Connected {
+        /// The link.
+        link: LinkId,
+        /// Its send queue.
+        tx: mpsc::Sender<Bytes>,
+    },
+    /// A link ended (EOF, I/O or framing error, failed connect).
+    Closed {
+        /// The link.
+        link: LinkId,
+    },
+    /// A CLUSTER subcommand from a client.
+    Command {
+        /// The parsed request.
+        req: Request,
+        /// Keyspace facts.
+        keys: KeyFacts,
+        /// Where the reply goes: a reply, or a full error text.
+        reply: oneshot::Sender<Result<Reply, String>>,
+    },
+    /// A local PUBLISH to propagate on the bus.
+    Publish {
+        /// Channel.
+        channel: Bytes,
+        /// Message.
+        message: Bytes,
+    },
+}
+
+struct Link {
+    /// None while an outbound connect is in flight.
+    tx: Option<mpsc::Sender<Bytes>>,
+    cancel: CancellationToken,
+}
+
+/// The actor's state.
+pub struct Actor {
+    cluster: Cluster,
+    file: NodesConfFile,
+    node: Weak<Node>,
+    handle: Arc<ClusterHandle>,
+    me: mpsc::UnboundedSender<ActorInput>,
+    shutdown: CancellationToken,
+    links: HashMap<LinkId, Link>,
+    next_in: u64,
+    effects: Vec<Effect>,
+}
+
+/// What happened to the nodes.conf writes of one step.
+#[derive(Default)]
+struct Step {
+    save_error: Option<String>,
+    reply: Option<Reply>,
+}
+
+impl Actor {
+    /// An actor over a loaded (or new) state machine.
+    pub fn new(
+        cluster: Cluster,
+        file: NodesConfFile,
+        node: Weak<Node>,
+        handle: Arc<ClusterHandle>,
+        me: mpsc::UnboundedSender<ActorInput>,
+        shutdown: CancellationToken,
+    ) -> Actor {
+        Actor {
+            cluster,
+            file,
+            node,
+            handle,
+            me,
+            shutdown,
+            links: HashMap::new(),
+            next_in: 0,
+            effects: Vec::new(),
+        }
+    }
+
+    /// Runs until shutdown. A fresh node writes its nodes.conf first.
+    pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<ActorInput>, fresh: bool) {
+        let id = cluster_core::nodes_conf::name_text(&self.cluster.myself());
+        if fresh {
+            tracing::info!("No cluster configuration found, I'm {id}");
+            let bytes = self.cluster.nodes_conf_bytes();
+            if let Err(e) = self.file.save(&bytes, true) {
+                fatal_save(&e.to_string());
+            }
+        } else {
+            tracing::info!("Node configuration loaded, I'm {id}");
+        }
+        let mut config = self.node.upgrade().map(|n| n.config.subscribe());
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let config_changed = async {
+                match config.as_mut() {
+                    Some(c) => c.changed().await.is_ok(),
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => break,
+                _ = tick.tick() => { self.step(Input::Tick); }
+                ok = config_changed => {
+                    if !ok {
+                        config = None;
+                        continue;
+                    }
+                    let cfg = config.as_mut().map(|c| c.borrow_and_update().clone());
+                    if let Some(cfg) = cfg {
+                        let new = super::core_config(&cfg);
+                        if &new != self.cluster.config() {
+                            self.step(Input::Reconfigure(Box::new(new)));
+                        }
+                    }
+                }
+                msg = rx.recv() => match msg {
+                    Some(m) => self.input(m),
+                    None => break,
+                },
+            }
+        }
+        for (_, l) in self.links.drain() {
+            l.cancel.cancel();
+        }
+    }
+
+    fn input(&mut self, m: ActorInput) {
+        match m {
+            ActorInput::Bus { link, msg } => {
+                if self.links.contains_key(&link) {
+                    self.step(Input::Bus { link, msg });
+                }
+            }
+            ActorInput::Accepted {
+                stream,
+                peer_ip,
+                local_ip,
+            } => {
+                self.next_in += 1;
+                let link = LinkId::In(self.next_in);
+                let (tx, rx) = mpsc::channel(links::SEND_QUEUE);
+                let cancel = self.shutdown.child_token();
+                self.links.insert(
+                    link,
+                    Link {
+                        tx: Some(tx),
+                        cancel: cancel.clone(),
+                    },
+                );
+                tokio::spawn(links::run(link, stream, rx, cancel, self.me.clone()));
+                self.step(Input::Accepted {
+                    link,
+                    peer_ip,
+                    local_ip,
+                });
+            }
+            ActorInput::Connected { link, tx } => {
+                if let Some(l) = self.links.get_mut(&link) {
+                    l.tx = Some(tx);
+                    self.step(Input::Connected { link });
+                }
+            }
+            ActorInput::Closed { link } => {
+                if self.links.remove(&link).is_some() {
+                    self.step(Input::Closed { link });
+                }
+            }
+            ActorInput::Command { req, keys, reply } => {
+                let is_save = matches!(req, Request::SaveConfig);
+                let step = self.step(Input::Command { req, keys });
+                let answer = match (step.save_error, step.reply) {
+                    (Some(e), _) if is_save => {
+                        Err(format!("ERR error saving the cluster node config: {e}"))
+                    }
+                    (Some(e), _) => fatal_save(&e),
+                    (None, Some(r)) => Ok(r),
+                    (None, None) => Err("ERR the cluster state machine gave no reply".into()),
+                };
+                let _ = reply.send(answer);
+            }
+            ActorInput::Publish { channel, message } => {
+                self.step(Input::Publish {
+                    shard: false,
+                    channel,
+                    message,
+                });
+            }
+        }
+    }
+
+    /// Feeds one input and carries out its effects, in order.
+    fn step(&mut self, input: Input) -> Step {
+        let now = crate::keyspace::now_ms();
+        let mut effects = std::mem::take(&mut self.effects);
+        effects.clear();
+        self.cluster.handle(now, input, &mut effects);
+        let mut step = Step::default();
+        for e in effects.drain(..) {
+            self.effect(e, now, &mut step);
+        }
+        self.effects = effects;
+        if step.save_error.is_some() && step.reply.is_none() {
+            if let Some(e) = step.save_error.take() {
+                fatal_save(&e);
+            }
+        }
+        step
+    }
+
+    fn effect(&mut self, e: Effect, now: u64, step: &mut Step) {
+        match e {
+            Effect::Send { link, msg } => self.send(link, &msg),
+            Effect::Connect {
+                link,
+                node: _,
+                ip,
+                cport,
+            } => {
+                let cancel = self.shutdown.child_token();
+                self.links.insert(
+                    link,
+                    Link {
+                        tx: None,
+                        cancel: cancel.clone(),
+                    },
+                );
+                let timeout = Duration::from_millis(self.cluster.config().node_timeout.max(1000));
+                tokio::spawn(links::connect(
+                    link,
+                    ip,
+                    cport,
+                    timeout,
+                    cancel,
+                    self.me.clone(),
+                ));
+            }
+            Effect::Close { link } => {
+                if let Some(l) = self.links.remove(&link) {
+                    l.cancel.cancel();
+                }
+            }
+            Effect::SaveConfig { bytes, fsync } => {
+                if let Err(e) = self.file.save(&bytes, fsync) {
+                    step.save_error = Some(e.to_string());
+                }
+            }
+            Effect::Routing(r) => self.handle.routing.store(r),
+            Effect::Deliver {
+                shard: _,
+                channel,
+                message,
+            } => {
+                if let Some(node) = self.node.upgrade() {
+                    node.pubsub.publish(&channel, &message);
+                }
+            }
+            Effect::ModuleMessage { .. } => {
+                tracing::debug!(
+                    "Dropping a module message from the bus: this server loads no modules"
+                );
+            }
+            Effect::Replicate(Some(m)) => {
+                tracing::info!(
+                    "Cluster role: replica of {} ({}:{}). Data replication is not implemented by this server yet: the role is held on the cluster bus only",
+                    cluster_core::nodes_conf::name_text(&m.name),
+                    m.ip,
+                    m.port
+                );
+            }
+            Effect::Replicate(None) => {
+                tracing::info!("Cluster role: master");
+            }
+            Effect::PauseWrites { until } => {
+                tracing::info!("Manual failover requested: client writes should pause until {until} (write pausing is not implemented by this server yet)");
+            }
+            Effect::ResumeWrites => {}
+            Effect::DeleteSlotKeys(slots) => {
+                if let Some(node) = self.node.upgrade() {
+                    delete_slot_keys(&node, &slots, now);
+                }
+            }
+            Effect::FlushAll => {
+                if let Some(node) = self.node.upgrade() {
+                    node.db(0).clear(now);
+                }
+            }
+            Effect::Log { level, text } => match level {
+                LogLevel::Warning => tracing::warn!("{text}"),
+                LogLevel::Notice => tracing::info!("{text}"),
+                LogLevel::Verbose => tracing::debug!("{text}"),
+            },
+            Effect::Reply(r) => step.reply = Some(r),
+        }
+    }
+
+    fn send(&mut self, link: LinkId, msg: &Message) {
+        let Some(tx) = self.links.get(&link).and_then(|l| l.tx.clone()) else {
+            return;
+        };
+        let mut buf = BytesMut::with_capacity(cluster_bus::encoded_len(msg));
+        if let Err(e) = cluster_bus::encode(msg, &mut buf) {
+            tracing::warn!("Can't encode a cluster bus message: {e}");
+            return;
+        }
+        if tx.try_send(buf.freeze()).is_err() {
+            // A peer that does not read is as good as gone; the core reconnects.
+            // The entry stays until the Closed below reaches the core through the channel.
+            tracing::warn!("Cluster link {link:?} send queue is full: closing it");
+            if let Some(l) = self.links.get(&link) {
+                l.cancel.cancel();
+            }
+            let _ = self.me.send(ActorInput::Closed { link });
+        }
+    }
+}
+
+fn delete_slot_keys(node: &Node, slots: &cluster_bus::SlotSet, now: u64) {
+    let db = node.db(0);
+    for slot in slots.iter() {
+        let mut shard = db.lock_slot(slot);
+        let keys: Vec<Vec<u8>> = shard.slot(slot).iter().map(|e| e.key().to_vec()).collect();
+        for k in keys {
+            shard.remove(slot, &k, now);
+        }
+    }
+}
+
+/// Redis exits when it cannot write nodes.conf outside CLUSTER SAVECONFIG.
+fn fatal_save(err: &str) -> ! {
+    tracing::warn!("Fatal: can't update cluster config file. ({err})");
+    std::process::exit(1)
+}

@@ -1,0 +1,196 @@
+//! Cluster mode (`cluster-enabled yes`): the actor that owns the [`cluster_core::Cluster`]
+//! state machine, the bus links, nodes.conf on disk, the CLUSTER / ASKING / READONLY /
+//! READWRITE commands and the routing check every keyed command passes.
+//!
+//! Shape (architecture.md "Data flow"): one tokio task owns the state machine and is fed
+//! by one channel ([`actor::ActorInput`]): decoded bus frames from the link tasks, link
+//! events, the 100 ms tick, and CLUSTER commands with a oneshot for the reply. The client
+//! path never waits for the actor on a keyed command: it reads the routing snapshot the
+//! actor publishes ([`ClusterHandle::routing`]).
+
+mod actor;
+mod command;
+mod conf;
+mod links;
+mod route;
+pub mod table;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use cluster_core::{Cluster, Routing};
+use tokio::sync::mpsc;
+
+use crate::config::{Config, EndpointType};
+
+pub use command::handler;
+pub use conf::{ConfFileError, NodesConfFile};
+pub use route::{route, ConnFlags};
+
+/// What the client path holds: the routing snapshot and the way to the actor.
+#[derive(Debug)]
+pub struct ClusterHandle {
+    routing: ArcSwap<Routing>,
+    tx: mpsc::UnboundedSender<actor::ActorInput>,
+}
+
+impl ClusterHandle {
+    /// The current routing snapshot (lock-free).
+    pub fn routing(&self) -> arc_swap::Guard<Arc<Routing>> {
+        self.routing.load()
+    }
+}
+
+/// PUBLISH in cluster mode reaches the subscribers of every node: hand the message to
+/// the actor for the bus (`clusterPropagatePublish`). No-op outside cluster mode.
+pub fn publish(node: &crate::node::Node, args: &[bytes::Bytes]) {
+    if let (Some(h), [_, channel, message]) = (node.cluster.get(), args) {
+        let _ = h.tx.send(actor::ActorInput::Publish {
+            channel: channel.clone(),
+            message: message.clone(),
+        });
+    }
+}
+
+/// Everything prepared before the runtime serves: nodes.conf loaded and locked, the bus
+/// port bound. Startup fails (exit 1) when this cannot be made.
+#[derive(Debug)]
+pub struct Prepared {
+    cluster: Cluster,
+    file: NodesConfFile,
+    listeners: Vec<std::net::TcpListener>,
+    fresh: bool,
+}
+
+/// The bus port: `cluster-port`, or client port + 10000.
+pub fn bus_port(cfg: &Config) -> u16 {
+    if cfg.cluster_port != 0 {
+        cfg.cluster_port
+    } else {
+        cfg.port.wrapping_add(10000)
+    }
+}
+
+/// The cluster part of the node configuration, as the state machine wants it.
+pub fn core_config(cfg: &Config) -> cluster_core::Config {
+    let mut c = cluster_core::Config::new(cfg.port);
+    if cfg.cluster_announce_port != 0 {
+        c.port = cfg.cluster_announce_port;
+    }
+    c.cport = if cfg.cluster_announce_bus_port != 0 {
+        cfg.cluster_announce_bus_port
+    } else {
+        bus_port(cfg)
+    };
+    c.node_timeout = cfg.cluster_node_timeout.max(1);
+    c.announce_ip = cfg.cluster_announce_ip.clone().filter(|s| !s.is_empty());
+    c.hostname = cfg.cluster_announce_hostname.clone().unwrap_or_default();
+    c.require_full_coverage = cfg.cluster_require_full_coverage;
+    c.allow_replica_migration = cfg.cluster_allow_replica_migration;
+    c.migration_barrier = cfg.cluster_migration_barrier;
+    c.replica_no_failover = cfg.cluster_replica_no_failover;
+    c.replica_validity_factor = u64::from(cfg.cluster_replica_validity_factor);
+    c.preferred_endpoint = match cfg.cluster_preferred_endpoint_type {
+        EndpointType::Ip => cluster_core::EndpointType::Ip,
+        EndpointType::Hostname => cluster_core::EndpointType::Hostname,
+        EndpointType::UnknownEndpoint => cluster_core::EndpointType::Unknown,
+    };
+    c
+}
+
+/// Where nodes.conf is: `cluster-config-file`, relative to `dir`.
+pub fn conf_path(cfg: &Config) -> PathBuf {
+    cfg.dir.join(&cfg.cluster_config_file)
+}
+
+/// Why cluster mode could not start; the message is logged before exit 1.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// nodes.conf is held by another node, or cannot be read or created.
+    #[error("{0}")]
+    File(#[from] ConfFileError),
+    /// nodes.conf does not parse.
+    #[error("Unrecoverable error: corrupted cluster config file \"{path}\": {detail}.")]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// What is wrong, with the line.
+        detail: String,
+    },
+    /// The bus port cannot be bound.
+    #[error("Could not bind the cluster bus port {port}: {err}")]
+    Bind {
+        /// The port.
+        port: u16,
+        /// The error.
+        err: std::io::Error,
+    },
+}
+
+/// Loads (or creates) nodes.conf and binds the bus port, before the node serves.
+pub fn prepare(cfg: &Config, now_ms: u64) -> Result<Prepared, PrepareError> {
+    let path = conf_path(cfg);
+    let (file, bytes) = NodesConfFile::open(&path)?;
+    let seed = fastrand::u64(..);
+    let core_cfg = core_config(cfg);
+    let fresh = bytes.iter().all(u8::is_ascii_whitespace);
+    let cluster = if fresh {
+        Cluster::new(core_cfg, seed, now_ms)
+    } else {
+        Cluster::load(core_cfg, &bytes, seed, now_ms).map_err(|e| PrepareError::Corrupt {
+            path: path.display().to_string(),
+            detail: e.to_string(),
+        })?
+    };
+    let port = bus_port(cfg);
+    let listeners = links::bind_bus(cfg, port).map_err(|err| PrepareError::Bind { port, err })?;
+    Ok(Prepared {
+        cluster,
+        file,
+        listeners,
+        fresh,
+    })
+}
+
+impl Prepared {
+    /// Our node id (logged at start, as Redis does).
+    pub fn myself(&self) -> String {
+        cluster_core::nodes_conf::name_text(&self.cluster.myself())
+    }
+}
+
+/// Starts the actor, the bus listener and the tick; installs the handle in the node.
+/// Must run inside the tokio runtime.
+pub fn start(
+    node: &Arc<crate::node::Node>,
+    prepared: Prepared,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let handle = Arc::new(ClusterHandle {
+        routing: ArcSwap::from_pointee(prepared.cluster.routing()),
+        tx: tx.clone(),
+    });
+    if node.cluster.set(handle.clone()).is_err() {
+        tracing::warn!("The cluster actor was already started");
+        return;
+    }
+    for l in prepared.listeners {
+        match tokio::net::TcpListener::from_std(l) {
+            Ok(l) => {
+                tokio::spawn(links::accept_loop(l, tx.clone(), shutdown.clone()));
+            }
+            Err(e) => tracing::warn!("Failed to use the cluster bus socket: {e}"),
+        }
+    }
+    let actor = actor::Actor::new(
+        prepared.cluster,
+        prepared.file,
+        Arc::downgrade(node),
+        handle,
+        tx,
+        shutdown,
+    );
+    tokio::spawn(actor.run(rx, prepared.fresh));
+}

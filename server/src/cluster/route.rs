@@ -1,0 +1,138 @@
+//! The routing check of every keyed command (client-behaviour.md §2.2): MOVED, ASK,
+//! TRYAGAIN, CROSSSLOT, CLUSTERDOWN, READONLY replicas, ASKING.
+
+use bytes::Bytes;
+use cluster_core::routing::RouteNode;
+
+use crate::commands::{resolve, Command, Session};
+use crate::config::EndpointType;
+use crate::keyspace::key_slot;
+use crate::node::Node;
+
+/// Per-connection cluster flags.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnFlags {
+    /// ASKING was sent: the next command may be served for an importing slot.
+    pub asking: bool,
+    /// READONLY: a replica serves reads of its master's slots.
+    pub readonly: bool,
+}
+
+const CROSSSLOT: &str = "CROSSSLOT Keys in request don't hash to the same slot";
+const TRYAGAIN: &str = "TRYAGAIN Multiple keys request during rehashing of slot";
+const DOWN: &str = "CLUSTERDOWN The cluster is down";
+const DOWN_RO: &str = "CLUSTERDOWN The cluster is down and only accepts read commands";
+const UNBOUND: &str = "CLUSTERDOWN Hash slot not served";
+
+/// The keys of a command and whether it writes; for EXEC, those of every queued command.
+fn keys_of<'a>(
+    node: &'a Node,
+    sess: &'a Session,
+    cmd: &Command,
+    args: &'a [Bytes],
+) -> (Vec<&'a Bytes>, bool) {
+    if cmd.name == "exec" {
+        let mut keys = Vec::new();
+        let mut write = false;
+        for q in sess.multi.iter().flatten() {
+            if let Ok(c) = resolve(&node.commands, q) {
+                write |= c.flags.write;
+                keys.extend(c.keys.key_indices(q.len()).filter_map(|i| q.get(i)));
+            }
+        }
+        return (keys, write);
+    }
+    let keys = cmd
+        .keys
+        .key_indices(args.len())
+        .filter_map(|i| args.get(i))
+        .collect();
+    (keys, cmd.flags.write)
+}
+
+/// `host:port` of a redirect by the answering node's `cluster-preferred-endpoint-type`.
+fn endpoint(node: &Node, n: &RouteNode) -> String {
+    match node.config.current().cluster_preferred_endpoint_type {
+        EndpointType::Ip => format!("{}:{}", n.ip, n.port),
+        EndpointType::Hostname if n.hostname.is_empty() => format!("?:{}", n.port),
+        EndpointType::Hostname => format!("{}:{}", n.hostname, n.port),
+        EndpointType::UnknownEndpoint => format!(":{}", n.port),
+    }
+}
+
+/// Decides whether this node serves the command; `Some(error text)` when it must not.
+/// Keyless commands and nodes without cluster mode always pass.
+pub fn route(
+    node: &Node,
+    sess: &Session,
+    cmd: &Command,
+    args: &[Bytes],
+    now: u64,
+) -> Option<String> {
+    let handle = node.cluster.get()?;
+    let (keys, write) = keys_of(node, sess, cmd, args);
+    let first = keys.first()?;
+    let routing = handle.routing();
+    let slot = key_slot(first);
+    let Some(owner) = routing.owner(slot) else {
+        return Some(UNBOUND.into());
+    };
+    let mine = owner.name == routing.myself;
+    let migrating = if mine {
+        routing.migrating.get(&slot)
+    } else {
+        None
+    };
+    let importing = routing.importing.contains_key(&slot);
+    let look = migrating.is_some() || importing;
+    let (mut missing, mut existing, mut multiple) = (0usize, 0usize, false);
+    for (i, k) in keys.iter().enumerate() {
+        if i > 0 && *k != *first {
+            if key_slot(k) != slot {
+                return Some(CROSSSLOT.into());
+            }
+            multiple = true;
+        }
+        if look {
+            if node.db(0).lock_slot(slot).contains(slot, k, now) {
+                existing += 1;
+            } else {
+                missing += 1;
+            }
+        }
+    }
+    if !routing.state_ok {
+        let cfg = node.config.current();
+        if !cfg.cluster_allow_reads_when_down {
+            return Some(DOWN.into());
+        }
+        if write {
+            return Some(DOWN_RO.into());
+        }
+    }
+    if let Some(target) = migrating {
+        if missing > 0 {
+            if existing > 0 {
+                return Some(TRYAGAIN.into());
+            }
+            let to = routing.nodes.iter().find(|n| n.name == *target);
+            return Some(match to {
+                Some(n) => format!("ASK {slot} {}", endpoint(node, n)),
+                None => format!("ASK {slot} :0"),
+            });
+        }
+    }
+    if importing && sess.cluster.asking {
+        if multiple && missing > 0 {
+            return Some(TRYAGAIN.into());
+        }
+        return None;
+    }
+    if sess.cluster.readonly && !write && routing.my_master == Some(owner.name) {
+        return None;
+    }
+    if mine {
+        return None;
+    }
+    Some(format!("MOVED {slot} {}", endpoint(node, owner)))
+}
