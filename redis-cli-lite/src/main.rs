@@ -155,6 +155,14 @@ fn main() -> ExitCode {
         .into_iter()
         .map(OsStringExt::into_vec)
         .collect();
+    // An unknown option lands here (arguments after the command may start with '-').
+    if let Some(first) = command.first().filter(|c| c.starts_with(b"-")) {
+        eprintln!(
+            "Unrecognized option or bad number of args for: '{}'",
+            String::from_utf8_lossy(first)
+        );
+        return ExitCode::FAILURE;
+    }
     if args.stdin_arg {
         let mut last = Vec::new();
         if let Err(e) = io::stdin().read_to_end(&mut last) {
