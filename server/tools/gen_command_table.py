@@ -48,11 +48,14 @@ IMPLEMENTED = {
     "zunion": None, "zinter": None, "zdiff": None, "zunionstore": None,
     "zinterstore": None, "zdiffstore": None, "zintercard": None,
     "zrandmember": None, "zscan": None,
-    # lists (the blocking ones are not served)
+    # lists
     "lpush": None, "rpush": None, "lpushx": None, "rpushx": None, "lpop": None,
     "rpop": None, "llen": None, "lrange": None, "lindex": None, "lset": None,
     "linsert": None, "lrem": None, "ltrim": None, "lpos": None, "lmove": None,
     "rpoplpush": None, "lmpop": None,
+    # blocking pops
+    "blpop": None, "brpop": None, "blmove": None, "brpoplpush": None,
+    "blmpop": None, "bzpopmin": None, "bzpopmax": None, "bzmpop": None,
     # transactions
     "multi": None, "exec": None, "discard": None, "watch": None, "unwatch": None,
     # pub/sub

@@ -462,8 +462,7 @@ pub fn resume(node: &Node, sess: &mut Session, out: &mut BytesMut, timed_out: bo
     };
     let w = b.waiter.clone();
     if timed_out
-        && w
-            .state
+        && w.state
             .compare_exchange(WAITING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()
     {
@@ -483,8 +482,7 @@ pub fn resume(node: &Node, sess: &mut Session, out: &mut BytesMut, timed_out: bo
 /// A disconnecting client stops waiting.
 pub fn disconnect(node: &Node, sess: &mut Session) {
     if let Some(b) = sess.blocked.take() {
-        if b
-            .waiter
+        if b.waiter
             .state
             .compare_exchange(WAITING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
             .is_ok()

@@ -111,12 +111,20 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
             timeout = config_changes.borrow_and_update().timeout;
         }
         let idle = async {
-            if timeout == 0 || sess.in_pubsub() {
+            if timeout == 0 || sess.in_pubsub() || sess.blocked.is_some() {
                 std::future::pending::<()>().await;
             }
             tokio::time::sleep(Duration::from_secs(timeout)).await;
         };
+        let block_deadline = sess.blocked.as_ref().and_then(|b| b.deadline());
+        let block_timer = async move {
+            match block_deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
         let mut close = false;
+        let mut block_timed_out = false;
         tokio::select! {
             biased;
             _ = &mut killed => break,
@@ -153,6 +161,20 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
                 handle.psub.store(sess.patterns.len(), Ordering::Relaxed);
             }
             _ = idle => break,
+            _ = block_timer => block_timed_out = true,
+        }
+        // A blocked command ended (served by a writer, or timed out): run what queued up.
+        while !close && commands::blocking::resume(node, &mut sess, &mut out, block_timed_out) {
+            block_timed_out = false;
+            let mut clock = commands::Clock::new();
+            close = run_batch(
+                node,
+                &mut sess,
+                &mut decoder,
+                &mut inbuf,
+                &mut out,
+                &mut clock,
+            );
         }
         if !out.is_empty() {
             node.stats
@@ -225,6 +247,9 @@ fn run_batch(
     clock: &mut commands::Clock,
 ) -> bool {
     loop {
+        if sess.blocked.is_some() {
+            return false;
+        }
         match decoder.decode(inbuf, sess.authenticated) {
             Ok(Some(args)) => {
                 if args.is_empty() {
