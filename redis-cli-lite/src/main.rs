@@ -8,6 +8,12 @@
 //! `-c` follows MOVED and ASK (ASKING first) and moves the prompt to the new node.
 //! SUBSCRIBE/PSUBSCRIBE/SSUBSCRIBE and MONITOR stream messages until Ctrl-C.
 //!
+//! Deliberate differences from redis-cli 7.0.15: history lives in its own file (rustyline's
+//! format is not linenoise's); lines carrying passwords (AUTH, HELLO, MIGRATE, ACL SETUSER,
+//! CONFIG SET) are kept out of it; `-c` gives up after 16 redirections of one command (redis-cli
+//! never does). Known limit: keys typed ahead while a command runs are lost except the first
+//! line (rustyline reads them into a buffer it drops); pasting several lines works.
+//!
 //! Not here (yet): `--cluster` subcommands (create, check, fix, reshard, ...), `-u` URIs,
 //! `--csv`/`--json`, `--pipe`, `--scan`, `--bigkeys`, latency modes, TLS, Unix sockets,
 //! command hints and the `help` command table.

@@ -235,6 +235,11 @@ impl Session {
             }
             let reply = match self.exchange(args, asking) {
                 Ok(r) => r,
+                // A SHUTDOWN that worked closes the connection instead of replying.
+                Err(_) if is(args, 0, "shutdown") => {
+                    self.conn = None;
+                    return Ok(());
+                }
                 Err(e) if self.interactive => {
                     // redis-cli reconnects once and re-sends when the link was lost.
                     self.conn = None;

@@ -144,3 +144,16 @@ fn negative_repeat_runs_until_interrupted() {
     let got = ours.wait_for("\n5\n");
     assert!(got.starts_with("1\n2\n3\n4\n5\n"), "{got}");
 }
+
+#[test]
+fn shutdown_is_silent_and_later_commands_say_not_connected() {
+    let server = Server::start(18017, &[]);
+    let port = server.port.to_string();
+    let out = common::cli(&["-p", &port], b"shutdown nosave\nping\n");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Could not connect to Redis at 127.0.0.1:18017: Connection refused\n"
+    );
+    assert!(out.status.success());
+}
