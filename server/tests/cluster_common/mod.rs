@@ -1,0 +1,233 @@
+//! Helpers of the cluster end-to-end tests: processes killed by PID on drop, a raw RESP
+//! client that returns the exact reply bytes, and waiting loops.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A node process, killed (SIGKILL) and reaped on drop.
+pub struct Proc {
+    pub port: u16,
+    pub child: Option<Child>,
+    pub dir: PathBuf,
+}
+
+impl Proc {
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.kill9();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub fn have_redis() -> bool {
+    Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok()
+        && Command::new("redis-cli")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .status()
+            .is_ok()
+}
+
+fn fresh_dir(tag: &str, port: u16) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("cluster-e2e-{tag}-{port}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn spawn(program: &str, tag: &str, port: u16, node_timeout: u64) -> Proc {
+    let dir = fresh_dir(tag, port);
+    let child = Command::new(program)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--cluster-enabled",
+            "yes",
+            "--cluster-node-timeout",
+            &node_timeout.to_string(),
+            "--cluster-config-file",
+            "nodes.conf",
+            "--dir",
+            dir.to_str().unwrap(),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--logfile",
+            "node.log",
+        ])
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let p = Proc {
+        port,
+        child: Some(child),
+        dir,
+    };
+    wait_until(
+        &format!("{program} on {port}"),
+        Duration::from_secs(10),
+        || try_call(port, &["PING"]).is_ok_and(|r| r == b"+PONG\r\n"),
+    );
+    p
+}
+
+/// One of our nodes.
+pub fn ours(port: u16, node_timeout: u64) -> Proc {
+    spawn(env!("CARGO_BIN_EXE_server"), "ours", port, node_timeout)
+}
+
+/// A real redis-server 7.0 node.
+pub fn real(port: u16, node_timeout: u64) -> Proc {
+    spawn("redis-server", "real", port, node_timeout)
+}
+
+fn read_one(r: &mut impl BufRead, out: &mut Vec<u8>) -> std::io::Result<()> {
+    let mut line = Vec::new();
+    r.read_until(b'\n', &mut line)?;
+    if line.is_empty() {
+        return Err(std::io::ErrorKind::UnexpectedEof.into());
+    }
+    out.extend_from_slice(&line);
+    let kind = line[0];
+    let n: i64 = std::str::from_utf8(&line[1..line.len().saturating_sub(2)])
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    match kind {
+        b'$' | b'=' | b'!' if n >= 0 => {
+            let mut buf = vec![0u8; n as usize + 2];
+            r.read_exact(&mut buf)?;
+            out.extend_from_slice(&buf);
+        }
+        b'*' | b'~' | b'>' => {
+            for _ in 0..n.max(0) {
+                read_one(r, out)?;
+            }
+        }
+        b'%' | b'|' => {
+            for _ in 0..n.max(0) * 2 {
+                read_one(r, out)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// A connection that sends commands and returns each reply's exact bytes.
+pub struct Conn {
+    w: TcpStream,
+    r: BufReader<TcpStream>,
+}
+
+impl Conn {
+    pub fn new(port: u16) -> Conn {
+        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        Conn {
+            w: s.try_clone().unwrap(),
+            r: BufReader::new(s),
+        }
+    }
+
+    pub fn try_call(&mut self, args: &[&str]) -> std::io::Result<Vec<u8>> {
+        let mut req = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            req.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
+        }
+        self.w.write_all(&req)?;
+        let mut out = Vec::new();
+        read_one(&mut self.r, &mut out)?;
+        Ok(out)
+    }
+
+    pub fn call(&mut self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&self.try_call(args).unwrap()).into_owned()
+    }
+}
+
+pub fn try_call(port: u16, args: &[&str]) -> std::io::Result<Vec<u8>> {
+    let s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut c = Conn {
+        w: s.try_clone()?,
+        r: BufReader::new(s),
+    };
+    c.try_call(args)
+}
+
+/// The reply as text (a bulk's payload, or the whole line for other types).
+pub fn call(port: u16, args: &[&str]) -> String {
+    let raw = try_call(port, args).unwrap();
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    if text.starts_with('$') {
+        text.split_once("\r\n")
+            .map(|(_, b)| b.trim_end_matches("\r\n").to_string())
+            .unwrap_or_default()
+    } else {
+        text
+    }
+}
+
+pub fn wait_until(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+pub fn myid(port: u16) -> String {
+    call(port, &["CLUSTER", "MYID"])
+}
+
+pub fn state_ok(port: u16) -> bool {
+    try_call(port, &["CLUSTER", "INFO"])
+        .is_ok_and(|r| String::from_utf8_lossy(&r).contains("cluster_state:ok"))
+}
+
+/// `(id, flags without myself, master, slots)` of every CLUSTER NODES line, sorted: what
+/// every node must agree on.
+pub fn view(port: u16) -> Vec<String> {
+    let text = call(port, &["CLUSTER", "NODES"]);
+    let mut v: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split(' ').collect();
+            let flags = f[2].replace("myself,", "");
+            format!("{} {} {} {}", f[0], flags, f[3], f[8..].join(" "))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+pub fn redis_cli(args: &[&str]) -> String {
+    let out = Command::new("redis-cli").args(args).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}

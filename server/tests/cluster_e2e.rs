@@ -1,0 +1,235 @@
+//! Cluster mode end to end with real processes: redis-cli --cluster create/check over our
+//! nodes, kill -9 detection, malformed bus input, and a mixed cluster of real redis-server
+//! 7.0 nodes and ours. Ports: ours 17000-17499, real 17500-17999 (bus ports +10000).
+//! Skipped (with a note) when redis-server / redis-cli are not installed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod cluster_common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use cluster_common::*;
+
+const TIMEOUT: u64 = 2000;
+
+fn addr(p: u16) -> String {
+    format!("127.0.0.1:{p}")
+}
+
+/// Connects to a bus port, writes `bytes`, and tells whether the node closed the link.
+fn bus_closes_after(bus_port: u16, bytes: &[u8]) -> bool {
+    let mut s = TcpStream::connect(("127.0.0.1", bus_port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let _ = s.write_all(bytes);
+    let mut buf = [0u8; 4096];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[test]
+fn redis_cli_creates_and_checks_a_cluster_of_ours_and_failures_are_detected() {
+    if !have_redis() {
+        eprintln!("skipped: redis-server / redis-cli not installed");
+        return;
+    }
+    let ports: Vec<u16> = (17010..17016).collect();
+    let mut nodes: Vec<Proc> = ports.iter().map(|&p| ours(p, TIMEOUT)).collect();
+    let mut args: Vec<String> = vec!["--cluster".into(), "create".into()];
+    args.extend(ports.iter().map(|&p| addr(p)));
+    args.extend(["--cluster-replicas", "1", "--cluster-yes"].map(String::from));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = redis_cli(&argv);
+    assert!(out.contains("[OK] All 16384 slots covered."), "{out}");
+    wait_until(
+        "cluster_state:ok everywhere",
+        Duration::from_secs(20),
+        || ports.iter().all(|&p| state_ok(p)),
+    );
+    let check = redis_cli(&["--cluster", "check", &addr(ports[0])]);
+    assert!(
+        check.contains("[OK] All nodes agree about slots configuration."),
+        "{check}"
+    );
+    assert!(check.contains("[OK] All 16384 slots covered."), "{check}");
+    assert!(
+        !check.contains("[WARNING]") && !check.contains("[ERR]"),
+        "{check}"
+    );
+    assert_eq!(check.matches("slots | 1 slaves.").count(), 3, "{check}");
+
+    // Keys through redis-cli -c from every node.
+    for (i, &p) in ports.iter().enumerate() {
+        let key = format!("key-{i}");
+        let set = redis_cli(&["-c", "-p", &p.to_string(), "SET", &key, "v"]);
+        assert_eq!(set.trim(), "OK");
+    }
+    for (i, &p) in ports.iter().rev().enumerate() {
+        let key = format!("key-{}", ports.len() - 1 - i);
+        let got = redis_cli(&["-c", "-p", &p.to_string(), "GET", &key]);
+        assert_eq!(got.trim(), "v");
+    }
+
+    // nodes.conf keeps the id across a restart.
+    let id0 = myid(ports[0]);
+    let conf = std::fs::read_to_string(nodes[0].dir.join("nodes.conf")).unwrap();
+    assert!(
+        conf.contains(&format!(
+            "{id0} 127.0.0.1:{}@{} myself,master",
+            ports[0],
+            ports[0] + 10000
+        )),
+        "{conf}"
+    );
+    assert!(conf.contains("\nvars currentEpoch "), "{conf}");
+
+    // Malformed bus input: garbage, wrong signature, huge totlen, each closes the link;
+    // the node keeps serving clients and the cluster stays ok.
+    let bus = ports[0] + 10000;
+    assert!(bus_closes_after(bus, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    assert!(bus_closes_after(
+        bus,
+        b"RCmc\x00\x00\x10\x00whatever-follows"
+    ));
+    assert!(bus_closes_after(
+        bus,
+        b"RCmb\xff\xff\xff\xff\x00\x01\x00\x00"
+    ));
+    assert!(bus_closes_after(
+        bus,
+        b"RCmb\x00\x00\x00\x10\x00\x01\x00\x00"
+    ));
+    assert_eq!(call(ports[0], &["PING"]), "+PONG\r\n");
+    assert!(state_ok(ports[0]));
+
+    // kill -9 of a master: the others mark it fail.
+    let victim = myid(ports[1]);
+    nodes[1].kill9();
+    wait_until(
+        "survivors mark the killed master fail",
+        Duration::from_secs(20),
+        || {
+            [0usize, 2, 3, 4, 5].iter().all(|&i| {
+                call(ports[i], &["CLUSTER", "NODES"])
+                    .lines()
+                    .any(|l| l.starts_with(&victim) && l.contains("fail") && !l.contains("fail?"))
+            })
+        },
+    );
+    // Its replica is promoted and the cluster heals.
+    wait_until(
+        "cluster_state:ok after failover",
+        Duration::from_secs(30),
+        || [0usize, 2, 3, 4, 5].iter().all(|&i| state_ok(ports[i])),
+    );
+}
+
+#[test]
+fn mixed_cluster_of_real_redis_and_ours_agrees_and_serves() {
+    if !have_redis() {
+        eprintln!("skipped: redis-server / redis-cli not installed");
+        return;
+    }
+    let mut nodes = vec![
+        real(17510, TIMEOUT),
+        ours(17030, TIMEOUT),
+        real(17511, TIMEOUT),
+        ours(17031, TIMEOUT),
+        real(17512, TIMEOUT),
+        ours(17032, TIMEOUT),
+    ];
+    let ports: Vec<u16> = nodes.iter().map(|n| n.port).collect();
+    for &p in &ports[1..] {
+        assert_eq!(
+            call(ports[0], &["CLUSTER", "MEET", "127.0.0.1", &p.to_string()]),
+            "+OK\r\n"
+        );
+    }
+    let n = ports.len();
+    for (i, &p) in ports.iter().enumerate() {
+        let (a, b) = (16384 * i / n, 16384 * (i + 1) / n - 1);
+        assert_eq!(
+            call(
+                p,
+                &["CLUSTER", "ADDSLOTSRANGE", &a.to_string(), &b.to_string()]
+            ),
+            "+OK\r\n"
+        );
+    }
+    wait_until(
+        "every node's CLUSTER NODES agrees",
+        Duration::from_secs(30),
+        || {
+            let first = view(ports[0]);
+            first.len() == n
+                && !first
+                    .iter()
+                    .any(|l| l.contains("handshake") || l.contains("noaddr"))
+                && ports.iter().all(|&p| view(p) == first)
+        },
+    );
+    wait_until(
+        "cluster_state:ok everywhere",
+        Duration::from_secs(20),
+        || ports.iter().all(|&p| state_ok(p)),
+    );
+    let check = redis_cli(&["--cluster", "check", &addr(ports[1])]);
+    assert!(
+        check.contains("[OK] All nodes agree about slots configuration."),
+        "{check}"
+    );
+    assert!(check.contains("[OK] All 16384 slots covered."), "{check}");
+
+    for (i, &p) in ports.iter().enumerate() {
+        for j in 0..5 {
+            let key = format!("k{i}-{j}");
+            let set = redis_cli(&["-c", "-p", &p.to_string(), "SET", &key, &format!("v{i}{j}")]);
+            assert_eq!(set.trim(), "OK", "SET {key} via {p}");
+        }
+    }
+    for (i, _) in ports.iter().enumerate() {
+        for (j, &p) in ports.iter().enumerate().take(5) {
+            let key = format!("k{i}-{j}");
+            let got = redis_cli(&["-c", "-p", &p.to_string(), "GET", &key]);
+            assert_eq!(got.trim(), format!("v{i}{j}"), "GET {key} via {p}");
+        }
+    }
+
+    // kill -9 of one node of each kind: the survivors (4 of 6 masters, a majority) mark
+    // both fail.
+    let dead = [myid(ports[2]), myid(ports[3])];
+    nodes[2].kill9();
+    nodes[3].kill9();
+    let alive = [ports[0], ports[1], ports[4], ports[5]];
+    wait_until(
+        "both killed nodes marked fail by every survivor",
+        Duration::from_secs(25),
+        || {
+            alive.iter().all(|&p| {
+                let text = call(p, &["CLUSTER", "NODES"]);
+                dead.iter().all(|id| {
+                    text.lines()
+                        .any(|l| l.starts_with(id.as_str()) && l.contains(",fail "))
+                })
+            })
+        },
+    );
+    // The slots of the dead masters are uncovered: the cluster is down everywhere, keyed
+    // commands get CLUSTERDOWN from our nodes and the real ones alike.
+    wait_until("cluster_state:fail", Duration::from_secs(10), || {
+        alive.iter().all(|&p| !state_ok(p))
+    });
+    for &p in &alive {
+        assert_eq!(
+            call(p, &["GET", "x"]),
+            "-CLUSTERDOWN The cluster is down\r\n"
+        );
+    }
+}
