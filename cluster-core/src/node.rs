@@ -122,63 +122,83 @@ impl Node {
 /// and CLUSTER NODES print; Redis uses its hash table order, which clients may not rely on).
 #[derive(Debug, Clone, Default)]
 pub struct Nodes {
-    // foldhash (randomly seeded per process) instead of SipHash: every message and
-    // cron step does several name lookups, and this table is only iterated in `order`.
-    map: HashMap<NodeName, Node, foldhash::quality::RandomState>,
-    order: Vec<NodeName>,
+    /// Records in table order: iterating them (cron, gossip, CLUSTER NODES) hashes
+    /// nothing.
+    list: Vec<Node>,
+    /// Name -> position in `list`. foldhash (randomly seeded per process) instead of
+    /// SipHash: every message and cron step does several name lookups.
+    index: HashMap<NodeName, usize, foldhash::quality::RandomState>,
 }
 
 impl Nodes {
     /// The record for `name`.
     pub fn get(&self, name: &NodeName) -> Option<&Node> {
-        self.map.get(name)
+        self.index.get(name).and_then(|i| self.list.get(*i))
     }
     /// The record for `name`, mutable.
     pub fn get_mut(&mut self, name: &NodeName) -> Option<&mut Node> {
-        self.map.get_mut(name)
+        self.index.get(name).and_then(|i| self.list.get_mut(*i))
     }
     /// True if known.
     pub fn contains(&self, name: &NodeName) -> bool {
-        self.map.contains_key(name)
+        self.index.contains_key(name)
     }
     /// Number of records.
     pub fn len(&self) -> usize {
-        self.order.len()
+        self.list.len()
     }
     /// True when empty.
     pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
+        self.list.is_empty()
     }
     /// Add a record (replacing one of the same name in place).
     pub fn insert(&mut self, node: Node) {
-        if self.map.insert(node.name, node.clone()).is_none() {
-            self.order.push(node.name);
+        match self
+            .index
+            .get(&node.name)
+            .and_then(|i| self.list.get_mut(*i))
+        {
+            Some(slot) => *slot = node,
+            None => {
+                self.index.insert(node.name, self.list.len());
+                self.list.push(node);
+            }
         }
     }
     /// Remove a record.
     pub fn remove(&mut self, name: &NodeName) -> Option<Node> {
-        let n = self.map.remove(name)?;
-        self.order.retain(|x| x != name);
+        let i = self.index.remove(name)?;
+        if i >= self.list.len() {
+            return None;
+        }
+        let n = self.list.remove(i);
+        for later in self.list.get(i..).unwrap_or_default() {
+            if let Some(p) = self.index.get_mut(&later.name) {
+                *p -= 1;
+            }
+        }
         Some(n)
     }
-    /// Rename a record, keeping its position.
+    /// Rename a record, keeping its position (a record already holding the new name
+    /// is dropped).
     pub fn rename(&mut self, from: &NodeName, to: NodeName) {
-        if let Some(mut n) = self.map.remove(from) {
-            n.name = to;
-            self.map.insert(to, n);
-            for x in &mut self.order {
-                if x == from {
-                    *x = to;
-                }
+        if *from == to || !self.contains(from) {
+            return;
+        }
+        self.remove(&to);
+        if let Some(i) = self.index.remove(from) {
+            if let Some(n) = self.list.get_mut(i) {
+                n.name = to;
+                self.index.insert(to, i);
             }
         }
     }
     /// Names in table order.
     pub fn names(&self) -> Vec<NodeName> {
-        self.order.clone()
+        self.list.iter().map(|n| n.name).collect()
     }
     /// Records in table order.
     pub fn iter(&self) -> impl Iterator<Item = &Node> + '_ {
-        self.order.iter().filter_map(|n| self.map.get(n))
+        self.list.iter()
     }
 }
