@@ -101,10 +101,13 @@ impl Blocked {
     }
 }
 
+/// Waiters by (database, key), each queue in blocking order.
+type Queues = HashMap<(usize, Bytes), VecDeque<Arc<Waiter>>>;
+
 /// Every blocked client, by (database, key), in blocking order.
 #[derive(Default)]
 pub struct Blocking {
-    queues: Mutex<HashMap<(usize, Bytes), VecDeque<Arc<Waiter>>>>,
+    queues: Mutex<Queues>,
     /// Number of registered waiters: writers skip all work while it is 0.
     waiting: AtomicUsize,
 }
@@ -262,7 +265,7 @@ fn pop_for(
         let dst_ok = g
             .shard(ds)
             .map(|sh| sh.get_mut(ds, d, now))
-            .is_some_and(|e| e.is_none_or(|e| matches!(e.obj(), Some(Obj::List(_)))));
+            .is_some_and(|e| e.map_or(true, |e| matches!(e.obj(), Some(Obj::List(_)))));
         if !dst_ok {
             return Err(Unserved::Skip);
         }
