@@ -303,3 +303,67 @@ pub(super) fn object_digest(
         }),
     }
 }
+
+/// Key positions of the commands whose keys follow a `numkeys` argument (Redis's getkeys
+/// procs: zunionInterDiffGetKeys, sintercardGetKeys, lmpopGetKeys, blmpopGetKeys,
+/// zmpopGetKeys, bzmpopGetKeys), for routing and COMMAND GETKEYS: the table's first/last/step
+/// only covers the destination of the STORE forms. None for other commands; an empty list
+/// when numkeys is not a usable count.
+pub fn movable_keys(name: &str, args: &[Bytes]) -> Option<Vec<usize>> {
+    let (numkeys_at, dst) = match name {
+        "zunion" | "zinter" | "zdiff" | "zintercard" | "sintercard" | "lmpop" | "zmpop" => {
+            (1, false)
+        }
+        "zunionstore" | "zinterstore" | "zdiffstore" => (2, true),
+        "blmpop" | "bzmpop" => (2, false),
+        _ => return None,
+    };
+    let n = args
+        .get(numkeys_at)
+        .and_then(|a| parse_i64(a).ok())
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|&n| n >= 1 && n <= args.len().saturating_sub(numkeys_at + 1));
+    let Some(n) = n else {
+        return Some(Vec::new());
+    };
+    let first = numkeys_at + 1;
+    Some(
+        dst.then_some(1)
+            .into_iter()
+            .chain(first..first + n)
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<Bytes> {
+        line.split(' ')
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn numkeys_commands_name_their_keys() {
+        assert_eq!(
+            movable_keys("zunion", &args("ZUNION 2 a b WITHSCORES")),
+            Some(vec![2, 3])
+        );
+        assert_eq!(
+            movable_keys("zunionstore", &args("ZUNIONSTORE d 2 a b")),
+            Some(vec![1, 3, 4])
+        );
+        assert_eq!(
+            movable_keys("blmpop", &args("BLMPOP 0 1 l LEFT")),
+            Some(vec![3])
+        );
+        assert_eq!(
+            movable_keys("sintercard", &args("SINTERCARD 3 a b")),
+            Some(vec![])
+        );
+        assert_eq!(movable_keys("zmpop", &args("ZMPOP x a MIN")), Some(vec![]));
+        assert_eq!(movable_keys("get", &args("GET a")), None);
+    }
+}
