@@ -1,0 +1,264 @@
+//! Routing of keyed commands in cluster mode, differential: the same four-node layout
+//! (three masters, one replica) is built from real redis-server 7.0 nodes and from ours,
+//! the same scripts run on both, and the replies must be byte-identical once ports are
+//! replaced by node names. Covers MOVED, ASK, ASKING (one-shot, with MULTI), TRYAGAIN,
+//! CROSSSLOT (also across EXEC), the CLUSTERDOWN variants, READONLY/READWRITE on a
+//! replica, SELECT, COUNTKEYSINSLOT/GETKEYSINSLOT (client-behaviour.md §2).
+//! Skipped (with a note) when redis-server is not installed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod cluster_common;
+
+use std::time::Duration;
+
+use cluster_common::*;
+
+/// Runs `script` (one command per line, words split on spaces) on one connection per
+/// (node, line group) and returns the transcript with ports replaced by node letters.
+struct Layout {
+    ports: [u16; 4],
+    ids: [String; 4],
+}
+
+impl Layout {
+    fn node(&self, c: char) -> u16 {
+        self.ports[(c as u8 - b'A') as usize]
+    }
+
+    fn normalize(&self, s: &str) -> String {
+        let mut s = s.to_string();
+        for (i, p) in self.ports.iter().enumerate() {
+            s = s.replace(
+                &format!(":{p}"),
+                &format!(":<{}>", (b'A' + i as u8) as char),
+            );
+        }
+        for (i, id) in self.ids.iter().enumerate() {
+            s = s.replace(id.as_str(), &format!("<id {}>", (b'A' + i as u8) as char));
+        }
+        s
+    }
+
+    /// Lines: `@X` switches to a new connection on node X; `!wait-fail X` waits until X
+    /// reports cluster_state:fail; other lines are commands; `$A` is replaced by A's id.
+    fn run(&self, script: &str) -> String {
+        let mut out = String::new();
+        let mut conn: Option<Conn> = None;
+        for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            if let Some(n) = line.strip_prefix('@') {
+                conn = Some(Conn::new(self.node(n.chars().next().unwrap())));
+                out.push_str(line);
+                out.push('\n');
+                continue;
+            }
+            if let Some(n) = line.strip_prefix("!wait-fail ") {
+                let p = self.node(n.chars().next().unwrap());
+                wait_until("cluster_state:fail", Duration::from_secs(10), || {
+                    !state_ok(p)
+                });
+                continue;
+            }
+            let mut words: Vec<String> = line.split(' ').map(String::from).collect();
+            for w in &mut words {
+                for (i, id) in self.ids.iter().enumerate() {
+                    let var = format!("${}", (b'A' + i as u8) as char);
+                    if *w == var {
+                        *w = id.clone();
+                    }
+                }
+            }
+            let args: Vec<&str> = words.iter().map(String::as_str).collect();
+            let c = conn.as_mut().expect("script starts with @X");
+            let reply = c.call(&args);
+            out.push_str(&format!("> {line}\n{reply}"));
+        }
+        self.normalize(&out)
+    }
+}
+
+/// Masters A (0-5460), B (5461-10922), C (10923-16383); D replicates A.
+fn build(spawn: fn(u16, u64) -> Proc, ports: [u16; 4]) -> (Vec<Proc>, Layout) {
+    let nodes: Vec<Proc> = ports.iter().map(|&p| spawn(p, 2000)).collect();
+    for &p in &ports[1..] {
+        call(ports[0], &["CLUSTER", "MEET", "127.0.0.1", &p.to_string()]);
+    }
+    for (i, (a, b)) in [(0, 5460), (5461, 10922), (10923, 16383)]
+        .iter()
+        .enumerate()
+    {
+        call(
+            ports[i],
+            &["CLUSTER", "ADDSLOTSRANGE", &a.to_string(), &b.to_string()],
+        );
+    }
+    let ids = ports.map(myid);
+    wait_until("all nodes known", Duration::from_secs(20), || {
+        ports.iter().all(|&p| {
+            let t = call(p, &["CLUSTER", "NODES"]);
+            t.lines().count() == 4 && !t.contains("handshake")
+        })
+    });
+    wait_until("D replicates A", Duration::from_secs(10), || {
+        call(ports[3], &["CLUSTER", "REPLICATE", &ids[0]]) == "+OK\r\n"
+    });
+    wait_until("cluster ok", Duration::from_secs(20), || {
+        ports.iter().all(|&p| state_ok(p))
+            && ports.iter().all(|&p| {
+                call(p, &["CLUSTER", "NODES"])
+                    .lines()
+                    .any(|l| l.starts_with(&ids[3]) && l.contains("slave"))
+            })
+    });
+    (nodes, Layout { ports, ids })
+}
+
+const SCRIPT: &str = "
+@A
+GET foo
+SET bar 1
+SET hello 1
+GET bar
+MGET bar foo
+MGET foo bar
+MSET bar 1 {bar}x 2
+MGET bar bar
+DBSIZE
+CLUSTER COUNTKEYSINSLOT 5061
+CLUSTER GETKEYSINSLOT 866 10
+SELECT 1
+SELECT 0
+SELECT abc
+MULTI
+GET foo
+SET bar 2
+EXEC
+EXEC
+MULTI
+SET bar 1
+SET hello 2
+EXEC
+EXEC
+ASKING
+GET foo
+READONLY
+GET foo
+@D
+GET bar
+GET {bar}missing
+READONLY
+GET {bar}missing
+SET bar 3
+GET foo
+MULTI
+GET {bar}missing
+EXEC
+MULTI
+GET {bar}missing
+SET {bar}missing 1
+EXEC
+READWRITE
+GET {bar}missing
+PING
+@C
+SET foo v-foo
+SET {foo}a a
+SET {foo}b b
+CLUSTER SETSLOT 12182 NODE $B
+@B
+CLUSTER SETSLOT 12182 IMPORTING $C
+@C
+CLUSTER SETSLOT 12182 MIGRATING $B
+GET foo
+GET {foo}zzz
+SET {foo}new 1
+MGET foo {foo}a
+MGET foo {foo}zzz
+MGET {foo}x {foo}y
+ASKING
+GET {foo}zzz
+@B
+GET {foo}zzz
+ASKING
+GET {foo}zzz
+GET {foo}zzz
+ASKING
+MGET {foo}new {foo}zzz
+ASKING
+MGET {foo}new {foo}new
+ASKING
+PING
+GET {foo}zzz
+ASKING
+MULTI
+GET {foo}zzz
+SET {foo}zzz 1
+EXEC
+MULTI
+ASKING
+GET {foo}q
+EXEC
+CLUSTER SETSLOT 12182 STABLE
+@C
+CLUSTER SETSLOT 12182 STABLE
+GET {foo}zzz
+@A
+CLUSTER DELSLOTS 5061
+GET bar
+MGET bar foo
+MGET foo bar
+!wait-fail A
+GET foo
+GET hello
+SET hello 3
+CONFIG SET cluster-allow-reads-when-down yes
+GET hello
+SET hello 3
+GET foo
+GET bar
+PING
+";
+
+#[test]
+fn routing_replies_match_redis_7_0() {
+    if !have_redis() {
+        eprintln!("skipped: redis-server / redis-cli not installed");
+        return;
+    }
+    let (_real_nodes, real) = build(cluster_common::real, [17520, 17521, 17522, 17523]);
+    let (_our_nodes, mine) = build(cluster_common::ours, [17040, 17041, 17042, 17043]);
+    let want = real.run(SCRIPT);
+    let got = mine.run(SCRIPT);
+    if want != got {
+        let w: Vec<&str> = want.lines().collect();
+        let g: Vec<&str> = got.lines().collect();
+        let first = w
+            .iter()
+            .zip(&g)
+            .position(|(a, b)| a != b)
+            .unwrap_or(w.len().min(g.len()));
+        let from = first.saturating_sub(8);
+        panic!(
+            "first difference at line {first}\n--- redis-server\n{}\n--- ours\n{}",
+            w[from..(first + 4).min(w.len())].join("\n"),
+            g[from..(first + 4).min(g.len())].join("\n")
+        );
+    }
+    // The script reached its end on both.
+    assert!(
+        want.contains("> CONFIG SET cluster-allow-reads-when-down yes"),
+        "{want}"
+    );
+    for text in [
+        "-MOVED 12182 127.0.0.1:<C>",
+        "-ASK 12182 127.0.0.1:<B>",
+        "-TRYAGAIN Multiple keys request during rehashing of slot",
+        "-CROSSSLOT Keys in request don't hash to the same slot",
+        "-CLUSTERDOWN Hash slot not served",
+        "-CLUSTERDOWN The cluster is down\r\n",
+        "-CLUSTERDOWN The cluster is down and only accepts read commands",
+        "-EXECABORT Transaction discarded because of previous errors.",
+        "-ERR SELECT is not allowed in cluster mode",
+    ] {
+        assert!(want.contains(text), "{text} not in\n{want}");
+    }
+}
