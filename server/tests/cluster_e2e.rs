@@ -137,7 +137,7 @@ fn mixed_cluster_of_real_redis_and_ours_agrees_and_serves() {
         eprintln!("skipped: redis-server / redis-cli not installed");
         return;
     }
-    let mut nodes = vec![
+    let mut nodes = [
         real(17510, TIMEOUT),
         ours(17030, TIMEOUT),
         real(17511, TIMEOUT),

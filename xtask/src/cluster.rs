@@ -5,7 +5,7 @@
 //! ADDSLOTSRANGE and REPLICATE, waits for `cluster_state:ok` on every node and prints the
 //! nodes. cluster-down stops them by the PID files cluster-up wrote.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -54,9 +54,8 @@ fn workspace_root() -> PathBuf {
 enum Resp {
     Text(String),
     Error(String),
-    Int(i64),
-    Nil,
-    Array(Vec<Resp>),
+    /// Integers, nulls and arrays: this tool only checks that they came.
+    Other,
 }
 
 impl Resp {
@@ -64,7 +63,7 @@ impl Resp {
         match self {
             Resp::Text(s) => Ok(s),
             Resp::Error(e) => Err(e.clone()),
-            other => Err(format!("unexpected reply {other:?}")),
+            Resp::Other => Err("unexpected reply type".into()),
         }
     }
 }
@@ -84,11 +83,14 @@ fn read_reply(r: &mut impl BufRead, depth: usize) -> Result<Resp, String> {
     Ok(match kind {
         "+" => Resp::Text(rest.into()),
         "-" => Resp::Error(rest.into()),
-        ":" => Resp::Int(num()?),
+        ":" => {
+            num()?;
+            Resp::Other
+        }
         "$" | "=" => {
             let n = num()?;
             if n < 0 {
-                return Ok(Resp::Nil);
+                return Ok(Resp::Other);
             }
             let n = usize::try_from(n).map_err(|e| e.to_string())?;
             if n > 64 << 20 {
@@ -100,14 +102,12 @@ fn read_reply(r: &mut impl BufRead, depth: usize) -> Result<Resp, String> {
             Resp::Text(String::from_utf8_lossy(&buf).into_owned())
         }
         "*" => {
-            let n = num()?;
-            let mut items = Vec::new();
-            for _ in 0..n.clamp(0, 100_000) {
-                items.push(read_reply(r, depth + 1)?);
+            for _ in 0..num()?.clamp(0, 100_000) {
+                read_reply(r, depth + 1)?;
             }
-            Resp::Array(items)
+            Resp::Other
         }
-        "_" => Resp::Nil,
+        "_" => Resp::Other,
         _ => return Err(format!("unexpected reply line {line:?}")),
     })
 }
