@@ -110,14 +110,9 @@ pub enum PrepareError {
     /// nodes.conf is held by another node, or cannot be read or created.
     #[error("{0}")]
     File(#[from] ConfFileError),
-    /// nodes.conf does not parse.
-    #[error("Unrecoverable error: corrupted cluster config file \"{path}\": {detail}.")]
-    Corrupt {
-        /// The file.
-        path: String,
-        /// What is wrong, with the line.
-        detail: String,
-    },
+    /// nodes.conf does not parse (Redis's words; the details are logged before).
+    #[error("Unrecoverable error: corrupted cluster config file.")]
+    Corrupt,
     /// The bus port cannot be bound.
     #[error("Could not bind the cluster bus port {port}: {err}")]
     Bind {
@@ -138,9 +133,9 @@ pub fn prepare(cfg: &Config, now_ms: u64) -> Result<Prepared, PrepareError> {
     let cluster = if fresh {
         Cluster::new(core_cfg, seed, now_ms)
     } else {
-        Cluster::load(core_cfg, &bytes, seed, now_ms).map_err(|e| PrepareError::Corrupt {
-            path: path.display().to_string(),
-            detail: e.to_string(),
+        Cluster::load(core_cfg, &bytes, seed, now_ms).map_err(|e| {
+            tracing::warn!("Cluster config file {}: {e}", path.display());
+            PrepareError::Corrupt
         })?
     };
     let port = bus_port(cfg);
