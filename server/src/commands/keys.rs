@@ -141,7 +141,9 @@ fn rename_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], nx: bool) -> CmdResult 
     if let Some(s) = g.shard(ss) {
         s.remove(ss, src, ctx.now);
     }
+    drop(g);
     ctx.node.stats.dirty(1);
+    super::blocking::signal(ctx.node, ctx.sess.db, dst);
     if nx {
         ctx.out.integer(1);
     } else {
@@ -211,7 +213,9 @@ fn copy(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         return Ok(());
     }
     s.insert(ds, entry, ctx.now);
+    drop(s);
     ctx.node.stats.dirty(1);
+    super::blocking::signal(ctx.node, dst_db, dst);
     ctx.out.integer(1);
     Ok(())
 }
