@@ -139,9 +139,10 @@ fn section_text(node: &Node, name: &str, o: &mut String) {
         ),
         "clients" => write!(
             o,
-            "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:0\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
+            "# Clients\r\nconnected_clients:{}\r\ncluster_connections:0\r\nmaxclients:{}\r\nclient_recent_max_input_buffer:0\r\nclient_recent_max_output_buffer:0\r\nblocked_clients:{}\r\ntracking_clients:0\r\nclients_in_timeout_table:0\r\n",
             node.clients.len(),
-            cfg.maxclients
+            cfg.maxclients,
+            node.blocking.blocked_clients()
         ),
         "memory" => write!(
             o,
