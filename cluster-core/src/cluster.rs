@@ -58,6 +58,9 @@ pub(crate) struct ManualFailover {
 pub(crate) struct Election {
     pub auth_time: Millis,
     pub auth_count: usize,
+    /// Masters whose ACK `auth_count` counts: a duplicated ACK counts once (TCP never
+    /// duplicates, so Redis does not check; a transport that replays must not elect).
+    pub voters: Vec<NodeName>,
     pub auth_sent: bool,
     pub auth_rank: u64,
     pub auth_epoch: u64,
@@ -161,7 +164,9 @@ impl Cluster {
             current_epoch: 0,
             last_vote_epoch: 0,
             state: Health::Fail,
-            size: 0,
+            // clusterInit starts at 1; the first real count happens once the master's
+            // writable delay is over (CLUSTER INFO says cluster_size:1 on a node < 2 s old).
+            size: 1,
             first_state_call: 0,
             among_minority_time: 0,
             links: BTreeMap::new(),

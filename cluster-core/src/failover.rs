@@ -68,6 +68,7 @@ impl Cluster {
             let e = &mut self.election;
             e.auth_time = now + 500 + self.rng.u64(0..500) + rank * 1000;
             e.auth_count = 0;
+            e.voters.clear();
             e.auth_sent = false;
             e.auth_rank = rank;
             if manual {
@@ -155,7 +156,11 @@ impl Cluster {
             .nodes
             .get(&sender)
             .is_some_and(|n| n.is_master() && !n.slots.is_empty());
-        if counts && hdr.current_epoch >= self.election.auth_epoch {
+        if counts
+            && hdr.current_epoch >= self.election.auth_epoch
+            && !self.election.voters.contains(&sender)
+        {
+            self.election.voters.push(sender);
             self.election.auth_count += 1;
             self.todo.handle_failover = true;
         }

@@ -117,7 +117,8 @@ pub struct Sim {
     blocked: BTreeSet<(usize, usize)>,
     trace: VecDeque<String>,
     votes: HashMap<(NodeName, u64), NodeName>,
-    winners: HashMap<u64, NodeName>,
+    /// Election winners per epoch, with how they won (for the failure text).
+    winners: HashMap<u64, (NodeName, String)>,
     /// Every election win seen: (time, winner, epoch).
     pub elections: Vec<(Millis, NodeName, u64)>,
     /// Messages delivered, per (receiving node, type code).
@@ -420,12 +421,18 @@ impl Sim {
                         return Ok(());
                     };
                     let (name, epoch) = (c.myself(), c.election.auth_epoch);
-                    if let Some(prev) = self.winners.insert(epoch, name) {
+                    let how = format!(
+                        "node{i} {} with {} votes of {} masters",
+                        name_text(&name),
+                        c.election.auth_count,
+                        c.size
+                    );
+                    if let Some((prev, prev_how)) = self.winners.insert(epoch, (name, how.clone()))
+                    {
                         if prev != name {
                             return Err(self.fail(format!(
-                                "two replicas won epoch {epoch}: {} and {}",
-                                name_text(&prev),
-                                name_text(&name)
+                                "two replicas won epoch {epoch}: {prev_how}, and {how}\n{}",
+                                self.views(epoch)
                             )));
                         }
                     }
@@ -441,6 +448,35 @@ impl Sim {
             | Effect::FlushAll => {}
         }
         Ok(())
+    }
+
+    /// Each running node's view of itself, and who voted for whom in `epoch`: what an
+    /// election failure needs to be understood.
+    fn views(&self, epoch: u64) -> String {
+        let mut text = String::new();
+        for (i, n) in self.nodes.iter().enumerate() {
+            let Some(c) = n.cluster.as_ref() else {
+                text += &format!("  node{i}: down\n");
+                continue;
+            };
+            let me = c.me();
+            let voted = self
+                .votes
+                .get(&(c.myself(), epoch))
+                .map(|to| format!(", voted for {}", &name_text(to)[..8]))
+                .unwrap_or_default();
+            text += &format!(
+                "  node{i} {}: {} of {}, {} slots, configEpoch {}, currentEpoch {}{voted}\n",
+                &name_text(&c.myself())[..8],
+                if c.is_replica() { "replica" } else { "master" },
+                c.my_master()
+                    .map_or("-".into(), |m| name_text(&m)[..8].to_string()),
+                me.slots.len(),
+                me.config_epoch,
+                c.current_epoch(),
+            );
+        }
+        text
     }
 
     /// The simulated replication: every second each master's offset grows unless its

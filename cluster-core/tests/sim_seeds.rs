@@ -39,6 +39,19 @@ fn random_faults_keep_the_invariants() {
     }
 }
 
+/// A seed that found a bug, kept as a regression.
+#[test]
+fn seed_1610_duplicated_ack_elects_no_second_winner() {
+    // 1610 (20 nodes): the network duplicated one master's FailoverAuthAck; the
+    // replica counted it twice and won epoch 17 with 4 real votes of 9 while another
+    // replica won the same epoch with 5.
+    let seed = 1610;
+    let n = scenario::nodes_for_seed(seed, &(6..=20));
+    if let Err(f) = scenario::mixed_faults(seed, n, &Faults::ALL) {
+        panic!("{f}");
+    }
+}
+
 #[test]
 fn a_seed_replays_exactly() {
     let run = |seed| {
