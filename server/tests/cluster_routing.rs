@@ -13,69 +13,6 @@ use std::time::Duration;
 
 use cluster_common::*;
 
-/// Runs `script` (one command per line, words split on spaces) on one connection per
-/// (node, line group) and returns the transcript with ports replaced by node letters.
-struct Layout {
-    ports: [u16; 4],
-    ids: [String; 4],
-}
-
-impl Layout {
-    fn node(&self, c: char) -> u16 {
-        self.ports[(c as u8 - b'A') as usize]
-    }
-
-    fn normalize(&self, s: &str) -> String {
-        let mut s = s.to_string();
-        for (i, p) in self.ports.iter().enumerate() {
-            s = s.replace(
-                &format!(":{p}"),
-                &format!(":<{}>", (b'A' + i as u8) as char),
-            );
-        }
-        for (i, id) in self.ids.iter().enumerate() {
-            s = s.replace(id.as_str(), &format!("<id {}>", (b'A' + i as u8) as char));
-        }
-        s
-    }
-
-    /// Lines: `@X` switches to a new connection on node X; `!wait-fail X` waits until X
-    /// reports cluster_state:fail; other lines are commands; `$A` is replaced by A's id.
-    fn run(&self, script: &str) -> String {
-        let mut out = String::new();
-        let mut conn: Option<Conn> = None;
-        for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            if let Some(n) = line.strip_prefix('@') {
-                conn = Some(Conn::new(self.node(n.chars().next().unwrap())));
-                out.push_str(line);
-                out.push('\n');
-                continue;
-            }
-            if let Some(n) = line.strip_prefix("!wait-fail ") {
-                let p = self.node(n.chars().next().unwrap());
-                wait_until("cluster_state:fail", Duration::from_secs(10), || {
-                    !state_ok(p)
-                });
-                continue;
-            }
-            let mut words: Vec<String> = line.split(' ').map(String::from).collect();
-            for w in &mut words {
-                for (i, id) in self.ids.iter().enumerate() {
-                    let var = format!("${}", (b'A' + i as u8) as char);
-                    if *w == var {
-                        *w = id.clone();
-                    }
-                }
-            }
-            let args: Vec<&str> = words.iter().map(String::as_str).collect();
-            let c = conn.as_mut().expect("script starts with @X");
-            let reply = c.call(&args);
-            out.push_str(&format!("> {line}\n{reply}"));
-        }
-        self.normalize(&out)
-    }
-}
-
 /// Masters A (0-5460), B (5461-10922), C (10923-16383); D replicates A.
 fn build(spawn: fn(u16, u64) -> Proc, ports: [u16; 4]) -> (Vec<Proc>, Layout) {
     let nodes: Vec<Proc> = ports.iter().map(|&p| spawn(p, 2000)).collect();
@@ -109,7 +46,13 @@ fn build(spawn: fn(u16, u64) -> Proc, ports: [u16; 4]) -> (Vec<Proc>, Layout) {
                     .any(|l| l.starts_with(&ids[3]) && l.contains("slave"))
             })
     });
-    (nodes, Layout { ports, ids })
+    (
+        nodes,
+        Layout {
+            ports: ports.to_vec(),
+            ids: ids.to_vec(),
+        },
+    )
 }
 
 const SCRIPT: &str = "

@@ -231,3 +231,74 @@ pub fn redis_cli(args: &[&str]) -> String {
     let out = Command::new("redis-cli").args(args).output().unwrap();
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
+
+/// Nodes named A, B, ... by position: scripts run on them and transcripts normalized.
+pub struct Layout {
+    pub ports: Vec<u16>,
+    pub ids: Vec<String>,
+}
+
+impl Layout {
+    pub fn node(&self, c: char) -> u16 {
+        self.ports[(c as u8 - b'A') as usize]
+    }
+
+    pub fn normalize(&self, s: &str) -> String {
+        let mut s = s.to_string();
+        for (i, p) in self.ports.iter().enumerate() {
+            let name = (b'A' + i as u8) as char;
+            s = s.replace(
+                &format!("@{}", u32::from(*p) + 10000),
+                &format!("@<{name} bus>"),
+            );
+            s = s.replace(&format!(":{p}"), &format!(":<{name}>"));
+        }
+        for (i, id) in self.ids.iter().enumerate() {
+            s = s.replace(id.as_str(), &format!("<id {}>", (b'A' + i as u8) as char));
+        }
+        s
+    }
+
+    /// Lines: `@X` switches to a new connection on node X; `!wait-fail X` waits until X
+    /// reports cluster_state:fail; other lines are commands; `$A` is replaced by A's id.
+    pub fn run(&self, script: &str) -> String {
+        let mut out = String::new();
+        let mut conn: Option<Conn> = None;
+        for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            if let Some(n) = line.strip_prefix('@') {
+                conn = Some(Conn::new(self.node(n.chars().next().unwrap())));
+                out.push_str(line);
+                out.push('\n');
+                continue;
+            }
+            if let Some(n) = line.strip_prefix("!wait-fail ") {
+                let p = self.node(n.chars().next().unwrap());
+                wait_until("cluster_state:fail", Duration::from_secs(10), || {
+                    !state_ok(p)
+                });
+                continue;
+            }
+            if line == "!hello3" {
+                // Switches the connection to RESP3; HELLO's own reply (client id) is not compared.
+                conn.as_mut()
+                    .expect("script starts with @X")
+                    .call(&["HELLO", "3"]);
+                continue;
+            }
+            let mut words: Vec<String> = line.split(' ').map(String::from).collect();
+            for w in &mut words {
+                for (i, id) in self.ids.iter().enumerate() {
+                    let var = format!("${}", (b'A' + i as u8) as char);
+                    if *w == var {
+                        *w = id.clone();
+                    }
+                }
+            }
+            let args: Vec<&str> = words.iter().map(String::as_str).collect();
+            let c = conn.as_mut().expect("script starts with @X");
+            let reply = c.call(&args);
+            out.push_str(&format!("> {line}\n{reply}"));
+        }
+        self.normalize(&out)
+    }
+}
