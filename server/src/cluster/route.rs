@@ -24,30 +24,63 @@ const DOWN: &str = "CLUSTERDOWN The cluster is down";
 const DOWN_RO: &str = "CLUSTERDOWN The cluster is down and only accepts read commands";
 const UNBOUND: &str = "CLUSTERDOWN Hash slot not served";
 
-/// The keys of a command and whether it writes; for EXEC, those of every queued command.
-fn keys_of<'a>(
-    node: &'a Node,
-    sess: &'a Session,
+/// Commands whose keys follow a `numkeys` argument (legacy key positions do not cover
+/// them): the index of `numkeys`, and whether a destination key sits at index 1.
+fn numkeys_layout(name: &str) -> Option<(usize, bool)> {
+    match name {
+        "sintercard" | "zdiff" | "zinter" | "zintercard" | "zunion" | "lmpop" | "zmpop" => {
+            Some((1, false))
+        }
+        "blmpop" | "bzmpop" => Some((2, false)),
+        "zdiffstore" | "zinterstore" | "zunionstore" => Some((2, true)),
+        _ => None,
+    }
+}
+
+/// The key arguments of one command (as `COMMAND GETKEYS` lists them; a bad `numkeys`
+/// names no key, and the command then fails on its own).
+fn command_keys<'a>(
     cmd: &Command,
     args: &'a [Bytes],
-) -> (Vec<&'a Bytes>, bool) {
-    if cmd.name == "exec" {
-        let mut keys = Vec::new();
-        let mut write = false;
-        for q in sess.multi.iter().flatten() {
-            if let Ok(c) = resolve(&node.commands, q) {
-                write |= c.flags.write;
-                keys.extend(c.keys.key_indices(q.len()).filter_map(|i| q.get(i)));
+) -> KeyIter<'a, impl Iterator<Item = usize>> {
+    if let Some((at, dest)) = numkeys_layout(cmd.name) {
+        let n = args
+            .get(at)
+            .and_then(|a| std::str::from_utf8(a).ok())
+            .and_then(|t| t.parse::<usize>().ok())
+            .filter(|&n| n >= 1 && at.saturating_add(n) < args.len());
+        return match n {
+            Some(n) => {
+                let first = if dest { args.get(1..2) } else { None };
+                KeyIter::Movable(
+                    first
+                        .unwrap_or_default()
+                        .iter()
+                        .chain(args.get(at + 1..=at + n).unwrap_or_default()),
+                )
             }
-        }
-        return (keys, write);
+            None => KeyIter::None,
+        };
     }
-    let keys = cmd
-        .keys
-        .key_indices(args.len())
-        .filter_map(|i| args.get(i))
-        .collect();
-    (keys, cmd.flags.write)
+    KeyIter::Spec(cmd.keys.key_indices(args.len()), args)
+}
+
+/// Key arguments without allocating (this runs for every keyed command).
+enum KeyIter<'a, I> {
+    None,
+    Spec(I, &'a [Bytes]),
+    Movable(std::iter::Chain<std::slice::Iter<'a, Bytes>, std::slice::Iter<'a, Bytes>>),
+}
+
+impl<'a, I: Iterator<Item = usize>> Iterator for KeyIter<'a, I> {
+    type Item = &'a Bytes;
+    fn next(&mut self) -> Option<&'a Bytes> {
+        match self {
+            KeyIter::None => None,
+            KeyIter::Spec(idx, args) => idx.find_map(|i| args.get(i)),
+            KeyIter::Movable(it) => it.next(),
+        }
+    }
 }
 
 /// `host:port` of a redirect by the answering node's `cluster-preferred-endpoint-type`.
@@ -70,8 +103,30 @@ pub fn route(
     now: u64,
 ) -> Option<String> {
     let handle = node.cluster.get()?;
-    let (keys, write) = keys_of(node, sess, cmd, args);
-    let first = keys.first()?;
+    if cmd.name == "exec" {
+        // EXEC: the keys of every queued command, and whether any of them writes.
+        let mut keys: Vec<&Bytes> = Vec::new();
+        let mut write = false;
+        for q in sess.multi.iter().flatten() {
+            if let Ok(c) = resolve(&node.commands, q) {
+                write |= c.flags.write;
+                keys.extend(command_keys(c, q));
+            }
+        }
+        return decide(node, handle, sess, keys.into_iter(), write, now);
+    }
+    decide(node, handle, sess, command_keys(cmd, args), cmd.flags.write, now)
+}
+
+fn decide<'a>(
+    node: &Node,
+    handle: &super::ClusterHandle,
+    sess: &Session,
+    mut keys: impl Iterator<Item = &'a Bytes>,
+    write: bool,
+    now: u64,
+) -> Option<String> {
+    let first = keys.next()?;
     let routing = handle.routing();
     let slot = key_slot(first);
     let Some(owner) = routing.owner(slot) else {
@@ -86,8 +141,8 @@ pub fn route(
     let importing = routing.importing.contains_key(&slot);
     let look = migrating.is_some() || importing;
     let (mut missing, mut existing, mut multiple) = (0usize, 0usize, false);
-    for (i, k) in keys.iter().enumerate() {
-        if i > 0 && *k != *first {
+    for k in std::iter::once(first).chain(keys) {
+        if k != first {
             if key_slot(k) != slot {
                 return Some(CROSSSLOT.into());
             }
