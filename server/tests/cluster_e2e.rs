@@ -202,6 +202,21 @@ fn mixed_cluster_of_real_redis_and_ours_agrees_and_serves() {
         }
     }
 
+    // PUBLISH crosses the bus both ways: a subscriber on a real node hears a message
+    // published on ours, and the other way round.
+    for (sub_port, pub_port) in [(ports[0], ports[1]), (ports[3], ports[4])] {
+        let mut sub = Conn::new(sub_port);
+        let ok = sub.call(&["SUBSCRIBE", "news"]);
+        assert!(ok.starts_with("*3\r\n$9\r\nsubscribe\r\n"), "{ok}");
+        assert_eq!(call(pub_port, &["PUBLISH", "news", "hello"]), ":0\r\n");
+        let mut msg = Vec::new();
+        sub.read_reply(&mut msg);
+        assert_eq!(
+            String::from_utf8_lossy(&msg),
+            "*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$5\r\nhello\r\n"
+        );
+    }
+
     // kill -9 of one node of each kind: the survivors (4 of 6 masters, a majority) mark
     // both fail.
     let dead = [myid(ports[2]), myid(ports[3])];

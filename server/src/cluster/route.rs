@@ -39,10 +39,7 @@ fn numkeys_layout(name: &str) -> Option<(usize, bool)> {
 
 /// The key arguments of one command (as `COMMAND GETKEYS` lists them; a bad `numkeys`
 /// names no key, and the command then fails on its own).
-fn command_keys<'a>(
-    cmd: &Command,
-    args: &'a [Bytes],
-) -> KeyIter<'a, impl Iterator<Item = usize>> {
+fn command_keys<'a>(cmd: &Command, args: &'a [Bytes]) -> KeyIter<'a, impl Iterator<Item = usize>> {
     if let Some((at, dest)) = numkeys_layout(cmd.name) {
         let n = args
             .get(at)
@@ -115,7 +112,14 @@ pub fn route(
         }
         return decide(node, handle, sess, keys.into_iter(), write, now);
     }
-    decide(node, handle, sess, command_keys(cmd, args), cmd.flags.write, now)
+    decide(
+        node,
+        handle,
+        sess,
+        command_keys(cmd, args),
+        cmd.flags.write,
+        now,
+    )
 }
 
 fn decide<'a>(

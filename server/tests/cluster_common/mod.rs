@@ -163,6 +163,11 @@ impl Conn {
         Ok(out)
     }
 
+    /// Reads one more reply (a pushed message).
+    pub fn read_reply(&mut self, out: &mut Vec<u8>) {
+        read_one(&mut self.r, out).unwrap();
+    }
+
     pub fn call(&mut self, args: &[&str]) -> String {
         String::from_utf8_lossy(&self.try_call(args).unwrap()).into_owned()
     }
