@@ -80,11 +80,14 @@ pub struct Actor {
     file: NodesConfFile,
     node: Weak<Node>,
     handle: Arc<ClusterHandle>,
-    me: mpsc::UnboundedSender<ActorInput>,
+    me: mpsc::Sender<ActorInput>,
     shutdown: CancellationToken,
     links: HashMap<LinkId, Link>,
     next_in: u64,
     effects: Vec<Effect>,
+    /// Links closed by the actor itself (send queue full), reported to the core after
+    /// the current step.
+    dropped: Vec<LinkId>,
 }
 
 /// What happened to the nodes.conf writes of one step.
@@ -101,7 +104,7 @@ impl Actor {
         file: NodesConfFile,
         node: Weak<Node>,
         handle: Arc<ClusterHandle>,
-        me: mpsc::UnboundedSender<ActorInput>,
+        me: mpsc::Sender<ActorInput>,
         shutdown: CancellationToken,
     ) -> Actor {
         Actor {
@@ -114,11 +117,12 @@ impl Actor {
             links: HashMap::new(),
             next_in: 0,
             effects: Vec::new(),
+            dropped: Vec::new(),
         }
     }
 
     /// Runs until shutdown. A fresh node writes its nodes.conf first.
-    pub async fn run(mut self, mut rx: mpsc::UnboundedReceiver<ActorInput>, fresh: bool) {
+    pub async fn run(mut self, mut rx: mpsc::Receiver<ActorInput>, fresh: bool) {
         let id = cluster_core::nodes_conf::name_text(&self.cluster.myself());
         if fresh {
             tracing::info!("No cluster configuration found, I'm {id}");
@@ -160,6 +164,11 @@ impl Actor {
                     Some(m) => self.input(m),
                     None => break,
                 },
+            }
+            while let Some(link) = self.dropped.pop() {
+                if self.links.remove(&link).is_some() {
+                    self.step(Input::Closed { link });
+                }
             }
         }
         for (_, l) in self.links.drain() {
@@ -347,12 +356,12 @@ impl Actor {
         }
         if tx.try_send(buf.freeze()).is_err() {
             // A peer that does not read is as good as gone; the core reconnects.
-            // The entry stays until the Closed below reaches the core through the channel.
+            // The entry stays until the core hears of the close, after this step.
             tracing::warn!("Cluster link {link:?} send queue is full: closing it");
             if let Some(l) = self.links.get(&link) {
                 l.cancel.cancel();
             }
-            let _ = self.me.send(ActorInput::Closed { link });
+            self.dropped.push(link);
         }
     }
 }

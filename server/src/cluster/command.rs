@@ -64,34 +64,40 @@ fn cluster(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
             .map_or(0, |s| db.lock_slot(s).slot(s).len() as u64),
     };
     let (tx, rx) = oneshot::channel();
-    handle
-        .tx
-        .send(ActorInput::Command {
-            req,
-            keys,
-            reply: tx,
-        })
-        .map_err(|_| CmdError::msg("ERR the cluster actor is not running"))?;
-    match wait(rx)? {
+    let input = ActorInput::Command {
+        req,
+        keys,
+        reply: tx,
+    };
+    match ask(&handle.tx, input, rx)? {
         Ok(reply) => render(ctx, reply),
         Err(text) => Err(CmdError::msg(text)),
     }
 }
 
-/// Waits for the actor's answer. Client commands run synchronously on a runtime worker,
-/// so the worker is handed over to the runtime while waiting (CLUSTER is not a hot path:
-/// the actor answers in microseconds, or after an fsync of nodes.conf).
-fn wait(rx: oneshot::Receiver<Result<Reply, String>>) -> Result<Result<Reply, String>, CmdError> {
+/// Hands a command to the actor and waits for its answer. Client commands run
+/// synchronously on a runtime worker, so the worker is handed over to the runtime while
+/// waiting (CLUSTER is not a hot path: the actor answers in microseconds, or after an
+/// fsync of nodes.conf).
+fn ask(
+    actor: &tokio::sync::mpsc::Sender<ActorInput>,
+    input: ActorInput,
+    rx: oneshot::Receiver<Result<Reply, String>>,
+) -> Result<Result<Reply, String>, CmdError> {
     use tokio::runtime::{Handle, RuntimeFlavor};
-    let gone = |_| CmdError::msg("ERR the cluster actor is not running");
+    let gone = || CmdError::msg("ERR the cluster actor is not running");
+    let blocking = || {
+        actor.blocking_send(input).map_err(|_| gone())?;
+        rx.blocking_recv().map_err(|_| gone())
+    };
     match Handle::try_current() {
         Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
-            tokio::task::block_in_place(|| rx.blocking_recv()).map_err(gone)
+            tokio::task::block_in_place(blocking)
         }
         Ok(_) => Err(CmdError::msg(
             "ERR CLUSTER needs the multi-threaded runtime",
         )),
-        Err(_) => rx.blocking_recv().map_err(gone),
+        Err(_) => blocking(),
     }
 }
 

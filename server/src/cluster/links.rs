@@ -81,7 +81,7 @@ fn ip_text(ip: IpAddr) -> String {
 /// Accepts peers on the bus port; each connection becomes an inbound link.
 pub async fn accept_loop(
     listener: TcpListener,
-    actor: mpsc::UnboundedSender<ActorInput>,
+    actor: mpsc::Sender<ActorInput>,
     shutdown: CancellationToken,
 ) {
     loop {
@@ -109,6 +109,7 @@ pub async fn accept_loop(
                 peer_ip: ip_text(peer.ip()),
                 local_ip: local,
             })
+            .await
             .is_err()
         {
             return;
@@ -123,7 +124,7 @@ pub async fn connect(
     cport: u16,
     timeout: Duration,
     cancel: CancellationToken,
-    actor: mpsc::UnboundedSender<ActorInput>,
+    actor: mpsc::Sender<ActorInput>,
 ) {
     let target = format!("{ip}:{cport}");
     let connected = tokio::select! {
@@ -134,18 +135,22 @@ pub async fn connect(
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             tracing::debug!("Unable to connect to Cluster Node [{target}]: {e}");
-            let _ = actor.send(ActorInput::Closed { link });
+            let _ = actor.send(ActorInput::Closed { link }).await;
             return;
         }
         Err(_) => {
             tracing::debug!("Unable to connect to Cluster Node [{target}]: timeout");
-            let _ = actor.send(ActorInput::Closed { link });
+            let _ = actor.send(ActorInput::Closed { link }).await;
             return;
         }
     };
     let _ = stream.set_nodelay(true);
     let (tx, rx) = mpsc::channel(SEND_QUEUE);
-    if actor.send(ActorInput::Connected { link, tx }).is_err() {
+    if actor
+        .send(ActorInput::Connected { link, tx })
+        .await
+        .is_err()
+    {
         return;
     }
     run(link, stream, rx, cancel, actor).await;
@@ -157,7 +162,7 @@ pub async fn run(
     stream: TcpStream,
     mut outgoing: mpsc::Receiver<Bytes>,
     cancel: CancellationToken,
-    actor: mpsc::UnboundedSender<ActorInput>,
+    actor: mpsc::Sender<ActorInput>,
 ) {
     let (read, mut write) = stream.into_split();
     let mut frames = FramedRead::new(read, BusCodec::default());
@@ -176,7 +181,7 @@ pub async fn run(
             },
             frame = frames.next() => match frame {
                 Some(Ok(Ok(msg))) => {
-                    if actor.send(ActorInput::Bus { link, msg: Box::new(msg) }).is_err() {
+                    if actor.send(ActorInput::Bus { link, msg: Box::new(msg) }).await.is_err() {
                         break false;
                     }
                 }
@@ -197,6 +202,6 @@ pub async fn run(
     };
     let _ = write.shutdown().await;
     if closed_by_peer {
-        let _ = actor.send(ActorInput::Closed { link });
+        let _ = actor.send(ActorInput::Closed { link }).await;
     }
 }

@@ -28,11 +28,15 @@ pub use command::handler;
 pub use conf::{ConfFileError, NodesConfFile};
 pub use route::{route, ConnFlags};
 
+/// Inputs waiting for the actor before senders wait (link readers then stop reading, so
+/// a flooding peer is held back by TCP instead of memory).
+const ACTOR_QUEUE: usize = 1024;
+
 /// What the client path holds: the routing snapshot and the way to the actor.
 #[derive(Debug)]
 pub struct ClusterHandle {
     routing: ArcSwap<Routing>,
-    tx: mpsc::UnboundedSender<actor::ActorInput>,
+    tx: mpsc::Sender<actor::ActorInput>,
 }
 
 impl ClusterHandle {
@@ -46,10 +50,16 @@ impl ClusterHandle {
 /// the actor for the bus (`clusterPropagatePublish`). No-op outside cluster mode.
 pub fn publish(node: &crate::node::Node, args: &[bytes::Bytes]) {
     if let (Some(h), [_, channel, message]) = (node.cluster.get(), args) {
-        let _ = h.tx.send(actor::ActorInput::Publish {
-            channel: channel.clone(),
-            message: message.clone(),
-        });
+        // A full actor queue drops the propagation rather than stall the client.
+        if h.tx
+            .try_send(actor::ActorInput::Publish {
+                channel: channel.clone(),
+                message: message.clone(),
+            })
+            .is_err()
+        {
+            tracing::debug!("Cluster actor busy: a PUBLISH was not propagated");
+        }
     }
 }
 
@@ -162,7 +172,7 @@ pub fn start(
     prepared: Prepared,
     shutdown: tokio_util::sync::CancellationToken,
 ) {
-    let (tx, rx) = mpsc::unbounded_channel();
+    let (tx, rx) = mpsc::channel(ACTOR_QUEUE);
     let handle = Arc::new(ClusterHandle {
         routing: ArcSwap::from_pointee(prepared.cluster.routing()),
         tx: tx.clone(),
