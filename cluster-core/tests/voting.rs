@@ -99,3 +99,50 @@ fn stale_requests_and_masters_do_not_get_votes() {
     h.deliver(r);
     assert_eq!(acks(&h), 0);
 }
+
+/// We are `f`, a replica of `e`; `e` has failed and our election for epoch 6 is out.
+fn replica_in_election() -> Harness {
+    let conf = five_masters(&format!(
+        "{f} 10.0.0.6:7005@17005 myself,slave {e} 0 0 5 connected\n",
+        f = text('f'),
+        e = text('e')
+    ))
+    .replacen("myself,master", "master", 1);
+    let mut h = Harness::new(&conf);
+    h.input(cluster_core::Input::Replication {
+        offset: 100,
+        link_up: true,
+    });
+    let fail = h.msg_from(name('a'), Body::Fail(name('e')));
+    h.deliver(fail);
+    h.advance(2000);
+    assert_eq!(h.c.current_epoch(), 6, "election started");
+    h
+}
+
+/// An ACK for epoch 6 from master `from`, on an inbound link (votes come on the
+/// voter's link to us).
+fn ack(h: &mut Harness, from: char) {
+    let mut m = h.msg_from(name(from), Body::FailoverAuthAck);
+    m.header.current_epoch = 6;
+    let link = h.inbound();
+    h.input(cluster_core::Input::Bus {
+        link,
+        msg: Box::new(m),
+    });
+}
+
+#[test]
+fn a_duplicated_ack_is_one_vote() {
+    let mut h = replica_in_election();
+    // Quorum is 3 of the 5 masters: the same master's ACK twice is one vote.
+    for _ in 0..3 {
+        ack(&mut h, 'a');
+    }
+    ack(&mut h, 'b');
+    h.advance(200);
+    assert!(h.c.is_replica(), "won with two distinct votes");
+    ack(&mut h, 'c');
+    h.advance(200);
+    assert!(!h.c.is_replica(), "three distinct votes elect");
+}
