@@ -109,6 +109,28 @@ fn redis_cli_creates_and_checks_a_cluster_of_ours_and_failures_are_detected() {
     assert_eq!(call(ports[0], &["PING"]), "+PONG\r\n");
     assert!(state_ok(ports[0]));
 
+    // CLUSTER FAILOVER on the replica of the first master: roles swap everywhere.
+    let id0 = myid(ports[0]);
+    let replica = *ports
+        .iter()
+        .find(|&&p| {
+            call(p, &["CLUSTER", "NODES"])
+                .lines()
+                .any(|l| l.contains("myself,slave") && l.contains(&id0))
+        })
+        .unwrap();
+    let replica_id = myid(replica);
+    assert_eq!(call(replica, &["CLUSTER", "FAILOVER"]), "+OK\r\n");
+    wait_until("manual failover done", Duration::from_secs(15), || {
+        ports.iter().all(|&p| {
+            let t = call(p, &["CLUSTER", "NODES"]);
+            t.lines()
+                .any(|l| l.starts_with(&replica_id) && l.contains("master"))
+                && t.lines()
+                    .any(|l| l.starts_with(&id0) && l.contains("slave"))
+        })
+    });
+
     // kill -9 of a master: the others mark it fail.
     let victim = myid(ports[1]);
     nodes[1].kill9();

@@ -67,6 +67,17 @@ CLUSTER SLOTS
 CLUSTER SLOTS
 CLUSTER ADDSLOTS 1
 CLUSTER SETSLOT 1 NODE $A
+GET foo
+CONFIG SET cluster-preferred-endpoint-type hostname
+GET foo
+CLUSTER SLOTS
+CONFIG SET cluster-preferred-endpoint-type unknown-endpoint
+GET foo
+CLUSTER SLOTS
+!hello3
+CLUSTER SLOTS
+CONFIG SET cluster-preferred-endpoint-type ip
+GET foo
 ";
 
 fn pair(spawn: fn(u16, u64) -> Proc, ports: [u16; 2]) -> (Vec<Proc>, Layout) {
