@@ -120,6 +120,19 @@ fn redis_cli_creates_and_checks_a_cluster_of_ours_and_failures_are_detected() {
         })
         .unwrap();
     let replica_id = myid(replica);
+    // The master ignores MFSTART from a node it does not yet know as its replica (as
+    // Redis does): wait until every node has heard of the role.
+    wait_until(
+        "every node knows the replica",
+        Duration::from_secs(10),
+        || {
+            ports.iter().all(|&p| {
+                call(p, &["CLUSTER", "NODES"])
+                    .lines()
+                    .any(|l| l.starts_with(&replica_id) && l.contains(&format!("slave {id0}")))
+            })
+        },
+    );
     assert_eq!(call(replica, &["CLUSTER", "FAILOVER"]), "+OK\r\n");
     wait_until("manual failover done", Duration::from_secs(15), || {
         ports.iter().all(|&p| {
