@@ -136,3 +136,35 @@ fn cluster_replies_match_redis_7_0_in_resp2_and_resp3() {
     form(&mine);
     compare(&real.run(FORMED), &mine.run(FORMED));
 }
+
+/// A master that learns through the bus that a slot it still holds keys in now belongs to
+/// another master (higher config epoch) deletes those keys, as redis-server does (§2.5).
+fn lost_slot_keys_vanish(l: &Layout) -> (String, String) {
+    let (a, b) = (l.ports[0], l.ports[1]);
+    // "foo" hashes to 12182, owned by A (8192-16383).
+    assert_eq!(call(a, &["SET", "foo", "1"]), "+OK\r\n");
+    call(b, &["CLUSTER", "SETSLOT", "12182", "IMPORTING", &l.ids[0]]);
+    call(b, &["CLUSTER", "SETSLOT", "12182", "NODE", &l.ids[1]]);
+    wait_until("A hears that B owns 12182", Duration::from_secs(10), || {
+        call(a, &["CLUSTER", "COUNTKEYSINSLOT", "12182"]) == ":0\r\n"
+    });
+    (
+        l.normalize(&call(a, &["GET", "foo"])),
+        l.normalize(&call(b, &["GET", "foo"])),
+    )
+}
+
+#[test]
+fn keys_of_a_slot_lost_through_the_bus_are_deleted_like_redis() {
+    if !have_redis() {
+        eprintln!("skipped: redis-server / redis-cli not installed");
+        return;
+    }
+    let (_r, real) = pair(cluster_common::real, [17532, 17533]);
+    let (_o, mine) = pair(cluster_common::ours, [17052, 17053]);
+    form(&real);
+    form(&mine);
+    let want = lost_slot_keys_vanish(&real);
+    assert_eq!(want.0, "-MOVED 12182 127.0.0.1:<B>\r\n");
+    assert_eq!(lost_slot_keys_vanish(&mine), want);
+}
