@@ -137,3 +137,18 @@ fn a_second_node_on_the_same_nodes_conf_is_refused() {
     // The first node is unaffected.
     assert_eq!(call(17062, &["PING"]), "+PONG\r\n");
 }
+
+#[test]
+fn a_taken_bus_port_stops_the_node() {
+    let _taken = std::net::TcpListener::bind("127.0.0.1:27064").unwrap();
+    let dir = std::env::temp_dir().join(format!("cluster-busport-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let (code, log) = run_to_exit(&dir, 17064, "node.log");
+    assert_eq!(code, Some(1), "{log}");
+    assert!(
+        log.contains("Failed listening on port 27064 (cluster), aborting."),
+        "{log}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

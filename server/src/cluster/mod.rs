@@ -152,8 +152,11 @@ pub enum PrepareError {
     /// nodes.conf does not parse (Redis's words; the details are logged before).
     #[error("Unrecoverable error: corrupted cluster config file.")]
     Corrupt,
-    /// The bus port cannot be bound.
-    #[error("Could not bind the cluster bus port {port}: {err}")]
+    /// The bus port would be above 65535.
+    #[error("Redis port number too high. Cluster communication port is 10,000 port numbers higher than your Redis port. Your Redis port number must be 55535 or less.")]
+    PortTooHigh,
+    /// The bus port cannot be bound (Redis's words; the cause is logged before).
+    #[error("Failed listening on port {port} (cluster), aborting.")]
     Bind {
         /// The port.
         port: u16,
@@ -164,6 +167,9 @@ pub enum PrepareError {
 
 /// Loads (or creates) nodes.conf and binds the bus port, before the node serves.
 pub fn prepare(cfg: &Config, now_ms: u64) -> Result<Prepared, PrepareError> {
+    if cfg.cluster_port == 0 && cfg.port > 65535 - 10000 {
+        return Err(PrepareError::PortTooHigh);
+    }
     let path = conf_path(cfg);
     let (file, bytes) = NodesConfFile::open(&path)?;
     let seed = fastrand::u64(..);
@@ -178,7 +184,10 @@ pub fn prepare(cfg: &Config, now_ms: u64) -> Result<Prepared, PrepareError> {
         })?
     };
     let port = bus_port(cfg);
-    let listeners = links::bind_bus(cfg, port).map_err(|err| PrepareError::Bind { port, err })?;
+    let listeners = links::bind_bus(cfg, port).map_err(|err| {
+        tracing::warn!("Could not create the cluster bus socket on port {port}: {err}");
+        PrepareError::Bind { port, err }
+    })?;
     Ok(Prepared {
         cluster,
         file,
