@@ -168,3 +168,40 @@ fn keys_of_a_slot_lost_through_the_bus_are_deleted_like_redis() {
     assert_eq!(want.0, "-MOVED 12182 127.0.0.1:<B>\r\n");
     assert_eq!(lost_slot_keys_vanish(&mine), want);
 }
+
+const DISABLED: &str = "
+@A
+CLUSTER INFO
+CLUSTER
+CLUSTER FOO
+CLUSTER INFO x
+CLUSTER COUNTKEYSINSLOT x
+CLUSTER SETSLOT 1
+CLUSTER FAILOVER x y
+CLUSTER MEET a
+CLUSTER RESET x
+CLUSTER KEYSLOT a
+ASKING
+ASKING x
+READONLY
+READWRITE
+READWRITE x
+";
+
+#[test]
+fn cluster_commands_without_cluster_mode_match_redis_7_0() {
+    if !have_redis() {
+        eprintln!("skipped: redis-server / redis-cli not installed");
+        return;
+    }
+    let real_node = spawn_with("redis-server", "real-nocluster", 17534, 2000, false);
+    let our_node = spawn_with(OURS, "ours-nocluster", 17054, 2000, false);
+    let layout = |p: &Proc| Layout {
+        ports: vec![p.port],
+        ids: Vec::new(),
+    };
+    compare(
+        &layout(&real_node).run(DISABLED),
+        &layout(&our_node).run(DISABLED),
+    );
+}

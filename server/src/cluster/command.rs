@@ -51,11 +51,21 @@ fn readwrite(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
 }
 
 fn cluster(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    let Some(handle) = ctx.node.cluster.get() else {
-        return Err(CmdError::msg(DISABLED));
-    };
     let argv: Vec<&[u8]> = args.iter().map(|a| a.as_ref()).collect();
-    let req = Request::parse(&argv).map_err(|e| CmdError::msg(e.to_string()))?;
+    let parsed = Request::parse(&argv);
+    let Some(handle) = ctx.node.cluster.get() else {
+        // Redis looks the subcommand up and checks its arity before the handler says
+        // cluster support is disabled.
+        return Err(CmdError::msg(match parsed {
+            Err(
+                e @ (cluster_core::CmdError::ClusterArity
+                | cluster_core::CmdError::Arity(_)
+                | cluster_core::CmdError::UnknownSubcommand(_)),
+            ) => e.to_string(),
+            _ => DISABLED.to_string(),
+        }));
+    };
+    let req = parsed.map_err(|e| CmdError::msg(e.to_string()))?;
     let db = ctx.node.db(0);
     let keys = KeyFacts {
         db_keys: db.len() as u64,

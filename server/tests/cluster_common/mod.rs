@@ -57,6 +57,11 @@ fn fresh_dir(tag: &str, port: u16) -> PathBuf {
 }
 
 fn spawn(program: &str, tag: &str, port: u16, node_timeout: u64) -> Proc {
+    spawn_with(program, tag, port, node_timeout, true)
+}
+
+/// A node of `program` with cluster mode on or off.
+pub fn spawn_with(program: &str, tag: &str, port: u16, node_timeout: u64, cluster: bool) -> Proc {
     let dir = fresh_dir(tag, port);
     let child = Command::new(program)
         .args([
@@ -65,7 +70,7 @@ fn spawn(program: &str, tag: &str, port: u16, node_timeout: u64) -> Proc {
             "--bind",
             "127.0.0.1",
             "--cluster-enabled",
-            "yes",
+            if cluster { "yes" } else { "no" },
             "--cluster-node-timeout",
             &node_timeout.to_string(),
             "--cluster-config-file",
@@ -97,6 +102,9 @@ fn spawn(program: &str, tag: &str, port: u16, node_timeout: u64) -> Proc {
     );
     p
 }
+
+/// Our binary.
+pub const OURS: &str = env!("CARGO_BIN_EXE_server");
 
 /// One of our nodes.
 pub fn ours(port: u16, node_timeout: u64) -> Proc {
