@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use cluster_core::routing::RouteNode;
 
-use crate::commands::{resolve, Command, Session};
+use crate::commands::{movable_keys, resolve, Command, Session};
 use crate::config::EndpointType;
 use crate::keyspace::key_slot;
 use crate::node::Node;
@@ -24,58 +24,28 @@ const DOWN: &str = "CLUSTERDOWN The cluster is down";
 const DOWN_RO: &str = "CLUSTERDOWN The cluster is down and only accepts read commands";
 const UNBOUND: &str = "CLUSTERDOWN Hash slot not served";
 
-/// Commands whose keys follow a `numkeys` argument (legacy key positions do not cover
-/// them): the index of `numkeys`, and whether a destination key sits at index 1.
-fn numkeys_layout(name: &str) -> Option<(usize, bool)> {
-    match name {
-        "sintercard" | "zdiff" | "zinter" | "zintercard" | "zunion" | "lmpop" | "zmpop" => {
-            Some((1, false))
-        }
-        "blmpop" | "bzmpop" => Some((2, false)),
-        "zdiffstore" | "zinterstore" | "zunionstore" => Some((2, true)),
-        _ => None,
-    }
-}
-
-/// The key arguments of one command (as `COMMAND GETKEYS` lists them; a bad `numkeys`
-/// names no key, and the command then fails on its own).
+/// The key arguments of one command, as `COMMAND GETKEYS` lists them (the numkeys
+/// commands through [`movable_keys`]; a bad `numkeys` names no key, and the command then
+/// fails on its own).
 fn command_keys<'a>(cmd: &Command, args: &'a [Bytes]) -> KeyIter<'a, impl Iterator<Item = usize>> {
-    if let Some((at, dest)) = numkeys_layout(cmd.name) {
-        let n = args
-            .get(at)
-            .and_then(|a| std::str::from_utf8(a).ok())
-            .and_then(|t| t.parse::<usize>().ok())
-            .filter(|&n| n >= 1 && at.saturating_add(n) < args.len());
-        return match n {
-            Some(n) => {
-                let first = if dest { args.get(1..2) } else { None };
-                KeyIter::Movable(
-                    first
-                        .unwrap_or_default()
-                        .iter()
-                        .chain(args.get(at + 1..=at + n).unwrap_or_default()),
-                )
-            }
-            None => KeyIter::None,
-        };
+    match movable_keys(cmd.name, args) {
+        Some(indices) => KeyIter::Movable(indices.into_iter(), args),
+        None => KeyIter::Spec(cmd.keys.key_indices(args.len()), args),
     }
-    KeyIter::Spec(cmd.keys.key_indices(args.len()), args)
 }
 
-/// Key arguments without allocating (this runs for every keyed command).
+/// Key arguments; the common (key-spec) case allocates nothing.
 enum KeyIter<'a, I> {
-    None,
     Spec(I, &'a [Bytes]),
-    Movable(std::iter::Chain<std::slice::Iter<'a, Bytes>, std::slice::Iter<'a, Bytes>>),
+    Movable(std::vec::IntoIter<usize>, &'a [Bytes]),
 }
 
 impl<'a, I: Iterator<Item = usize>> Iterator for KeyIter<'a, I> {
     type Item = &'a Bytes;
     fn next(&mut self) -> Option<&'a Bytes> {
         match self {
-            KeyIter::None => None,
             KeyIter::Spec(idx, args) => idx.find_map(|i| args.get(i)),
-            KeyIter::Movable(it) => it.next(),
+            KeyIter::Movable(idx, args) => idx.find_map(|i| args.get(i)),
         }
     }
 }
