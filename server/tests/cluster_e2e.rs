@@ -106,6 +106,35 @@ fn redis_cli_creates_and_checks_a_cluster_of_ours_and_failures_are_detected() {
         bus,
         b"RCmb\x00\x00\x00\x10\x00\x01\x00\x00"
     ));
+    // Well-framed messages with random contents (types, versions, lengths, counts): the
+    // node drops or refuses them and keeps serving.
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..20 {
+        let mut s = TcpStream::connect(("127.0.0.1", bus)).unwrap();
+        for _ in 0..20 {
+            let len = 2256 + (next() % 600) as usize;
+            let mut frame = Vec::with_capacity(len);
+            frame.extend_from_slice(b"RCmb");
+            frame.extend_from_slice(&(len as u32).to_be_bytes());
+            frame.extend_from_slice(&1u16.to_be_bytes());
+            while frame.len() < len {
+                frame.extend_from_slice(&next().to_le_bytes());
+            }
+            frame.truncate(len);
+            // Message type in 0..=10, the rest random.
+            frame[10] = 0;
+            frame[11] = (next() % 11) as u8;
+            if s.write_all(&frame).is_err() {
+                break;
+            }
+        }
+    }
     assert_eq!(call(ports[0], &["PING"]), "+PONG\r\n");
     assert!(state_ok(ports[0]));
 
