@@ -536,11 +536,13 @@ impl SlowLog {
                 .and_then(|v| String::from_utf8_lossy(&v).parse::<i64>().ok())
         };
         if let Some(t) = number("slowlog-log-slower-than") {
-            self.threshold_us.store(t, std::sync::atomic::Ordering::Relaxed);
+            self.threshold_us
+                .store(t, std::sync::atomic::Ordering::Relaxed);
         }
         if let Some(m) = number("slowlog-max-len") {
             // As in Redis, the log is trimmed at the next entry, not right away.
-            self.max_len.store(m.max(0) as u64, std::sync::atomic::Ordering::Relaxed);
+            self.max_len
+                .store(m.max(0) as u64, std::sync::atomic::Ordering::Relaxed);
         }
     }
 
