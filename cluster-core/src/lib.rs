@@ -73,12 +73,19 @@
 //!
 //! * `tests/`: one file per part of the spec (failure detection, epochs and slots,
 //!   voting, wire/handshake, commands and pub/sub, nodes.conf with the 7.0.15 files,
-//!   CLUSTER transcripts replayed byte for byte), simulator scenarios, a many-seed
-//!   fault run (`CLUSTER_SIM_SEEDS`, `CLUSTER_SIM_SEED`, `CLUSTER_SIM_NODES`), and
-//!   interop runs against a real `redis-server` 7.0.15 (skipped when not installed).
+//!   CLUSTER transcripts replayed byte for byte), simulator scenarios, 500 seeds of the
+//!   mixed-fault scenario ([`sim::scenario::mixed_faults`]: 6–20 nodes, lossy /
+//!   duplicating / reordering network, splits, one-way cuts, crashes, failovers;
+//!   `CLUSTER_SIM_SEEDS`, `CLUSTER_SIM_SEED`, `CLUSTER_SIM_NODES`), a 100-node scale
+//!   run, and interop runs against a real `redis-server` 7.0.15 (skipped when not
+//!   installed).
+//! * `cargo run --release -p xtask -- sim --seeds 10000` (more seeds, `--faults`,
+//!   `--nodes`, `--seed S` to replay) and `... sim --scale 100,500,1000` (figures below).
 //! * `fuzz/` (own cargo project): `nodes_conf`, `command`, `bus` —
 //!   `RUSTC_BOOTSTRAP=1 cargo fuzz run bus -- -max_total_time=600`.
-//! * `benches/core.rs`: PING in, cron tick, CLUSTER NODES, nodes.conf at N=6 and N=100.
+//! * `benches/core.rs`: PING in, cron tick, CLUSTER NODES, nodes.conf at N=6 and N=100;
+//!   PING with 100 gossip entries and a steady-state cron tick at N=1000.
+#![doc = include_str!("../BENCHMARKS.md")]
 
 mod cluster;
 pub mod command;

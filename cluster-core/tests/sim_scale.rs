@@ -8,7 +8,7 @@ use cluster_core::sim::scenario;
 #[test]
 fn hundred_nodes_converge_with_redis_traffic() {
     let node_timeout = 15_000;
-    let r = match scenario::scale(1, 100, node_timeout) {
+    let r = match scenario::scale(1, 100, node_timeout, false) {
         Ok(r) => r,
         Err(f) => panic!("{f}"),
     };

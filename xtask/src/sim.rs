@@ -37,6 +37,16 @@ pub struct SimArgs {
     /// Scale run instead: comma-separated cluster sizes, e.g. 100,500,1000.
     #[arg(long, value_delimiter = ',')]
     scale: Vec<usize>,
+    /// Scale run from nodes.conf files listing the whole cluster instead of MEET
+    /// (formation costs each node a nodes.conf rewrite per learned node: slow at 1000).
+    #[arg(long)]
+    formed: bool,
+    /// Scale run: virtual ms to let the PING schedule settle (default node_timeout).
+    #[arg(long)]
+    settle: Option<u64>,
+    /// Scale run: virtual ms of traffic measured (default 2 × node_timeout).
+    #[arg(long)]
+    window: Option<u64>,
     /// cluster-node-timeout of the scale run, ms.
     #[arg(long, default_value_t = 15_000)]
     node_timeout: u64,
@@ -46,7 +56,7 @@ pub struct SimArgs {
 pub fn run(args: &SimArgs) -> Result<(), String> {
     if !args.scale.is_empty() {
         for n in &args.scale {
-            scale(*n, args.node_timeout)?;
+            scale(*n, args)?;
         }
         return Ok(());
     }
@@ -90,17 +100,26 @@ pub fn run(args: &SimArgs) -> Result<(), String> {
     ))
 }
 
-fn scale(n: usize, node_timeout: u64) -> Result<(), String> {
-    println!("scale: {n} nodes, node_timeout {node_timeout} ms");
+fn scale(n: usize, args: &SimArgs) -> Result<(), String> {
+    let (node_timeout, formed) = (args.node_timeout, args.formed);
+    let settle = args.settle.unwrap_or(node_timeout);
+    let window = args.window.unwrap_or(2 * node_timeout);
+    let how = if formed {
+        "from nodes.conf"
+    } else {
+        "MEET through node 0"
+    };
+    println!("scale: {n} nodes, node_timeout {node_timeout} ms, {how}");
     let cpu0 = cpu_seconds();
-    let r = scenario::scale(1, n, node_timeout).map_err(|f| f.to_string())?;
+    let r = scenario::scale_with(1, n, node_timeout, formed, settle, window)
+        .map_err(|f| f.to_string())?;
     let cpu = cpu_seconds() - cpu0;
-    print_scale(&r, node_timeout, cpu);
+    print_scale(&r, node_timeout, settle, cpu);
     Ok(())
 }
 
-fn print_scale(r: &ScaleReport, node_timeout: u64, cpu: f64) {
-    let simulated = (r.converge_ms + node_timeout + r.window_ms) as f64 / 1000.0;
+fn print_scale(r: &ScaleReport, node_timeout: u64, settle: u64, cpu: f64) {
+    let simulated = (r.converge_ms + settle + r.window_ms) as f64 / 1000.0;
     // cluster-bus.md §9.1: every known node gets a PING at least every node_timeout/2
     // (plus one random PING a second), each answered by a PONG; §9.2: a message is the
     // 2256-byte header plus max(3, N/10) gossip entries of 104 bytes (freshnodes = N-2).

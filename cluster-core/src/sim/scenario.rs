@@ -264,18 +264,53 @@ pub struct ScaleReport {
 /// Build a `nodes`-node cluster (half masters, slots spread evenly, every node MEETs
 /// through node 0) on a quiet network with `node_timeout`, then measure bus traffic
 /// over `2 × node_timeout` after letting the ping schedule settle for `node_timeout`.
-pub fn scale(seed: u64, nodes: usize, node_timeout: u64) -> Result<ScaleReport, SimFailure> {
+///
+/// With `formed`, the nodes start from nodes.conf files that already list the whole
+/// cluster ([`Sim::load_formed`]) and `converge_ms` is the time until every node
+/// agrees and reports `ok`: the steady state of big clusters without simulating the
+/// MEET phase, where every learned node costs each node a full nodes.conf rewrite.
+pub fn scale(
+    seed: u64,
+    nodes: usize,
+    node_timeout: u64,
+    formed: bool,
+) -> Result<ScaleReport, SimFailure> {
+    scale_with(
+        seed,
+        nodes,
+        node_timeout,
+        formed,
+        node_timeout,
+        2 * node_timeout,
+    )
+}
+
+/// [`scale`] with the settling time and the measuring window chosen (ms).
+pub fn scale_with(
+    seed: u64,
+    nodes: usize,
+    node_timeout: u64,
+    formed: bool,
+    settle_ms: u64,
+    window_ms: u64,
+) -> Result<ScaleReport, SimFailure> {
     let n = nodes.max(2);
     let masters = (n / 2).max(1);
     let mut cfg = SimConfig::new(seed, n);
     cfg.node_timeout = node_timeout;
     let mut sim = Sim::new(cfg);
     let start = sim.now();
-    sim.create_cluster_within(masters, node_timeout.max(3000))?;
+    if formed {
+        sim.load_formed(masters)?;
+        sim.run_until(10 * node_timeout, "formed cluster ok", |s| {
+            s.converged(true).is_ok()
+        })?;
+    } else {
+        sim.create_cluster_within(masters, node_timeout.max(3000))?;
+    }
     let converge_ms = sim.now() - start;
-    sim.run_for(node_timeout)?;
+    sim.run_for(settle_ms)?;
     let (m0, b0) = sim.sent();
-    let window_ms = 2 * node_timeout;
     sim.run_for(window_ms)?;
     sim.check_converged()?;
     let (m1, b1) = sim.sent();
