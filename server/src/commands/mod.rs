@@ -28,11 +28,11 @@ use crate::keyspace::{key_slot, Db};
 use crate::node::Node;
 
 pub use blocking::Blocking;
-pub use types_common::movable_keys;
 pub use numbers::{parse_f64, parse_i64};
 pub use server::SlowLog;
 pub use session::{ReplyMode, Session};
 pub use table::{Command, CommandTable};
+pub use types_common::movable_keys;
 
 /// Forgets a closing connection's watches and subscriptions.
 pub fn disconnect(node: &Node, sess: &mut Session) {
