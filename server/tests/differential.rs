@@ -689,7 +689,42 @@ fn command() -> impl Strategy<Value = Vec<Vec<u8>>> {
         a.insert(0, n);
         a
     });
-    prop_oneof![2 => set, 2 => get, 1 => incr, 1 => expire, 6 => generic]
+    prop_oneof![2 => set, 2 => get, 1 => incr, 1 => expire, 6 => generic].prop_map(long_ttls)
+}
+
+/// Stretches relative TTLs that would expire while a case runs (`PSETEX k 1 v`, `SET k v EX 2`):
+/// whether such a key is still there depends on when each server reads its clock, not on its
+/// logic. Errors (`0`, `-5`, `abc`, `007`) and absolute times are left as generated.
+fn long_ttls(mut cmd: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    let canonical_positive =
+        |a: &[u8]| matches!(a.first(), Some(b'1'..=b'9')) && a.iter().all(u8::is_ascii_digit);
+    let name = cmd
+        .first()
+        .map(|n| n.to_ascii_uppercase())
+        .unwrap_or_default();
+    let mut positions: Vec<(usize, &[u8])> = Vec::new();
+    match name.as_slice() {
+        b"SETEX" | b"EXPIRE" => positions.push((2, b"100000")),
+        b"PSETEX" | b"PEXPIRE" => positions.push((2, b"100000000")),
+        b"SET" | b"GETEX" => {
+            for (i, a) in cmd.iter().enumerate().skip(2) {
+                match a.to_ascii_uppercase().as_slice() {
+                    b"EX" => positions.push((i + 1, b"100000")),
+                    b"PX" => positions.push((i + 1, b"100000000")),
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+    for (i, long) in positions {
+        if let Some(a) = cmd.get_mut(i) {
+            if canonical_positive(a) {
+                *a = long.to_vec();
+            }
+        }
+    }
+    cmd
 }
 
 #[test]
