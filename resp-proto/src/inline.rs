@@ -20,7 +20,7 @@ fn hex_value(c: u8) -> Option<u8> {
 /// `\<any>`; `'...'` understands only `\'`; a closing quote must be followed by a blank or the
 /// end; a quote may open in the middle of a bare argument (`a"b c"` is `ab c`). The line ends at
 /// its first NUL, as the C string it is in Redis.
-pub(crate) fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
     let line = match memchr::memchr(0, line) {
         Some(nul) => line.get(..nul).unwrap_or_default(),
         None => line,

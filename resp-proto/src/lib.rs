@@ -41,7 +41,11 @@ pub use decode::decode_frame;
 pub use encode::{encode_frame, ReplyWriter};
 pub use error::{CommandCodecError, DecodeError, ProtocolError};
 pub use frame::{Frame, Protocol};
+/// Redis's `sdssplitargs` and `string2ll`, shared with the config parser and the CLI, which
+/// split and read numbers by the same rules as the request path.
+pub use inline::split_args;
 pub use limits::{
     Limits, DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_DEPTH, DEFAULT_MAX_INLINE_LEN,
     DEFAULT_MAX_MULTIBULK_LEN, UNAUTHENTICATED_MAX_BULK_LEN, UNAUTHENTICATED_MAX_MULTIBULK_LEN,
 };
+pub use number::string2ll;

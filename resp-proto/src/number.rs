@@ -4,7 +4,7 @@ use std::io::Write as _;
 
 /// Redis's `string2ll` (util.c): the strict integer syntax used for every length on the
 /// request path. No `+`, no leading zeros, no spaces, no `-0`, at most 20 characters.
-pub(crate) fn string2ll(s: &[u8]) -> Option<i64> {
+pub fn string2ll(s: &[u8]) -> Option<i64> {
     // LONG_STR_SIZE is 21: anything that long cannot be a valid long long.
     if s.is_empty() || s.len() >= 21 {
         return None;

@@ -2,93 +2,11 @@
 //! (sdssplitargs), quoting for output (sdscatrepr), memory units (memtoull) and the two integer
 //! parsers Redis uses (the strict string2ll and the lenient strtoll).
 
-/// Splits one configuration line into arguments the way Redis's `sdssplitargs` does.
-/// `None` means unbalanced quotes (or a closing quote glued to more text).
-pub fn split_args(line: &[u8]) -> Option<Vec<Vec<u8>>> {
-    let mut args = Vec::new();
-    let mut i = 0;
-    let at = |i: usize| line.get(i).copied().unwrap_or(0);
-    loop {
-        while at(i) != 0 && is_space(at(i)) {
-            i += 1;
-        }
-        if at(i) == 0 {
-            return Some(args);
-        }
-        let mut cur = Vec::new();
-        let (mut in_dq, mut in_sq, mut done) = (false, false, false);
-        while !done {
-            let c = at(i);
-            if in_dq {
-                if c == b'\\' && at(i + 1) == b'x' && is_hex(at(i + 2)) && is_hex(at(i + 3)) {
-                    cur.push(hex_val(at(i + 2)) * 16 + hex_val(at(i + 3)));
-                    i += 3;
-                } else if c == b'\\' && at(i + 1) != 0 {
-                    i += 1;
-                    cur.push(match at(i) {
-                        b'n' => b'\n',
-                        b'r' => b'\r',
-                        b't' => b'\t',
-                        b'b' => 0x08,
-                        b'a' => 0x07,
-                        other => other,
-                    });
-                } else if c == b'"' {
-                    if at(i + 1) != 0 && !is_space(at(i + 1)) {
-                        return None;
-                    }
-                    done = true;
-                } else if c == 0 {
-                    return None;
-                } else {
-                    cur.push(c);
-                }
-            } else if in_sq {
-                if c == b'\\' && at(i + 1) == b'\'' {
-                    i += 1;
-                    cur.push(b'\'');
-                } else if c == b'\'' {
-                    if at(i + 1) != 0 && !is_space(at(i + 1)) {
-                        return None;
-                    }
-                    done = true;
-                } else if c == 0 {
-                    return None;
-                } else {
-                    cur.push(c);
-                }
-            } else {
-                match c {
-                    b' ' | b'\n' | b'\r' | b'\t' | 0 => done = true,
-                    b'"' => in_dq = true,
-                    b'\'' => in_sq = true,
-                    other => cur.push(other),
-                }
-            }
-            if at(i) != 0 {
-                i += 1;
-            }
-        }
-        args.push(cur);
-    }
-}
+pub use resp_proto::{split_args, string2ll};
 
 /// C's `isspace` in the "C" locale.
 fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-}
-
-fn is_hex(c: u8) -> bool {
-    c.is_ascii_hexdigit()
-}
-
-fn hex_val(c: u8) -> u8 {
-    match c {
-        b'0'..=b'9' => c - b'0',
-        b'a'..=b'f' => c - b'a' + 10,
-        b'A'..=b'F' => c - b'A' + 10,
-        _ => 0,
-    }
 }
 
 /// Appends `s` quoted and escaped as Redis's `sdscatrepr` does (used by CONFIG REWRITE and for
@@ -154,39 +72,6 @@ pub fn memtoull(s: &[u8]) -> Option<u64> {
         val = val.saturating_mul(10).saturating_add(u64::from(d - b'0'));
     }
     val.checked_mul(mul)
-}
-
-/// Redis's strict `string2ll`: optional `-`, no leading zeros, no spaces or `+`, fits in i64.
-pub fn string2ll(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() >= 21 {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (negative, digits) = match s.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, s),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    if negative {
-        if v > (i64::MAX as u64) + 1 {
-            return None;
-        }
-        Some((v as i64).wrapping_neg())
-    } else {
-        i64::try_from(v).ok()
-    }
 }
 
 /// C's `strtoll(s, &end, 10)` followed by Redis's usual `*end == '\0'` check: leading
