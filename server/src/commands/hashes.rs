@@ -6,7 +6,7 @@ use super::longdouble::{LongDouble, Parsed};
 use super::numbers::parse_i64;
 use super::types_common::{
     check_cursor, empty_scan, modify, random_count, read, reply_elem, scan_opts, scan_reply,
-    thresholds,
+    thresholds, types_err,
 };
 use super::{CmdError, CmdResult, Ctx, Handler};
 use crate::keyspace::Obj;
@@ -214,10 +214,6 @@ fn hvals(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 
 fn hgetall(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     getall(ctx, &args[1], true, true)
-}
-
-fn types_err(e: TypesError) -> CmdError {
-    CmdError::msg(e.text())
 }
 
 fn hincrby(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {

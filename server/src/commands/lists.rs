@@ -4,7 +4,7 @@ use bytes::Bytes;
 use resp_proto::ReplyWriter;
 
 use super::numbers::parse_i64;
-use super::types_common::{modify, read, reply_elem, thresholds};
+use super::types_common::{modify, read, reply_elem, thresholds, types_err};
 use super::{CmdError, CmdResult, Ctx, Handler};
 use crate::keyspace::{key_slot, lru_clock, Entry, MultiGuard, Obj};
 use crate::types::list::End;
@@ -45,10 +45,6 @@ fn as_list_mut(o: &mut Obj) -> Result<&mut List, CmdError> {
         Obj::List(l) => Ok(l),
         _ => Err(CmdError::WRONG_TYPE),
     }
-}
-
-fn types_err(e: TypesError) -> CmdError {
-    CmdError::msg(e.text())
 }
 
 fn read_list(

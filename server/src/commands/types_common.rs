@@ -8,9 +8,14 @@ use resp_proto::ReplyWriter;
 use super::numbers::parse_i64;
 use super::{CmdError, CmdResult, Ctx};
 use crate::keyspace::{key_slot, lru_clock, Entry, Obj};
-use crate::types::{Elem, Thresholds};
+use crate::types::{Elem, Thresholds, TypesError};
 
 /// The encoding thresholds of the running configuration.
+/// A data-type error as the client sees it.
+pub(super) fn types_err(e: TypesError) -> CmdError {
+    CmdError::msg(e.text())
+}
+
 pub(super) fn thresholds(ctx: &Ctx<'_, '_>) -> Thresholds {
     ctx.node.config.current().thresholds
 }

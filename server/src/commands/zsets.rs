@@ -6,7 +6,7 @@ use resp_proto::{Protocol, ReplyWriter};
 use super::numbers::parse_i64;
 use super::types_common::{
     check_cursor, empty_scan, modify, multi, random_count, read, reply_elem, scan_opts, scan_reply,
-    thresholds,
+    thresholds, types_err,
 };
 use super::{CmdError, CmdResult, Ctx, Handler};
 use crate::keyspace::Obj;
@@ -64,10 +64,6 @@ fn as_zset_mut(o: &mut Obj) -> Result<&mut Zset, CmdError> {
         Obj::Zset(z) => Ok(z),
         _ => Err(CmdError::WRONG_TYPE),
     }
-}
-
-fn types_err(e: TypesError) -> CmdError {
-    CmdError::msg(e.text())
 }
 
 fn new_zset() -> Obj {
