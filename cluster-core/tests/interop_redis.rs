@@ -261,8 +261,7 @@ fn real_redis_7_0_accepts_our_node_into_its_cluster() {
         .output()
         .is_err()
     {
-        eprintln!("redis-server not installed: skipped");
-        return;
+        panic!("redis-server 7.0 is needed (apt-get install -y redis-server redis-tools)");
     }
     let _redis = start_redis(REDIS_PORT);
     let redis_id = redis_cli(&["cluster", "myid"]).trim().to_owned();
@@ -332,8 +331,7 @@ fn real_redis_master_hands_over_to_us_in_a_manual_failover() {
         .output()
         .is_err()
     {
-        eprintln!("redis-server not installed: skipped");
-        return;
+        panic!("redis-server 7.0 is needed (apt-get install -y redis-server redis-tools)");
     }
     const OURS: u16 = 22602;
     const THEIRS: u16 = 22603;
@@ -387,8 +385,7 @@ fn we_win_an_automatic_failover_voted_by_real_redis_masters() {
         .output()
         .is_err()
     {
-        eprintln!("redis-server not installed: skipped");
-        return;
+        panic!("redis-server 7.0 is needed (apt-get install -y redis-server redis-tools)");
     }
     const OURS: u16 = 22604;
     let ports = [22605u16, 22606, 22607];
