@@ -1,7 +1,9 @@
-//! The node: configuration, listeners, keyspace, commands, replication and persistence.
+//! The node: configuration, logging, listeners, the slot-partitioned keyspace, the commands,
+//! and in cluster mode the actor that drives `cluster-core` over real bus links.
 //!
 //! This is the only crate that does I/O for the node; `main.rs` only hands the command line
-//! to [`run`].
+//! to [`run`]. Not here yet: replication, RDB persistence, DUMP/RESTORE/MIGRATE (a replica is
+//! a replica on the cluster bus only and holds no copy of its master's data).
 
 pub mod cluster;
 pub mod commands;

@@ -1,4 +1,6 @@
-//! Project tasks: `cargo xtask <task>`.
+//! Project tasks: `cargo xtask <task>` — `cluster-up`/`cluster-down` (a local cluster of our
+//! nodes), `bench` (our node and redis-server side by side under redis-benchmark) and `sim`
+//! (the cluster simulator). It runs binaries and tools; it holds no node logic of its own.
 
 mod bench;
 mod cluster;
