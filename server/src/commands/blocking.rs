@@ -429,7 +429,7 @@ fn block_or_serve(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], op: Op, deadline_ms: u6
         Now::Nothing => {}
     }
     // EXEC runs queued commands without blocking (the MULTI flag of Redis's blocking code).
-    if ctx.sess.last_command == "exec" {
+    if ctx.sess.in_exec {
         op.write_timeout(ctx.out);
         return Ok(());
     }

@@ -45,6 +45,8 @@ pub struct Session {
     pub multi: Option<Vec<Vec<Bytes>>>,
     /// A command failed to queue: EXEC must abort.
     pub multi_error: bool,
+    /// EXEC is running the queued commands: blocking commands must not block.
+    pub in_exec: bool,
     /// WATCHed keys.
     pub watched: Vec<Watched>,
     /// Set by the keyspace when a watched key changes.
@@ -79,6 +81,7 @@ impl Session {
             authenticated,
             multi: None,
             multi_error: false,
+            in_exec: false,
             watched: Vec::new(),
             watch_dirty: Arc::new(AtomicBool::new(false)),
             channels: HashSet::new(),

@@ -90,6 +90,7 @@ fn exec(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
     let queued = ctx.sess.multi.take().unwrap_or_default();
     unwatch_all(ctx.node, ctx.sess);
     ctx.out.array_len(queued.len());
+    ctx.sess.in_exec = true;
     for args in queued {
         match resolve(&ctx.node.commands, &args) {
             Ok(cmd) => {
@@ -106,6 +107,7 @@ fn exec(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
             Err(e) => super::write_error(ctx.node, ctx.out, &e),
         }
     }
+    ctx.sess.in_exec = false;
     ctx.sess.multi_error = false;
     Ok(())
 }
