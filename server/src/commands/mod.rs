@@ -294,8 +294,12 @@ pub fn process(
     args: Vec<Bytes>,
     clock: &mut Clock,
 ) -> After {
+    // An empty command is skipped, as Redis skips `*0` (the decoder never yields one).
+    let Some(name) = args.first() else {
+        return After::Continue;
+    };
     // ASKING is one-shot: any other command ends it, unless inside MULTI (resetClient).
-    let keeps_asking = args[0].eq_ignore_ascii_case(b"asking");
+    let keeps_asking = name.eq_ignore_ascii_case(b"asking");
     let after = process_checked(node, sess, out, args, clock);
     if !keeps_asking && !sess.in_multi() {
         sess.cluster.asking = false;
