@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{start_redis, InProcess, Raw};
+use common::{mask_client_id, start_redis, InProcess, Raw};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 
@@ -46,18 +46,6 @@ fn sorted_elements(reply: &[u8]) -> Vec<Vec<u8>> {
     }
     items.sort();
     items
-}
-
-/// Client ids depend on how many connections each server has seen: blank the one in HELLO.
-fn mask_client_id(mut reply: Vec<u8>) -> Vec<u8> {
-    let tag = b"$2\r\nid\r\n:";
-    if let Some(at) = reply.windows(tag.len()).position(|w| w == tag) {
-        let start = at + tag.len();
-        if let Some(len) = reply[start..].iter().position(|&b| b == b'\r') {
-            reply.splice(start..start + len, *b"ID");
-        }
-    }
-    reply
 }
 
 struct Pair {

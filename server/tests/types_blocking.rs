@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{start_redis, InProcess, Raw};
+use common::{mask_client_id, start_redis, InProcess, Raw};
 
 /// One step: client index and the command, or a pause.
 enum Step {
@@ -43,18 +43,6 @@ fn run(port: u16, clients: usize, script: &[Step]) -> Vec<(usize, Vec<u8>)> {
         }
     }
     out
-}
-
-/// Client ids depend on how many connections each server has seen: blank the one in HELLO.
-fn mask_client_id(mut reply: Vec<u8>) -> Vec<u8> {
-    let tag = b"$2\r\nid\r\n:";
-    if let Some(at) = reply.windows(tag.len()).position(|w| w == tag) {
-        let start = at + tag.len();
-        if let Some(len) = reply[start..].iter().position(|&b| b == b'\r') {
-            reply.splice(start..start + len, *b"ID");
-        }
-    }
-    reply
 }
 
 fn compare(ours: u16, real: u16, clients: usize, script: &[Step]) {
