@@ -19,6 +19,7 @@ use resp_proto::{Protocol, ReplyWriter};
 
 use super::longdouble::{LongDouble, Parsed};
 use super::numbers::parse_i64;
+use super::types_common::mpop_count;
 use super::{CmdError, CmdResult, Ctx, Handler, Session};
 use crate::keyspace::{key_slot, lru_clock, Entry, Obj};
 use crate::net::ClientHandle;
@@ -570,21 +571,8 @@ fn mpop_args(
         Some(w) if w.eq_ignore_ascii_case(ends[1]) => true,
         _ => return Err(CmdError::SYNTAX),
     };
-    let mut count = None;
-    let mut j = where_idx + 1;
-    while j < args.len() {
-        if count.is_none() && args[j].eq_ignore_ascii_case(b"count") && j + 1 < args.len() {
-            let c = parse_i64(&args[j + 1])
-                .ok()
-                .filter(|&c| c >= 1)
-                .ok_or_else(|| CmdError::msg("ERR count should be greater than 0"))?;
-            count = Some(usize::try_from(c).unwrap_or(usize::MAX));
-            j += 2;
-        } else {
-            return Err(CmdError::SYNTAX);
-        }
-    }
-    Ok((deadline, 3..where_idx, second, count.unwrap_or(1)))
+    let count = mpop_count(args, where_idx + 1)?;
+    Ok((deadline, 3..where_idx, second, count))
 }
 
 fn blmpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {

@@ -4,7 +4,7 @@ use bytes::Bytes;
 use resp_proto::ReplyWriter;
 
 use super::numbers::parse_i64;
-use super::types_common::{modify, read, reply_elem, thresholds, types_err};
+use super::types_common::{modify, mpop_count, read, reply_elem, thresholds, types_err};
 use super::{CmdError, CmdResult, Ctx, Handler};
 use crate::keyspace::{key_slot, lru_clock, Entry, MultiGuard, Obj};
 use crate::types::list::End;
@@ -411,21 +411,7 @@ fn lmpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         .and_then(|n| n.checked_add(2))
         .ok_or(CmdError::SYNTAX)?;
     let end = parse_end(args.get(where_idx).ok_or(CmdError::SYNTAX)?)?;
-    let mut count = None;
-    let mut j = where_idx + 1;
-    while j < args.len() {
-        if count.is_none() && args[j].eq_ignore_ascii_case(b"count") && j + 1 < args.len() {
-            let c = parse_i64(&args[j + 1])
-                .ok()
-                .filter(|&c| c >= 1)
-                .ok_or_else(|| CmdError::msg("ERR count should be greater than 0"))?;
-            count = Some(usize::try_from(c).unwrap_or(usize::MAX));
-            j += 2;
-        } else {
-            return Err(CmdError::SYNTAX);
-        }
-    }
-    let count = count.unwrap_or(1);
+    let count = mpop_count(args, where_idx + 1)?;
     for key in &args[2..where_idx] {
         let found = existing_list(ctx, key, |l, out| {
             let n = count.min(l.len());

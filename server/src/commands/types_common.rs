@@ -16,6 +16,19 @@ pub(super) fn types_err(e: TypesError) -> CmdError {
     CmdError::msg(e.text())
 }
 
+/// The optional `COUNT n` that ends LMPOP, ZMPOP and their blocking forms (default 1).
+pub(super) fn mpop_count(args: &[Bytes], from: usize) -> Result<usize, CmdError> {
+    match args.get(from..).unwrap_or_default() {
+        [] => Ok(1),
+        [word, n] if word.eq_ignore_ascii_case(b"count") => parse_i64(n)
+            .ok()
+            .filter(|&c| c >= 1)
+            .map(|c| usize::try_from(c).unwrap_or(usize::MAX))
+            .ok_or_else(|| CmdError::msg("ERR count should be greater than 0")),
+        _ => Err(CmdError::SYNTAX),
+    }
+}
+
 pub(super) fn thresholds(ctx: &Ctx<'_, '_>) -> Thresholds {
     ctx.node.config.current().thresholds
 }

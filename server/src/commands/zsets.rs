@@ -5,8 +5,8 @@ use resp_proto::{Protocol, ReplyWriter};
 
 use super::numbers::parse_i64;
 use super::types_common::{
-    check_cursor, empty_scan, modify, multi, random_count, read, reply_elem, scan_opts, scan_reply,
-    thresholds, types_err,
+    check_cursor, empty_scan, modify, mpop_count, multi, random_count, read, reply_elem, scan_opts,
+    scan_reply, thresholds, types_err,
 };
 use super::{CmdError, CmdResult, Ctx, Handler};
 use crate::keyspace::Obj;
@@ -581,27 +581,8 @@ fn zmpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         Some(w) if w.eq_ignore_ascii_case(b"max") => true,
         _ => return Err(CmdError::SYNTAX),
     };
-    let mut count = None;
-    let mut j = where_idx + 1;
-    while j < args.len() {
-        if count.is_none() && args[j].eq_ignore_ascii_case(b"count") && j + 1 < args.len() {
-            let c = parse_i64(&args[j + 1])
-                .ok()
-                .filter(|&c| c >= 1)
-                .ok_or_else(|| CmdError::msg("ERR count should be greater than 0"))?;
-            count = Some(c as u64);
-            j += 2;
-        } else {
-            return Err(CmdError::SYNTAX);
-        }
-    }
-    zpop_generic(
-        ctx,
-        &args[2..where_idx],
-        max,
-        Some(count.unwrap_or(1)),
-        true,
-    )
+    let count = mpop_count(args, where_idx + 1)? as u64;
+    zpop_generic(ctx, &args[2..where_idx], max, Some(count), true)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
