@@ -114,7 +114,10 @@ pub struct Cluster {
     pub(crate) mf: ManualFailover,
     pub(crate) repl_offset: u64,
     pub(crate) repl_link_up: bool,
+    /// When the replication link last went down; 0 = never up (`repl_down_since`).
     pub(crate) repl_down_since: Millis,
+    /// The server's `master->lastinteraction` (see [`Input::Replication`]).
+    pub(crate) repl_last_io: Option<Millis>,
     /// A replica told the server whom to replicate (§10 step 5).
     pub(crate) repl_configured: bool,
     pub(crate) todo: Todo,
@@ -181,7 +184,8 @@ impl Cluster {
             mf: ManualFailover::default(),
             repl_offset: 0,
             repl_link_up: false,
-            repl_down_since: now,
+            repl_down_since: 0,
+            repl_last_io: None,
             repl_configured: false,
             todo: Todo::default(),
             last_routing: None,
@@ -390,14 +394,19 @@ impl Cluster {
                 let reply = self.command(now, req, keys, out);
                 out.push(Effect::Reply(reply));
             }
-            Input::Replication { offset, link_up } => {
+            Input::Replication {
+                offset,
+                link_up,
+                master_last_io,
+            } => {
                 self.repl_offset = offset;
                 if link_up {
                     self.repl_down_since = 0;
-                } else if self.repl_link_up || self.repl_down_since == 0 {
+                } else if self.repl_link_up {
                     self.repl_down_since = now;
                 }
                 self.repl_link_up = link_up;
+                self.repl_last_io = master_last_io;
             }
             Input::Publish {
                 shard,
@@ -633,7 +642,7 @@ impl Cluster {
 
     /// cluster-bus.md §13.3 / client-behaviour.md REPLICATE — `clusterSetMaster`: we
     /// become a replica of `master`.
-    pub(crate) fn set_my_master(&mut self, master: NodeName, out: &mut Vec<Effect>) {
+    pub(crate) fn set_my_master(&mut self, now: Millis, master: NodeName, out: &mut Vec<Effect>) {
         let me = self.myself;
         if self.me().is_master() {
             self.me_mut()
@@ -650,6 +659,10 @@ impl Cluster {
         self.node_add_replica(&master, me);
         self.repl_configured = false;
         self.start_replication_if_needed(out);
+        // Switching masters drops the link (`replicationHandleMasterDisconnection`).
+        if self.repl_link_up {
+            self.repl_down_since = now;
+        }
         self.repl_link_up = false;
         self.reset_manual_failover(out);
         self.save(true);

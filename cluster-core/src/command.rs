@@ -560,7 +560,7 @@ impl Cluster {
                 if self.me().is_master() && (!self.me().slots.is_empty() || keys.db_keys != 0) {
                     return Err(CmdError::NotEmpty);
                 }
-                self.set_my_master(n, out);
+                self.set_my_master(now, n, out);
                 Reply::Ok
             }
             Request::Reset { hard } => {
@@ -820,7 +820,7 @@ impl Cluster {
                             Self::nm(&n)
                         ),
                     );
-                    self.set_my_master(n, out);
+                    self.set_my_master(now, n, out);
                 }
                 if n == me && self.importing.contains_key(&slot) {
                     if self.bump_config_epoch_without_consensus(out) {

@@ -23,6 +23,21 @@ impl Cluster {
             .count() as u64
     }
 
+    /// §14.2 — how old our copy of the master's data is, in ms: since the last
+    /// interaction with the master while the link is up, else since the link went down
+    /// (a link never up counts from the epoch). Redis computes it from whole-second
+    /// clocks (`server.unixtime`), so the value is a multiple of 1000.
+    pub(crate) fn replica_data_age(&self, now: Millis) -> Millis {
+        let since = if self.repl_link_up {
+            self.repl_last_io.unwrap_or(0)
+        } else {
+            self.repl_down_since
+        };
+        (now / 1000)
+            .saturating_sub(since / 1000)
+            .saturating_mul(1000)
+    }
+
     /// cluster-bus.md §14 — `clusterHandleSlaveFailover`: schedule, request, win.
     pub(crate) fn handle_replica_failover(&mut self, now: Millis, out: &mut Vec<Effect>) {
         let needed_quorum = self.size / 2 + 1;
@@ -42,12 +57,7 @@ impl Cluster {
         {
             return;
         }
-        // §14.2 data age.
-        let mut data_age = if self.repl_link_up {
-            0
-        } else {
-            now.saturating_sub(self.repl_down_since)
-        };
+        let mut data_age = self.replica_data_age(now);
         if data_age > timeout {
             data_age -= timeout;
         }
@@ -420,7 +430,7 @@ impl Cluster {
                 LogLevel::Warning,
                 format!("Migrating to orphaned master {}", Self::nm(&t)),
             );
-            self.set_my_master(t, out);
+            self.set_my_master(now, t, out);
         }
     }
 }

@@ -15,7 +15,8 @@
 //!   [`Cluster::nodes_conf_bytes`] at once).
 //! * Feed [`Input`]s with the wall clock in ms: [`Input::Tick`] every 100 ms, every
 //!   decoded frame as [`Input::Bus`], [`Input::Accepted`] / [`Input::Connected`] /
-//!   [`Input::Closed`] for links, [`Input::Replication`] when the offset moves,
+//!   [`Input::Closed`] for links, [`Input::Replication`] when the offset, the master
+//!   link or its last I/O time moves (a linked replica: at least every tick),
 //!   [`Input::Publish`] / [`Input::ModuleSend`] to propagate.
 //! * CLUSTER commands: [`Request::parse`] on the argv (argument errors come back as a
 //!   [`CmdError`] whose `Display` is Redis's exact text after `-`), then

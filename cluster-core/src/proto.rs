@@ -387,7 +387,7 @@ impl Cluster {
             }
             Body::Update(u) => {
                 if sender.is_some() {
-                    self.process_update(u, out);
+                    self.process_update(now, u, out);
                 }
             }
             Body::Module(m) => {
@@ -636,7 +636,7 @@ impl Cluster {
             .and_then(|m| self.nodes.get(&m))
             .is_some_and(|m| m.slots != hdr.myslots);
         if sender_is_master && dirty {
-            self.update_slots_config_with(s, hdr.config_epoch, &hdr.myslots, out);
+            self.update_slots_config_with(now, s, hdr.config_epoch, &hdr.myslots, out);
         }
         if dirty {
             let mut stale_owner = None;
@@ -1015,6 +1015,7 @@ impl Cluster {
     /// cluster-bus.md §13.3 — `clusterUpdateSlotsConfigWith`.
     pub(crate) fn update_slots_config_with(
         &mut self,
+        now: Millis,
         sender: NodeName,
         epoch: u64,
         slots: &SlotSet,
@@ -1102,7 +1103,7 @@ impl Cluster {
                     Self::nm(&sender)
                 ),
             );
-            self.set_my_master(sender, out);
+            self.set_my_master(now, sender, out);
             return;
         }
         let grand = self
@@ -1121,14 +1122,14 @@ impl Cluster {
                     Self::nm(&g)
                 ),
             );
-            self.set_my_master(g, out);
+            self.set_my_master(now, g, out);
         } else if !dirty.is_empty() {
             out.push(Effect::DeleteSlotKeys(Box::new(dirty)));
         }
     }
 
     /// cluster-bus.md §13.5 — UPDATE.
-    fn process_update(&mut self, u: &UpdateBody, out: &mut Vec<Effect>) {
+    fn process_update(&mut self, now: Millis, u: &UpdateBody, out: &mut Vec<Effect>) {
         let Some(n) = self.nodes.get(&u.node) else {
             return;
         };
@@ -1142,6 +1143,6 @@ impl Cluster {
             n.config_epoch = u.config_epoch;
         }
         self.save(true);
-        self.update_slots_config_with(u.node, u.config_epoch, &u.slots, out);
+        self.update_slots_config_with(now, u.node, u.config_epoch, &u.slots, out);
     }
 }

@@ -96,6 +96,8 @@ struct SimNode {
     port: u16,
     replicating: Option<NodeName>,
     repl_offset: u64,
+    /// Last time the replication link carried data (`master->lastinteraction`).
+    repl_last_io: Option<Millis>,
     paused_until: Millis,
     last_current_epoch: u64,
     restarts: u64,
@@ -148,6 +150,7 @@ impl Sim {
                 port,
                 replicating: None,
                 repl_offset: 0,
+                repl_last_io: None,
                 paused_until: 0,
                 last_current_epoch: 0,
                 restarts: 0,
@@ -501,12 +504,17 @@ impl Sim {
                 None => (self.nodes[i].repl_offset, false),
             };
             self.nodes[i].repl_offset = offset;
+            if up {
+                self.nodes[i].repl_last_io = Some(now);
+            }
+            let master_last_io = self.nodes[i].repl_last_io;
             let mut none = None;
             self.deliver(
                 i,
                 Input::Replication {
                     offset,
                     link_up: up,
+                    master_last_io,
                 },
                 &mut none,
             )?;
@@ -520,6 +528,7 @@ impl Sim {
                     Input::Replication {
                         offset,
                         link_up: true,
+                        master_last_io: None,
                     },
                     &mut none,
                 )?;
@@ -646,6 +655,7 @@ impl Sim {
         if let Some(n) = self.nodes.get_mut(i) {
             n.cluster = None;
             n.replicating = None;
+            n.repl_last_io = None;
         }
         let ends: Vec<(usize, LinkId)> = self
             .conns

@@ -143,12 +143,28 @@ pub enum Input {
         keys: KeyFacts,
     },
     /// Our replication state: offset (master: master_repl_offset; replica: processed
-    /// offset) and whether a replica's link to its master is up.
+    /// offset), whether a replica's link to its master is up, and when it last heard from
+    /// its master. Feed it when any of them changes, and at least once per
+    /// [`Input::Tick`] while a replica's link is up (the data age of §14.2 is computed
+    /// from the last value received).
     Replication {
         /// The offset.
         offset: u64,
-        /// Replica: link to the master is up. Masters: ignored.
+        /// Replica: the replication link to the master is established (Redis's
+        /// `repl_state == REPL_STATE_CONNECTED`; connecting, handshaking and the
+        /// initial transfer count as down). The core notes the time a link goes from up
+        /// to down (`repl_down_since`). Masters: ignored.
         link_up: bool,
+        /// Replica: unix ms of the last interaction with the master, i.e. the last time
+        /// bytes were read from the master on the replication link (Redis's
+        /// `server.master->lastinteraction`; a healthy master sends at least a PING
+        /// every `repl-ping-replica-period`). `None` when there has been no such
+        /// interaction since the process started. While `link_up`, the §14.2 data age
+        /// is `now - master_last_io` (in whole seconds, as Redis computes it); while
+        /// down, it is `now - ` the time the link went down, and a replica that never
+        /// had its link up has an unbounded data age (Redis's `repl_down_since = 0`),
+        /// so it never starts an automatic failover. Masters: ignored.
+        master_last_io: Option<Millis>,
     },
     /// A local PUBLISH (shard = SPUBLISH) to propagate on the bus.
     Publish {

@@ -112,6 +112,7 @@ fn replica_in_election() -> Harness {
     h.input(cluster_core::Input::Replication {
         offset: 100,
         link_up: true,
+        master_last_io: Some(h.now),
     });
     let fail = h.msg_from(name('a'), Body::Fail(name('e')));
     h.deliver(fail);
