@@ -1,6 +1,13 @@
 //! `cargo xtask bench`: our node (release build) and redis-server 7.0, same settings, same
-//! CPU pinning, measured in turn (A, B, A, B) by redis-benchmark; then memory per key after
-//! loading 1,000,000 keys. Prints throughput and latency ratios (ours / redis-server).
+//! CPU pinning, measured in turn (A, B, A, B) by redis-benchmark: the string commands, then
+//! the data-type commands (redis-benchmark's own LPUSH ... LRANGE_100 tests); then memory as
+//! RSS after loading the same data into each (DEBUG POPULATE strings, small hashes, sets,
+//! sorted sets). Prints throughput, latency and memory ratios (ours / redis-server).
+//!
+//! With no selector everything runs; `--strings`, `--types[=lpush,zadd,...]` and
+//! `--memory[=strings,hashes,sets,zsets]` pick parts so a run stays short.
+
+mod load;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -29,14 +36,89 @@ pub struct BenchArgs {
     /// Skip the memory comparison.
     #[arg(long)]
     no_memory: bool,
+    /// Run the string throughput suite (SET GET INCR MSET).
+    #[arg(long)]
+    strings: bool,
+    /// Run the data-type throughput suite, all of it or the comma-separated tests named.
+    #[arg(long, num_args = 0..=1, default_missing_value = "all", value_name = "TESTS")]
+    types: Option<String>,
+    /// Run the memory comparisons, all of them or the comma-separated ones named
+    /// (strings, hashes, sets, zsets).
+    #[arg(long, num_args = 0..=1, default_missing_value = "all", value_name = "RUNS")]
+    memory: Option<String>,
 }
 
-const OUR_PORT: u16 = 21990;
-const REDIS_PORT: u16 = 22490;
+/// redis-benchmark's data-type tests, in the order redis-benchmark itself runs them (so the
+/// pops find what the pushes left, on both servers alike).
+const TYPE_TESTS: [&str; 10] = [
+    "lpush",
+    "rpush",
+    "lpop",
+    "rpop",
+    "sadd",
+    "hset",
+    "spop",
+    "zadd",
+    "zpopmin",
+    "lrange_100",
+];
+
+const MEMORY_RUNS: [&str; 4] = ["strings", "hashes", "sets", "zsets"];
+
+const OUR_PORT: u16 = 24010;
+const REDIS_PORT: u16 = 24310;
+
+/// Which parts of the benchmark run.
+struct Plan {
+    strings: bool,
+    types: Vec<&'static str>,
+    memory: Vec<&'static str>,
+}
+
+/// Picks the names of `known` listed in `spec` ("all" for every one).
+fn select(spec: &str, known: &[&'static str], what: &str) -> Result<Vec<&'static str>, String> {
+    if spec == "all" {
+        return Ok(known.to_vec());
+    }
+    let mut out = Vec::new();
+    for name in spec.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let lower = name.to_ascii_lowercase();
+        match known.iter().find(|k| **k == lower) {
+            Some(k) => out.push(*k),
+            None => {
+                return Err(format!(
+                    "unknown {what} '{name}' (known: {})",
+                    known.join(",")
+                ))
+            }
+        }
+    }
+    Ok(out)
+}
+
+impl Plan {
+    fn from_args(args: &BenchArgs) -> Result<Plan, String> {
+        let any = args.strings || args.types.is_some() || args.memory.is_some();
+        let types = match &args.types {
+            Some(spec) => select(spec, &TYPE_TESTS, "type test")?,
+            None if !any => TYPE_TESTS.to_vec(),
+            None => Vec::new(),
+        };
+        let memory = match &args.memory {
+            Some(spec) => select(spec, &MEMORY_RUNS, "memory run")?,
+            None if !any && !args.no_memory => MEMORY_RUNS.to_vec(),
+            None => Vec::new(),
+        };
+        Ok(Plan {
+            strings: args.strings || !any,
+            types,
+            memory,
+        })
+    }
+}
 
 /// A server process, killed by PID when dropped.
 struct Server {
-    name: &'static str,
     port: u16,
     child: Child,
 }
@@ -103,7 +185,7 @@ fn start(
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("cannot start {program}: {e}"))?;
-    let server = Server { name, port, child };
+    let server = Server { port, child };
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
         if call(port, &["PING"]).is_ok_and(|r| r.starts_with(b"+PONG")) {
@@ -135,6 +217,16 @@ struct Sample {
     rps: f64,
     p50: f64,
     p99: f64,
+}
+
+/// The CSV line redis-benchmark prints for `test` ("LRANGE_100 (first 100 elements)" for
+/// lrange_100, after the LPUSH it runs to fill the list).
+fn result_line<'a>(text: &'a str, test: &str) -> Option<&'a str> {
+    let want = format!("\"{}", test.to_ascii_uppercase());
+    text.lines().find(|l| {
+        l.strip_prefix(&want)
+            .is_some_and(|rest| rest.starts_with('"') || rest.starts_with(' '))
+    })
 }
 
 fn run_benchmark(
@@ -170,10 +262,8 @@ fn run_benchmark(
         .output()
         .map_err(|e| format!("cannot run redis-benchmark: {e}"))?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .find(|l| !l.starts_with("\"test\"") && l.starts_with('"'))
-        .ok_or_else(|| format!("no result from redis-benchmark: {text}"))?;
+    let line = result_line(&text, test)
+        .ok_or_else(|| format!("no {test} result from redis-benchmark: {text}"))?;
     let fields: Vec<f64> = line
         .split(',')
         .skip(1)
@@ -205,36 +295,27 @@ fn rss_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// Runs the benchmark and prints the table.
-pub fn run(args: &BenchArgs) -> Result<(), String> {
-    let root = workspace_root();
-    println!("building the server (release)...");
-    let status = Command::new(env!("CARGO"))
-        .current_dir(&root)
-        .args(["build", "--release", "-p", "server"])
-        .status()
-        .map_err(|e| e.to_string())?;
-    if !status.success() {
-        return Err("release build failed".into());
+fn ratio(x: f64, y: f64) -> f64 {
+    if y > 0.0 {
+        x / y
+    } else {
+        0.0
     }
-    let ours_bin = root.join("target/release/server");
-    let ours_bin = ours_bin.to_string_lossy().into_owned();
-    // One worker thread: the same single core redis-server's event loop gets.
-    let ours = start(
-        "ours",
-        &ours_bin,
-        &["--io-threads", "1"],
-        OUR_PORT,
-        &args.server_cpus,
-    )?;
-    let redis = start("redis", "redis-server", &[], REDIS_PORT, &args.server_cpus)?;
+}
 
+/// Throughput of each case on both servers, alternating, printed as a table.
+fn throughput(
+    args: &BenchArgs,
+    ours: &Server,
+    redis: &Server,
+    cases: &[(&str, u32, u32)],
+) -> Result<(), String> {
     println!(
         "\nredis-benchmark -c 50 -n {} -r 100000, servers on cpu {}, client on cpu {}, best of {} alternating rounds\n",
         args.requests, args.server_cpus, args.client_cpus, args.rounds
     );
     println!(
-        "{:<6} {:>3} {:>5} | {:>12} {:>12} {:>6} | {:>6} {:>6} | {:>6} {:>6} | {:>5} {:>5}",
+        "{:<10} {:>3} {:>5} | {:>12} {:>12} {:>6} | {:>6} {:>6} | {:>6} {:>6} | {:>5} {:>5}",
         "test",
         "P",
         "size",
@@ -248,18 +329,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         "p50×",
         "p99×"
     );
-    let mut cases = Vec::new();
-    for pipeline in [1u32, 16] {
-        for size in [3u32, 1024] {
-            for test in ["set", "get", "incr", "mset"] {
-                if test == "incr" && size != 3 {
-                    continue;
-                }
-                cases.push((test, pipeline, size));
-            }
-        }
-    }
-    for (test, pipeline, size) in cases {
+    for &(test, pipeline, size) in cases {
         let mut a = Vec::new();
         let mut b = Vec::new();
         for _ in 0..args.rounds {
@@ -267,9 +337,8 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             b.push(run_benchmark(args, redis.port, test, pipeline, size)?);
         }
         let (o, r) = (best(&a), best(&b));
-        let ratio = |x: f64, y: f64| if y > 0.0 { x / y } else { 0.0 };
         println!(
-            "{:<6} {:>3} {:>5} | {:>12.0} {:>12.0} {:>6.2} | {:>6.3} {:>6.3} | {:>6.3} {:>6.3} | {:>5.2} {:>5.2}",
+            "{:<10} {:>3} {:>5} | {:>12.0} {:>12.0} {:>6.2} | {:>6.3} {:>6.3} | {:>6.3} {:>6.3} | {:>5.2} {:>5.2}",
             test.to_uppercase(),
             pipeline,
             size,
@@ -284,58 +353,145 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             ratio(o.p99, r.p99)
         );
     }
-    drop(ours);
-    drop(redis);
-    if !args.no_memory {
-        println!(
-            "\nmemory: DEBUG POPULATE {} keys (key 'kkkkkkkk:<n>', 16-byte values), fresh servers",
-            args.keys
-        );
-        let ours = start(
-            "ours",
-            &ours_bin,
-            &["--io-threads", "1"],
-            OUR_PORT,
-            &args.server_cpus,
-        )?;
-        let redis = start("redis", "redis-server", &[], REDIS_PORT, &args.server_cpus)?;
-        let mut per_key = Vec::new();
-        for s in [&ours, &redis] {
-            call(s.port, &["FLUSHALL"])?;
-            std::thread::sleep(Duration::from_millis(200));
-            let before = rss_kb(s.child.id());
+    Ok(())
+}
+
+fn start_ours(args: &BenchArgs, bin: &str) -> Result<Server, String> {
+    // One worker thread: the same single core redis-server's event loop gets.
+    start(
+        "ours",
+        bin,
+        &["--io-threads", "1"],
+        OUR_PORT,
+        &args.server_cpus,
+    )
+}
+
+fn start_redis(args: &BenchArgs) -> Result<Server, String> {
+    start("redis", "redis-server", &[], REDIS_PORT, &args.server_cpus)
+}
+
+/// What a memory run loads into each server.
+fn load_run(run: &str, keys: u64, port: u16) -> Result<String, String> {
+    match run {
+        "strings" => {
             let reply = call(
-                s.port,
-                &[
-                    "DEBUG",
-                    "POPULATE",
-                    &args.keys.to_string(),
-                    "kkkkkkkk",
-                    "16",
-                ],
+                port,
+                &["DEBUG", "POPULATE", &keys.to_string(), "kkkkkkkk", "16"],
             )?;
             if !reply.starts_with(b"+OK") {
                 return Err(format!(
-                    "{}: DEBUG POPULATE failed: {}",
-                    s.name,
+                    "DEBUG POPULATE failed: {}",
                     String::from_utf8_lossy(&reply)
                 ));
             }
+            Ok(format!(
+                "DEBUG POPULATE {keys} keys ('kkkkkkkk:<n>', 16-byte values)"
+            ))
+        }
+        "hashes" => {
+            load::pipelined(port, 1_000_000, load::small_hash)?;
+            Ok("1,000,000 hashes 'hash:<n>' of 5 fields (f1..f5, 8-byte values), listpack".into())
+        }
+        "sets" => {
+            load::pipelined(port, 100_000, load::string_set)?;
+            Ok("100,000 sets 'set:<n>' of 100 members ('member:<n>:<i>'), hashtable".into())
+        }
+        "zsets" => {
+            load::pipelined(port, 100_000, load::small_zset)?;
+            Ok(
+                "100,000 sorted sets 'zset:<n>' of 100 members ('m<i>', score i*1.5), listpack"
+                    .into(),
+            )
+        }
+        _ => Err(format!("unknown memory run {run}")),
+    }
+}
+
+/// Memory run on one fresh server at a time: RSS before and after loading, in kB.
+fn memory(args: &BenchArgs, bin: &str, runs: &[&str]) -> Result<(), String> {
+    println!("\nmemory: RSS of a fresh server before and after loading (one server at a time)\n");
+    println!(
+        "{:<8} | {:>10} {:>10} {:>10} | {:>10} {:>10} {:>10} | {:>6} {:>6}",
+        "run", "ours 0 kB", "ours kB", "ours Δ", "redis 0 kB", "redis kB", "redis Δ", "Δ×", "RSS×"
+    );
+    for run in runs {
+        let mut rows = Vec::new();
+        let mut what = String::new();
+        for side in ["ours", "redis"] {
+            let server = if side == "ours" {
+                start_ours(args, bin)?
+            } else {
+                start_redis(args)?
+            };
+            std::thread::sleep(Duration::from_millis(200));
+            let before = rss_kb(server.child.id());
+            what = load_run(run, args.keys, server.port).map_err(|e| format!("{side}: {e}"))?;
             std::thread::sleep(Duration::from_millis(500));
-            let after = rss_kb(s.child.id());
-            let bytes = after.saturating_sub(before) as f64 * 1024.0 / args.keys as f64;
-            println!(
-                "{:<6} rss before {:>8} kB, after {:>8} kB: {:.1} bytes/key",
-                s.name, before, after, bytes
-            );
-            per_key.push(bytes);
+            let after = rss_kb(server.child.id());
+            rows.push((before, after));
         }
-        if let [o, r] = per_key[..] {
+        if let [(ob, oa), (rb, ra)] = rows[..] {
+            let (od, rd) = (oa.saturating_sub(ob), ra.saturating_sub(rb));
             println!(
-                "memory per key ratio (ours / redis-server): {:.2}",
-                if r > 0.0 { o / r } else { 0.0 }
+                "{:<8} | {:>10} {:>10} {:>10} | {:>10} {:>10} {:>10} | {:>6.2} {:>6.2}",
+                run,
+                ob,
+                oa,
+                od,
+                rb,
+                ra,
+                rd,
+                ratio(od as f64, rd as f64),
+                ratio(oa as f64, ra as f64)
             );
         }
+        println!("         ({what})");
+    }
+    Ok(())
+}
+
+/// Runs the benchmark and prints the tables.
+pub fn run(args: &BenchArgs) -> Result<(), String> {
+    let plan = Plan::from_args(args)?;
+    let root = workspace_root();
+    println!("building the server (release)...");
+    let status = Command::new(env!("CARGO"))
+        .current_dir(&root)
+        .args(["build", "--release", "-p", "server"])
+        .status()
+        .map_err(|e| e.to_string())?;
+    if !status.success() {
+        return Err("release build failed".into());
+    }
+    let ours_bin = root.join("target/release/server");
+    let ours_bin = ours_bin.to_string_lossy().into_owned();
+
+    let mut cases = Vec::new();
+    if plan.strings {
+        for pipeline in [1u32, 16] {
+            for size in [3u32, 1024] {
+                for test in ["set", "get", "incr", "mset"] {
+                    if test == "incr" && size != 3 {
+                        continue;
+                    }
+                    cases.push((test, pipeline, size));
+                }
+            }
+        }
+    }
+    for pipeline in [1u32, 16] {
+        for test in &plan.types {
+            cases.push((test, pipeline, 3));
+        }
+    }
+    if !cases.is_empty() {
+        let ours = start_ours(args, &ours_bin)?;
+        let redis = start_redis(args)?;
+        throughput(args, &ours, &redis, &cases)?;
+    }
+    if !plan.memory.is_empty() {
+        memory(args, &ours_bin, &plan.memory)?;
     }
     Ok(())
 }
