@@ -14,10 +14,14 @@
 //! never does). Known limit: keys typed ahead while a command runs are lost except the first
 //! line (rustyline reads them into a buffer it drops); pasting several lines works.
 //!
-//! Not here (yet): `--cluster` subcommands (create, check, fix, reshard, ...), `-u` URIs,
+//! `--cluster create|check|info|fix|reshard|rebalance|add-node|del-node|call|set-timeout` is
+//! redis-cli's cluster manager (see the `cluster` module): same commands sent, same lines printed.
+//!
+//! Not here (yet): `--cluster import` and `backup`, `-u` URIs,
 //! `--csv`/`--json`, `--pipe`, `--scan`, `--bigkeys`, latency modes, TLS, Unix sockets,
 //! command hints and the `help` command table.
 
+mod cluster;
 mod conn;
 mod format;
 mod repl;
@@ -46,7 +50,8 @@ use crate::session::{Session, Settings};
     args_override_self = true,
     after_help = "Without a command it is interactive (history in ~/.rediscli_lite_history or \
                   $REDISCLI_LITE_HISTFILE).\n\
-                  Not implemented: --cluster subcommands (use redis-cli --cluster), -u, --csv, \
+                  --cluster <subcommand> ... runs the cluster manager (--cluster help lists it).\n\
+                  Not implemented: --cluster import/backup, -u, --csv, \
                   --pipe, --scan, --bigkeys, latency modes, TLS, Unix sockets."
 )]
 struct Args {
@@ -94,9 +99,6 @@ struct Args {
     /// Don't show warning message when using password on command line interface.
     #[arg(long = "no-auth-warning")]
     no_auth_warning: bool,
-    /// Not implemented in redis-cli-lite: use redis-cli --cluster.
-    #[arg(long = "cluster", value_name = "command", hide = true)]
-    cluster_manager: Option<String>,
     /// Output this help and exit.
     #[arg(long = "help", action = ArgAction::Help)]
     help: Option<bool>,
@@ -113,13 +115,16 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    if args.cluster_manager.is_some() {
-        eprintln!(
-            "redis-cli-lite: --cluster subcommands are not implemented; use redis-cli --cluster"
-        );
-        return ExitCode::FAILURE;
+    let raw: Vec<OsString> = std::env::args_os().collect();
+    match cluster::parse(&raw) {
+        Some(Ok(opts)) => return cluster::run(opts),
+        Some(Err(message)) => {
+            eprint!("{message}");
+            return ExitCode::FAILURE;
+        }
+        None => {}
     }
+    let args = Args::parse_from(raw);
     let mode = if args.raw {
         OutputMode::Raw
     } else if args.no_raw || io::stdout().is_terminal() {
