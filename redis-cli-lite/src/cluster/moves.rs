@@ -20,6 +20,8 @@ pub struct MoveOpts {
     pub update: bool,
     /// No "Moving slot ..." line.
     pub quiet: bool,
+    /// SETSLOT errors go back to the caller unprinted (reshard prints them itself).
+    pub errors_to_caller: bool,
 }
 
 /// One planned slot move.
@@ -220,6 +222,16 @@ impl Manager {
         }
     }
 
+    /// SETSLOT for a move: the error printed unless the caller reports it.
+    fn set_slot_for_move(&mut self, on: usize, dst: usize, slot: usize, status: &str, opts: MoveOpts) -> Result<(), Option<String>> {
+        self.set_slot(on, dst, slot, status).map_err(|e| {
+            if !opts.errors_to_caller && !e.is_empty() {
+                self.reply_error(on, &e);
+            }
+            Some(e)
+        })
+    }
+
     /// Moves `slot` (and its keys) from `src` to `dst`; returns the keys moved.
     pub(super) fn move_slot(
         &mut self,
@@ -237,8 +249,8 @@ impl Manager {
             self.log.flush();
         }
         if !opts.cold {
-            self.set_slot(dst, src, slot, "importing").map_err(Some)?;
-            self.set_slot(src, dst, slot, "migrating").map_err(Some)?;
+            self.set_slot_for_move(dst, src, slot, "importing", opts)?;
+            self.set_slot_for_move(src, dst, slot, "migrating", opts)?;
         }
         let moved = self.migrate_keys_in_slot(src, dst, slot, opts.verbose);
         if !opts.quiet {
@@ -248,9 +260,12 @@ impl Manager {
         if !opts.cold {
             // The target first: it then spreads the news itself, and a source that just gave
             // away its last slot (and became a replica) refuses SETSLOT: that is expected.
-            self.set_slot(dst, dst, slot, "node").map_err(Some)?;
+            self.set_slot_for_move(dst, dst, slot, "node", opts)?;
             if let Err(e) = self.set_slot(src, dst, slot, "node") {
                 if !e.starts_with("ERR Please use SETSLOT only with masters.") {
+                    if !opts.errors_to_caller {
+                        self.reply_error(src, &e);
+                    }
                     return Err(Some(e));
                 }
             }
@@ -449,6 +464,7 @@ pub fn reshard(m: &mut Manager, argv: &[String]) -> bool {
     let opts = MoveOpts {
         verbose: !tty,
         quiet: tty,
+        errors_to_caller: true,
         ..MoveOpts::default()
     };
     for item in &table {
