@@ -74,6 +74,8 @@ pub(crate) struct Todo {
     pub update_state: bool,
     pub routing: bool,
     pub handle_failover: bool,
+    /// A [`Effect::SaveConfig`] already pushed in this `handle` call, with its fsync.
+    pub save_pushed: Option<bool>,
 }
 
 /// `cluster_state`.
@@ -351,6 +353,7 @@ impl Cluster {
 
     /// The single entry point: apply one input at time `now`, push what must be done.
     pub fn handle(&mut self, now: Millis, input: Input, out: &mut Vec<Effect>) {
+        self.todo.save_pushed = None;
         match input {
             Input::Bus { link, msg } => self.process_packet(now, link, *msg, out),
             Input::Accepted {
@@ -438,10 +441,8 @@ impl Cluster {
             self.update_state(now);
         }
         if self.todo.save {
-            out.push(Effect::SaveConfig {
-                bytes: self.nodes_conf_bytes(),
-                fsync: self.todo.fsync,
-            });
+            let fsync = self.todo.fsync;
+            self.save_now(fsync, out);
             self.todo.save = false;
             self.todo.fsync = false;
         }
@@ -488,6 +489,17 @@ impl Cluster {
         self.todo.fsync |= fsync;
         self.todo.routing = true;
         self.todo.update_state = true;
+    }
+
+    /// Save before whatever is pushed next (`clusterSaveConfigOrDie`): one
+    /// [`Effect::SaveConfig`] per `handle` call, since the caller writes the state as it
+    /// is at the end of the call; a second only to add an fsync.
+    pub(crate) fn save_now(&mut self, fsync: bool, out: &mut Vec<Effect>) {
+        if self.todo.save_pushed.is_some_and(|done| done || !fsync) {
+            return;
+        }
+        self.todo.save_pushed = Some(fsync);
+        out.push(Effect::SaveConfig { fsync });
     }
 
     pub(crate) fn log(out: &mut Vec<Effect>, level: LogLevel, text: String) {

@@ -614,10 +614,7 @@ impl Cluster {
             Request::Shards => Reply::Shards(self.shards_reply()),
             Request::Links => Reply::Links(self.links_reply()),
             Request::SaveConfig => {
-                out.push(Effect::SaveConfig {
-                    bytes: self.nodes_conf_bytes(),
-                    fsync: true,
-                });
+                self.save_now(true, out);
                 Reply::Ok
             }
         })

@@ -270,10 +270,7 @@ impl Cluster {
             m.voted_time = now;
         }
         // Persist the vote before the ACK can leave (§14.4, §18).
-        out.push(Effect::SaveConfig {
-            bytes: self.nodes_conf_bytes(),
-            fsync: true,
-        });
+        self.save_now(true, out);
         let ack = Message::new(self.header(), Body::FailoverAuthAck);
         self.send_to_node(&requester, ack, out);
         Self::log(

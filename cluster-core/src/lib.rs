@@ -24,9 +24,9 @@
 //!   The [`Reply`] arrives as [`Effect::Reply`]. COUNTKEYSINSLOT and GETKEYSINSLOT are
 //!   validated here and answered by the server: [`Reply::Keyspace`]. CLUSTER NODES and
 //!   INFO are [`Reply::Text`] (bulk in RESP2, verbatim `txt` in RESP3).
-//! * Carry out every [`Effect`] in order. [`Effect::SaveConfig`] carries the whole file;
-//!   when it precedes a `Send` (a vote), write it first. CLUSTER SAVECONFIG replies `+OK`
-//!   after pushing its SaveConfig: the server turns a write error into
+//! * Carry out every [`Effect`] in order. [`Effect::SaveConfig`]: write
+//!   [`Cluster::nodes_conf_bytes`] then, before the effects after it (a vote's ACK).
+//!   CLUSTER SAVECONFIG replies `+OK` after pushing its SaveConfig: the server turns a write error into
 //!   `-ERR error saving the cluster node config: <strerror>`. CLUSTER LINKS reports
 //!   `events` `r` and zero buffer sizes; the server may fill in the real ones.
 //!

@@ -37,6 +37,12 @@ pub struct SimConfig {
     pub loss_permille: u32,
     /// Per-message duplication probability, in 1/1000.
     pub dup_permille: u32,
+    /// Write each node's nodes.conf at every [`Effect::SaveConfig`], for restarts.
+    /// Runs that never crash a node may turn it off: a node learning N others saves
+    /// about 2N times, N lines each, so N simulated nodes cost O(N³) formatting (Redis
+    /// pays the O(N²) of one node in each process). Off, a crash keeps the state at
+    /// the crash instead of at the last save.
+    pub persist: bool,
 }
 
 impl SimConfig {
@@ -49,6 +55,7 @@ impl SimConfig {
             latency: (1, 5),
             loss_permille: 0,
             dup_permille: 0,
+            persist: true,
         }
     }
 }
@@ -397,9 +404,13 @@ impl Sim {
                     self.schedule(d, Ev::Input(peer, Input::Closed { link: plink }));
                 }
             }
-            Effect::SaveConfig { bytes, .. } => {
-                if let Some(n) = self.nodes.get_mut(i) {
-                    n.saved = bytes;
+            Effect::SaveConfig { .. } => {
+                if self.cfg.persist {
+                    if let Some(n) = self.nodes.get_mut(i) {
+                        if let Some(c) = &n.cluster {
+                            n.saved = c.nodes_conf_bytes();
+                        }
+                    }
                 }
             }
             Effect::Replicate(m) => {
@@ -652,8 +663,11 @@ impl Sim {
 
     /// Stop node `i` (its links close on the peers' side).
     pub fn crash(&mut self, i: usize) {
+        let persist = self.cfg.persist;
         if let Some(n) = self.nodes.get_mut(i) {
-            n.cluster = None;
+            if let Some(c) = n.cluster.take().filter(|_| !persist) {
+                n.saved = c.nodes_conf_bytes();
+            }
             n.replicating = None;
             n.repl_last_io = None;
         }

@@ -239,10 +239,13 @@ pub enum Effect {
         /// The link.
         link: LinkId,
     },
-    /// Write nodes.conf with these bytes (fsync when asked).
+    /// Write nodes.conf now, before carrying out the effects that follow (a vote's ACK
+    /// follows its save): the bytes are [`crate::Cluster::nodes_conf_bytes`] taken
+    /// when carrying this out, i.e. the state at the end of the `handle` call, which
+    /// includes everything the save was asked for. At most one per `handle` call
+    /// (Redis saves at most once per event-loop turn, in `clusterBeforeSleep`, and
+    /// before the turn's replies and bus writes leave).
     SaveConfig {
-        /// The whole file.
-        bytes: Vec<u8>,
         /// Redis fsyncs this write.
         fsync: bool,
     },

@@ -298,6 +298,8 @@ pub fn scale_with(
     let masters = (n / 2).max(1);
     let mut cfg = SimConfig::new(seed, n);
     cfg.node_timeout = node_timeout;
+    // No crash here: nodes.conf is checked once, at the end (invariant 7).
+    cfg.persist = false;
     let mut sim = Sim::new(cfg);
     let start = sim.now();
     if formed {

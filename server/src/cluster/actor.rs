@@ -291,7 +291,8 @@ impl Actor {
                     l.cancel.cancel();
                 }
             }
-            Effect::SaveConfig { bytes, fsync } => {
+            Effect::SaveConfig { fsync } => {
+                let bytes = self.cluster.nodes_conf_bytes();
                 if let Err(e) = self.file.save(&bytes, fsync) {
                     step.save_error = Some(e.to_string());
                 }
