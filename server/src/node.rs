@@ -98,6 +98,8 @@ pub struct Node {
     pub active_expire: std::sync::atomic::AtomicBool,
     /// Clients blocked in BLPOP and friends.
     pub blocking: crate::commands::Blocking,
+    /// RDB persistence: SAVE/BGSAVE state, the schedule, INFO persistence.
+    pub persistence: crate::rdb::Persistence,
     shutdown: Mutex<Option<CancellationToken>>,
 }
 
@@ -130,6 +132,7 @@ impl Node {
             lastsave: AtomicU64::new(crate::keyspace::now_ms() / 1000),
             active_expire: std::sync::atomic::AtomicBool::new(true),
             blocking: crate::commands::Blocking::default(),
+            persistence: crate::rdb::Persistence::new(),
             shutdown: Mutex::new(None),
             config,
         }
@@ -137,6 +140,7 @@ impl Node {
 
     /// Registers the CONFIG RESETSTAT hook (call once the node is in its `Arc`).
     pub fn install_hooks(self: &Arc<Self>) {
+        self.persistence.attach(self);
         let weak = Arc::downgrade(self);
         self.config.on_resetstat(Box::new(move || {
             if let Some(node) = weak.upgrade() {

@@ -171,24 +171,32 @@ fn start(startup: &Startup, cwd: &Path, no_args: bool) -> i32 {
         None
     };
     let pidfile = cfg.pidfile.as_deref().and_then(process::Pidfile::create);
-    tracing::info!("Ready to accept connections");
 
     let shutdown = CancellationToken::new();
-    runtime.block_on(async {
+    let code = runtime.block_on(async {
         if let Err(e) = process::spawn_signal_handler(shutdown.clone()) {
             tracing::warn!("Can't install the signal handlers: {e}");
         }
         let node = Arc::new(Node::new(Arc::clone(&store)));
+        if crate::rdb::load::startup(&node).is_err() {
+            return 1;
+        }
+        tracing::info!("Ready to accept connections");
         if let Some(prepared) = cluster {
             crate::cluster::start(&node, prepared, shutdown.clone());
         }
-        let serving = tokio::spawn(net::serve(node, listeners, shutdown.clone()));
+        let serving = tokio::spawn(net::serve(Arc::clone(&node), listeners, shutdown.clone()));
         shutdown.cancelled().await;
         tracing::warn!("User requested shutdown...");
+        node.persistence.exit_save(&node);
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, serving).await;
+        0
     });
     if let Some(p) = pidfile {
         p.remove();
+    }
+    if code != 0 {
+        return code;
     }
     tracing::warn!("Redis is now ready to exit, bye bye...");
     runtime.shutdown_timeout(Duration::from_millis(100));

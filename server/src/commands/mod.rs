@@ -8,6 +8,7 @@ mod keys;
 mod lists;
 mod longdouble;
 mod numbers;
+mod persist;
 pub mod pubsub;
 mod server;
 mod session;
@@ -110,6 +111,7 @@ pub fn handler_for(name: &str) -> Option<Handler> {
         .or_else(|| zsets::handler(name))
         .or_else(|| lists::handler(name))
         .or_else(|| blocking::handler(name))
+        .or_else(|| persist::handler(name))
 }
 
 /// The slot of the first key argument of a command, if it has keys.
@@ -388,7 +390,10 @@ fn process_checked(
 
 /// Commands that take the world lock exclusively themselves.
 fn takes_world_write(name: &str) -> bool {
-    matches!(name, "exec" | "swapdb")
+    matches!(
+        name,
+        "exec" | "swapdb" | "save" | "bgsave" | "shutdown"
+    )
 }
 
 /// Runs a resolved command's handler (also used by EXEC for queued commands).

@@ -37,14 +37,61 @@ pub fn shard_of(slot: u16) -> usize {
 
 /// A shard lock on its own cache lines, so threads working on neighbouring shards do not
 /// invalidate each other's lock word.
+///
+/// It also carries the shard's pending snapshot captures (see `rdb::snapshot`): whoever
+/// locks the shard first after a snapshot started runs them on the unchanged contents
+/// before doing anything else, which makes the snapshot copy-on-write at shard granularity.
 #[repr(align(128))]
-pub struct ShardLock(Mutex<Shard>);
+pub struct ShardLock(Mutex<Shard>, Captures);
+
+/// Work registered by a snapshot on a shard, run once on its contents under its lock.
+pub type ShardCapture = Box<dyn FnOnce(&Shard) + Send>;
+
+#[derive(Default)]
+struct Captures {
+    pending: std::sync::atomic::AtomicBool,
+    list: Mutex<Vec<ShardCapture>>,
+}
 
 impl std::ops::Deref for ShardLock {
     type Target = Mutex<Shard>;
 
     fn deref(&self) -> &Mutex<Shard> {
         &self.0
+    }
+}
+
+impl ShardLock {
+    fn new(shard: Shard) -> ShardLock {
+        ShardLock(Mutex::new(shard), Captures::default())
+    }
+
+    /// Locks the shard, first running any pending snapshot capture on it.
+    pub fn lock(&self) -> MutexGuard<'_, Shard> {
+        let guard = self.0.lock();
+        if self.1.pending.load(std::sync::atomic::Ordering::Acquire) {
+            let work = {
+                let mut list = self.1.list.lock();
+                self.1
+                    .pending
+                    .store(false, std::sync::atomic::Ordering::Release);
+                std::mem::take(&mut *list)
+            };
+            for capture in work {
+                capture(&guard);
+            }
+        }
+        guard
+    }
+
+    /// Registers a capture to run at the next lock (the caller holds the world lock
+    /// exclusively, so the shard is at the snapshot's instant until then).
+    pub fn add_capture(&self, capture: ShardCapture) {
+        let mut list = self.1.list.lock();
+        list.push(capture);
+        self.1
+            .pending
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 }
 
@@ -66,7 +113,7 @@ impl Db {
     pub fn shards(&self) -> &[ShardLock] {
         self.shards.get_or_init(|| {
             (0..SHARDS)
-                .map(|_| ShardLock(Mutex::new(Shard::new(self.hasher))))
+                .map(|_| ShardLock::new(Shard::new(self.hasher)))
                 .collect()
         })
     }
