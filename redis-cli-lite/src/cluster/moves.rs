@@ -223,7 +223,14 @@ impl Manager {
     }
 
     /// SETSLOT for a move: the error printed unless the caller reports it.
-    fn set_slot_for_move(&mut self, on: usize, dst: usize, slot: usize, status: &str, opts: MoveOpts) -> Result<(), Option<String>> {
+    fn set_slot_for_move(
+        &mut self,
+        on: usize,
+        dst: usize,
+        slot: usize,
+        status: &str,
+        opts: MoveOpts,
+    ) -> Result<(), Option<String>> {
         self.set_slot(on, dst, slot, status).map_err(|e| {
             if !opts.errors_to_caller && !e.is_empty() {
                 self.reply_error(on, &e);
@@ -594,6 +601,7 @@ pub fn rebalance(m: &mut Manager, argv: &[String]) -> bool {
                 let opts = MoveOpts {
                     quiet: true,
                     update: true,
+                    errors_to_caller: true,
                     ..MoveOpts::default()
                 };
                 for item in &table {
@@ -606,8 +614,10 @@ pub fn rebalance(m: &mut Manager, argv: &[String]) -> bool {
                                 m.log.flush();
                             }
                         }
-                        Err(_) => {
+                        Err(e) => {
                             bar.abandon();
+                            let e = e.unwrap_or_else(|| "(null)".to_owned());
+                            m.log.err(&format!("*** clusterManagerMoveSlot: {e}\n"));
                             return false;
                         }
                     }
