@@ -152,7 +152,9 @@ impl Pair {
         let ours = mask_client_id(self.ours.call(&a));
         let real = mask_client_id(self.real.call(&a));
         let cmp = cmp_for(args);
-        let paginated = matches!(cmp, Cmp::Scan(_)) && scan_cursor(&real) != Some(b"0".to_vec());
+        let zero = Some(b"0".to_vec());
+        let paginated = matches!(cmp, Cmp::Scan(_))
+            && (scan_cursor(&real) != zero || scan_cursor(&ours) != zero);
         if same(cmp, &ours, &real) || (paginated && self.full_scans_agree(args, cmp)) {
             Ok(())
         } else {
@@ -764,6 +766,114 @@ fn scripted_type_commands_match_redis() {
         }
     }
     assert_no_failures(&failures);
+}
+
+/// The elements (pairs kept together) of one SCAN-family step, and its cursor.
+fn scan_step(conn: &mut Raw, args: &[&[u8]], group: usize) -> (Vec<Vec<u8>>, Vec<u8>) {
+    let reply = conn.call(args);
+    let (_, parts) = children(&reply).expect("a scan reply is an array");
+    let (_, items) = children(&parts[1]).expect("the elements are an array");
+    (
+        grouped(items, group),
+        scan_cursor(&reply).expect("a cursor"),
+    )
+}
+
+#[test]
+fn scan_cursors_page_through_large_values_and_cover_what_redis_covers() {
+    let (ours, real) = start_pair(24015, 24315);
+    let mut failures = Vec::new();
+    let mut pair = Pair::new(ours.port, real.port);
+    pair.line("FLUSHALL").unwrap();
+    let mut check = |pair: &mut Pair, args: Vec<Vec<u8>>| {
+        if let Err(e) = pair.check(&args) {
+            failures.push(e);
+        }
+    };
+    check(
+        &mut pair,
+        generated("HSET h", 2000, |i| format!("f{}:{}", i / 2, i % 7)),
+    );
+    check(&mut pair, generated("SADD s", 1000, |i| format!("m{i}")));
+    check(
+        &mut pair,
+        generated("ZADD z", 1000, |i| {
+            if i % 2 == 0 {
+                (i % 13).to_string()
+            } else {
+                format!("z{i}")
+            }
+        }),
+    );
+    for key in ["h", "s", "z"] {
+        for opts in [
+            "",
+            "COUNT 1",
+            "COUNT 7",
+            "COUNT 100",
+            "COUNT 5000",
+            "MATCH f1* COUNT 3",
+            "MATCH m9?",
+            "MATCH z1*1 COUNT 50",
+            "MATCH nomatch",
+        ] {
+            let cmd = match key {
+                "h" => "HSCAN",
+                "s" => "SSCAN",
+                _ => "ZSCAN",
+            };
+            check(&mut pair, words(format!("{cmd} {key} 0 {opts}").trim()));
+        }
+    }
+    assert_no_failures(&failures);
+
+    // A big value no longer comes back whole: the first step holds about COUNT elements.
+    let mut c = Raw::connect(ours.port);
+    for (cmd, key, group) in [("HSCAN", "h", 2), ("SSCAN", "s", 1), ("ZSCAN", "z", 2)] {
+        let (items, cursor) = scan_step(&mut c, &[cmd.as_bytes(), key.as_bytes(), b"0"], group);
+        assert_ne!(cursor, b"0", "{cmd} of a large value pages");
+        assert_eq!(items.len(), 10, "{cmd} without COUNT visits 10 elements");
+        let (items, _) = scan_step(
+            &mut c,
+            &[cmd.as_bytes(), key.as_bytes(), b"0", b"COUNT", b"250"],
+            group,
+        );
+        assert_eq!(items.len(), 250, "{cmd} COUNT 250 visits 250 elements");
+    }
+
+    // Members present for the whole scan are returned even while others come and go (and
+    // the table shrinks), on both servers alike.
+    for port in [ours.port, real.port] {
+        let mut c = Raw::connect(port);
+        let (mut cursor, mut seen) = (b"0".to_vec(), std::collections::HashSet::new());
+        let mut step = 0;
+        loop {
+            let (items, next) = scan_step(&mut c, &[b"SSCAN", b"s", &cursor, b"COUNT", b"20"], 1);
+            seen.extend(items);
+            cursor = next;
+            if cursor == b"0" {
+                break;
+            }
+            step += 1;
+            // Remove members 500.. (kept ones are m0..m499), add new ones.
+            let gone = format!("m{}", 500 + (step * 37) % 500);
+            let more = format!("new{step}");
+            c.call(&[
+                b"SREM",
+                b"s",
+                gone.as_bytes(),
+                format!("m{}", 999 - step % 500).as_bytes(),
+            ]);
+            c.call(&[b"SADD", b"s", more.as_bytes()]);
+        }
+        for i in 0..500 {
+            let want = format!("${}\r\nm{i}\r\n", format!("m{i}").len()).into_bytes();
+            assert!(
+                seen.contains(&want),
+                "port {port}: m{i} present throughout but never returned"
+            );
+        }
+    }
 }
 
 /// A command with `n` generated arguments after `prefix`.

@@ -295,7 +295,7 @@ fn hrandfield(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn hscan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    check_cursor(&args[2])?;
+    let cursor = check_cursor(&args[2])?;
     read(ctx, &args[1], |o, out| {
         let Some(o) = o else {
             empty_scan(out);
@@ -304,13 +304,13 @@ fn hscan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         let h = as_hash(o)?;
         let opts = scan_opts(args)?;
         let mut items = Vec::new();
-        for (f, v) in h.iter() {
+        let next = h.scan(cursor, opts.count, |f, v| {
             if opts.matches(f) {
                 items.push(f.to_vec());
                 items.push(v.to_vec());
             }
-        }
-        scan_reply(out, &items);
+        });
+        scan_reply(out, next, &items);
         Ok(())
     })
 }

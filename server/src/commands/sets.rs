@@ -394,7 +394,7 @@ fn sdiffstore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn sscan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    check_cursor(&args[2])?;
+    let cursor = check_cursor(&args[2])?;
     read(ctx, &args[1], |o, out| {
         let Some(o) = o else {
             empty_scan(out);
@@ -402,12 +402,13 @@ fn sscan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         };
         let s = as_set(o)?;
         let opts = scan_opts(args)?;
-        let items: Vec<Vec<u8>> = s
-            .iter()
-            .filter(|m| opts.matches(*m))
-            .map(|m| m.to_vec())
-            .collect();
-        scan_reply(out, &items);
+        let mut items = Vec::new();
+        let next = s.scan(cursor, opts.count, |m| {
+            if opts.matches(m) {
+                items.push(m.to_vec());
+            }
+        });
+        scan_reply(out, next, &items);
         Ok(())
     })
 }

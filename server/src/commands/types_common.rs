@@ -10,7 +10,6 @@ use super::{CmdError, CmdResult, Ctx};
 use crate::keyspace::{key_slot, lru_clock, Entry, Obj};
 use crate::types::{Elem, Thresholds, TypesError};
 
-/// The encoding thresholds of the running configuration.
 /// A data-type error as the client sees it.
 pub(super) fn types_err(e: TypesError) -> CmdError {
     CmdError::msg(e.text())
@@ -29,6 +28,7 @@ pub(super) fn mpop_count(args: &[Bytes], from: usize) -> Result<usize, CmdError>
     }
 }
 
+/// The encoding thresholds of the running configuration.
 pub(super) fn thresholds(ctx: &Ctx<'_, '_>) -> Thresholds {
     ctx.node.config.current().thresholds
 }
@@ -173,25 +173,28 @@ pub(super) fn multi(
 pub(super) struct ScanOpts {
     /// The MATCH pattern, None for everything.
     pub pattern: Option<Bytes>,
+    /// COUNT: about how many elements a step of a large encoding visits (10 by default).
+    pub count: usize,
 }
 
 /// parseScanCursorOrReply: checked before the key is looked up.
-pub(super) fn check_cursor(arg: &[u8]) -> Result<(), CmdError> {
-    parse_cursor(arg)
-        .map(|_| ())
-        .ok_or_else(|| CmdError::msg("ERR invalid cursor"))
+pub(super) fn check_cursor(arg: &[u8]) -> Result<u64, CmdError> {
+    parse_cursor(arg).ok_or_else(|| CmdError::msg("ERR invalid cursor"))
 }
 
 /// The option loop of scanGenericCommand (after the key's type was checked).
 pub(super) fn scan_opts(args: &[Bytes]) -> Result<ScanOpts, CmdError> {
     let mut pattern = None;
+    let mut count = 10;
     let mut i = 3;
     while i < args.len() {
         let more = args.len() - i;
         if args[i].eq_ignore_ascii_case(b"count") && more >= 2 {
-            if parse_i64(&args[i + 1])? < 1 {
+            let n = parse_i64(&args[i + 1])?;
+            if n < 1 {
                 return Err(CmdError::SYNTAX);
             }
+            count = usize::try_from(n).unwrap_or(usize::MAX);
         } else if args[i].eq_ignore_ascii_case(b"match") && more >= 2 {
             pattern = Some(args[i + 1].clone()).filter(|p| p.as_ref() != b"*");
         } else {
@@ -199,7 +202,7 @@ pub(super) fn scan_opts(args: &[Bytes]) -> Result<ScanOpts, CmdError> {
         }
         i += 2;
     }
-    Ok(ScanOpts { pattern })
+    Ok(ScanOpts { pattern, count })
 }
 
 /// strtoul as Redis uses it for cursors: the C string (up to a NUL), empty meaning 0,
@@ -241,11 +244,10 @@ impl ScanOpts {
     }
 }
 
-/// Writes a whole-collection scan reply: cursor 0 and the flat items. Every encoding is
-/// returned in one step (the SCAN guarantees hold; COUNT is only a hint).
-pub(super) fn scan_reply(out: &mut ReplyWriter<'_>, items: &[Vec<u8>]) {
+/// Writes a scan step's reply: the next cursor and the flat items.
+pub(super) fn scan_reply(out: &mut ReplyWriter<'_>, cursor: u64, items: &[Vec<u8>]) {
     out.array_len(2);
-    out.bulk(b"0");
+    out.bulk(itoa::Buffer::new().format(cursor).as_bytes());
     out.array_len(items.len());
     for i in items {
         out.bulk(i);

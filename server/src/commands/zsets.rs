@@ -754,7 +754,7 @@ fn zrandmember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn zscan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    check_cursor(&args[2])?;
+    let cursor = check_cursor(&args[2])?;
     read(ctx, &args[1], |o, out| {
         let Some(o) = o else {
             empty_scan(out);
@@ -763,13 +763,13 @@ fn zscan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         let z = as_zset(o)?;
         let opts = scan_opts(args)?;
         let mut items = Vec::new();
-        for (m, s) in z.walk(0, false) {
+        let next = z.scan(cursor, opts.count, |m, s| {
             if opts.matches(m) {
                 items.push(m.to_vec());
                 items.push(crate::types::num::g17(s));
             }
-        }
-        scan_reply(out, &items);
+        });
+        scan_reply(out, next, &items);
         Ok(())
     })
 }

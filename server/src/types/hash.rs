@@ -60,7 +60,7 @@ pub enum Hash {
 
 /// The `hashtable` form.
 #[derive(Clone)]
-pub struct TableHash(Dense<FieldKey>);
+pub struct TableHash(Box<Dense<FieldKey>>);
 
 impl std::fmt::Debug for Hash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -143,7 +143,7 @@ impl Hash {
             while let (Some(f), Some(v)) = (it.next(), it.next()) {
                 t.insert_new(pack(&f.to_vec(), &v.to_vec()));
             }
-            *self = Hash::Table(TableHash(t));
+            *self = Hash::Table(TableHash(Box::new(t)));
         }
     }
 
@@ -241,6 +241,22 @@ impl Hash {
         }
     }
 
+    /// One HSCAN step from `cursor`: a listpack answers whole (cursor 0 back, as Redis); a
+    /// table visits about `count` pairs and returns the next cursor (0 when done), every
+    /// field present for the whole scan being visited at least once.
+    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(Elem<'_>, Elem<'_>)) -> u64 {
+        match self {
+            Hash::Listpack(_) => {
+                self.iter().for_each(|(k, v)| f(k, v));
+                0
+            }
+            Hash::Table(t) => t.0.scan(cursor, count, |it| {
+                let (k, v) = unpack(it);
+                f(Elem::Str(k), Elem::Str(v));
+            }),
+        }
+    }
+
     fn pair_at(&self, i: usize) -> Option<(Elem<'_>, Elem<'_>)> {
         match self {
             Hash::Listpack(lp) => {
@@ -313,7 +329,7 @@ impl Hash {
         std::mem::size_of::<Self>()
             + match self {
                 Hash::Listpack(lp) => lp.heap_size(),
-                Hash::Table(t) => t.0.heap_size(),
+                Hash::Table(t) => std::mem::size_of::<Dense<FieldKey>>() + t.0.heap_size(),
             }
     }
 }

@@ -349,7 +349,9 @@ impl Listpack {
         let n = enc.entry_len();
         // Exact growth, as lpInsert's realloc: a listpack carries no slack.
         self.buf.reserve_exact(n);
-        self.buf.splice(off..off, std::iter::repeat(0).take(n));
+        let old = self.buf.len();
+        self.buf.resize(old + n, 0);
+        self.buf.copy_within(off..old, off + n);
         enc.write(&mut self.buf[off..off + n]);
         self.set_total();
         self.adjust_count(1);
@@ -435,19 +437,36 @@ impl Listpack {
 
     /// Offset of the first entry at or after `from` equal to `value`, looking at every
     /// `skip+1`-th entry (skip 1 walks keys of field/value pairs).
+    ///
+    /// Compares without decoding, as lpFind: a string entry by its bytes, an integer entry
+    /// (decoded) only when `value` is an integer's text.
     pub fn find(&self, from: Option<usize>, value: &[u8], skip: usize) -> Option<usize> {
-        let needle = Elem::classify(value);
-        let mut p = from;
-        while let Some(off) = p {
-            if self.get(off) == needle {
+        let needle_int = match Elem::classify(value) {
+            Elem::Int(n) => Some(n),
+            Elem::Str(_) => None,
+        };
+        let mut off = from?;
+        loop {
+            if *self.buf.get(off)? == EOF {
+                return None;
+            }
+            let (len, data) = self.body(off);
+            let hit = if data > 0 {
+                len - data == value.len() && self.buf.get(off + data..off + len) == Some(value)
+            } else {
+                needle_int.is_some_and(|n| matches!(self.get(off), Elem::Int(m) if m == n))
+            };
+            if hit {
                 return Some(off);
             }
-            p = self.next(off);
+            off += len + backlen_size(len);
             for _ in 0..skip {
-                p = p.and_then(|o| self.next(o));
+                if *self.buf.get(off)? == EOF {
+                    return None;
+                }
+                off += self.entry_size(off);
             }
         }
-        None
     }
 
     /// Builds a listpack from Redis's listpack bytes, validating every entry (RESTORE/RDB).

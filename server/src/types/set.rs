@@ -25,7 +25,7 @@ pub enum Set {
 
 /// The `hashtable` form.
 #[derive(Clone)]
-pub struct TableSet(Dense<WholeKey>);
+pub struct TableSet(Box<Dense<WholeKey>>);
 
 impl std::fmt::Debug for Set {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -39,7 +39,7 @@ impl Set {
     pub fn new_for(first: &[u8]) -> Self {
         match parse_i64_exact(first) {
             Some(_) => Set::Intset(Intset::new()),
-            None => Set::Table(TableSet(Dense::with_capacity(0))),
+            None => Set::Table(TableSet(Box::new(Dense::with_capacity(0)))),
         }
     }
 
@@ -91,7 +91,7 @@ impl Set {
             for x in s.iter() {
                 t.insert_new(itoa::Buffer::new().format(x).as_bytes().into());
             }
-            *self = Set::Table(TableSet(t));
+            *self = Set::Table(TableSet(Box::new(t)));
         }
     }
 
@@ -139,6 +139,19 @@ impl Set {
         match self {
             Set::Intset(s) => SetIter::Intset(s, 0),
             Set::Table(t) => SetIter::Table(t.0.items().iter()),
+        }
+    }
+
+    /// One SSCAN step from `cursor`: an intset answers whole (cursor 0 back, as Redis); a
+    /// table visits about `count` members and returns the next cursor (0 when done), every
+    /// member present for the whole scan being visited at least once.
+    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(Elem<'_>)) -> u64 {
+        match self {
+            Set::Intset(_) => {
+                self.iter().for_each(&mut f);
+                0
+            }
+            Set::Table(t) => t.0.scan(cursor, count, |m| f(Elem::Str(m))),
         }
     }
 
@@ -287,7 +300,7 @@ impl Set {
         std::mem::size_of::<Self>()
             + match self {
                 Set::Intset(s) => s.heap_size(),
-                Set::Table(t) => t.0.heap_size(),
+                Set::Table(t) => std::mem::size_of::<Dense<WholeKey>>() + t.0.heap_size(),
             }
     }
 }

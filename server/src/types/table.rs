@@ -120,6 +120,25 @@ impl<K: KeyOf> Dense<K> {
         &self.items
     }
 
+    /// One step of a SCAN-family cursor: visits up to `count` items going down from the
+    /// position `cursor` names (0 starts at the top) and returns the cursor of the next step
+    /// (0 when done). Why downwards: removal only ever moves the last item into a lower
+    /// hole, so an item not yet visited (below the cursor) stays below it, and every item
+    /// present for the whole scan is visited at least once, whatever is added or removed
+    /// between steps.
+    pub(crate) fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8])) -> u64 {
+        let len = self.items.len();
+        let top = match cursor {
+            0 => len,
+            c => usize::try_from(c).unwrap_or(usize::MAX).min(len),
+        };
+        let bottom = top.saturating_sub(count.max(1));
+        for item in self.items.get(bottom..top).unwrap_or_default().iter().rev() {
+            f(item);
+        }
+        bottom as u64
+    }
+
     /// Heap bytes: the vector, the index, and each item's allocation.
     pub(crate) fn heap_size(&self) -> usize {
         self.items.capacity() * std::mem::size_of::<Box<[u8]>>()

@@ -744,3 +744,168 @@ fn quicklist_nodes_stay_within_8kb_and_big_elements_get_their_own() {
     assert!(c.nodes().all(|n| n.len() <= 3));
     assert_eq!(c.positions(b"9", 1, 1, 0), Ok(vec![9]));
 }
+
+// ---------------------------------------------------------------- SCAN cursors
+
+/// Scans `total` elements in steps of `count` while `churn` removes and adds elements
+/// between steps; returns what was seen and which of the starting elements survived.
+fn scan_under_churn(
+    count: usize,
+    mut step: impl FnMut(u64, usize, &mut std::collections::HashSet<String>) -> u64,
+    mut churn: impl FnMut(usize, &mut fastrand::Rng) -> Option<String>,
+    start: &[String],
+) -> (std::collections::HashSet<String>, Vec<String>) {
+    let mut r = rng();
+    let mut seen = std::collections::HashSet::new();
+    let mut removed = std::collections::HashSet::new();
+    let mut cursor = 0;
+    let mut steps = 0;
+    loop {
+        cursor = step(cursor, count, &mut seen);
+        steps += 1;
+        if cursor == 0 {
+            break;
+        }
+        assert!(steps < 100_000, "the cursor never came back to 0");
+        if let Some(gone) = churn(steps, &mut r) {
+            removed.insert(gone);
+        }
+    }
+    let survivors = start
+        .iter()
+        .filter(|m| !removed.contains(*m))
+        .cloned()
+        .collect();
+    (seen, survivors)
+}
+
+#[test]
+fn sscan_on_a_table_returns_every_member_present_throughout_across_removals_and_adds() {
+    let start: Vec<String> = (0..2000).map(|i| format!("m{i}")).collect();
+    let mut set = Set::new_for(b"m0");
+    for m in &start {
+        set.add(m.as_bytes(), &th());
+    }
+    let set = std::cell::RefCell::new(set);
+    let (seen, survivors) = scan_under_churn(
+        7,
+        |c, n, seen| {
+            set.borrow().scan(c, n, |m| {
+                seen.insert(s(m));
+            })
+        },
+        |step, r| {
+            let mut set = set.borrow_mut();
+            set.add(format!("new{step}").as_bytes(), &th());
+            let victim = format!("m{}", r.usize(..2000));
+            set.remove(victim.as_bytes()).then_some(victim)
+        },
+        &start,
+    );
+    assert!(survivors.len() > 1000);
+    for m in &survivors {
+        assert!(
+            seen.contains(m),
+            "{m} was present throughout but not returned"
+        );
+    }
+}
+
+#[test]
+fn hscan_on_a_table_returns_every_field_present_throughout_with_its_value() {
+    let start: Vec<String> = (0..1500).map(|i| format!("f{i}")).collect();
+    let mut h = Hash::new();
+    for f in &start {
+        h.set(f.as_bytes(), format!("v{f}").as_bytes(), &th());
+    }
+    assert_eq!(h.encoding(), "hashtable");
+    let h = std::cell::RefCell::new(h);
+    let (seen, survivors) = scan_under_churn(
+        10,
+        |c, n, seen| {
+            h.borrow().scan(c, n, |f, v| {
+                assert_eq!(s(v), format!("v{}", s(f)));
+                seen.insert(s(f));
+            })
+        },
+        |step, r| {
+            let mut h = h.borrow_mut();
+            h.set(
+                format!("g{step}").as_bytes(),
+                format!("vg{step}").as_bytes(),
+                &th(),
+            );
+            let victim = format!("f{}", r.usize(..1500));
+            h.remove(victim.as_bytes()).then_some(victim)
+        },
+        &start,
+    );
+    for f in &survivors {
+        assert!(
+            seen.contains(f),
+            "{f} was present throughout but not returned"
+        );
+    }
+}
+
+#[test]
+fn zscan_on_a_skiplist_returns_every_member_once_despite_score_changes_and_removals() {
+    let start: Vec<String> = (0..1000).map(|i| format!("z{i}")).collect();
+    let mut z = Zset::new();
+    for (i, m) in start.iter().enumerate() {
+        z.add(m.as_bytes(), i as f64, AddFlags::default(), &th())
+            .unwrap();
+    }
+    assert_eq!(z.encoding(), "skiplist");
+    let z = std::cell::RefCell::new(z);
+    let mut visits = 0;
+    let (seen, survivors) = scan_under_churn(
+        10,
+        |c, n, seen| {
+            z.borrow().scan(c, n, |m, _| {
+                visits += 1;
+                seen.insert(s(m));
+            })
+        },
+        |step, r| {
+            let mut z = z.borrow_mut();
+            let moved = format!("z{}", r.usize(..1000));
+            let _ = z.add(moved.as_bytes(), -(step as f64), AddFlags::default(), &th());
+            z.add(
+                format!("n{step}").as_bytes(),
+                0.5,
+                AddFlags::default(),
+                &th(),
+            )
+            .unwrap();
+            let victim = format!("z{}", r.usize(..1000));
+            z.remove(victim.as_bytes()).then_some(victim)
+        },
+        &start,
+    );
+    for m in &survivors {
+        assert!(
+            seen.contains(m),
+            "{m} was present throughout but not returned"
+        );
+    }
+    assert_eq!(visits, seen.len(), "a skip list scan visits each node once");
+}
+
+#[test]
+fn scan_of_small_encodings_is_one_step_with_cursor_0() {
+    let mut set = Set::new_for(b"1");
+    let mut h = Hash::new();
+    let mut z = Zset::new();
+    for i in 0..100 {
+        set.add(i.to_string().as_bytes(), &th());
+        h.set(format!("f{i}").as_bytes(), b"v", &th());
+        z.add(format!("m{i}").as_bytes(), 1.0, AddFlags::default(), &th())
+            .unwrap();
+    }
+    let (mut a, mut b, mut c) = (0, 0, 0);
+    assert_eq!(set.scan(0, 1, |_| a += 1), 0);
+    assert_eq!(h.scan(0, 1, |_, _| b += 1), 0);
+    assert_eq!(z.scan(0, 1, |_, _| c += 1), 0);
+    assert_eq!((a, b, c), (100, 100, 100));
+}

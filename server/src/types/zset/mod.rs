@@ -22,7 +22,7 @@ pub enum Zset {
     /// OBJECT ENCODING `listpack`.
     Listpack(Listpack),
     /// OBJECT ENCODING `skiplist`.
-    Skiplist(SkipList),
+    Skiplist(Box<SkipList>),
 }
 
 impl std::fmt::Debug for Zset {
@@ -283,7 +283,7 @@ impl Zset {
                 m.write_to(&mut buf);
                 sl.insert(&buf, s);
             }
-            *self = Zset::Skiplist(sl);
+            *self = Zset::Skiplist(Box::new(sl));
         }
     }
 
@@ -589,6 +589,19 @@ impl Zset {
         }
     }
 
+    /// One ZSCAN step from `cursor`: a listpack answers whole (cursor 0 back, as Redis); a
+    /// skip list visits about `count` members and returns the next cursor (0 when done),
+    /// every member present for the whole scan being visited exactly once.
+    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(Elem<'_>, f64)) -> u64 {
+        match self {
+            Zset::Listpack(_) => {
+                self.walk(0, false).for_each(|(m, s)| f(m, s));
+                0
+            }
+            Zset::Skiplist(sl) => sl.scan(cursor, count, |m, s| f(Elem::Str(m), s)),
+        }
+    }
+
     /// ZRANDMEMBER with a negative count: `count` members drawn with repeats, lazily (the
     /// caller bounds a huge count).
     pub fn random_repeating<'a>(
@@ -626,7 +639,7 @@ impl Zset {
         {
             Zset::new()
         } else {
-            Zset::Skiplist(SkipList::new())
+            Zset::Skiplist(Box::default())
         };
         for (m, s) in pairs {
             match &mut z {
@@ -709,7 +722,7 @@ impl Zset {
         std::mem::size_of::<Self>()
             + match self {
                 Zset::Listpack(lp) => lp.heap_size(),
-                Zset::Skiplist(sl) => sl.heap_size(),
+                Zset::Skiplist(sl) => std::mem::size_of::<SkipList>() + sl.heap_size(),
             }
     }
 }

@@ -301,6 +301,28 @@ impl SkipList {
         Some(score)
     }
 
+    /// One step of a ZSCAN cursor over the node arena: visits up to `count` live nodes from
+    /// position `cursor` (0 starts at the first) and returns the next cursor (0 when done).
+    /// Nodes never move (a score change relinks in place, a freed slot is only reused by a
+    /// new member), so every member present for the whole scan is visited exactly once.
+    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], f64)) -> u64 {
+        let start = usize::try_from(cursor)
+            .unwrap_or(usize::MAX)
+            .max(HEAD as usize + 1);
+        let mut seen = 0;
+        for (i, n) in self.nodes.iter().enumerate().skip(start) {
+            if seen >= count.max(1) {
+                return i as u64;
+            }
+            // A freed slot has no links; a live node has at least one level.
+            if !n.links.is_empty() {
+                f(&n.member, n.score);
+                seen += 1;
+            }
+        }
+        0
+    }
+
     /// 0-based rank of `member` in ascending order.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         let idx = self.find_idx(member)?;
