@@ -70,6 +70,8 @@ IMPLEMENTED = {
     "latency": ["latest", "reset", "help"],
     "swapdb": None,
     "config": ["get", "set", "resetstat", "rewrite", "help"],
+    # persistence
+    "dump": None, "restore": None, "save": None, "bgsave": None,
     # connection
     "auth": None, "hello": None, "quit": None, "reset": None, "select": None,
     "shutdown": None,
