@@ -1,0 +1,212 @@
+//! `--cluster` against six nodes of OUR server (`target/<profile>/server`, built by the test
+//! with `cargo build -p server`): create with replicas, then check, info and call print
+//! exactly what the real redis-cli 7.0.15 prints on the same cluster, and reshard moves slots
+//! (empty ones: the keyed move needs MIGRATE on our server); on a terminal, info adds its table
+//! and reshard its progress bar and summary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use common::cli_path;
+
+/// One node of our server; killed (by its PID) when dropped.
+struct OurNode {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Drop for OurNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn server_binary() -> PathBuf {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args(["build", "-p", "server"])
+        .current_dir(&root)
+        .status()
+        .unwrap();
+    assert!(status.success(), "cargo build -p server failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    target.join("debug").join("server")
+}
+
+fn start(bin: &PathBuf, port: u16) -> OurNode {
+    let dir = std::env::temp_dir().join(format!("cli-lite-ours-{port}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    assert!(
+        TcpStream::connect(("127.0.0.1", port)).is_err(),
+        "port {port} is already in use"
+    );
+    let conf = format!(
+        "port {port}\nbind 127.0.0.1\ncluster-enabled yes\ncluster-config-file nodes.conf\n\
+         cluster-node-timeout 5000\ndir {}\nsave \"\"\nappendonly no\n",
+        dir.display()
+    );
+    std::fs::write(dir.join("redis.conf"), conf).unwrap();
+    let child = Command::new(bin)
+        .arg(dir.join("redis.conf"))
+        .current_dir(&dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let node = OurNode { child, dir };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "our server on {port} did not start"
+        );
+        sleep(Duration::from_millis(50));
+    }
+    node
+}
+
+fn run(program: &str, args: &[&str]) -> (String, i32) {
+    let out = Command::new(program)
+        .args(args)
+        .env("TERM", "dumb")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+        out.status.code().unwrap_or(-1),
+    )
+}
+
+const BASE: u16 = 18160;
+
+fn settled() -> bool {
+    let (out, rc) = run("redis-cli", &["--cluster", "check", "127.0.0.1:18160"]);
+    rc == 0
+        && out.contains("[OK] All nodes agree")
+        && (0..6).all(|i| {
+            run(
+                "redis-cli",
+                &["-p", &(BASE + i).to_string(), "cluster", "info"],
+            )
+            .0
+            .contains("cluster_state:ok")
+        })
+}
+
+fn settle() {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !settled() {
+        assert!(Instant::now() < deadline, "our cluster never settled");
+        sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn create_check_info_call_reshard_on_our_nodes() {
+    let bin = server_binary();
+    let _nodes: Vec<OurNode> = (0..6).map(|i| start(&bin, BASE + i)).collect();
+    let addrs: Vec<String> = (0..6).map(|i| format!("127.0.0.1:{}", BASE + i)).collect();
+    let mut args = vec!["--cluster", "create"];
+    args.extend(addrs.iter().map(String::as_str));
+    args.extend(["--cluster-replicas", "1", "--cluster-yes"]);
+    let (out, rc) = run(cli_path(), &args);
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains("[OK] All 16384 slots covered."), "{out}");
+    settle();
+
+    let keys: String = (0..300)
+        .map(|i| format!("SET key:{i} value:{i}\n"))
+        .collect();
+    let out = common::cli(&["-c", "-p", &BASE.to_string()], keys.as_bytes());
+    assert!(out.status.success());
+
+    for sub in [
+        vec!["--cluster", "check", addrs[0].as_str()],
+        vec!["--cluster", "info", addrs[1].as_str()],
+        vec!["--cluster", "call", addrs[0].as_str(), "DBSIZE"],
+    ] {
+        let real = run("redis-cli", &sub);
+        let ours = run(cli_path(), &sub);
+        assert_eq!(ours, real, "{sub:?}");
+    }
+
+    // key:0..299 leave slots 0-90 empty: 50 of them move without MIGRATE.
+    let id = |i: u16| {
+        run(
+            "redis-cli",
+            &["-p", &(BASE + i).to_string(), "cluster", "myid"],
+        )
+        .0
+        .trim()
+        .to_owned()
+    };
+    let (out, rc) = run(
+        cli_path(),
+        &[
+            "--cluster",
+            "reshard",
+            &addrs[0],
+            "--cluster-from",
+            &id(0),
+            "--cluster-to",
+            &id(1),
+            "--cluster-slots",
+            "50",
+            "--cluster-yes",
+        ],
+    );
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains("Moving slot 49 from 127.0.0.1:18160 to 127.0.0.1:18161: \n"));
+    settle();
+    let (check, rc) = run(cli_path(), &["--cluster", "check", &addrs[0]]);
+    assert_eq!(rc, 0, "{check}");
+    assert!(
+        check.contains("slots:[0-49],[5461-10922] (5512 slots) master"),
+        "{check}"
+    );
+    // No key lost or duplicated among the masters.
+    let (info, _) = run(cli_path(), &["--cluster", "info", &addrs[0]]);
+    assert!(info.contains("[OK] 300 keys in 3 masters."), "{info}");
+    settle();
+
+    // On a terminal: the table after info, a progress bar and a summary for reshard.
+    let hist = std::env::temp_dir().join(format!("cli-lite-ours-hist-{}", std::process::id()));
+    let mut term = common::Terminal::start(&format!("--cluster info {}", addrs[0]), &hist);
+    term.expect("[OK] 300 keys in 3 masters.");
+    term.expect("ranges");
+    term.expect("[50-5460]");
+    term.expect("3 masters");
+    drop(term);
+    let mut term = common::Terminal::start(
+        &format!(
+            "--cluster reshard {} --cluster-from {} --cluster-to {} --cluster-slots 10 --cluster-yes",
+            addrs[0],
+            id(0),
+            id(2)
+        ),
+        &hist,
+    );
+    term.expect("Resharding plan:");
+    term.expect("    Moving slot 59 from ");
+    term.expect("[OK] Moved 10 slots (0 keys) to 127.0.0.1:18162");
+    let status = term.child.wait().unwrap();
+    assert!(status.success());
+}
