@@ -173,11 +173,10 @@ fn section_text(node: &Node, name: &str, o: &mut String) {
             node.pubsub.pattern_count(),
             stats.errors.load(Ordering::Relaxed),
         ),
-        "replication" => write!(
-            o,
-            "# Replication\r\nrole:master\r\nconnected_slaves:0\r\nmaster_failover_state:no-failover\r\nmaster_replid:{}\r\nmaster_replid2:0000000000000000000000000000000000000000\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:1048576\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
-            node.replid.lock()
-        ),
+        "replication" => {
+            crate::replication::render_info(node, o);
+            Ok(())
+        }
         "cpu" => {
             let (sys, user) = cpu_seconds();
             write!(

@@ -14,6 +14,7 @@ pub mod logging;
 pub mod net;
 pub mod node;
 pub mod process;
+pub mod replication;
 pub mod rdb;
 mod startup;
 pub mod types;

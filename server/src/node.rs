@@ -50,6 +50,7 @@ impl Stats {
     /// Counts keyspace changes.
     pub fn dirty(&self, n: u64) {
         self.dirty.fetch_add(n, Ordering::Relaxed);
+        crate::replication::note_dirty(n);
     }
 
     fn reset(&self) {
@@ -100,6 +101,8 @@ pub struct Node {
     pub blocking: crate::commands::Blocking,
     /// RDB persistence: SAVE/BGSAVE state, the schedule, INFO persistence.
     pub persistence: crate::rdb::Persistence,
+    /// Replication: ids, offsets, backlog, replicas, the link to our master.
+    pub repl: crate::replication::Replication,
     shutdown: Mutex<Option<CancellationToken>>,
 }
 
@@ -133,6 +136,7 @@ impl Node {
             active_expire: std::sync::atomic::AtomicBool::new(true),
             blocking: crate::commands::Blocking::default(),
             persistence: crate::rdb::Persistence::new(),
+            repl: crate::replication::Replication::new(),
             shutdown: Mutex::new(None),
             config,
         }
@@ -140,6 +144,7 @@ impl Node {
 
     /// Registers the CONFIG RESETSTAT hook (call once the node is in its `Arc`).
     pub fn install_hooks(self: &Arc<Self>) {
+        crate::replication::Replication::install(self);
         self.persistence.attach(self);
         let weak = Arc::downgrade(self);
         self.config.on_resetstat(Box::new(move || {

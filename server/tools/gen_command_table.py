@@ -72,6 +72,9 @@ IMPLEMENTED = {
     "config": ["get", "set", "resetstat", "rewrite", "help"],
     # persistence
     "dump": None, "restore": None, "save": None, "bgsave": None,
+    # replication
+    "replicaof": None, "slaveof": None, "replconf": None, "psync": None,
+    "sync": None, "wait": None, "role": None,
     # connection
     "auth": None, "hello": None, "quit": None, "reset": None, "select": None,
     "shutdown": None,

@@ -10,6 +10,7 @@ mod longdouble;
 mod numbers;
 mod persist;
 pub mod pubsub;
+mod replication;
 mod server;
 mod session;
 mod sets;
@@ -40,6 +41,7 @@ pub fn disconnect(node: &Node, sess: &mut Session) {
     tx::unwatch_all(node, sess);
     pubsub::clear_session(node, sess);
     blocking::disconnect(node, sess);
+    node.repl.disconnect(sess.id);
 }
 
 /// An error reply: the full text after `-` (e.g. `ERR syntax error`).
@@ -111,6 +113,7 @@ pub fn handler_for(name: &str) -> Option<Handler> {
         .or_else(|| zsets::handler(name))
         .or_else(|| lists::handler(name))
         .or_else(|| blocking::handler(name))
+        .or_else(|| replication::handler(name))
         .or_else(|| persist::handler(name))
 }
 
@@ -344,7 +347,13 @@ fn process_checked(
         );
         return After::Continue;
     }
-    if let Some(refusal) = crate::cluster::route(node, sess, cmd, &args, clock.now_ms) {
+    let from_master = crate::replication::is_master_client();
+    let refusal = if from_master {
+        None
+    } else {
+        crate::cluster::route(node, sess, cmd, &args, clock.now_ms)
+    };
+    if let Some(refusal) = refusal {
         // processCommand: a refused EXEC discards the transaction, anything else flags it.
         if is_exec {
             tx::end_multi(node, sess);
@@ -368,6 +377,16 @@ fn process_checked(
         );
         return After::Continue;
     }
+    if !from_master && cmd.flags.write && node.repl.is_replica() && replica_read_only(node) {
+        reject(
+            node,
+            sess,
+            out,
+            is_exec,
+            "READONLY You can't write against a read only replica.",
+        );
+        return After::Continue;
+    }
     if sess.in_multi() && !bypasses_queue(cmd.name) {
         sess.queue(args);
         out.simple(b"QUEUED");
@@ -375,6 +394,7 @@ fn process_checked(
     }
     let mark = out.buffer().len();
     let skip = sess.reply_mode != ReplyMode::On;
+    node.repl.wait_write_pause(cmd, &sess.info);
     let after = execute(node, sess, out, cmd, &args, clock, false);
     if cmd.name == "publish" {
         crate::cluster::publish(node, &args);
@@ -388,12 +408,21 @@ fn process_checked(
     after
 }
 
-/// Commands that take the world lock exclusively themselves.
+/// Commands that take the world lock exclusively themselves, or (WAIT) not at all: WAIT
+/// waits for replicas whose acknowledgements need the shared lock, and must not hold it
+/// against a writer waiting for the exclusive one.
 fn takes_world_write(name: &str) -> bool {
     matches!(
         name,
-        "exec" | "swapdb" | "save" | "bgsave" | "shutdown"
+        "exec" | "swapdb" | "wait" | "save" | "bgsave" | "shutdown"
     )
+}
+
+/// `replica-read-only`.
+fn replica_read_only(node: &Node) -> bool {
+    node.config
+        .get_text("replica-read-only")
+        .map_or(true, |v| v == b"yes")
 }
 
 /// Runs a resolved command's handler (also used by EXEC for queued commands).
@@ -411,8 +440,18 @@ pub fn execute(
         return After::Continue;
     };
     sess.commands += 1;
-    let _world =
+    let reply_at = out.buffer().len();
+    // Propagation order locks come before the world lock (see crate::replication).
+    let mut prop = node.repl.begin(cmd, args, reply_at, sess.db, clock.now_ms);
+    let mut _world =
         (!world_held && !takes_world_write(cmd.name)).then(|| node.keyspace.world.read(sess.id));
+    if !world_held && node.repl.needs_retry(cmd, &prop) {
+        // Replication started between the check and the world lock: take the order locks.
+        drop(_world.take());
+        prop = node.repl.begin(cmd, args, reply_at, sess.db, clock.now_ms);
+        _world = (!takes_world_write(cmd.name)).then(|| node.keyspace.world.read(sess.id));
+    }
+
     clock.lap();
     let now = clock.now_ms;
     let result = {
@@ -426,6 +465,10 @@ pub fn execute(
     };
     if let Err(e) = result {
         write_error(node, out, &e.0);
+    }
+    if prop.is_some() {
+        let reply = out.buffer();
+        node.repl.finish(node, prop, cmd, args, reply);
     }
     node.slowlog.record(clock.lap(), args, &sess.info);
     if sess.close_after_reply {

@@ -1,0 +1,493 @@
+//! Redis replication, master and replica side, as redis-server 7.0.15 speaks it.
+//!
+//! * [`Replication`] (one per node, `Node::repl`) holds the replication ids and offsets, the
+//!   backlog ([`backlog`]), the connected replicas and the link to our master.
+//! * Master side ([`master`]): `REPLCONF`, `PSYNC`/`SYNC` turn a client connection into a
+//!   replica. Stream bytes reach it through the connection's push queue (the path pub/sub
+//!   messages take), so the connection task writes them in order after its own replies.
+//!   A full resync registers the replica at the snapshot's instant, buffers the stream
+//!   meanwhile, then queues `$<len>` (or `$EOF:<mark>`) + RDB + the buffer and goes online.
+//! * Replica side ([`link`]): one task connects, does the handshake (PING, AUTH, REPLCONF
+//!   listening-port, REPLCONF capa eof capa psync2, PSYNC), loads the RDB or continues
+//!   from the backlog, then applies the stream as the master client (no replies, no
+//!   read-only refusal, no cluster redirection), proxying the received bytes verbatim into
+//!   its own backlog and to its own replicas (so after a promotion they continue: PSYNC2).
+//!
+//! # Order of the stream
+//!
+//! Commands run concurrently on several threads under per-shard locks, so appending to the
+//! stream after a handler returns could put two writes of one key in the other order than
+//! they were applied. While replication is active (a backlog exists) a write command first
+//! takes the *propagation order locks* of its keys' shards (256 mutexes, ascending order,
+//! keys from the command table's key specs), then runs and appends its stream entry before
+//! releasing them: two writes of one key append in the order they applied. Keyless writes
+//! (FLUSHALL, FLUSHDB, SWAPDB, ...) and EXEC take all 256. The order locks are always taken
+//! before the keyspace's world lock, never while holding it (EXEC and SWAPDB take the world
+//! lock exclusively inside their handler). A full resync's snapshot starts in the
+//! keyspace's exclusive world moment, which no command straddles (a command holds the
+//! shared world lock from its handler to its stream append), so the RDB equals the stream
+//! up to the offset recorded there.
+//!
+//! A command is propagated when it changed the keyspace (the thread-local change counter,
+//! [`stream::note_dirty`], moved while it ran), rewritten as 7.0 does where the effect
+//! depends on time or chance ([`stream::rewrite`]). EXEC's commands are collected on the
+//! thread and appended once, wrapped in MULTI/EXEC.
+//!
+//! Not done: keys reclaimed by lazy or active expiry are not propagated as DEL (a replica
+//! hides a key past its TTL to readers, as Redis replicas do, but keeps it until it reclaims
+//! it itself); a blocked client served later by another client's push is not propagated.
+
+pub mod backlog;
+mod info;
+pub mod link;
+pub mod master;
+mod snapshot;
+pub mod stream;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+
+use bytes::Bytes;
+use parking_lot::{Condvar, Mutex, MutexGuard};
+use tokio_util::sync::CancellationToken;
+
+use crate::commands::Command;
+use crate::keyspace::{key_slot, shard_of, SHARDS};
+use crate::net::ClientHandle;
+use crate::node::Node;
+
+pub use backlog::Backlog;
+pub use info::{render_info, role_reply};
+pub use stream::{is_master_client, note_dirty};
+
+/// The state of a replica of ours, as INFO shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaState {
+    /// Waiting for the snapshot to start.
+    WaitBgsave,
+    /// Snapshot taken; the RDB is being produced and sent.
+    SendBulk,
+    /// Receiving the command stream.
+    Online,
+}
+
+impl ReplicaState {
+    fn name(self) -> &'static str {
+        match self {
+            ReplicaState::WaitBgsave => "wait_bgsave",
+            ReplicaState::SendBulk => "send_bulk",
+            ReplicaState::Online => "online",
+        }
+    }
+}
+
+/// A replica connected to us.
+pub struct ReplicaConn {
+    /// Its client id.
+    pub id: u64,
+    handle: Arc<ClientHandle>,
+    /// Address it announced (REPLCONF ip-address) or its peer address.
+    pub ip: String,
+    /// REPLCONF listening-port.
+    pub port: u16,
+    /// Where it is in the sync.
+    pub state: ReplicaState,
+    /// Offset it acknowledged.
+    pub ack: u64,
+    /// Unix ms of its last acknowledgement.
+    pub ack_time_ms: u64,
+    /// Stream bytes produced since its snapshot, until the RDB is queued.
+    buffered: Vec<u8>,
+}
+
+/// What a client told us with REPLCONF before PSYNC.
+#[derive(Debug, Clone, Default)]
+pub struct Announce {
+    /// listening-port.
+    pub port: u16,
+    /// ip-address.
+    pub ip: Option<String>,
+    /// capa eof.
+    pub capa_eof: bool,
+}
+
+/// The replica link's state (ROLE / INFO names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Waiting to connect.
+    Connect,
+    /// Connecting.
+    Connecting,
+    /// Handshake in progress.
+    Handshake,
+    /// Receiving the RDB.
+    Transfer,
+    /// Streaming.
+    Connected,
+}
+
+impl LinkState {
+    fn role_name(self) -> &'static str {
+        match self {
+            LinkState::Connect => "connect",
+            LinkState::Connecting => "connecting",
+            LinkState::Handshake => "handshake",
+            LinkState::Transfer => "sync",
+            LinkState::Connected => "connected",
+        }
+    }
+}
+
+/// Our master, when we are a replica.
+pub struct MasterLink {
+    /// master_host.
+    pub host: String,
+    /// master_port.
+    pub port: u16,
+    /// Link state.
+    pub state: LinkState,
+    /// Unix ms of the last byte read from the master (0 = none yet).
+    pub last_io_ms: u64,
+    /// Unix ms when the link went down (0 = never up).
+    pub down_since_ms: u64,
+    /// RDB bytes expected (0 = unknown, EOF-marked) and read so far.
+    pub sync_total: u64,
+    /// RDB bytes read so far.
+    pub sync_read: u64,
+    /// Whether a master client exists (we were connected at least once since REPLICAOF).
+    pub has_master: bool,
+    cancel: CancellationToken,
+}
+
+/// Ids, offsets, backlog, replicas and master link.
+pub struct State {
+    /// master_replid2.
+    pub replid2: String,
+    /// second_repl_offset (-1 = none).
+    pub second_offset: i64,
+    /// master_repl_offset: bytes of stream produced (master) or applied (replica).
+    pub offset: u64,
+    /// The backlog, once a replica has connected (or we synced with a master).
+    pub backlog: Option<Backlog>,
+    /// The database the stream last selected (None: the next entry starts with SELECT).
+    seldb: Option<usize>,
+    /// Our replicas.
+    pub replicas: Vec<ReplicaConn>,
+    /// REPLCONF announcements by client id, until PSYNC.
+    announces: HashMap<u64, Announce>,
+    /// Our master, if we are a replica.
+    pub master: Option<MasterLink>,
+    /// Unix ms of the last PING sent to replicas.
+    last_ping_ms: u64,
+    /// Offset and link state last reported to the cluster.
+    reported: Option<(u64, bool)>,
+}
+
+#[repr(align(128))]
+struct OrderLock(Mutex<()>);
+
+/// Replication state of the node.
+pub struct Replication {
+    state: Mutex<State>,
+    /// Signalled when a replica acknowledges (WAIT).
+    acked: Condvar,
+    order: Box<[OrderLock]>,
+    /// A backlog exists: writes take order locks and are propagated.
+    active: AtomicBool,
+    /// Client writes are paused until this unix ms (manual failover); 0 = not paused.
+    paused_until: AtomicU64,
+    cron_started: AtomicBool,
+    /// The node, for the tasks replication starts (set by [`Replication::install`]).
+    node: Mutex<Weak<Node>>,
+}
+
+/// The null replication id.
+pub const NULL_ID: &str = "0000000000000000000000000000000000000000";
+
+/// 40 random hex characters (a replication id or an EOF mark).
+pub fn random_id() -> String {
+    (0..40)
+        .map(|_| char::from(b"0123456789abcdef"[fastrand::usize(..16)]))
+        .collect()
+}
+
+/// Held around a write command: its order locks and where the change counter stood.
+pub struct PropGuard<'a> {
+    _locks: Vec<MutexGuard<'a, ()>>,
+    /// The database the command started in.
+    db: usize,
+    /// The command's clock.
+    now: u64,
+    dirty_at: u64,
+    reply_at: usize,
+    exec: bool,
+}
+
+impl Default for Replication {
+    fn default() -> Self {
+        Replication::new()
+    }
+}
+
+impl Replication {
+    /// Master role, no backlog, no replicas.
+    pub fn new() -> Replication {
+        Replication {
+            state: Mutex::new(State {
+                replid2: NULL_ID.to_owned(),
+                second_offset: -1,
+                offset: 0,
+                backlog: None,
+                seldb: None,
+                replicas: Vec::new(),
+                announces: HashMap::new(),
+                master: None,
+                last_ping_ms: 0,
+                reported: None,
+            }),
+            acked: Condvar::new(),
+            order: (0..SHARDS).map(|_| OrderLock(Mutex::new(()))).collect(),
+            active: AtomicBool::new(false),
+            paused_until: AtomicU64::new(0),
+            cron_started: AtomicBool::new(false),
+            node: Mutex::new(Weak::new()),
+        }
+    }
+
+    /// Gives replication its node (call once the node is in its `Arc`), and starts
+    /// replicating when `replicaof` is configured.
+    pub fn install(node: &Arc<Node>) {
+        *node.repl.node.lock() = Arc::downgrade(node);
+        let configured = node
+            .config
+            .get_text("replicaof")
+            .map(|v| String::from_utf8_lossy(&v).into_owned())
+            .unwrap_or_default();
+        let mut parts = configured.split_whitespace();
+        if let (Some(host), Some(port)) = (parts.next(), parts.next().and_then(|p| p.parse().ok()))
+        {
+            node.repl.set_master(node, host, port);
+        }
+    }
+
+    /// Whether the client is one of our replicas.
+    pub fn is_replica_client(&self, client_id: u64) -> bool {
+        self.state.lock().replicas.iter().any(|r| r.id == client_id)
+    }
+
+    /// The state (ids, offsets, replicas, link).
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock()
+    }
+
+    /// Whether we are a replica (REPLICAOF host port in effect).
+    pub fn is_replica(&self) -> bool {
+        self.state.lock().master.is_some()
+    }
+
+    fn set_active(&self, st: &State) {
+        self.active.store(
+            st.backlog.is_some() && st.master.is_none(),
+            Ordering::Release,
+        );
+    }
+
+    /// Called before a command runs (before the world lock): takes the order locks of a
+    /// write command while propagation is active. `reply_at` is where its reply starts.
+    pub fn begin(
+        &self,
+        cmd: &Command,
+        args: &[Bytes],
+        reply_at: usize,
+        db: usize,
+        now: u64,
+    ) -> Option<PropGuard<'_>> {
+        let exec = cmd.name == "exec";
+        let propagates = cmd.flags.write || exec || cmd.name == "publish";
+        if !propagates || stream::is_master_client() {
+            return None;
+        }
+        if stream::collecting() {
+            return Some(PropGuard {
+                _locks: Vec::new(),
+                db,
+                now,
+                dirty_at: stream::dirty_mark(),
+                reply_at,
+                exec: false,
+            });
+        }
+        if !self.active.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut idx: Vec<usize> = cmd
+            .keys
+            .key_indices(args.len())
+            .chain(crate::commands::movable_keys(cmd.name, args).unwrap_or_default())
+            .filter_map(|i| args.get(i))
+            .map(|k| shard_of(key_slot(k)))
+            .collect();
+        let all = exec || idx.is_empty() || matches!(cmd.name, "flushall" | "flushdb" | "swapdb");
+        if all {
+            idx = (0..SHARDS).collect();
+        } else {
+            idx.sort_unstable();
+            idx.dedup();
+        }
+        let locks = idx
+            .into_iter()
+            .filter_map(|i| self.order.get(i).map(|l| l.0.lock()))
+            .collect();
+        if exec {
+            stream::collect_begin();
+        }
+        Some(PropGuard {
+            _locks: locks,
+            db,
+            now,
+            dirty_at: stream::dirty_mark(),
+            reply_at,
+            exec,
+        })
+    }
+
+    /// Whether a command that skipped [`Replication::begin`]'s locks must retry because
+    /// propagation became active meanwhile (checked under the world lock).
+    pub fn needs_retry(&self, cmd: &Command, guard: &Option<PropGuard<'_>>) -> bool {
+        guard.is_none()
+            && (cmd.flags.write || cmd.name == "exec")
+            && !stream::is_master_client()
+            && !stream::collecting()
+            && self.active.load(Ordering::Acquire)
+    }
+
+    /// Called after the handler, still under the world lock and the order locks: appends
+    /// what the command did to the stream.
+    pub fn finish(
+        &self,
+        node: &Node,
+        guard: Option<PropGuard<'_>>,
+        cmd: &Command,
+        args: &[Bytes],
+        reply: &[u8],
+    ) {
+        let Some(g) = guard else {
+            return;
+        };
+        let (db, now) = (g.db, g.now);
+        if g.exec {
+            let cmds = stream::collect_end();
+            if !cmds.is_empty() {
+                let mut all = Vec::with_capacity(cmds.len() + 2);
+                all.push((None, vec![Bytes::from_static(b"MULTI")]));
+                all.extend(cmds);
+                all.push((None, vec![Bytes::from_static(b"EXEC")]));
+                self.feed(&all);
+            }
+            return;
+        }
+        let changed = stream::dirty_mark() != g.dirty_at;
+        if !changed && cmd.name != "publish" {
+            return;
+        }
+        let reply = reply.get(g.reply_at..).unwrap_or_default();
+        let cmds: Vec<_> = stream::rewrite(node, db, cmd.name, args, reply, now)
+            .into_iter()
+            .map(|c| (Some(db), c))
+            .collect();
+        if cmds.is_empty() {
+            return;
+        }
+        if stream::collecting() {
+            stream::collect(cmds);
+        } else {
+            self.feed(&cmds);
+        }
+    }
+
+    /// Appends commands to the stream, each run in its database (None: any database),
+    /// preceded by SELECT when the database changes.
+    pub fn feed(&self, cmds: &[(Option<usize>, Vec<Bytes>)]) {
+        let mut st = self.state.lock();
+        if st.master.is_some() || st.backlog.is_none() {
+            return;
+        }
+        let mut bytes = Vec::new();
+        for (db, c) in cmds {
+            if let Some(db) = *db {
+                if st.seldb != Some(db) {
+                    let select = [Bytes::from_static(b"SELECT"), Bytes::from(db.to_string())];
+                    stream::encode(&mut bytes, &select);
+                    st.seldb = Some(db);
+                }
+            }
+            stream::encode(&mut bytes, c);
+        }
+        append(&mut st, &bytes);
+    }
+
+    /// Pauses client writes until `until_ms` (manual failover), or lifts the pause (0).
+    pub fn pause_writes(&self, until_ms: u64) {
+        self.paused_until.store(until_ms, Ordering::Release);
+    }
+
+    /// Blocks a client's write while writes are paused (CLIENT PAUSE WRITE semantics):
+    /// returns once the pause is lifted or expires, or the client is killed.
+    pub fn wait_write_pause(&self, cmd: &Command, client: &ClientHandle) {
+        if !(cmd.flags.write || cmd.name == "exec") || stream::is_master_client() {
+            return;
+        }
+        let until = self.paused_until.load(Ordering::Acquire);
+        if until == 0 || crate::keyspace::now_ms() >= until {
+            return;
+        }
+        master::block_briefly(|| {
+            let until = self.paused_until.load(Ordering::Acquire);
+            until == 0 || crate::keyspace::now_ms() >= until || client.kill.is_cancelled()
+        });
+    }
+
+    /// What to tell the cluster (offset, link up), when it changed since last asked.
+    pub fn cluster_report(&self) -> Option<(u64, bool)> {
+        let mut st = self.state.lock();
+        let up = st
+            .master
+            .as_ref()
+            .is_some_and(|m| m.state == LinkState::Connected);
+        let now = (st.offset, up);
+        if st.reported == Some(now) {
+            return None;
+        }
+        st.reported = Some(now);
+        Some(now)
+    }
+
+    /// Forgets a closing client (a replica of ours, or one that sent REPLCONF).
+    pub fn disconnect(&self, client_id: u64) {
+        let mut st = self.state.lock();
+        st.announces.remove(&client_id);
+        st.replicas.retain(|r| r.id != client_id);
+        drop(st);
+        self.acked.notify_all();
+    }
+}
+
+/// Appends stream bytes: backlog, offset, replicas (online ones get them now, syncing ones
+/// once their RDB is queued).
+fn append(st: &mut State, bytes: &[u8]) {
+    if bytes.is_empty() {
+        return;
+    }
+    if let Some(b) = st.backlog.as_mut() {
+        b.append(bytes);
+    }
+    st.offset += bytes.len() as u64;
+    for r in &mut st.replicas {
+        match r.state {
+            ReplicaState::Online => r.handle.push(bytes),
+            ReplicaState::SendBulk => r.buffered.extend_from_slice(bytes),
+            ReplicaState::WaitBgsave => {}
+        }
+    }
+}

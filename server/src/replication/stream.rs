@@ -1,0 +1,288 @@
+//! What goes into the replication stream for a command: Redis's propagation rewrites
+//! (relative expiries as absolute ones, random or result-dependent effects as the
+//! deterministic commands that reproduce them) and RESP encoding.
+
+use std::cell::{Cell, RefCell};
+
+use bytes::{Bytes, BytesMut};
+use resp_proto::{decode_frame, Frame, Limits};
+
+use crate::keyspace::key_slot;
+use crate::node::Node;
+
+thread_local! {
+    /// Keyspace changes counted on this thread (handlers run synchronously on one thread,
+    /// so the difference around a handler is that command's `dirty`).
+    static DIRTY: Cell<u64> = const { Cell::new(0) };
+    /// Set while the replica applies its master's stream: nothing is propagated from it
+    /// (the bytes are proxied as received) and replica-only refusals do not apply.
+    static MASTER_APPLY: Cell<bool> = const { Cell::new(false) };
+    /// The master asked for an acknowledgement (REPLCONF GETACK) in the batch being applied.
+    static ACK_REQUESTED: Cell<bool> = const { Cell::new(false) };
+    /// Commands collected while EXEC runs, propagated together wrapped in MULTI/EXEC.
+    static COLLECT: RefCell<Option<Vec<Entry>>> = const { RefCell::new(None) };
+}
+
+/// A stream entry: a command and the database it runs in (None: any).
+pub type Entry = (Option<usize>, Vec<Bytes>);
+
+/// Counts keyspace changes made on this thread (called by `Stats::dirty`).
+pub fn note_dirty(n: u64) {
+    DIRTY.with(|d| d.set(d.get().wrapping_add(n)));
+}
+
+/// The thread's change counter.
+pub(crate) fn dirty_mark() -> u64 {
+    DIRTY.with(Cell::get)
+}
+
+/// Whether the current command comes from our master.
+pub fn is_master_client() -> bool {
+    MASTER_APPLY.with(Cell::get)
+}
+
+pub(crate) fn set_master_apply(on: bool) {
+    MASTER_APPLY.with(|c| c.set(on));
+}
+
+pub(crate) fn request_ack() {
+    ACK_REQUESTED.with(|c| c.set(true));
+}
+
+pub(crate) fn take_ack_request() -> bool {
+    ACK_REQUESTED.with(|c| c.replace(false))
+}
+
+/// Starts collecting the commands of a transaction; false if already collecting.
+pub(crate) fn collect_begin() -> bool {
+    COLLECT.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_some() {
+            return false;
+        }
+        *c = Some(Vec::new());
+        true
+    })
+}
+
+/// Whether a transaction is being collected on this thread.
+pub(crate) fn collecting() -> bool {
+    COLLECT.with(|c| c.borrow().is_some())
+}
+
+/// Adds commands to the transaction being collected.
+pub(crate) fn collect(cmds: Vec<Entry>) {
+    COLLECT.with(|c| {
+        if let Some(v) = c.borrow_mut().as_mut() {
+            v.extend(cmds);
+        }
+    });
+}
+
+/// Ends collection, returning the commands.
+pub(crate) fn collect_end() -> Vec<Entry> {
+    COLLECT.with(|c| c.borrow_mut().take().unwrap_or_default())
+}
+
+/// Appends `args` as a RESP multibulk.
+pub fn encode(out: &mut Vec<u8>, args: &[Bytes]) {
+    out.push(b'*');
+    out.extend_from_slice(args.len().to_string().as_bytes());
+    out.extend_from_slice(b"\r\n");
+    for a in args {
+        out.push(b'$');
+        out.extend_from_slice(a.len().to_string().as_bytes());
+        out.extend_from_slice(b"\r\n");
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+fn b(s: &'static str) -> Bytes {
+    Bytes::from_static(s.as_bytes())
+}
+
+fn num(n: impl ToString) -> Bytes {
+    Bytes::from(n.to_string())
+}
+
+/// The reply the handler wrote, decoded (None when absent or not one whole frame).
+fn reply_frame(reply: &[u8]) -> Option<Frame> {
+    let mut buf = BytesMut::from(reply);
+    decode_frame(&mut buf, &Limits::default()).ok().flatten()
+}
+
+fn frame_bytes(f: &Frame) -> Option<Bytes> {
+    match f {
+        Frame::Bulk(b) | Frame::SimpleString(b) => Some(b.clone()),
+        _ => None,
+    }
+}
+
+fn frame_items(f: Frame) -> Vec<Frame> {
+    match f {
+        Frame::Array(v) | Frame::Set(v) | Frame::Push(v) => v,
+        _ => Vec::new(),
+    }
+}
+
+/// The key's absolute expiry after the command ran: None if the key is gone, Some(0) if it
+/// has no TTL.
+fn expiry_of(node: &Node, db: usize, key: &[u8], now: u64) -> Option<u64> {
+    let slot = key_slot(key);
+    let mut shard = node.db(db).lock_slot(slot);
+    shard.get_mut(slot, key, now).map(|e| e.expire_at())
+}
+
+fn has_option(args: &[Bytes], from: usize, names: &[&str]) -> bool {
+    args.iter()
+        .skip(from)
+        .any(|a| names.iter().any(|n| a.eq_ignore_ascii_case(n.as_bytes())))
+}
+
+/// The commands that reproduce, on a replica, what `args` did here. `reply` is the reply the
+/// handler wrote (the popped elements of SPOP and the blocking pops, INCRBYFLOAT's result).
+pub fn rewrite(
+    node: &Node,
+    db: usize,
+    name: &str,
+    args: &[Bytes],
+    reply: &[u8],
+    now: u64,
+) -> Vec<Vec<Bytes>> {
+    let key = args.get(1).cloned().unwrap_or_default();
+    let expiry_cmd = |fallback: Vec<Bytes>| -> Vec<Vec<Bytes>> {
+        match expiry_of(node, db, &key, now) {
+            None => vec![vec![b("DEL"), key.clone()]],
+            Some(0) => vec![fallback],
+            Some(at) => vec![vec![b("PEXPIREAT"), key.clone(), num(at)]],
+        }
+    };
+    match name {
+        "expire" | "pexpire" | "expireat" => expiry_cmd(args.to_vec()),
+        "getex" => {
+            if has_option(args, 2, &["persist"]) {
+                vec![vec![b("PERSIST"), key]]
+            } else if has_option(args, 2, &["ex", "px", "exat", "pxat"]) {
+                expiry_cmd(args.to_vec())
+            } else {
+                Vec::new()
+            }
+        }
+        "set" if has_option(args, 3, &["ex", "px", "exat"]) => {
+            set_pxat(node, db, &key, args.get(2), now, args)
+        }
+        "setex" | "psetex" => set_pxat(node, db, &key, args.get(3), now, args),
+        "incrbyfloat" => match reply_frame(reply).as_ref().and_then(frame_bytes) {
+            Some(v) => vec![vec![b("SET"), key, v, b("KEEPTTL")]],
+            None => Vec::new(),
+        },
+        "hincrbyfloat" => match (
+            reply_frame(reply).as_ref().and_then(frame_bytes),
+            args.get(2),
+        ) {
+            (Some(v), Some(field)) => vec![vec![b("HSET"), key, field.clone(), v]],
+            _ => Vec::new(),
+        },
+        "spop" => {
+            let members: Vec<Bytes> = match reply_frame(reply) {
+                Some(Frame::Bulk(m)) => vec![m],
+                Some(f) => frame_items(f).iter().filter_map(frame_bytes).collect(),
+                None => Vec::new(),
+            };
+            if members.is_empty() {
+                return Vec::new();
+            }
+            let mut cmd = vec![b("SREM"), key];
+            cmd.extend(members);
+            vec![cmd]
+        }
+        "blpop" | "brpop" | "bzpopmin" | "bzpopmax" => {
+            let served = reply_frame(reply)
+                .map(frame_items)
+                .and_then(|v| v.first().and_then(frame_bytes));
+            let pop = match name {
+                "blpop" => "LPOP",
+                "brpop" => "RPOP",
+                "bzpopmin" => "ZPOPMIN",
+                _ => "ZPOPMAX",
+            };
+            served.map_or_else(Vec::new, |k| vec![vec![b(pop), k]])
+        }
+        "blmpop" | "bzmpop" => {
+            let items = reply_frame(reply).map(frame_items).unwrap_or_default();
+            let (Some(k), Some(popped)) = (items.first().and_then(frame_bytes), items.get(1))
+            else {
+                return Vec::new();
+            };
+            let count = match popped {
+                Frame::Array(v) => v.len(),
+                _ => 1,
+            };
+            let left = has_option(args, 3, &["left", "min"]);
+            let pop = match (name, left) {
+                ("blmpop", true) => "LPOP",
+                ("blmpop", false) => "RPOP",
+                (_, true) => "ZPOPMIN",
+                _ => "ZPOPMAX",
+            };
+            vec![vec![b(pop), k, num(count)]]
+        }
+        "brpoplpush" => match (args.get(1), args.get(2)) {
+            (Some(s), Some(d)) => vec![vec![b("RPOPLPUSH"), s.clone(), d.clone()]],
+            _ => Vec::new(),
+        },
+        "blmove" => {
+            let mut cmd = vec![b("LMOVE")];
+            cmd.extend(args.iter().skip(1).take(4).cloned());
+            vec![cmd]
+        }
+        _ => vec![args.to_vec()],
+    }
+}
+
+/// SET with a relative (or seconds) expiry becomes `SET key value PXAT ms`, as 7.0 sends.
+fn set_pxat(
+    node: &Node,
+    db: usize,
+    key: &Bytes,
+    value: Option<&Bytes>,
+    now: u64,
+    args: &[Bytes],
+) -> Vec<Vec<Bytes>> {
+    let Some(value) = value else {
+        return vec![args.to_vec()];
+    };
+    match expiry_of(node, db, key, now) {
+        Some(at) if at > 0 => vec![vec![
+            b("SET"),
+            key.clone(),
+            value.clone(),
+            b("PXAT"),
+            num(at),
+        ]],
+        Some(_) => vec![args.to_vec()],
+        None => vec![vec![b("DEL"), key.clone()]],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_multibulk() {
+        let mut out = Vec::new();
+        encode(&mut out, &[b("SELECT"), b("0")]);
+        assert_eq!(out, b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n");
+    }
+
+    #[test]
+    fn dirty_counter_is_per_thread() {
+        let start = dirty_mark();
+        note_dirty(3);
+        assert_eq!(dirty_mark() - start, 3);
+        let other = std::thread::spawn(dirty_mark).join().unwrap_or(u64::MAX);
+        assert_eq!(other, 0);
+    }
+}

@@ -1,0 +1,312 @@
+//! Replication with real processes: a real redis-server 7.0 replica following our master,
+//! our replica following a real master, ours following ours, and a promoted replica whose
+//! former fellow replica continues partially (PSYNC2). After each, every key compares equal
+//! (type-aware reads, TTL presence) on both sides.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use common::{start_binary, start_redis, Proc};
+
+fn conn(port: u16) -> redis::Connection {
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}/")).unwrap();
+    let c = client.get_connection().unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    c
+}
+
+fn q<T: redis::FromRedisValue>(c: &mut redis::Connection, args: &[&str]) -> T {
+    let mut cmd = redis::cmd(args[0]);
+    for a in &args[1..] {
+        cmd.arg(*a);
+    }
+    cmd.query(c)
+        .unwrap_or_else(|e| panic!("{args:?} failed: {e}"))
+}
+
+fn info_field(c: &mut redis::Connection, section: &str, field: &str) -> String {
+    let text: String = q(c, &["INFO", section]);
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn wait_link_up(port: u16) {
+    let mut c = conn(port);
+    wait_until(&format!("replica {port} link up"), || {
+        info_field(&mut c, "replication", "master_link_status") == "up"
+    });
+}
+
+/// Every key of databases 0..4 as (type, canonical value, has TTL).
+fn snapshot(port: u16) -> BTreeMap<(u8, String), (String, String, bool)> {
+    let mut c = conn(port);
+    let mut out = BTreeMap::new();
+    for db in 0..4u8 {
+        let _: () = q(&mut c, &["SELECT", &db.to_string()]);
+        let keys: Vec<String> = q(&mut c, &["KEYS", "*"]);
+        for k in keys {
+            let t: String = q(&mut c, &["TYPE", &k]);
+            let v = match t.as_str() {
+                "string" => q::<String>(&mut c, &["GET", &k]),
+                "list" => q::<Vec<String>>(&mut c, &["LRANGE", &k, "0", "-1"]).join(","),
+                "hash" => {
+                    let mut m: Vec<(String, String)> =
+                        q::<BTreeMap<String, String>>(&mut c, &["HGETALL", &k])
+                            .into_iter()
+                            .collect();
+                    m.sort();
+                    format!("{m:?}")
+                }
+                "set" => {
+                    let mut m: Vec<String> = q(&mut c, &["SMEMBERS", &k]);
+                    m.sort();
+                    m.join(",")
+                }
+                "zset" => {
+                    q::<Vec<String>>(&mut c, &["ZRANGE", &k, "0", "-1", "WITHSCORES"]).join(",")
+                }
+                other => panic!("unexpected type {other}"),
+            };
+            let ttl: i64 = q(&mut c, &["PTTL", &k]);
+            out.insert((db, k), (t, v, ttl > 0));
+        }
+    }
+    out
+}
+
+/// A write load touching every type, expiries, transactions and the rewritten commands.
+fn write_load(port: u16, round: u32) {
+    let mut c = conn(port);
+    let r = round.to_string();
+    for i in 0..50 {
+        let k = format!("k{round}:{i}");
+        let _: () = q(&mut c, &["SET", &format!("s:{k}"), &format!("v{i}")]);
+        let _: () = q(&mut c, &["SET", &format!("sx:{k}"), "x", "EX", "1000"]);
+        let _: () = q(&mut c, &["SETEX", &format!("se:{k}"), "500", "y"]);
+        let _: i64 = q(&mut c, &["INCRBY", &format!("n:{r}"), "3"]);
+        let _: String = q(&mut c, &["INCRBYFLOAT", &format!("f:{r}"), "1.25"]);
+        let _: i64 = q(
+            &mut c,
+            &[
+                "RPUSH",
+                &format!("l:{r}"),
+                &format!("a{i}"),
+                &format!("b{i}"),
+            ],
+        );
+        let _: i64 = q(
+            &mut c,
+            &["HSET", &format!("h:{r}"), &format!("f{i}"), &i.to_string()],
+        );
+        let _: String = q(&mut c, &["HINCRBYFLOAT", &format!("h:{r}"), "fl", "0.5"]);
+        let _: i64 = q(
+            &mut c,
+            &[
+                "SADD",
+                &format!("set:{r}"),
+                &format!("m{i}"),
+                &format!("o{i}"),
+            ],
+        );
+        let _: i64 = q(
+            &mut c,
+            &["ZADD", &format!("z:{r}"), &i.to_string(), &format!("z{i}")],
+        );
+        let _: i64 = q(&mut c, &["PEXPIRE", &format!("s:{k}"), "900000"]);
+    }
+    let _: Vec<String> = q(&mut c, &["SPOP", &format!("set:{r}"), "7"]);
+    let _: Option<String> = q(&mut c, &["SPOP", &format!("set:{r}")]);
+    let _: Option<String> = q(&mut c, &["LPOP", &format!("l:{r}")]);
+    let _: Option<String> = q(
+        &mut c,
+        &[
+            "LMOVE",
+            &format!("l:{r}"),
+            &format!("l2:{r}"),
+            "LEFT",
+            "RIGHT",
+        ],
+    );
+    let _: Vec<String> = q(&mut c, &["BLPOP", &format!("l:{r}"), "1"]);
+    let _: Vec<String> = q(&mut c, &["ZPOPMIN", &format!("z:{r}")]);
+    let _: Vec<String> = q(&mut c, &["BZPOPMAX", &format!("z:{r}"), "1"]);
+    let _: Option<String> = q(&mut c, &["GETEX", &format!("s:k{round}:1"), "EX", "777"]);
+    let _: Option<String> = q(&mut c, &["GETEX", &format!("sx:k{round}:2"), "PERSIST"]);
+    let _: i64 = q(&mut c, &["EXPIRE", &format!("s:k{round}:3"), "-1"]);
+    let _: i64 = q(&mut c, &["DEL", &format!("s:k{round}:4")]);
+    let _: () = q(&mut c, &["MULTI"]);
+    let _: () = q(&mut c, &["INCR", &format!("tx:{r}")]);
+    let _: () = q(&mut c, &["SET", &format!("tx2:{r}"), "t", "PX", "600000"]);
+    let _: () = q(&mut c, &["SELECT", "2"]);
+    let _: () = q(&mut c, &["SADD", &format!("db2set:{r}"), "p", "q"]);
+    let _: Vec<redis::Value> = q(&mut c, &["EXEC"]);
+    let _: () = q(&mut c, &["SELECT", "1"]);
+    let _: () = q(&mut c, &["SET", &format!("db1:{r}"), "one"]);
+    let _: () = q(&mut c, &["HSET", &format!("db1h:{r}"), "a", "b"]);
+    let _: () = q(&mut c, &["SELECT", "0"]);
+}
+
+fn assert_same(master: u16, replica: u16) {
+    let mut c = conn(master);
+    let acked: i64 = q(&mut c, &["WAIT", "1", "10000"]);
+    assert_eq!(acked, 1, "the replica acknowledged the stream");
+    let (a, b) = (snapshot(master), snapshot(replica));
+    assert!(a.len() >= 300, "load too small: {}", a.len());
+    let diff: Vec<_> = a
+        .iter()
+        .filter(|(k, v)| b.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone(), b.get(k).cloned()))
+        .take(5)
+        .collect();
+    assert!(diff.is_empty(), "master and replica differ: {diff:?}");
+    assert_eq!(a.len(), b.len(), "key counts differ");
+}
+
+fn ours(port: u16, extra: &[&str]) -> Proc {
+    let mut args = vec!["--repl-diskless-sync-delay", "0"];
+    args.extend_from_slice(extra);
+    start_binary(port, &args)
+}
+
+fn log_path(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("repl-interop-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+#[test]
+fn real_replica_follows_our_master_then_continues_partially() {
+    let master = ours(25110, &[]);
+    write_load(master.port, 0);
+    let log = log_path("real-replica.log");
+    let replica = start_redis(
+        25410,
+        &[
+            "--replicaof",
+            "127.0.0.1",
+            "25110",
+            "--logfile",
+            log.to_str().unwrap(),
+        ],
+    );
+    wait_link_up(replica.port);
+    write_load(master.port, 1);
+    assert_same(master.port, replica.port);
+
+    // The link drops; the replica continues from the backlog.
+    let mut r = conn(replica.port);
+    let killed: i64 = q(&mut r, &["CLIENT", "KILL", "TYPE", "master"]);
+    assert_eq!(killed, 1);
+    write_load(master.port, 2);
+    wait_until("partial resync in the replica's log", || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("Successful partial resynchronization with master")
+    });
+    wait_link_up(replica.port);
+    assert_same(master.port, replica.port);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(text.matches("Full resync from master").count(), 1, "{text}");
+}
+
+#[test]
+fn our_replica_follows_a_real_master_then_continues_partially() {
+    let master = start_redis(25411, &[]);
+    write_load(master.port, 0);
+    let replica = ours(25111, &[]);
+    let mut r = conn(replica.port);
+    let ok: String = q(&mut r, &["REPLICAOF", "127.0.0.1", "25411"]);
+    assert_eq!(ok, "OK");
+    let again: String = q(&mut r, &["REPLICAOF", "127.0.0.1", "25411"]);
+    assert_eq!(again, "OK Already connected to specified master");
+    wait_link_up(replica.port);
+    write_load(master.port, 1);
+    assert_same(master.port, replica.port);
+    let refused = redis::cmd("SET")
+        .arg("x")
+        .arg("y")
+        .query::<()>(&mut r)
+        .unwrap_err();
+    assert_eq!(
+        refused.to_string().rsplit(" - ").next().unwrap_or_default(),
+        "ReadOnly: You can't write against a read only replica."
+    );
+
+    let mut m = conn(master.port);
+    let killed: i64 = q(&mut m, &["CLIENT", "KILL", "TYPE", "replica"]);
+    assert_eq!(killed, 1);
+    write_load(master.port, 2);
+    wait_until("a partial resync on the real master", || {
+        info_field(&mut m, "stats", "sync_partial_ok") == "1"
+    });
+    wait_link_up(replica.port);
+    assert_same(master.port, replica.port);
+    assert_eq!(info_field(&mut m, "stats", "sync_full"), "1");
+}
+
+#[test]
+fn ours_follows_ours_and_a_promotion_keeps_the_history() {
+    let a = ours(25112, &[]);
+    write_load(a.port, 0);
+    let b = ours(25113, &["--replicaof", "127.0.0.1", "25112"]);
+    let log = log_path("c.log");
+    let c = start_redis(
+        25412,
+        &[
+            "--replicaof",
+            "127.0.0.1",
+            "25112",
+            "--logfile",
+            log.to_str().unwrap(),
+        ],
+    );
+    wait_link_up(b.port);
+    wait_link_up(c.port);
+    write_load(a.port, 1);
+    let mut am = conn(a.port);
+    let acked: i64 = q(&mut am, &["WAIT", "2", "10000"]);
+    assert_eq!(acked, 2);
+    assert_same(a.port, b.port);
+    let a_id = info_field(&mut am, "replication", "master_replid");
+    let a_off = info_field(&mut am, "replication", "master_repl_offset");
+    drop(a);
+
+    // B becomes a master; C, a real replica, continues from B's inherited history.
+    let mut bc = conn(b.port);
+    let ok: String = q(&mut bc, &["REPLICAOF", "NO", "ONE"]);
+    assert_eq!(ok, "OK");
+    assert_eq!(info_field(&mut bc, "replication", "role"), "master");
+    assert_eq!(info_field(&mut bc, "replication", "master_replid2"), a_id);
+    let second: u64 = info_field(&mut bc, "replication", "second_repl_offset")
+        .parse()
+        .unwrap();
+    assert_eq!(second, a_off.parse::<u64>().unwrap() + 1);
+    let mut cc = conn(c.port);
+    let _: String = q(&mut cc, &["REPLICAOF", "127.0.0.1", "25113"]);
+    wait_link_up(c.port);
+    write_load(b.port, 2);
+    assert_same(b.port, c.port);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(text.matches("Full resync from master").count(), 1, "{text}");
+    assert!(
+        text.contains("Successful partial resynchronization with master"),
+        "{text}"
+    );
+}
