@@ -4,6 +4,7 @@
 
 mod bench;
 mod cluster;
+mod cluster_status;
 mod sim;
 
 use clap::{Parser, Subcommand};
@@ -29,6 +30,8 @@ enum Task {
     ClusterUp(cluster::UpArgs),
     /// Stop the nodes cluster-up started (by their PID files).
     ClusterDown(cluster::DownArgs),
+    /// Show a running cluster as a table: nodes, roles, slots, keys, links, epochs, state.
+    ClusterStatus(cluster_status::StatusArgs),
 }
 
 fn main() {
@@ -38,6 +41,7 @@ fn main() {
         Task::Sim(args) => sim::run(&args),
         Task::ClusterUp(args) => cluster::up(&args),
         Task::ClusterDown(args) => cluster::down(&args),
+        Task::ClusterStatus(args) => cluster_status::run(&args),
     };
     if let Err(e) = result {
         eprintln!("xtask: {e}");
