@@ -1,10 +1,13 @@
 //! Project tasks: `cargo xtask <task>` — `cluster-up`/`cluster-down` (a local cluster of our
-//! nodes), `bench` (our node and redis-server side by side under redis-benchmark) and `sim`
-//! (the cluster simulator). It runs binaries and tools; it holds no node logic of its own.
+//! nodes), `bench` (our node and redis-server side by side under redis-benchmark), `sim`
+//! (the cluster simulator), `cluster-status` (a running cluster as a table) and `fuzz` (the
+//! cargo-fuzz targets for a given time each). It runs binaries and tools; it holds no node
+//! logic of its own.
 
 mod bench;
 mod cluster;
 mod cluster_status;
+mod fuzz;
 mod sim;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +35,8 @@ enum Task {
     ClusterDown(cluster::DownArgs),
     /// Show a running cluster as a table: nodes, roles, slots, keys, links, epochs, state.
     ClusterStatus(cluster_status::StatusArgs),
+    /// List the cargo-fuzz targets, or run them (--target NAME / --all) for --time seconds each.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 fn main() {
@@ -42,6 +47,7 @@ fn main() {
         Task::ClusterUp(args) => cluster::up(&args),
         Task::ClusterDown(args) => cluster::down(&args),
         Task::ClusterStatus(args) => cluster_status::run(&args),
+        Task::Fuzz(args) => fuzz::run(&args),
     };
     if let Err(e) = result {
         eprintln!("xtask: {e}");
