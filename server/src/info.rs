@@ -203,8 +203,16 @@ fn section_text(node: &Node, name: &str, o: &mut String) {
             }
             Ok(())
         }
-        "commandstats" => write!(o, "# Commandstats\r\n"),
-        "latencystats" => write!(o, "# Latencystats\r\n"),
+        "commandstats" => {
+            o.push_str("# Commandstats\r\n");
+            crate::commands::cmdstats::render_commandstats(o, node.commands.with_ids().into_iter());
+            Ok(())
+        }
+        "latencystats" => {
+            o.push_str("# Latencystats\r\n");
+            crate::commands::cmdstats::render_latencystats(o, node.commands.with_ids().into_iter());
+            Ok(())
+        }
         _ => Ok(()),
     };
 }

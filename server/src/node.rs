@@ -99,6 +99,8 @@ pub struct Node {
     pub active_expire: std::sync::atomic::AtomicBool,
     /// Clients blocked in BLPOP and friends.
     pub blocking: crate::commands::Blocking,
+    /// LATENCY events.
+    pub latency: crate::commands::latency::LatencyMonitor,
     /// RDB persistence: SAVE/BGSAVE state, the schedule, INFO persistence.
     pub persistence: crate::rdb::Persistence,
     /// Replication: ids, offsets, backlog, replicas, the link to our master.
@@ -135,6 +137,7 @@ impl Node {
             lastsave: AtomicU64::new(crate::keyspace::now_ms() / 1000),
             active_expire: std::sync::atomic::AtomicBool::new(true),
             blocking: crate::commands::Blocking::default(),
+            latency: crate::commands::latency::LatencyMonitor::default(),
             persistence: crate::rdb::Persistence::new(),
             repl: crate::replication::Replication::new(),
             shutdown: Mutex::new(None),
@@ -154,13 +157,39 @@ impl Node {
         }));
     }
 
-    /// Zeroes the statistics (CONFIG RESETSTAT).
+    /// Zeroes the statistics (CONFIG RESETSTAT; the slow log and latency events stay, as
+    /// in Redis).
     pub fn reset_stats(&self) {
         self.stats.reset();
         for db in self.keyspace.dbs() {
             db.reset_stats();
         }
-        self.slowlog.reset();
+        crate::commands::cmdstats::reset();
+    }
+
+    /// Picks up the settings kept outside the typed configuration snapshot: slow log,
+    /// latency monitor and tracking, LFU parameters.
+    pub fn apply_runtime_config(&self) {
+        self.slowlog.configure(&self.config);
+        let text = |name: &str| {
+            self.config
+                .get_text(name)
+                .map(|v| String::from_utf8_lossy(&v).into_owned())
+                .unwrap_or_default()
+        };
+        let number = |name: &str| text(name).parse::<u64>().unwrap_or(0);
+        self.latency
+            .set_threshold(number("latency-monitor-threshold"));
+        let percentiles = text("latency-tracking-info-percentiles")
+            .split_whitespace()
+            .filter_map(|p| p.parse::<f64>().ok())
+            .collect();
+        crate::commands::cmdstats::configure(text("latency-tracking") == "yes", percentiles);
+        self.keyspace.lfu.configure(
+            self.lfu_policy(),
+            number("lfu-log-factor"),
+            number("lfu-decay-time"),
+        );
     }
 
     /// Database `i` (callers only hold indices checked by SELECT; 0 always exists).

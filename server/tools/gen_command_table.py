@@ -24,7 +24,7 @@ IMPLEMENTED = {
     "renamenx": None, "copy": None, "expire": None, "pexpire": None,
     "expireat": None, "pexpireat": None, "ttl": None, "pttl": None,
     "expiretime": None, "pexpiretime": None, "persist": None, "touch": None,
-    "keys": None, "scan": None, "randomkey": None, "dbsize": None,
+    "keys": None, "scan": None, "randomkey": None, "dbsize": None, "move": None,
     "flushall": None, "flushdb": None,
     "object": ["encoding", "refcount", "idletime", "freq", "help"],
     # hashes
@@ -67,7 +67,8 @@ IMPLEMENTED = {
     "command": ["count", "info", "docs", "list", "getkeys", "help"],
     "debug": None, "memory": ["usage", "help"],
     "slowlog": ["get", "len", "reset", "help"],
-    "latency": ["latest", "reset", "help"],
+    "latency": ["latest", "history", "reset", "graph", "doctor", "histogram",
+                "help"],
     "swapdb": None,
     "config": ["get", "set", "resetstat", "rewrite", "help"],
     # persistence

@@ -15,6 +15,7 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
         "rename" => rename,
         "renamenx" => renamenx,
         "copy" => copy,
+        "move" => move_key,
         "expire" => expire,
         "pexpire" => pexpire,
         "expireat" => expireat,
@@ -71,15 +72,17 @@ fn del(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-fn count_existing(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], read: bool) -> i64 {
+/// Counts live keys as a read (hits and misses); `touch` also counts an access (TOUCH),
+/// otherwise the lookup is Redis's LOOKUP_NOTOUCH (EXISTS).
+fn count_existing(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], touch: bool) -> i64 {
     let mut n = 0;
     for k in keys {
         let slot = key_slot(k);
         let mut s = ctx.db().lock_slot(slot);
-        let found = if read {
+        let found = if touch {
             s.lookup_read(slot, k, ctx.now).is_some()
         } else {
-            s.contains(slot, k, ctx.now)
+            s.lookup_read_untouched(slot, k, ctx.now).is_some()
         };
         if found {
             n += 1;
@@ -89,7 +92,7 @@ fn count_existing(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], read: bool) -> i64 {
 }
 
 fn exists(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    let n = count_existing(ctx, &args[1..], true);
+    let n = count_existing(ctx, &args[1..], false);
     ctx.out.integer(n);
     Ok(())
 }
@@ -105,7 +108,7 @@ fn type_cmd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let slot = key_slot(key);
     let mut s = ctx.db().lock_slot(slot);
     let name = s
-        .lookup_read(slot, key, ctx.now)
+        .lookup_read_untouched(slot, key, ctx.now)
         .map_or("none", |e| e.value_type().name());
     ctx.out.simple(name.as_bytes());
     Ok(())
@@ -136,7 +139,7 @@ fn rename_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], nx: bool) -> CmdResult 
         return Ok(());
     }
     if let Some(s) = g.shard(ds) {
-        s.insert(ds, entry, ctx.now);
+        s.insert_moved(ds, entry, ctx.now);
     }
     if let Some(s) = g.shard(ss) {
         s.remove(ss, src, ctx.now);
@@ -216,6 +219,49 @@ fn copy(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     drop(s);
     ctx.node.stats.dirty(1);
     super::blocking::signal(ctx.node, dst_db, dst);
+    ctx.out.integer(1);
+    Ok(())
+}
+
+fn move_key(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    if ctx.node.cluster_enabled() {
+        return Err(CmdError::msg("ERR MOVE is not allowed in cluster mode"));
+    }
+    let key = &args[1];
+    let src_db = ctx.sess.db;
+    let id = parse_i64(&args[2])?;
+    if id < 0 || id as u64 >= ctx.node.keyspace.db_count() as u64 {
+        return Err(CmdError::DB_RANGE);
+    }
+    let dst_db = id as usize;
+    if dst_db == src_db {
+        return Err(CmdError::msg(
+            "ERR source and destination objects are the same",
+        ));
+    }
+    let slot = key_slot(key);
+    // Both databases' shard locks, lower database first (the order every MOVE takes).
+    let (lo, hi) = (src_db.min(dst_db), src_db.max(dst_db));
+    let mut lo_guard = ctx.node.db(lo).lock_slot(slot);
+    let mut hi_guard = ctx.node.db(hi).lock_slot(slot);
+    let (src, dst) = if src_db == lo {
+        (&mut *lo_guard, &mut *hi_guard)
+    } else {
+        (&mut *hi_guard, &mut *lo_guard)
+    };
+    if src.get_mut(slot, key, ctx.now).is_none() || dst.get_mut(slot, key, ctx.now).is_some() {
+        ctx.out.integer(0);
+        return Ok(());
+    }
+    let Some(entry) = src.remove(slot, key, ctx.now) else {
+        ctx.out.integer(0);
+        return Ok(());
+    };
+    dst.insert_moved(slot, entry, ctx.now);
+    drop(lo_guard);
+    drop(hi_guard);
+    ctx.node.stats.dirty(1);
+    super::blocking::signal(ctx.node, dst_db, key);
     ctx.out.integer(1);
     Ok(())
 }
@@ -311,7 +357,8 @@ fn pexpireat(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 fn expire_of(ctx: &mut Ctx<'_, '_>, key: &[u8]) -> Option<u64> {
     let slot = key_slot(key);
     let mut s = ctx.db().lock_slot(slot);
-    s.lookup_read(slot, key, ctx.now).map(|e| e.expire_at())
+    s.lookup_read_untouched(slot, key, ctx.now)
+        .map(|e| e.expire_at())
 }
 
 fn ttl_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], ms: bool, absolute: bool) -> CmdResult {
@@ -541,7 +588,7 @@ fn flushdb(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 fn with_object<R>(ctx: &mut Ctx<'_, '_>, key: &[u8], f: impl FnOnce(&Entry) -> R) -> Option<R> {
     let slot = key_slot(key);
     let mut s = ctx.db().lock_slot(slot);
-    s.get_mut(slot, key, ctx.now).map(|e| f(e))
+    s.get_untouched(slot, key, ctx.now).map(|e| f(e))
 }
 
 fn object_encoding(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
@@ -583,8 +630,13 @@ fn object_idletime(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn object_freq(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    if with_object(ctx, &args[2], |_| ()).is_none() {
+    let Some(field) = with_object(ctx, &args[2], |e| e.lru()) else {
         ctx.out.null();
+        return Ok(());
+    };
+    let lfu = &ctx.node.keyspace.lfu;
+    if lfu.enabled() {
+        ctx.out.integer(i64::from(lfu.decayed(field, ctx.now)));
         return Ok(());
     }
     Err(CmdError::msg("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."))

@@ -1,10 +1,12 @@
 //! Commands: the table, the dispatcher (processCommand's order of checks) and the handlers.
 
 pub mod blocking;
+pub mod cmdstats;
 mod connection;
 mod hashes;
 mod help_data;
 mod keys;
+pub mod latency;
 mod lists;
 mod longdouble;
 mod numbers;
@@ -107,6 +109,7 @@ pub fn handler_for(name: &str) -> Option<Handler> {
         .or_else(|| tx::handler(name))
         .or_else(|| pubsub::handler(name))
         .or_else(|| server::handler(name))
+        .or_else(|| latency::handler(name))
         .or_else(|| connection::handler(name))
         .or_else(|| hashes::handler(name))
         .or_else(|| sets::handler(name))
@@ -202,6 +205,7 @@ fn c_string(b: &[u8]) -> &[u8] {
 /// counts it.
 pub fn write_error(node: &Node, out: &mut ReplyWriter<'_>, text: &str) {
     node.stats.error();
+    cmdstats::note_error();
     node.stats.error_kind(text);
     let clean: Vec<u8> = text
         .bytes()
@@ -259,8 +263,15 @@ pub fn resolve<'t>(table: &'t CommandTable, args: &[Bytes]) -> Result<&'t Comman
 
 /// Refuses a command before it runs (rejectCommand): the transaction is flagged, and a
 /// refused EXEC discards the transaction with EXECABORT.
-fn reject(node: &Node, sess: &mut Session, out: &mut ReplyWriter<'_>, is_exec: bool, text: &str) {
+fn reject(
+    node: &Node,
+    sess: &mut Session,
+    out: &mut ReplyWriter<'_>,
+    cmd: Option<&Command>,
+    text: &str,
+) {
     sess.flag_multi_error();
+    let is_exec = cmd.is_some_and(|c| c.name == "exec");
     if is_exec {
         tx::end_multi(node, sess);
         let reason = text.strip_prefix("ERR ").unwrap_or(text);
@@ -271,6 +282,22 @@ fn reject(node: &Node, sess: &mut Session, out: &mut ReplyWriter<'_>, is_exec: b
         );
     } else {
         write_error(node, out, text);
+    }
+    if let Some(c) = cmd {
+        cmdstats::record_rejected(c.id);
+    }
+}
+
+/// The command whose arity check failed, for its rejected_calls (unknown commands and
+/// subcommands have no statistics).
+fn arity_failed<'t>(table: &'t CommandTable, args: &[Bytes]) -> Option<&'t Command> {
+    let cmd = table.get(args.first()?)?;
+    if cmd.subcommands.is_empty() {
+        return Some(cmd);
+    }
+    match args.get(1) {
+        None => Some(cmd),
+        Some(sub) => table::subcommand(cmd, sub),
     }
 }
 
@@ -322,19 +349,25 @@ fn process_checked(
     let cmd = match resolve(&node.commands, &args) {
         Ok(c) => c,
         Err(e) => {
-            let is_exec = args[0].eq_ignore_ascii_case(b"exec");
-            reject(node, sess, out, is_exec, &e);
+            let failed = arity_failed(&node.commands, &args);
+            reject(node, sess, out, failed, &e);
             return After::Continue;
         }
     };
     let is_exec = cmd.name == "exec";
     sess.last_command = cmd.name;
     if cmd.data.is_some_and(|d| d.name == "debug") && !server::debug_allowed(node, sess) {
-        reject(node, sess, out, is_exec, server::DEBUG_NOT_ALLOWED);
+        reject(node, sess, out, Some(cmd), server::DEBUG_NOT_ALLOWED);
         return After::Continue;
     }
     if !sess.authenticated && !cmd.flags.no_auth {
-        reject(node, sess, out, is_exec, "NOAUTH Authentication required.");
+        reject(
+            node,
+            sess,
+            out,
+            Some(cmd),
+            "NOAUTH Authentication required.",
+        );
         return After::Continue;
     }
     if sess.in_multi() && cmd.flags.no_multi {
@@ -342,7 +375,7 @@ fn process_checked(
             node,
             sess,
             out,
-            is_exec,
+            Some(cmd),
             "ERR Command not allowed inside a transaction",
         );
         return After::Continue;
@@ -361,6 +394,7 @@ fn process_checked(
             sess.flag_multi_error();
         }
         write_error(node, out, &refusal);
+        cmdstats::record_rejected(cmd.id);
         return After::Continue;
     }
     if sess.in_pubsub()
@@ -375,6 +409,7 @@ fn process_checked(
                 cmd.name
             ),
         );
+        cmdstats::record_rejected(cmd.id);
         return After::Continue;
     }
     if !from_master && cmd.flags.write && node.repl.is_replica() && replica_read_only(node) {
@@ -382,7 +417,7 @@ fn process_checked(
             node,
             sess,
             out,
-            is_exec,
+            Some(cmd),
             "READONLY You can't write against a read only replica.",
         );
         return After::Continue;
@@ -453,6 +488,7 @@ pub fn execute(
     }
 
     clock.lap();
+    cmdstats::call_started();
     let now = clock.now_ms;
     let result = {
         let mut ctx = Ctx {
@@ -470,7 +506,10 @@ pub fn execute(
         let reply = out.buffer();
         node.repl.finish(node, prop, cmd, args, reply);
     }
-    node.slowlog.record(clock.lap(), args, &sess.info);
+    let took = clock.lap();
+    cmdstats::record_call(cmd.id, took.as_micros() as u64);
+    node.latency.command_ran(cmd.flags.fast, took);
+    node.slowlog.record(took, args, &sess.info);
     if sess.close_after_reply {
         After::Close
     } else {

@@ -35,15 +35,6 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
         "slowlog|len" => slowlog_len,
         "slowlog|reset" => slowlog_reset,
         "slowlog|help" => |ctx, _| reply_help(ctx, help_data::SLOWLOG),
-        "latency|latest" => |ctx, _| {
-            ctx.out.array_len(0);
-            Ok(())
-        },
-        "latency|reset" => |ctx, _| {
-            ctx.out.integer(0);
-            Ok(())
-        },
-        "latency|help" => |ctx, _| reply_help(ctx, help_data::LATENCY),
         "swapdb" => swapdb,
         "config|get" | "config|set" | "config|resetstat" | "config|rewrite" | "config|help" => {
             config
@@ -625,6 +616,10 @@ fn swapdb(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 
 fn config(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     ctx.node.config.command(&args[1..], ctx.out);
+    if args[1].eq_ignore_ascii_case(b"set") {
+        // Applied before the next command runs, as Redis applies CONFIG SET.
+        ctx.node.apply_runtime_config();
+    }
     Ok(())
 }
 

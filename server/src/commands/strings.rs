@@ -166,8 +166,9 @@ fn set_generic(
             None => ctx.out.null(),
         }
     }
-    // Plain SET needs nothing from the old value: skip the lookup.
-    let needs_old = o.nx || o.xx || o.keepttl;
+    // Plain SET needs nothing from the old value: skip the lookup (under an LFU policy
+    // the lookup counts an access, as Redis's lookupKeyWrite does).
+    let needs_old = o.nx || o.xx || o.keepttl || ctx.node.keyspace.lfu.enabled();
     let old_expire = if needs_old {
         shard.get_mut(slot, key, ctx.now).map(|e| e.expire_at())
     } else {

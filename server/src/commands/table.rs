@@ -68,6 +68,8 @@ pub struct Flags {
     pub no_multi: bool,
     /// Administrative (DEBUG, CONFIG...).
     pub admin: bool,
+    /// O(1) or O(log N) (its slow runs are `fast-command` latency events).
+    pub fast: bool,
 }
 
 impl Flags {
@@ -79,6 +81,7 @@ impl Flags {
                 "no_auth" => f.no_auth = true,
                 "no_multi" => f.no_multi = true,
                 "admin" => f.admin = true,
+                "fast" => f.fast = true,
                 _ => {}
             }
         }
@@ -119,6 +122,8 @@ impl KeySpec {
 pub struct Command {
     /// Full name (`get`, `client|setname`).
     pub name: &'static str,
+    /// Index of its statistics (commandstats, latency histograms).
+    pub id: usize,
     /// Arity (name included; for subcommands, the container name counts too).
     pub arity: i32,
     /// Decoded flags.
@@ -156,6 +161,11 @@ impl CommandTable {
     /// Builds the table from the generated data and the handlers.
     pub fn new() -> CommandTable {
         let mut commands = HashMap::default();
+        let mut next_id = 0;
+        let mut take_id = || {
+            next_id += 1;
+            next_id - 1
+        };
         for data in super::table_data::COMMANDS
             .iter()
             .chain(crate::cluster::table::COMMANDS)
@@ -167,6 +177,7 @@ impl CommandTable {
                     short,
                     Command {
                         name: s.name,
+                        id: take_id(),
                         arity: s.arity,
                         flags: Flags::from_names(s.flags),
                         keys: KeySpec {
@@ -184,6 +195,7 @@ impl CommandTable {
                 data.name,
                 Command {
                     name: data.name,
+                    id: take_id(),
                     arity: data.arity,
                     flags: Flags::from_names(data.flags),
                     keys: KeySpec {
@@ -209,6 +221,31 @@ impl CommandTable {
         }
         let name = std::str::from_utf8(lower).ok()?;
         self.commands.get(name)
+    }
+
+    /// Every command and subcommand with its statistics id, containers before their
+    /// subcommands, in generated (name) order.
+    pub fn with_ids(&self) -> Vec<(&'static str, usize)> {
+        let mut out = Vec::new();
+        for d in self.all() {
+            let Some(c) = self.commands.get(d.name) else {
+                continue;
+            };
+            out.push((c.name, c.id));
+            let mut subs: Vec<&Command> = c.subcommands.values().collect();
+            subs.sort_by_key(|s| s.name);
+            out.extend(subs.iter().map(|s| (s.name, s.id)));
+        }
+        out
+    }
+
+    /// Finds a command or subcommand by its full name (`config|get`), ignoring case.
+    pub fn by_full_name(&self, name: &[u8]) -> Option<&Command> {
+        let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
+        match lower.split_once('|') {
+            Some((c, s)) => self.commands.get(c)?.subcommands.get(s),
+            None => self.commands.get(lower.as_str()),
+        }
     }
 
     /// Every command, in generated (name) order.

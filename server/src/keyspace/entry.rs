@@ -421,8 +421,9 @@ impl Entry {
 
     /// Replaces the value by an int-encoded integer (INCR), keeping TTL and access time.
     pub fn set_int(&mut self, n: i64) {
-        let fresh = Entry::new_int(self.key(), n, self.lru());
-        self.data = fresh.data;
+        let lru = self.lru();
+        self.data = Entry::new_int(self.key(), n, lru).data;
+        self.touch(lru);
     }
 
     /// Makes the value a growable raw string and lets `f` change it (APPEND, SETRANGE).
@@ -495,10 +496,12 @@ impl Entry {
                 Value::Obj(_) => heap(key, b"", HeapEnc::Raw, None, lru),
             },
         };
-        Entry {
+        let mut e = Entry {
             expire_at: self.expire_at,
             data,
-        }
+        };
+        e.touch(lru);
+        e
     }
 
     /// Approximate bytes used, for MEMORY USAGE.

@@ -8,10 +8,11 @@
 
 mod entry;
 mod glob;
+pub mod lfu;
 mod shard;
 mod slot;
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -99,13 +100,15 @@ impl ShardLock {
 pub struct Db {
     shards: OnceLock<Box<[ShardLock]>>,
     hasher: KeyHasher,
+    lfu: Arc<lfu::Lfu>,
 }
 
 impl Db {
-    fn new(hasher: KeyHasher) -> Db {
+    fn new(hasher: KeyHasher, lfu: Arc<lfu::Lfu>) -> Db {
         Db {
             shards: OnceLock::new(),
             hasher,
+            lfu,
         }
     }
 
@@ -113,7 +116,7 @@ impl Db {
     pub fn shards(&self) -> &[ShardLock] {
         self.shards.get_or_init(|| {
             (0..SHARDS)
-                .map(|_| ShardLock::new(Shard::new(self.hasher)))
+                .map(|_| ShardLock::new(Shard::new(self.hasher, self.lfu.clone())))
                 .collect()
         })
     }
@@ -271,15 +274,21 @@ pub struct Keyspace {
     dbs: Box<[Db]>,
     /// See [`WorldLock`].
     pub world: WorldLock,
+    /// LFU settings (`maxmemory-policy`, `lfu-log-factor`, `lfu-decay-time`).
+    pub lfu: Arc<lfu::Lfu>,
 }
 
 impl Keyspace {
     /// A keyspace with `databases` empty databases (at least one).
     pub fn new(databases: usize) -> Keyspace {
         let hasher = KeyHasher::default();
+        let lfu = Arc::new(lfu::Lfu::default());
         Keyspace {
-            dbs: (0..databases.max(1)).map(|_| Db::new(hasher)).collect(),
+            dbs: (0..databases.max(1))
+                .map(|_| Db::new(hasher, lfu.clone()))
+                .collect(),
             world: WorldLock::new(),
+            lfu,
         }
     }
 

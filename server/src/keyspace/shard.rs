@@ -59,6 +59,19 @@ pub struct ShardStats {
     pub expired: u64,
 }
 
+/// How a lookup counts as an access of the key.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// A read command: keyspace hit/miss, access time (or LFU counter).
+    Read,
+    /// A write command: the LFU counter under an LFU policy.
+    Write,
+    /// A read command that counts a hit or miss but is no access (TYPE).
+    ReadNoTouch,
+    /// Not an access (EXISTS, OBJECT, TTL).
+    NoTouch,
+}
+
 /// The data part of a shard (what SWAPDB exchanges).
 #[derive(Default)]
 pub struct ShardData {
@@ -74,6 +87,7 @@ pub type Watchers = std::collections::HashMap<Box<[u8]>, Vec<Arc<AtomicBool>>>;
 pub struct Shard {
     data: ShardData,
     hasher: KeyHasher,
+    lfu: Arc<super::lfu::Lfu>,
     watched: Watchers,
     /// Lookup and expiry counters.
     pub stats: ShardStats,
@@ -98,7 +112,7 @@ fn local(slot: u16) -> usize {
 }
 
 impl Shard {
-    pub(crate) fn new(hasher: KeyHasher) -> Shard {
+    pub(crate) fn new(hasher: KeyHasher, lfu: Arc<super::lfu::Lfu>) -> Shard {
         let mut slots = Vec::with_capacity(SLOTS_PER_SHARD);
         slots.resize_with(SLOTS_PER_SHARD, SlotTable::default);
         Shard {
@@ -108,6 +122,7 @@ impl Shard {
                 volatile: 0,
             },
             hasher,
+            lfu,
             watched: Watchers::default(),
             stats: ShardStats::default(),
             expire_cursor: 0,
@@ -152,7 +167,14 @@ impl Shard {
 
     /// Finds a live key (one probe), reclaiming it if it expired. `read` counts a keyspace
     /// hit or miss and refreshes the access time.
-    fn find_live(&mut self, slot: u16, key: &[u8], now_ms: u64, read: bool) -> Option<&mut Entry> {
+    fn find_live(
+        &mut self,
+        slot: u16,
+        key: &[u8],
+        now_ms: u64,
+        access: Access,
+    ) -> Option<&mut Entry> {
+        let read = matches!(access, Access::Read | Access::ReadNoTouch);
         let h = self.hash(key);
         let t = &mut self.data.slots[local(slot)];
         let Ok(occupied) = t.table.find_entry(h, |e| e.key() == key) else {
@@ -166,7 +188,12 @@ impl Shard {
                 self.stats.hits += 1;
             }
             let e = occupied.into_mut();
-            if read {
+            if self.lfu.enabled() {
+                // Redis counts write lookups too under an LFU policy.
+                if matches!(access, Access::Read | Access::Write) {
+                    e.touch(self.lfu.accessed(e.lru(), now_ms));
+                }
+            } else if access == Access::Read {
                 e.touch(super::entry::lru_clock(now_ms));
             }
             return Some(e);
@@ -186,18 +213,33 @@ impl Shard {
 
     /// Finds a live key, reclaiming it first if it expired. Counts no statistics.
     pub fn get_mut(&mut self, slot: u16, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
-        self.find_live(slot, key, now_ms, false)
+        self.find_live(slot, key, now_ms, Access::Write)
     }
 
     /// Like [`Shard::get_mut`] for a read command: counts a keyspace hit or miss and
     /// refreshes the access time.
     pub fn lookup_read(&mut self, slot: u16, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
-        self.find_live(slot, key, now_ms, true)
+        self.find_live(slot, key, now_ms, Access::Read)
     }
 
-    /// Whether a live key exists (expired ones are reclaimed).
+    /// Whether a live key exists (expired ones are reclaimed); not an access.
     pub fn contains(&mut self, slot: u16, key: &[u8], now_ms: u64) -> bool {
-        self.get_mut(slot, key, now_ms).is_some()
+        self.find_live(slot, key, now_ms, Access::NoTouch).is_some()
+    }
+
+    /// Like [`Shard::lookup_read`] without refreshing the access time (TYPE).
+    pub fn lookup_read_untouched(
+        &mut self,
+        slot: u16,
+        key: &[u8],
+        now_ms: u64,
+    ) -> Option<&mut Entry> {
+        self.find_live(slot, key, now_ms, Access::ReadNoTouch)
+    }
+
+    /// A live key without counting an access (OBJECT, TYPE, TTL: Redis's LOOKUP_NOTOUCH).
+    pub fn get_untouched(&mut self, slot: u16, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        self.find_live(slot, key, now_ms, Access::NoTouch)
     }
 
     fn expire_key(&mut self, slot: u16, key: &[u8]) {
@@ -227,8 +269,19 @@ impl Shard {
     }
 
     /// Stores `entry` (replacing any previous value, whose TTL is dropped unless `entry`
-    /// has one). Signals watchers. Returns the previous live entry.
+    /// has one). Signals watchers. Returns the previous live entry. Under an LFU policy a
+    /// new key starts a fresh counter and an overwritten one keeps its counter.
     pub fn insert(&mut self, slot: u16, entry: Entry, now_ms: u64) -> Option<Entry> {
+        self.store(slot, entry, now_ms, false)
+    }
+
+    /// Like [`Shard::insert`] for an object that keeps its access field (RENAME, MOVE).
+    pub fn insert_moved(&mut self, slot: u16, entry: Entry, now_ms: u64) -> Option<Entry> {
+        self.store(slot, entry, now_ms, true)
+    }
+
+    fn store(&mut self, slot: u16, mut entry: Entry, now_ms: u64, moved: bool) -> Option<Entry> {
+        let lfu = self.lfu.enabled() && !moved;
         let h = self.hash(entry.key());
         self.signal(entry.key());
         let new_volatile = entry.expire_at() != 0;
@@ -236,6 +289,14 @@ impl Shard {
         let t = &mut self.data.slots[local(slot)];
         match t.table.find_entry(h, |e| e.key() == entry.key()) {
             Ok(mut occupied) => {
+                if lfu {
+                    if occupied.get().is_expired(now_ms) {
+                        entry.touch(super::lfu::init(now_ms));
+                    } else {
+                        // An overwrite keeps the access counter (dbSetValue).
+                        entry.touch(occupied.get().lru());
+                    }
+                }
                 let old = std::mem::replace(occupied.get_mut(), entry);
                 let old_volatile = old.expire_at() != 0;
                 if old_volatile != new_volatile {
@@ -255,6 +316,9 @@ impl Shard {
                 }
             }
             Err(absent) => {
+                if lfu {
+                    entry.touch(super::lfu::init(now_ms));
+                }
                 absent
                     .into_table()
                     .insert_unique(h, entry, |e| hasher.hash_one(e.key()));

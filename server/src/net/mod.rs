@@ -141,7 +141,7 @@ async fn accept_loop(node: Arc<Node>, listener: TcpListener, shutdown: Cancellat
 /// Applies configuration changes that live outside the typed config snapshot.
 async fn follow_config(node: Arc<Node>, shutdown: CancellationToken) {
     let mut changes = node.config.subscribe();
-    node.slowlog.configure(&node.config);
+    node.apply_runtime_config();
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -149,7 +149,7 @@ async fn follow_config(node: Arc<Node>, shutdown: CancellationToken) {
                 if r.is_err() {
                     return;
                 }
-                node.slowlog.configure(&node.config);
+                node.apply_runtime_config();
             }
         }
     }
@@ -172,7 +172,9 @@ async fn cron(node: Arc<Node>, shutdown: CancellationToken) {
             let budget = period / 4;
             let n = node.clone();
             let _ = tokio::task::spawn_blocking(move || {
-                crate::keyspace::active_expire_cycle(&n.keyspace, budget)
+                let started = std::time::Instant::now();
+                crate::keyspace::active_expire_cycle(&n.keyspace, budget);
+                n.latency.add_if_needed("expire-cycle", started.elapsed());
             })
             .await;
         }
