@@ -345,6 +345,28 @@ fn create_with_replicas_then_check_info_call_print_what_redis_cli_prints() {
     let (o, r) = (norm(&ours, 18110, &ours_ids), norm(&real, 7200, &real_ids));
     // The last INFO on the first node starts the reload.
     let reload = |v: &[String]| v.iter().rposition(|c| c == "0 INFO").unwrap();
+    // The wait for the join asks every node for CLUSTER NODES once a second until they agree:
+    // how many rounds is timing. It must end with one full round; keep just that.
+    let join = |v: Vec<String>| -> Vec<String> {
+        let start = v.iter().rposition(|c| c.contains("cluster meet")).unwrap() + 1;
+        let end = start
+            + v[start..]
+                .iter()
+                .position(|c| c.contains("REPLICATE"))
+                .unwrap();
+        let wait = &v[start..end];
+        assert!(
+            wait.iter().all(|c| c.ends_with(" CLUSTER NODES")),
+            "{wait:?}"
+        );
+        let full: Vec<String> = (0..6).map(|i| format!("{i} CLUSTER NODES")).collect();
+        assert!(
+            wait.ends_with(&full),
+            "the last round asks all six: {wait:?}"
+        );
+        [&v[..start], &full[..], &v[end..]].concat()
+    };
+    let (o, r) = (join(o), join(r));
     let (ro, rr) = (reload(&o), reload(&r));
     assert_eq!(o[..ro], r[..rr], "create's commands up to the reload");
     let (mut to, mut tr) = (o[ro..].to_vec(), r[rr..].to_vec());
@@ -387,6 +409,31 @@ fn create_with_replicas_then_check_info_call_print_what_redis_cli_prints() {
         let (ours, rc_ours) = tool(Tool::Ours, &sub, b"", Some(&trace));
         assert_eq!(ours, real, "{sub:?}");
         assert_eq!(rc_ours, rc_real, "{sub:?}");
+    }
+    // With TERM naming an xterm, redis-cli colours its lines even into a pipe: so do we.
+    for sub in [
+        vec!["--cluster", "check", addrs[0].as_str()],
+        vec!["--cluster", "call", addrs[0].as_str(), "PING"],
+    ] {
+        let coloured = |program: &str| {
+            let out = Command::new(program)
+                .args(&sub)
+                .env("TERM", "xterm-256color")
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            out.stdout
+        };
+        let (real, ours) = (coloured("redis-cli"), coloured(cli_path()));
+        assert!(
+            real.windows(2).any(|w| w == b"\x1b["),
+            "redis-cli coloured its output"
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&ours),
+            String::from_utf8_lossy(&real),
+            "{sub:?}"
+        );
     }
     // check's commands are the captured ones: INFO and CLUSTER NODES on the entry node, CLUSTER
     // NODES on the others, DBSIZE on the masters, CLUSTER NODES on all again.

@@ -165,6 +165,8 @@ pub struct Options {
     pub only_replicas: bool,
     /// Set by `fix`: open slots and coverage holes are repaired.
     pub fix: bool,
+    /// `-a` was given without `--no-auth-warning`: redis-cli warns on stderr.
+    pub auth_warning: bool,
 }
 
 impl Options {
@@ -193,6 +195,7 @@ impl Options {
             only_masters: false,
             only_replicas: false,
             fix: false,
+            auth_warning: false,
         }
     }
 }
@@ -216,6 +219,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
     let mut opts: Option<Options> = None;
     let mut user = None;
     let mut password = std::env::var("REDISCLI_AUTH").ok();
+    let mut no_auth_warning = false;
     let mut pending = Options::new(Subcommand::Help, Vec::new());
     let mut i = 0;
     while i < args.len() {
@@ -251,7 +255,11 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
                 }
                 opts = Some(Options::new(command, positional));
             }
-            "-a" | "--pass" => password = Some(value(&mut i)?),
+            "-a" | "--pass" => {
+                password = Some(value(&mut i)?);
+                pending.auth_warning = true;
+            }
+            "--no-auth-warning" => no_auth_warning = true,
             "--user" => user = Some(value(&mut i)?),
             "--cluster-replicas" => pending.replicas = number(&value(&mut i)?) as usize,
             "--cluster-yes" => pending.yes = true,
@@ -294,6 +302,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         argv: found.argv,
         user,
         password,
+        auth_warning: pending.auth_warning && !no_auth_warning,
         ..pending
     })
 }

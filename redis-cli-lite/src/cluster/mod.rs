@@ -39,6 +39,11 @@ pub struct Manager {
 
 /// Runs a parsed `--cluster` invocation; the exit code is redis-cli's (0 or 1).
 pub fn run(opts: Options) -> ExitCode {
+    if opts.auth_warning {
+        eprintln!(
+            "Warning: Using a password with '-a' or '-u' option on the command line interface may not be safe."
+        );
+    }
     let log = Log::new(std::io::IsTerminal::is_terminal(&std::io::stdout()));
     let mut m = Manager {
         opts,
