@@ -5,12 +5,21 @@ command table data (server/src/commands/table_data.rs).
 Usage: gen_command_table.py PORT   (a redis-server 7.0.15 listening on 127.0.0.1:PORT)
 
 Only the commands and subcommands listed in IMPLEMENTED are kept, so COMMAND output
-never advertises something the node does not serve. Replies are parsed into a typed
+never advertises something the node does not serve. Subcommands are sorted by name
+(redis-server lists them in its randomly seeded dict order), so a capture is
+reproducible. CLUSTER is captured whole (PARSED_BY_HANDLER): its subcommands stay in
+the COMMAND INFO / DOCS bytes but get no table entries, because
+cluster_core::Request::parse gives Redis's exact subcommand errors. Capture from a
+cluster-enabled redis-server (`--cluster-enabled yes`): CLUSTER, ASKING, READONLY and
+READWRITE are cluster-mode commands. Replies are parsed into a typed
 tree and re-encoded; the encoder is checked against the raw bytes of every unfiltered
 reply, so the committed bytes are exactly what redis-server sends.
 """
 import socket
 import sys
+
+# Marker: keep every subcommand in the captured bytes, none in the table.
+PARSED_BY_HANDLER = "parsed-by-handler"
 
 IMPLEMENTED = {
     # strings
@@ -61,7 +70,12 @@ IMPLEMENTED = {
     # pub/sub
     "subscribe": None, "unsubscribe": None, "psubscribe": None,
     "punsubscribe": None, "publish": None,
-    "pubsub": ["channels", "numsub", "numpat", "help"],
+    "ssubscribe": None, "sunsubscribe": None, "spublish": None,
+    "pubsub": ["channels", "numsub", "numpat", "shardchannels", "shardnumsub",
+               "help"],
+    # cluster
+    "cluster": PARSED_BY_HANDLER, "asking": None, "readonly": None,
+    "readwrite": None,
     # server
     "ping": None, "echo": None, "time": None, "lastsave": None, "info": None,
     "command": ["count", "info", "docs", "list", "getkeys", "help"],
@@ -168,13 +182,19 @@ def checked(raw, tree):
     return tree
 
 
+def keeps(subs, name):
+    """Whether subcommand `name` (bytes, "cmd|sub") is kept for an IMPLEMENTED value."""
+    return subs == PARSED_BY_HANDLER or name.split(b"|", 1)[1].decode() in subs
+
+
 def filter_info_entry(entry, subs):
-    """Drops unimplemented subcommands from a COMMAND INFO entry (element 9)."""
+    """Keeps the implemented subcommands of a COMMAND INFO entry (element 9), by name."""
     t, items = entry
     if subs is None or len(items) < 10:
         return entry
     st, sub_items = items[9]
-    kept = [s for s in sub_items if s[1][0][1].split(b"|", 1)[1].decode() in subs]
+    kept = sorted((s for s in sub_items if keeps(subs, s[1][0][1])),
+                  key=lambda s: s[1][0][1])
     return (t, items[:9] + [(st, kept)])
 
 
@@ -188,8 +208,9 @@ def filter_docs(docs, subs):
         if k[1] == b"subcommands":
             vt, vitems = v
             kept = []
-            for sk, sv in zip(vitems[0::2], vitems[1::2]):
-                if sk[1].split(b"|", 1)[1].decode() in subs:
+            pairs = sorted(zip(vitems[0::2], vitems[1::2]), key=lambda p: p[0][1])
+            for sk, sv in pairs:
+                if keeps(subs, sk[1]):
                     kept += [sk, sv]
             v = (vt, kept)
         out += [k, v]
@@ -236,6 +257,8 @@ def main():
     c3.call("HELLO", "3")
     version = c2.call("INFO", "server")[1][1]
     assert b"redis_version:7.0.15" in version, "need redis-server 7.0.15"
+    cluster = c2.call("INFO", "cluster")[1][1]
+    assert b"cluster_enabled:1" in cluster, "need a cluster-enabled redis-server"
     rows = []
     for name in sorted(IMPLEMENTED):
         subs = IMPLEMENTED[name]
@@ -254,7 +277,9 @@ def main():
             checked(raw, tree)
             docs = filter_docs(tree[1][1], subs)
             parts.append(encode(docs))
-        if subs is not None:
+        if subs == PARSED_BY_HANDLER:
+            fields["subs"] = []
+        elif subs is not None:
             got = sorted(s["name"].split("|", 1)[1] for s in fields["subs"])
             assert got == sorted(subs), (name, got, subs)
         rows.append((fields, parts))

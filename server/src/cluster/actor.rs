@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use cluster_bus::Message;
-use cluster_core::{Cluster, Effect, Input, KeyFacts, LinkId, LogLevel, Reply, Request};
+use cluster_core::{Cluster, Effect, Input, KeyFacts, LinkId, LogLevel, Reply, Request, Routing};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -59,8 +59,10 @@ pub enum ActorInput {
         /// Where the reply goes: a reply, or a full error text.
         reply: oneshot::Sender<Result<Reply, String>>,
     },
-    /// A local PUBLISH to propagate on the bus.
+    /// A local PUBLISH (SPUBLISH when `shard`) to propagate on the bus.
     Publish {
+        /// SPUBLISH: to the nodes of this shard only.
+        shard: bool,
         /// Channel.
         channel: Bytes,
         /// Message.
@@ -146,7 +148,10 @@ impl Actor {
             tokio::select! {
                 biased;
                 _ = self.shutdown.cancelled() => break,
-                _ = tick.tick() => { self.step(Input::Tick); }
+                _ = tick.tick() => {
+                    self.step(Input::Tick);
+                    self.release_blocked();
+                }
                 ok = config_changed => {
                     if !ok {
                         config = None;
@@ -230,9 +235,13 @@ impl Actor {
                 };
                 let _ = reply.send(answer);
             }
-            ActorInput::Publish { channel, message } => {
+            ActorInput::Publish {
+                shard,
+                channel,
+                message,
+            } => {
                 self.step(Input::Publish {
-                    shard: false,
+                    shard,
                     channel,
                     message,
                 });
@@ -247,6 +256,17 @@ impl Actor {
         effects.clear();
         self.cluster.handle(now, input, &mut effects);
         let mut step = Step::default();
+        // The routing snapshot goes first: the keys of a lost slot (DeleteSlotKeys) and
+        // its shard channels are dropped only once clients are redirected, so no client
+        // sees the slot still served here but emptied.
+        if let Some(i) = effects
+            .iter()
+            .rposition(|e| matches!(e, Effect::Routing(_)))
+        {
+            let latest = effects.remove(i);
+            effects.retain(|e| !matches!(e, Effect::Routing(_)));
+            self.effect(latest, now, &mut step);
+        }
         for e in effects.drain(..) {
             self.effect(e, now, &mut step);
         }
@@ -297,14 +317,24 @@ impl Actor {
                     step.save_error = Some(e.to_string());
                 }
             }
-            Effect::Routing(r) => self.handle.routing.store(r),
+            Effect::Routing(r) => {
+                let old = self.handle.routing.swap(r.clone());
+                if let Some(node) = self.node.upgrade() {
+                    node.pubsub
+                        .drop_shard_slots(&|slot| serves(&old, slot) && !serves(&r, slot));
+                }
+            }
             Effect::Deliver {
-                shard: _,
+                shard,
                 channel,
                 message,
             } => {
                 if let Some(node) = self.node.upgrade() {
-                    node.pubsub.publish(&channel, &message);
+                    if shard {
+                        node.pubsub.publish_shard(&channel, &message);
+                    } else {
+                        node.pubsub.publish(&channel, &message);
+                    }
                 }
             }
             Effect::ModuleMessage { .. } => {
@@ -346,6 +376,17 @@ impl Actor {
         }
     }
 
+    /// The cron's pass over blocked clients: those waiting on a slot this node no longer
+    /// serves, or while the cluster is down, get the redirection as their reply.
+    fn release_blocked(&self) {
+        if let Some(node) = self.node.upgrade() {
+            let routing = self.handle.routing();
+            crate::commands::blocking::release_redirected(&node, &|key| {
+                super::route::blocked_redirect(&node, &routing, key)
+            });
+        }
+    }
+
     fn send(&mut self, link: LinkId, msg: &Message) {
         let Some(tx) = self.links.get(&link).and_then(|l| l.tx.clone()) else {
             return;
@@ -365,6 +406,12 @@ impl Actor {
             self.dropped.push(link);
         }
     }
+}
+
+/// Whether this node's shard (itself, or its master) serves `slot`.
+fn serves(r: &Routing, slot: u16) -> bool {
+    r.owner(slot)
+        .is_some_and(|o| o.name == r.myself || r.my_master == Some(o.name))
 }
 
 fn delete_slot_keys(node: &Node, slots: &cluster_bus::SlotSet, now: u64) {

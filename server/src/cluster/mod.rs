@@ -16,8 +16,9 @@
 //! * `commands::process`: [`route`] after the auth / no-MULTI checks and before MULTI
 //!   queueing (client-behaviour.md §2.1 step 4); ASKING is cleared after every other
 //!   command outside MULTI; PUBLISH is handed to [`publish`].
-//! * The command table gets CLUSTER, ASKING, READONLY, READWRITE from [`table`], with
-//!   COMMAND INFO / DOCS bytes captured from 7.0.15.
+//! * The command table (`commands/table_data.rs`, generated from a cluster-enabled
+//!   redis-server 7.0.15) has CLUSTER, ASKING, READONLY, READWRITE; CLUSTER's
+//!   subcommands are parsed by the handler.
 //!
 //! # Verified by
 //!
@@ -42,12 +43,12 @@ mod command;
 mod conf;
 mod links;
 mod route;
-pub mod table;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use bytes::Bytes;
 use cluster_core::{Cluster, Routing};
 use tokio::sync::mpsc;
 
@@ -75,13 +76,15 @@ impl ClusterHandle {
     }
 }
 
-/// PUBLISH in cluster mode reaches the subscribers of every node: hand the message to
-/// the actor for the bus (`clusterPropagatePublish`). No-op outside cluster mode.
-pub fn publish(node: &crate::node::Node, args: &[bytes::Bytes]) {
-    if let (Some(h), [_, channel, message]) = (node.cluster.get(), args) {
+/// PUBLISH in cluster mode reaches the subscribers of every node, SPUBLISH those of
+/// the nodes of this shard: hand the message to the actor for the bus
+/// (`clusterPropagatePublish`, `clusterPropagatePublishShard`). No-op outside cluster mode.
+pub fn publish(node: &crate::node::Node, shard: bool, channel: &Bytes, message: &Bytes) {
+    if let Some(h) = node.cluster.get() {
         // A full actor queue drops the propagation rather than stall the client.
         if h.tx
             .try_send(actor::ActorInput::Publish {
+                shard,
                 channel: channel.clone(),
                 message: message.clone(),
             })

@@ -3,6 +3,7 @@
 
 use bytes::Bytes;
 use cluster_core::routing::RouteNode;
+use cluster_core::Routing;
 
 use crate::commands::{movable_keys, resolve, Command, Session};
 use crate::config::EndpointType;
@@ -20,9 +21,9 @@ pub struct ConnFlags {
 
 const CROSSSLOT: &str = "CROSSSLOT Keys in request don't hash to the same slot";
 const TRYAGAIN: &str = "TRYAGAIN Multiple keys request during rehashing of slot";
-const DOWN: &str = "CLUSTERDOWN The cluster is down";
+pub(super) const DOWN: &str = "CLUSTERDOWN The cluster is down";
 const DOWN_RO: &str = "CLUSTERDOWN The cluster is down and only accepts read commands";
-const UNBOUND: &str = "CLUSTERDOWN Hash slot not served";
+pub(super) const UNBOUND: &str = "CLUSTERDOWN Hash slot not served";
 
 /// The key arguments of one command, as `COMMAND GETKEYS` lists them (the numkeys
 /// commands through [`movable_keys`]; a bad `numkeys` names no key, and the command then
@@ -51,7 +52,7 @@ impl<'a, I: Iterator<Item = usize>> Iterator for KeyIter<'a, I> {
 }
 
 /// `host:port` of a redirect by the answering node's `cluster-preferred-endpoint-type`.
-fn endpoint(node: &Node, n: &RouteNode) -> String {
+pub(super) fn endpoint(node: &Node, n: &RouteNode) -> String {
     match node.config.current().cluster_preferred_endpoint_type {
         EndpointType::Ip => format!("{}:{}", n.ip, n.port),
         EndpointType::Hostname if n.hostname.is_empty() => format!("?:{}", n.port),
@@ -80,16 +81,31 @@ pub fn route(
                 keys.extend(command_keys(c, q));
             }
         }
-        return decide(node, handle, sess, keys.into_iter(), write, now);
+        return decide(node, handle, sess, keys.into_iter(), Kind::keys(write), now);
     }
-    decide(
-        node,
-        handle,
-        sess,
-        command_keys(cmd, args),
-        cmd.flags.write,
-        now,
-    )
+    let kind = Kind {
+        write: cmd.flags.write,
+        // Shard channels route like keys, but are served by replicas without READONLY
+        // and never count as missing during a slot migration.
+        pubsub_shard: matches!(cmd.name, "ssubscribe" | "sunsubscribe" | "spublish"),
+    };
+    decide(node, handle, sess, command_keys(cmd, args), kind, now)
+}
+
+/// What kind of command is routed.
+#[derive(Clone, Copy)]
+struct Kind {
+    write: bool,
+    pubsub_shard: bool,
+}
+
+impl Kind {
+    fn keys(write: bool) -> Kind {
+        Kind {
+            write,
+            pubsub_shard: false,
+        }
+    }
 }
 
 fn decide<'a>(
@@ -97,9 +113,10 @@ fn decide<'a>(
     handle: &super::ClusterHandle,
     sess: &Session,
     mut keys: impl Iterator<Item = &'a Bytes>,
-    write: bool,
+    kind: Kind,
     now: u64,
 ) -> Option<String> {
+    let write = kind.write;
     let first = keys.next()?;
     let routing = handle.routing();
     let slot = key_slot(first);
@@ -113,7 +130,7 @@ fn decide<'a>(
         None
     };
     let importing = routing.importing.contains_key(&slot);
-    let look = migrating.is_some() || importing;
+    let look = (migrating.is_some() || importing) && !kind.pubsub_shard;
     let (mut missing, mut existing, mut multiple) = (0usize, 0usize, false);
     for k in std::iter::once(first).chain(keys) {
         if k != first {
@@ -132,10 +149,13 @@ fn decide<'a>(
     }
     if !routing.state_ok {
         let cfg = node.config.current();
-        if !cfg.cluster_allow_reads_when_down {
+        if kind.pubsub_shard {
+            if !cfg.cluster_allow_pubsubshard_when_down {
+                return Some(DOWN.into());
+            }
+        } else if !cfg.cluster_allow_reads_when_down {
             return Some(DOWN.into());
-        }
-        if write {
+        } else if write {
             return Some(DOWN_RO.into());
         }
     }
@@ -157,11 +177,32 @@ fn decide<'a>(
         }
         return None;
     }
-    if sess.cluster.readonly && !write && routing.my_master == Some(owner.name) {
+    if (sess.cluster.readonly || kind.pubsub_shard)
+        && !write
+        && routing.my_master == Some(owner.name)
+    {
         return None;
     }
     if mine {
         return None;
     }
     Some(format!("MOVED {slot} {}", endpoint(node, owner)))
+}
+
+/// The error a client blocked on `key` gets when this node can no longer serve it
+/// (clusterRedirectBlockedClientIfNeeded): the cluster is down, the slot is unassigned,
+/// or it belongs to another node and is not being imported here.
+pub(super) fn blocked_redirect(node: &Node, routing: &Routing, key: &[u8]) -> Option<String> {
+    if !routing.state_ok {
+        return Some(DOWN.into());
+    }
+    let slot = key_slot(key);
+    let owner = routing.owner(slot);
+    if owner.is_some_and(|o| o.name == routing.myself) || routing.importing.contains_key(&slot) {
+        return None;
+    }
+    Some(match owner {
+        None => UNBOUND.into(),
+        Some(o) => format!("MOVED {slot} {}", endpoint(node, o)),
+    })
 }

@@ -483,6 +483,41 @@ pub fn resume(node: &Node, sess: &mut Session, out: &mut BytesMut, timed_out: bo
     false
 }
 
+/// Releases the blocked clients `redirect` refuses, given the first key they wait on,
+/// with its error as their reply (clusterRedirectBlockedClientIfNeeded, from the cluster
+/// cron: the slot moved away or the cluster is down).
+pub fn release_redirected(node: &Node, redirect: &dyn Fn(&[u8]) -> Option<String>) {
+    if node.blocking.waiting.load(Ordering::Acquire) == 0 {
+        return;
+    }
+    let mut seen = std::collections::HashSet::new();
+    let all: Vec<Arc<Waiter>> = node
+        .blocking
+        .queues
+        .lock()
+        .values()
+        .flatten()
+        .filter(|w| seen.insert(Arc::as_ptr(w)))
+        .cloned()
+        .collect();
+    for w in all {
+        let Some(err) = w.keys.first().and_then(|k| redirect(k)) else {
+            continue;
+        };
+        if w.state
+            .compare_exchange(WAITING, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            node.blocking.unregister(&w);
+            let mut buf = BytesMut::new();
+            super::write_error(node, &mut ReplyWriter::new(&mut buf, w.proto), &err);
+            w.client.push(&buf);
+            w.state.store(DELIVERED, Ordering::Release);
+            w.client.push_notify.notify_one();
+        }
+    }
+}
+
 /// A disconnecting client stops waiting.
 pub fn disconnect(node: &Node, sess: &mut Session) {
     if let Some(b) = sess.blocked.take() {

@@ -293,7 +293,10 @@ fn client_list(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
             }
         }
         if let Some(t) = type_filter {
-            let pubsub = c.sub.load(Ordering::Relaxed) + c.psub.load(Ordering::Relaxed) > 0;
+            let pubsub = c.sub.load(Ordering::Relaxed)
+                + c.psub.load(Ordering::Relaxed)
+                + c.ssub.load(Ordering::Relaxed)
+                > 0;
             let keep = if eq(t, "pubsub") {
                 pubsub
             } else if eq(t, "normal") {
@@ -389,7 +392,10 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let _ = user;
     let mut killed = 0;
     for c in ctx.node.clients.all() {
-        let pubsub = c.sub.load(Ordering::Relaxed) + c.psub.load(Ordering::Relaxed) > 0;
+        let pubsub = c.sub.load(Ordering::Relaxed)
+            + c.psub.load(Ordering::Relaxed)
+            + c.ssub.load(Ordering::Relaxed)
+            > 0;
         let matches = id.map_or(true, |i| c.id == i)
             && addr.as_ref().map_or(true, |a| c.addr.to_string() == *a)
             && laddr.as_ref().map_or(true, |a| c.laddr.to_string() == *a)

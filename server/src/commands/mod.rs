@@ -313,7 +313,15 @@ fn bypasses_queue(name: &str) -> bool {
 fn allowed_in_pubsub(name: &str) -> bool {
     matches!(
         name,
-        "ping" | "subscribe" | "unsubscribe" | "psubscribe" | "punsubscribe" | "quit" | "reset"
+        "ping"
+            | "subscribe"
+            | "unsubscribe"
+            | "psubscribe"
+            | "punsubscribe"
+            | "ssubscribe"
+            | "sunsubscribe"
+            | "quit"
+            | "reset"
     )
 }
 
@@ -431,9 +439,6 @@ fn process_checked(
     let skip = sess.reply_mode != ReplyMode::On;
     node.repl.wait_write_pause(cmd, &sess.info);
     let after = execute(node, sess, out, cmd, &args, clock, false);
-    if cmd.name == "publish" {
-        crate::cluster::publish(node, &args);
-    }
     if skip && cmd.name != "client|reply" {
         out.buffer().truncate(mark);
         if sess.reply_mode == ReplyMode::Skip {

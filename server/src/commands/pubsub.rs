@@ -1,15 +1,18 @@
-//! Pub/sub on this node: channel and pattern subscriptions, PUBLISH, PUBSUB, and the
-//! RESP2 arrays / RESP3 pushes Redis sends for them.
+//! Pub/sub on this node: channel, pattern and shard channel subscriptions, PUBLISH,
+//! SPUBLISH, PUBSUB, and the RESP2 arrays / RESP3 pushes Redis sends for them. In cluster
+//! mode PUBLISH and SPUBLISH are also handed to the cluster bus (also from inside EXEC).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use parking_lot::RwLock;
 use resp_proto::{Protocol, ReplyWriter};
 
-use super::{help_data, keys::reply_help, CmdResult, Ctx, Handler};
-use crate::keyspace::string_match;
+use super::{help_data, keys::reply_help, CmdError, CmdResult, Ctx, Handler};
+use crate::keyspace::{key_slot, string_match};
 use crate::net::ClientHandle;
 
 pub(super) fn handler(name: &str) -> Option<Handler> {
@@ -19,8 +22,13 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
         "psubscribe" => psubscribe,
         "punsubscribe" => punsubscribe,
         "publish" => publish,
+        "ssubscribe" => ssubscribe,
+        "sunsubscribe" => sunsubscribe,
+        "spublish" => spublish,
         "pubsub|channels" => pubsub_channels,
         "pubsub|numsub" => pubsub_numsub,
+        "pubsub|shardchannels" => pubsub_shardchannels,
+        "pubsub|shardnumsub" => pubsub_shardnumsub,
         "pubsub|numpat" => pubsub_numpat,
         "pubsub|help" => pubsub_help,
         _ => return None,
@@ -34,6 +42,56 @@ type Subscribers = Vec<Arc<ClientHandle>>;
 pub struct PubSub {
     channels: RwLock<HashMap<Bytes, Subscribers>>,
     patterns: RwLock<Vec<(Bytes, Subscribers)>>,
+    shard: RwLock<ShardSubs>,
+}
+
+/// Shard channel subscriptions (SSUBSCRIBE). Kept here rather than in the session
+/// because the cluster actor unsubscribes clients when a slot leaves this shard.
+#[derive(Default)]
+struct ShardSubs {
+    channels: HashMap<Bytes, Subscribers>,
+    /// Each client's channels, in subscription order (the order SUNSUBSCRIBE lists them).
+    clients: HashMap<u64, Vec<Bytes>>,
+}
+
+impl ShardSubs {
+    /// Subscribes; false when already subscribed.
+    fn add(&mut self, ch: &Bytes, c: &Arc<ClientHandle>) -> bool {
+        let mine = self.clients.entry(c.id).or_default();
+        if mine.contains(ch) {
+            return false;
+        }
+        mine.push(ch.clone());
+        c.ssub.store(mine.len(), Ordering::Relaxed);
+        self.channels.entry(ch.clone()).or_default().push(c.clone());
+        true
+    }
+
+    /// Unsubscribes; false when not subscribed.
+    fn remove(&mut self, ch: &[u8], c: &ClientHandle) -> bool {
+        let Some(mine) = self.clients.get_mut(&c.id) else {
+            return false;
+        };
+        let Some(at) = mine.iter().position(|x| x == ch) else {
+            return false;
+        };
+        mine.remove(at);
+        c.ssub.store(mine.len(), Ordering::Relaxed);
+        if mine.is_empty() {
+            self.clients.remove(&c.id);
+        }
+        if let Some(list) = self.channels.get_mut(ch) {
+            remove_from(list, c.id);
+            if list.is_empty() {
+                self.channels.remove(ch);
+            }
+        }
+        true
+    }
+
+    fn count(&self, id: u64) -> usize {
+        self.clients.get(&id).map_or(0, Vec::len)
+    }
 }
 
 fn remove_from(list: &mut Subscribers, id: u64) {
@@ -80,6 +138,13 @@ impl PubSub {
     /// Drops every subscription of a client (disconnect).
     pub fn remove_client(&self, c: &ClientHandle) {
         {
+            let mut shard = self.shard.write();
+            let mine = shard.clients.get(&c.id).cloned().unwrap_or_default();
+            for ch in &mine {
+                shard.remove(ch, c);
+            }
+        }
+        {
             let mut map = self.channels.write();
             map.retain(|_, list| {
                 remove_from(list, c.id);
@@ -96,6 +161,11 @@ impl PubSub {
     /// Number of channels with subscribers.
     pub fn channel_count(&self) -> usize {
         self.channels.read().len()
+    }
+
+    /// Number of shard channels with subscribers.
+    pub fn shard_channel_count(&self) -> usize {
+        self.shard.read().channels.len()
     }
 
     /// Number of distinct patterns with subscribers.
@@ -133,8 +203,48 @@ impl PubSub {
     }
 }
 
+impl PubSub {
+    /// Delivers an SPUBLISH message to the shard channel's subscribers (patterns do not
+    /// see shard messages); returns the number of receivers.
+    pub fn publish_shard(&self, channel: &[u8], message: &[u8]) -> usize {
+        let mut enc = Encoded::default();
+        let shard = self.shard.read();
+        let Some(list) = shard.channels.get(channel) else {
+            return 0;
+        };
+        for c in list {
+            c.push(enc.frame(c, b"smessage", channel, message));
+        }
+        list.len()
+    }
+
+    /// Unsubscribes everyone from the shard channels of slots this node no longer serves
+    /// (Redis 7.0 does so when a slot is deleted from its shard), telling each client with
+    /// a `sunsubscribe` message carrying its remaining count.
+    pub fn drop_shard_slots(&self, lost: &dyn Fn(u16) -> bool) {
+        let mut shard = self.shard.write();
+        let gone: Vec<Bytes> = shard
+            .channels
+            .keys()
+            .filter(|ch| lost(key_slot(ch)))
+            .cloned()
+            .collect();
+        for ch in gone {
+            let subscribers = shard.channels.get(&ch).cloned().unwrap_or_default();
+            for c in subscribers {
+                if shard.remove(&ch, &c) {
+                    let mut b = BytesMut::new();
+                    let mut w = ReplyWriter::new(&mut b, proto_of(&c));
+                    confirm(&mut w, b"sunsubscribe", Some(&ch), shard.count(c.id));
+                    c.push(&b);
+                }
+            }
+        }
+    }
+}
+
 fn proto_of(c: &ClientHandle) -> Protocol {
-    if c.resp3.load(std::sync::atomic::Ordering::Relaxed) {
+    if c.resp3.load(Ordering::Relaxed) {
         Protocol::Resp3
     } else {
         Protocol::Resp2
@@ -150,6 +260,11 @@ struct Encoded {
 
 impl Encoded {
     fn message(&mut self, c: &ClientHandle, channel: &[u8], message: &[u8]) -> &[u8] {
+        self.frame(c, b"message", channel, message)
+    }
+
+    /// `[kind, channel, message]` in the client's protocol.
+    fn frame(&mut self, c: &ClientHandle, kind: &[u8], channel: &[u8], message: &[u8]) -> &[u8] {
         let proto = proto_of(c);
         let slot = if proto == Protocol::Resp3 {
             &mut self.resp3
@@ -160,7 +275,7 @@ impl Encoded {
             let mut b = BytesMut::new();
             let mut w = ReplyWriter::new(&mut b, proto);
             w.push_len(3);
-            w.bulk(b"message");
+            w.bulk(kind);
             w.bulk(channel);
             w.bulk(message);
             b
@@ -201,7 +316,6 @@ fn psubscribe(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn sync_counts(ctx: &mut Ctx<'_, '_>) {
-    use std::sync::atomic::Ordering;
     ctx.sess
         .info
         .sub
@@ -258,57 +372,126 @@ fn punsubscribe(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 /// Drops every subscription of a session without replies (RESET, disconnect).
 pub(super) fn clear_session(ctx_node: &crate::node::Node, sess: &mut super::Session) {
     ctx_node.pubsub.remove_client(&sess.info);
+    sess.info.ssub.store(0, Ordering::Relaxed);
     sess.channels.clear();
     sess.patterns.clear();
-    sess.info.sub.store(0, std::sync::atomic::Ordering::Relaxed);
-    sess.info
-        .psub
-        .store(0, std::sync::atomic::Ordering::Relaxed);
+    sess.info.sub.store(0, Ordering::Relaxed);
+    sess.info.psub.store(0, Ordering::Relaxed);
 }
 
 fn publish(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let n = ctx.node.pubsub.publish(&args[1], &args[2]);
+    crate::cluster::publish(ctx.node, false, &args[1], &args[2]);
+    reply_published(ctx, n);
+    Ok(())
+}
+
+fn spublish(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let n = ctx.node.pubsub.publish_shard(&args[1], &args[2]);
+    crate::cluster::publish(ctx.node, true, &args[1], &args[2]);
+    reply_published(ctx, n);
+    Ok(())
+}
+
+fn reply_published(ctx: &mut Ctx<'_, '_>, receivers: usize) {
     if ctx.sess.in_pubsub() {
         // Messages to ourselves come before the reply, as in Redis.
         let mine = ctx.sess.info.take_pushes();
         ctx.out.buffer().extend_from_slice(&mine);
     }
-    ctx.out.integer(n as i64);
+    ctx.out.integer(receivers as i64);
+}
+
+fn ssubscribe(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    // EXEC runs with CLIENT_DENY_BLOCKING; unlike SUBSCRIBE, SSUBSCRIBE has no MULTI
+    // exception in Redis 7.0.
+    if ctx.sess.in_exec {
+        return Err(CmdError(Cow::Borrowed(
+            "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client",
+        )));
+    }
+    let mut shard = ctx.node.pubsub.shard.write();
+    for ch in &args[1..] {
+        shard.add(ch, &ctx.sess.info);
+        confirm(ctx.out, b"ssubscribe", Some(ch), shard.count(ctx.sess.id));
+    }
     Ok(())
 }
 
-fn pubsub_channels(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    let pat = args.get(2);
-    let names: Vec<Bytes> = ctx
-        .node
-        .pubsub
-        .channels
-        .read()
+fn sunsubscribe(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let mut shard = ctx.node.pubsub.shard.write();
+    let info = &ctx.sess.info;
+    let targets: Vec<Bytes> = if args.len() > 1 {
+        args[1..].to_vec()
+    } else {
+        shard.clients.get(&info.id).cloned().unwrap_or_default()
+    };
+    if targets.is_empty() {
+        confirm(ctx.out, b"sunsubscribe", None, shard.count(info.id));
+    }
+    for ch in &targets {
+        shard.remove(ch, info);
+        confirm(ctx.out, b"sunsubscribe", Some(ch), shard.count(info.id));
+    }
+    Ok(())
+}
+
+/// PUBSUB CHANNELS / SHARDCHANNELS take at most one pattern (Redis's own check, the
+/// table arity being -2).
+fn channel_pattern(args: &[Bytes]) -> Result<Option<&Bytes>, CmdError> {
+    if args.len() > 3 {
+        let sub = args
+            .get(1)
+            .map_or(Cow::Borrowed(""), |s| String::from_utf8_lossy(s));
+        return Err(CmdError::msg(format!(
+            "ERR unknown subcommand or wrong number of arguments for '{sub}'. Try PUBSUB HELP."
+        )));
+    }
+    Ok(args.get(2))
+}
+
+fn list_channels(ctx: &mut Ctx<'_, '_>, map: &HashMap<Bytes, Subscribers>, pat: Option<&Bytes>) {
+    let names: Vec<&Bytes> = map
         .keys()
         .filter(|ch| pat.map_or(true, |p| string_match(p, ch, false)))
-        .cloned()
         .collect();
     ctx.out.array_len(names.len());
-    for n in &names {
+    for n in names {
         ctx.out.bulk(n);
     }
+}
+
+fn count_subscribers(ctx: &mut Ctx<'_, '_>, map: &HashMap<Bytes, Subscribers>, chans: &[Bytes]) {
+    ctx.out.array_len(chans.len() * 2);
+    for c in chans {
+        ctx.out.bulk(c);
+        ctx.out.integer(map.get(c).map_or(0, Vec::len) as i64);
+    }
+}
+
+fn pubsub_channels(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let pat = channel_pattern(args)?;
+    let node = ctx.node;
+    list_channels(ctx, &node.pubsub.channels.read(), pat);
+    Ok(())
+}
+
+fn pubsub_shardchannels(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let pat = channel_pattern(args)?;
+    let node = ctx.node;
+    list_channels(ctx, &node.pubsub.shard.read().channels, pat);
     Ok(())
 }
 
 fn pubsub_numsub(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    let chans = &args[2..];
-    let counts: Vec<usize> = {
-        let map = ctx.node.pubsub.channels.read();
-        chans
-            .iter()
-            .map(|c| map.get(c).map_or(0, Vec::len))
-            .collect()
-    };
-    ctx.out.array_len(chans.len() * 2);
-    for (c, n) in chans.iter().zip(counts) {
-        ctx.out.bulk(c);
-        ctx.out.integer(n as i64);
-    }
+    let node = ctx.node;
+    count_subscribers(ctx, &node.pubsub.channels.read(), &args[2..]);
+    Ok(())
+}
+
+fn pubsub_shardnumsub(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let node = ctx.node;
+    count_subscribers(ctx, &node.pubsub.shard.read().channels, &args[2..]);
     Ok(())
 }
 

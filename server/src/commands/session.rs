@@ -103,7 +103,9 @@ impl Session {
 
     /// Subscribed to anything?
     pub fn in_pubsub(&self) -> bool {
-        !self.channels.is_empty() || !self.patterns.is_empty()
+        !self.channels.is_empty()
+            || !self.patterns.is_empty()
+            || self.info.ssub.load(std::sync::atomic::Ordering::Relaxed) > 0
     }
 
     /// Number of subscriptions (channels + patterns).

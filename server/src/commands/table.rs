@@ -166,10 +166,7 @@ impl CommandTable {
             next_id += 1;
             next_id - 1
         };
-        for data in super::table_data::COMMANDS
-            .iter()
-            .chain(crate::cluster::table::COMMANDS)
-        {
+        for data in super::table_data::COMMANDS {
             let mut subcommands = HashMap::default();
             for s in data.subcommands {
                 let short = s.name.split_once('|').map_or(s.name, |(_, b)| b);
@@ -250,9 +247,7 @@ impl CommandTable {
 
     /// Every command, in generated (name) order.
     pub fn all(&self) -> impl Iterator<Item = &'static CommandData> {
-        super::table_data::COMMANDS
-            .iter()
-            .chain(crate::cluster::table::COMMANDS)
+        super::table_data::COMMANDS.iter()
     }
 
     /// Number of commands.

@@ -34,6 +34,8 @@ pub struct ClientHandle {
     pub sub: AtomicUsize,
     /// Pattern subscriptions (psub=).
     pub psub: AtomicUsize,
+    /// Shard channel subscriptions (ssub=), kept by the pub/sub registry.
+    pub ssub: AtomicUsize,
     /// Queued commands, -1 outside MULTI (multi=).
     pub multi: AtomicI64,
     /// Speaks RESP3 (resp=3).
@@ -74,6 +76,7 @@ impl ClientHandle {
             db: AtomicUsize::new(0),
             sub: AtomicUsize::new(0),
             psub: AtomicUsize::new(0),
+            ssub: AtomicUsize::new(0),
             multi: AtomicI64::new(-1),
             resp3: AtomicBool::new(false),
             no_evict: AtomicBool::new(false),
@@ -143,9 +146,10 @@ impl ClientHandle {
             .unwrap_or_default();
         let sub = self.sub.load(Ordering::Relaxed);
         let psub = self.psub.load(Ordering::Relaxed);
+        let ssub = self.ssub.load(Ordering::Relaxed);
         let multi = self.multi.load(Ordering::Relaxed);
         let mut flags = String::new();
-        if sub + psub > 0 {
+        if sub + psub + ssub > 0 {
             flags.push('P');
         }
         if multi >= 0 {
@@ -160,7 +164,7 @@ impl ClientHandle {
         let idle = now_ms.saturating_sub(self.last_active.load(Ordering::Relaxed)) / 1000;
         let omem = self.omem.load(Ordering::Relaxed);
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub=0 multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}\n",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}\n",
             self.id,
             self.addr,
             self.laddr,
@@ -172,6 +176,7 @@ impl ClientHandle {
             self.db.load(Ordering::Relaxed),
             sub,
             psub,
+            ssub,
             multi,
             omem,
             16384 + omem,
