@@ -261,7 +261,11 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             }
             "--no-auth-warning" => no_auth_warning = true,
             "--user" => user = Some(value(&mut i)?),
-            "--cluster-replicas" => pending.replicas = number(&value(&mut i)?) as usize,
+            "--cluster-replicas" => {
+                // redis-cli keeps an int; anything beyond the node count means "too few nodes".
+                let n = number(&value(&mut i)?).clamp(0, i64::from(u16::MAX));
+                pending.replicas = usize::try_from(n).unwrap_or(0);
+            }
             "--cluster-yes" => pending.yes = true,
             "--cluster-from" => pending.from = Some(value(&mut i)?),
             "--cluster-to" => pending.to = Some(value(&mut i)?),

@@ -534,9 +534,10 @@ pub fn rebalance(m: &mut Manager, argv: &[String]) -> bool {
     let mut total_balance: i64 = 0;
     for &n in &involved {
         let node = &mut m.nodes[n];
+        // Saturating: weights that sum to 0 make the share infinite (redis-cli overflows).
         let expected = ((SLOTS as f32 / total_weight) * node.weight) as i64;
-        node.balance = node.slots_count as i64 - expected;
-        total_balance += node.balance;
+        node.balance = (node.slots_count as i64).saturating_sub(expected);
+        total_balance = total_balance.saturating_add(node.balance);
         if threshold > 0.0 {
             if node.slots_count > 0 {
                 let err_perc = (100.0 - (100.0 * expected as f64 / node.slots_count as f64)).abs();
@@ -554,7 +555,7 @@ pub fn rebalance(m: &mut Manager, argv: &[String]) -> bool {
         ));
         return true;
     }
-    while total_balance > 0 {
+    while total_balance > 0 && involved.iter().any(|&n| m.nodes[n].balance <= 0) {
         for &n in &involved {
             if m.nodes[n].balance <= 0 && total_balance > 0 {
                 m.nodes[n].balance -= 1;
