@@ -432,7 +432,12 @@ impl Manager {
                     if masters.is_empty() {
                         return -1;
                     }
-                    let n = masters[fastrand::usize(..masters.len())];
+                    // redis-cli reseeds with the current second before each pick: one run
+                    // covers every slot with the same random master.
+                    let second = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs());
+                    let n = masters[fastrand::Rng::with_seed(second).usize(..masters.len())];
                     let line = format!(">>> Covering slot {slot} with {}\n", self.addr(n));
                     self.log.info(&line);
                     if !self.set_slot_owner(n, slot, false) {
