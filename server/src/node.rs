@@ -101,6 +101,8 @@ pub struct Node {
     pub blocking: crate::commands::Blocking,
     /// LATENCY events.
     pub latency: crate::commands::latency::LatencyMonitor,
+    /// The listening sockets' accept loops (CONFIG SET port / bind replace them).
+    pub accepting: crate::net::Accepting,
     /// RDB persistence: SAVE/BGSAVE state, the schedule, INFO persistence.
     pub persistence: crate::rdb::Persistence,
     /// Replication: ids, offsets, backlog, replicas, the link to our master.
@@ -138,6 +140,7 @@ impl Node {
             active_expire: std::sync::atomic::AtomicBool::new(true),
             blocking: crate::commands::Blocking::default(),
             latency: crate::commands::latency::LatencyMonitor::default(),
+            accepting: crate::net::Accepting::default(),
             persistence: crate::rdb::Persistence::new(),
             repl: crate::replication::Replication::new(),
             shutdown: Mutex::new(None),

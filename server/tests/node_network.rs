@@ -373,3 +373,73 @@ fn slowlog_follows_its_configuration() {
         );
     }
 }
+
+fn refused(port: u16) -> bool {
+    std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+}
+
+/// CONFIG SET port / bind on a server started on `ports[0]`, as redis-server 7.0.15 does it.
+fn rebind_sequence(ports: [u16; 3]) {
+    let [first, second, taken] = ports;
+    let mut c = Raw::connect(first);
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "port", &second.to_string()]),
+        "+OK\r\n"
+    );
+    assert!(refused(first), "old port still open");
+    let mut c2 = Raw::connect(second);
+    assert_eq!(c2.cmd(&["PING"]), "+PONG\r\n");
+    // The connection made before the change keeps working.
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+
+    let _blocker = std::net::TcpListener::bind(("127.0.0.1", taken)).unwrap();
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "port", &taken.to_string()]),
+        "-ERR CONFIG SET failed (possibly related to argument 'port') - Unable to listen on this port. Check server logs.\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "port"]),
+        format!(
+            "*2\r\n$4\r\nport\r\n${}\r\n{second}\r\n",
+            second.to_string().len()
+        )
+    );
+    assert_eq!(Raw::connect(second).cmd(&["PING"]), "+PONG\r\n");
+
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "bind", "127.0.0.1 10.9.9.9"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'bind') - Failed to bind to specified addresses.\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "bind"]),
+        "*2\r\n$4\r\nbind\r\n$9\r\n127.0.0.1\r\n"
+    );
+    assert_eq!(Raw::connect(second).cmd(&["PING"]), "+PONG\r\n");
+
+    // An optional address that does not exist here is skipped.
+    assert_eq!(
+        c.cmd(&["CONFIG", "SET", "bind", "-10.9.9.9 127.0.0.1"]),
+        "+OK\r\n"
+    );
+    assert_eq!(Raw::connect(second).cmd(&["PING"]), "+PONG\r\n");
+
+    // An empty bind listens nowhere; clients already connected stay.
+    assert_eq!(c.cmd(&["CONFIG", "SET", "bind", ""]), "+OK\r\n");
+    assert!(refused(second), "still listening with an empty bind");
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "bind"]),
+        "*2\r\n$4\r\nbind\r\n$0\r\n\r\n"
+    );
+    assert_eq!(c.cmd(&["CONFIG", "SET", "bind", "127.0.0.1"]), "+OK\r\n");
+    assert_eq!(Raw::connect(second).cmd(&["PING"]), "+PONG\r\n");
+}
+
+#[test]
+fn config_set_port_and_bind_rebind_like_redis() {
+    let ours = start_binary(21456, &[]);
+    rebind_sequence([21456, 21457, 21458]);
+    drop(ours);
+    let real = common::start_redis(22056, &[]);
+    rebind_sequence([22056, 22057, 22058]);
+    drop(real);
+}

@@ -56,3 +56,62 @@ fn move_is_refused_in_cluster_mode() {
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Parses a SCAN reply: the next cursor and the keys.
+fn scan_page(c: &mut Raw, cursor: &str, count: &str) -> (String, Vec<String>) {
+    let text = c.cmd(&["SCAN", cursor, "COUNT", count]);
+    let lines: Vec<&str> = text.split("\r\n").collect();
+    let next = lines[2].to_string();
+    let keys = lines[4..]
+        .chunks(2)
+        .filter_map(|kv| kv.get(1).map(|k| k.to_string()))
+        .filter(|k| !k.is_empty())
+        .collect();
+    (next, keys)
+}
+
+#[test]
+fn scan_pages_through_one_huge_slot_across_table_growth() {
+    let s = InProcess::start(21455, "");
+    let mut c = Raw::connect(s.port);
+    let load = |c: &mut Raw, from: usize, to: usize| {
+        let mut batch = Vec::new();
+        for i in from..to {
+            let k = format!("{{tag}}:{i}");
+            batch.extend_from_slice(&common::encode(&[b"SET", k.as_bytes(), b"v"]));
+        }
+        c.send_raw(&batch);
+        for _ in from..to {
+            assert_eq!(c.reply(), b"+OK\r\n".to_vec());
+        }
+    };
+    // Every key hashes to the slot of "tag".
+    load(&mut c, 0, 10_000);
+    let mut seen = std::collections::HashSet::new();
+    let mut cursor = "0".to_string();
+    let mut pages = 0;
+    let mut grown = false;
+    loop {
+        let (next, keys) = scan_page(&mut c, &cursor, "100");
+        assert!(keys.len() <= 200, "a page of {} keys", keys.len());
+        seen.extend(keys);
+        pages += 1;
+        if !grown && pages == 20 {
+            // Force the slot's table to grow (rehash) in the middle of the scan.
+            load(&mut c, 10_000, 40_000);
+            grown = true;
+        }
+        cursor = next;
+        if cursor == "0" {
+            break;
+        }
+        assert!(pages < 10_000, "the scan does not end");
+    }
+    assert!(pages >= 100, "only {pages} pages for 10,000+ keys");
+    for i in 0..10_000 {
+        assert!(
+            seen.contains(&format!("{{tag}}:{i}")),
+            "key {i} never returned"
+        );
+    }
+}

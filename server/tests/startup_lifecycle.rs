@@ -452,3 +452,20 @@ fn config_from_stdin() {
     assert!(out.ends_with(" # Reading config from stdin\n"), "{out}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn empty_bind_listens_nowhere_and_exits_like_redis() {
+    for bin in [env!("CARGO_BIN_EXE_server"), "redis-server"] {
+        let out = std::process::Command::new(bin)
+            .args(["--port", "21459", "--bind", "", "--save", ""])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{bin}");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.trim_end()
+                .ends_with("# Configured to not listen anywhere, exiting."),
+            "{bin}: {text}"
+        );
+    }
+}

@@ -486,28 +486,44 @@ fn scan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         }
         i += 2;
     }
-    // The cursor is the next slot to visit; each step returns whole slots.
+    let (mut slot, generation, mut pos) = scan_cursor::decode(cursor);
     let mut keys: Vec<Box<[u8]>> = Vec::new();
-    let mut slot = cursor;
+    let mut next = 0;
     let db = ctx.node.db(ctx.sess.db);
+    let wanted = usize::try_from(count).unwrap_or(usize::MAX);
     if db.is_initialized() {
-        while slot < SLOTS as u64 && (keys.len() as i64) < count {
+        while slot < SLOTS {
             let sl = slot as u16;
-            let s = db.shards()[usize::from(sl) % SHARDS].lock();
-            for e in s.slot(sl).iter() {
+            let s = db.shards()[slot % SHARDS].lock();
+            let t = s.slot(sl);
+            if t.generation() != generation && pos != 0 {
+                // The table rehashed since: its buckets mean other keys now. Restarting
+                // the slot may repeat keys, never miss one.
+                pos = 0;
+            }
+            let resume = t.scan_from(pos, |e| {
                 let ok = !e.is_expired(ctx.now)
                     && pattern.map_or(true, |p| string_match(p, e.key(), false))
                     && type_name.map_or(true, |t| eq(t, e.value_type().name()));
                 if ok {
                     keys.push(e.key().into());
                 }
+                keys.len() < wanted
+            });
+            if let Some(p) = resume {
+                next = scan_cursor::encode(slot, t.generation(), p);
+                break;
             }
             slot += 1;
+            pos = 0;
+            if keys.len() >= wanted {
+                if slot < SLOTS {
+                    next = scan_cursor::encode(slot, 0, 0);
+                }
+                break;
+            }
         }
-    } else {
-        slot = SLOTS as u64;
     }
-    let next = if slot >= SLOTS as u64 { 0 } else { slot };
     ctx.out.array_len(2);
     ctx.out.bulk(itoa::Buffer::new().format(next).as_bytes());
     ctx.out.array_len(keys.len());
@@ -515,6 +531,28 @@ fn scan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         ctx.out.bulk(k);
     }
     Ok(())
+}
+
+/// SCAN's cursor: the slot, then a bucket position inside the slot's table with the
+/// table generation it belongs to, so one huge slot is returned a page at a time.
+mod scan_cursor {
+    const POS_BITS: u32 = 34;
+    const GEN_BITS: u32 = 16;
+
+    /// (slot, generation, bucket position).
+    pub fn decode(cursor: u64) -> (usize, u16, usize) {
+        let slot = (cursor >> (POS_BITS + GEN_BITS)) as usize;
+        let generation = ((cursor >> POS_BITS) & 0xFFFF) as u16;
+        let pos = (cursor & ((1 << POS_BITS) - 1)) as usize;
+        (slot, generation, pos)
+    }
+
+    /// The cursor resuming at bucket `pos` of `slot`.
+    pub fn encode(slot: usize, generation: u16, pos: usize) -> u64 {
+        ((slot as u64) << (POS_BITS + GEN_BITS))
+            | (u64::from(generation) << POS_BITS)
+            | (pos as u64 & ((1 << POS_BITS) - 1))
+    }
 }
 
 fn randomkey(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {

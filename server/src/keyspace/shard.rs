@@ -4,7 +4,8 @@ use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use hashbrown::HashTable;
+// hashbrown 0.17 exposes bucket indices, which SCAN's cursor is made of.
+use hashbrown017::HashTable;
 
 use super::entry::Entry;
 use super::slot::SLOTS;
@@ -24,6 +25,9 @@ pub struct SlotTable {
     table: HashTable<Entry>,
     /// Keys in this slot that have a TTL, so the expiry cycle can skip slots without any.
     volatile: u32,
+    /// Changes whenever the table may have moved its entries to other buckets (a rehash
+    /// on insert), which invalidates bucket positions held by SCAN cursors.
+    generation: u16,
 }
 
 impl SlotTable {
@@ -40,6 +44,31 @@ impl SlotTable {
     /// Every entry, in table order.
     pub fn iter(&self) -> impl Iterator<Item = &Entry> {
         self.table.iter()
+    }
+
+    /// See the `generation` field: a bucket position is only meaningful with the
+    /// generation it was taken at.
+    pub fn generation(&self) -> u16 {
+        self.generation
+    }
+
+    /// Visits the entries from bucket `pos` on, in bucket order, while `visit` returns
+    /// true. Returns the bucket to resume from, or None when the table's end was reached.
+    /// Without a rehash in between, resuming never skips an entry that stayed in the table
+    /// (removals leave the other entries where they are).
+    pub fn scan_from(&self, pos: usize, mut visit: impl FnMut(&Entry) -> bool) -> Option<usize> {
+        let buckets = self.table.num_buckets();
+        let mut i = pos;
+        while i < buckets {
+            let e = self.table.get_bucket(i);
+            i += 1;
+            if let Some(e) = e {
+                if !visit(e) {
+                    return (i < buckets).then_some(i);
+                }
+            }
+        }
+        None
     }
 
     /// Number of keys with a TTL.
@@ -319,9 +348,13 @@ impl Shard {
                 if lfu {
                     entry.touch(super::lfu::init(now_ms));
                 }
-                absent
-                    .into_table()
-                    .insert_unique(h, entry, |e| hasher.hash_one(e.key()));
+                let table = absent.into_table();
+                // A full table rehashes on this insert: entries change buckets.
+                let rehash = table.len() >= table.capacity();
+                table.insert_unique(h, entry, |e| hasher.hash_one(e.key()));
+                if rehash {
+                    t.generation = t.generation.wrapping_add(1);
+                }
                 if new_volatile {
                     t.volatile += 1;
                     self.data.volatile += 1;

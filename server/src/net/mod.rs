@@ -5,6 +5,7 @@
 //! token is cancelled, closes every client and returns.
 
 mod conn;
+mod listen;
 mod registry;
 
 use std::io;
@@ -19,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::node::Node;
 
+pub use listen::Accepting;
 pub use registry::{ClientHandle, Registry};
 
 /// The bound listening sockets.
@@ -71,12 +73,8 @@ pub fn bind(cfg: &Config) -> io::Result<Listeners> {
     if cfg.port == 0 {
         return Ok(Listeners { sockets });
     }
-    let entries: Vec<String> = if cfg.bind.is_empty() {
-        vec!["*".into(), "-::*".into()]
-    } else {
-        cfg.bind.clone()
-    };
-    for entry in &entries {
+    // An empty `bind` (set explicitly to "") listens nowhere, as in Redis.
+    for entry in &cfg.bind {
         let Some((ip, optional)) = bind_target(entry) else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
@@ -99,12 +97,18 @@ pub async fn serve(node: Arc<Node>, listeners: Listeners, shutdown: Cancellation
     node.set_shutdown_token(shutdown.clone());
     node.install_hooks();
     let mut tasks = Vec::new();
-    for std_listener in listeners.sockets {
-        match TcpListener::from_std(std_listener) {
-            Ok(l) => tasks.push(tokio::spawn(accept_loop(node.clone(), l, shutdown.clone()))),
-            Err(e) => tracing::warn!("Failed to use a listening socket: {e}"),
-        }
+    let cfg = node.config.current();
+    if let Err(e) = node.accepting.start(
+        &node,
+        listeners.sockets,
+        cfg.port,
+        cfg.bind.clone(),
+        &shutdown,
+    ) {
+        tracing::warn!("Failed to use a listening socket: {e}");
     }
+    drop(cfg);
+    listen::install_hook(&node, &shutdown);
     tasks.push(tokio::spawn(cron(node.clone(), shutdown.clone())));
     tasks.push(tokio::spawn(follow_config(node.clone(), shutdown.clone())));
     shutdown.cancelled().await;
@@ -121,14 +125,22 @@ pub async fn serve(node: Arc<Node>, listeners: Listeners, shutdown: Cancellation
     }
 }
 
-async fn accept_loop(node: Arc<Node>, listener: TcpListener, shutdown: CancellationToken) {
+/// Accepts clients on one listening socket until `stop` (a rebind) or the shutdown.
+async fn accept_loop(
+    node: Arc<Node>,
+    listener: TcpListener,
+    stop: CancellationToken,
+    shutdown: CancellationToken,
+) {
     loop {
         let accepted = tokio::select! {
-            _ = shutdown.cancelled() => return,
+            biased;
+            _ = stop.cancelled() => return,
             a = listener.accept() => a,
         };
         match accepted {
             Ok((stream, peer)) => conn::start(node.clone(), stream, peer, shutdown.clone()),
+            Err(_) if stop.is_cancelled() => return,
             Err(e) => {
                 tracing::warn!("Accepting client connection: {e}");
                 // Out of file descriptors and the like: back off instead of spinning.
