@@ -404,6 +404,9 @@ fn create_with_replicas_then_check_info_call_print_what_redis_cli_prints() {
             addrs[0].as_str(),
             "--cluster-search-multiple-owners",
         ],
+        // No config file here: CONFIG REWRITE fails on every node, reported alike.
+        vec!["--cluster", "set-timeout", addrs[0].as_str(), "5000"],
+        vec!["--cluster", "set-timeout", addrs[0].as_str(), "99"],
     ] {
         let (real, rc_real) = tool(Tool::Real, &sub, b"", None);
         let (ours, rc_ours) = tool(Tool::Ours, &sub, b"", Some(&trace));

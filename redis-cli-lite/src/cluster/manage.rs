@@ -359,7 +359,7 @@ pub fn set_timeout(m: &mut Manager, argv: &[String]) -> bool {
             Err(e) => {
                 let e = e.unwrap_or_default();
                 m.log
-                    .err(&format!("ERR setting node-timeot for {n}: {e}\n"));
+                    .err(&format!("ERR setting node-timeout for {n}: {e}\n"));
                 failed += 1;
             }
         }

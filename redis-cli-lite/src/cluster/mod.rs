@@ -4,7 +4,18 @@
 //! captures of the real tool are in `tests/fixtures/cluster-tools/`) and prints the same lines,
 //! so scripts that read redis-cli's output read ours. On a terminal a few things are added
 //! after (never instead of) redis-cli's lines: a table after `info` and `check`, a progress bar
-//! and a summary for `reshard` and `rebalance`.
+//! and a summary for `reshard` and `rebalance` (whose per-slot lines and `#` marks the bar
+//! replaces there). Colours follow redis-cli's rule: on when `TERM` contains `xterm`, pipe or
+//! not.
+//!
+//! Known differences from redis-cli 7.0.15:
+//! * where redis-cli walks a hash table (open slots, uncovered slots to cover) we go in
+//!   ascending slot order; redis-cli's order is that of its randomly seeded dict;
+//! * the reshard questions (slots, target, sources) give up at the end of input instead of
+//!   asking again forever;
+//! * `--cluster help` does not list `import` and `backup`, which are not implemented.
+//!
+//! With `REDIS_CLI_LITE_TRACE=<file>` every command sent is appended to the file (see `link`).
 
 mod args;
 mod check;
