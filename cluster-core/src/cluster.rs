@@ -72,7 +72,10 @@ pub(crate) struct Todo {
     pub save: bool,
     pub fsync: bool,
     pub update_state: bool,
+    /// Rebuild the routing snapshot (a slot changed owner).
     pub routing: bool,
+    /// Something else changed: rebuild only if the snapshot's non-slot parts differ.
+    pub routing_check: bool,
     pub handle_failover: bool,
     /// A [`Effect::SaveConfig`] already pushed in this `handle` call, with its fsync.
     pub save_pushed: Option<bool>,
@@ -265,7 +268,7 @@ impl Cluster {
         if c.nodes.iter().any(|n| !n.replicas.is_empty()) {
             for name in c.nodes.names() {
                 if let Some(n) = c.nodes.get_mut(&name) {
-                    if n.is_master() && !n.slots.is_empty() {
+                    if n.is_master() && n.has_slots() {
                         n.flags |= NodeFlags::MIGRATE_TO;
                     }
                 }
@@ -446,7 +449,13 @@ impl Cluster {
             self.todo.save = false;
             self.todo.fsync = false;
         }
-        if self.todo.routing {
+        let check = std::mem::take(&mut self.todo.routing_check);
+        let stale = |c: &Self| {
+            c.last_routing
+                .as_deref()
+                .is_none_or(|last| !c.routing_unchanged_but_slots(last))
+        };
+        if self.todo.routing || (check && stale(self)) {
             self.todo.routing = false;
             let r = Arc::new(self.routing());
             if self.last_routing.as_deref() != Some(&*r) {
@@ -487,7 +496,7 @@ impl Cluster {
     pub(crate) fn save(&mut self, fsync: bool) {
         self.todo.save = true;
         self.todo.fsync |= fsync;
-        self.todo.routing = true;
+        self.todo.routing_check = true;
         self.todo.update_state = true;
     }
 
@@ -516,13 +525,13 @@ impl Cluster {
         };
         let old = std::mem::replace(cell, owner);
         if let Some(o) = old.and_then(|o| self.nodes.get_mut(&o)) {
-            o.slots.remove(slot);
+            o.remove_slot(slot);
         }
         self.not_claiming.remove(slot);
         if let Some(n) = owner {
-            let first_slot = self.nodes.get(&n).is_some_and(|x| x.slots.is_empty());
+            let first_slot = self.nodes.get(&n).is_some_and(|x| !x.has_slots());
             if let Some(node) = self.nodes.get_mut(&n) {
-                node.slots.insert(slot);
+                node.add_slot(slot);
             }
             // §5.1: a master getting its first slot while some master has replicas
             // becomes a migration target.
@@ -539,7 +548,7 @@ impl Cluster {
     /// `slots` (an UPDATE or a PING claiming many slots), with one record lookup per
     /// run of slots instead of several per slot.
     pub(crate) fn set_slots_owner(&mut self, slots: &SlotSet, owner: NodeName) {
-        let first_slot = self.nodes.get(&owner).is_some_and(|x| x.slots.is_empty());
+        let first_slot = self.nodes.get(&owner).is_some_and(|x| !x.has_slots());
         let mut prev: Option<NodeName> = None;
         let mut run = Vec::new();
         for slot in slots.iter() {
@@ -558,7 +567,7 @@ impl Cluster {
         self.release_slots(prev, &run);
         if let Some(node) = self.nodes.get_mut(&owner) {
             for slot in slots.iter() {
-                node.slots.insert(slot);
+                node.add_slot(slot);
             }
         }
         if !slots.is_empty() && first_slot && self.nodes.iter().any(|x| !x.replicas.is_empty()) {
@@ -572,7 +581,7 @@ impl Cluster {
     fn release_slots(&mut self, old: Option<NodeName>, run: &[u16]) {
         if let Some(o) = old.and_then(|o| self.nodes.get_mut(&o)) {
             for s in run {
-                o.slots.remove(*s);
+                o.remove_slot(*s);
             }
         }
     }
@@ -586,12 +595,12 @@ impl Cluster {
             };
             if let Some(old) = cell.replace(owner).filter(|o| *o != owner) {
                 if let Some(o) = self.nodes.get_mut(&old) {
-                    o.slots.remove(s);
+                    o.remove_slot(s);
                 }
             }
         }
         if let Some(n) = self.nodes.get_mut(&owner) {
-            n.slots.insert_range(a..=b);
+            n.add_slot_range(a..=b);
         }
         self.todo.routing = true;
     }
@@ -826,7 +835,7 @@ impl Cluster {
             let mut covered = 0usize;
             for n in self.nodes.iter() {
                 if !n.failed() {
-                    covered += n.slots.len();
+                    covered += n.slot_count();
                 }
             }
             if covered != usize::from(CLUSTER_SLOTS) {
@@ -836,7 +845,7 @@ impl Cluster {
         let mut size = 0usize;
         let mut reachable = 0usize;
         for n in self.nodes.iter() {
-            if n.is_master() && !n.slots.is_empty() {
+            if n.is_master() && n.has_slots() {
                 size += 1;
                 if n.healthy() {
                     reachable += 1;
@@ -937,10 +946,7 @@ impl Cluster {
     pub fn routing(&self) -> Routing {
         let mut nodes: Vec<RouteNode> = Vec::new();
         let mut owners = vec![NO_OWNER; usize::from(CLUSTER_SLOTS)];
-        // Migration targets may own no slot yet: ASK redirections still need their address.
-        let listed =
-            |n: &&Node| !n.slots.is_empty() || self.migrating.values().any(|t| *t == n.name);
-        for n in self.nodes.iter().filter(listed) {
+        for n in self.route_nodes() {
             let Ok(i) = u16::try_from(nodes.len()) else {
                 break;
             };
@@ -960,16 +966,44 @@ impl Cluster {
         Routing {
             state_ok: self.state == Health::Ok,
             myself: self.myself,
-            my_master: if self.is_replica() {
-                self.my_master()
-            } else {
-                None
-            },
+            my_master: self.route_master(),
             nodes,
             owners,
             migrating: self.migrating.clone(),
             importing: self.importing.clone(),
         }
+    }
+
+    /// The records a [`Routing`] lists: slot owners, and migration targets (they may
+    /// own no slot yet, but ASK redirections need their address).
+    fn route_nodes(&self) -> impl Iterator<Item = &Node> + '_ {
+        self.nodes
+            .iter()
+            .filter(|n| n.has_slots() || self.migrating.values().any(|t| *t == n.name))
+    }
+
+    fn route_master(&self) -> Option<NodeName> {
+        self.my_master().filter(|_| self.is_replica())
+    }
+
+    /// True when [`Cluster::routing`] would give `last` again, provided no slot changed
+    /// owner (the slot setters ask for a full rebuild instead): O(N) without
+    /// building the 16384-entry table.
+    fn routing_unchanged_but_slots(&self, last: &Routing) -> bool {
+        if last.state_ok != (self.state == Health::Ok)
+            || last.my_master != self.route_master()
+            || last.migrating != self.migrating
+            || last.importing != self.importing
+        {
+            return false;
+        }
+        let mut before = last.nodes.iter();
+        let same = self.route_nodes().all(|n| {
+            before.next().is_some_and(|r| {
+                r.name == n.name && r.port == n.port && r.ip == n.ip && r.hostname == n.hostname
+            })
+        });
+        same && before.next().is_none()
     }
 
     /// Count of messages of a type sent (CLUSTER INFO).

@@ -557,7 +557,7 @@ impl Cluster {
                 if self.nodes.get(&n).is_some_and(Node::is_replica) {
                     return Err(CmdError::ReplicateReplica);
                 }
-                if self.me().is_master() && (!self.me().slots.is_empty() || keys.db_keys != 0) {
+                if self.me().is_master() && (self.me().has_slots() || keys.db_keys != 0) {
                     return Err(CmdError::NotEmpty);
                 }
                 self.set_my_master(now, n, out);
@@ -804,10 +804,7 @@ impl Cluster {
                     self.migrating.remove(&slot);
                 }
                 self.set_slot_owner(slot, Some(n));
-                if was_mine
-                    && n != me
-                    && self.me().slots.is_empty()
-                    && self.cfg.allow_replica_migration
+                if was_mine && n != me && !self.me().has_slots() && self.cfg.allow_replica_migration
                 {
                     Self::log(
                         out,

@@ -78,7 +78,7 @@ impl Cluster {
             }
             if i_am_replica && n.is_master() && !n.failed() {
                 let ok = self.count_non_failing_replicas(&name);
-                if ok == 0 && !n.slots.is_empty() && n.flags.contains(NodeFlags::MIGRATE_TO) {
+                if ok == 0 && n.has_slots() && n.flags.contains(NodeFlags::MIGRATE_TO) {
                     orphaned_masters += 1;
                 }
                 max_replicas = max_replicas.max(ok);

@@ -52,9 +52,7 @@ impl Cluster {
         let Some(master) = me.master.and_then(|m| self.nodes.get(&m)) else {
             return;
         };
-        if (!manual && (!master.failed() || self.cfg.replica_no_failover))
-            || master.slots.is_empty()
-        {
+        if (!manual && (!master.failed() || self.cfg.replica_no_failover)) || !master.has_slots() {
             return;
         }
         let mut data_age = self.replica_data_age(now);
@@ -165,7 +163,7 @@ impl Cluster {
         let counts = self
             .nodes
             .get(&sender)
-            .is_some_and(|n| n.is_master() && !n.slots.is_empty());
+            .is_some_and(|n| n.is_master() && n.has_slots());
         if counts
             && hdr.current_epoch >= self.election.auth_epoch
             && !self.election.voters.contains(&sender)
@@ -186,7 +184,7 @@ impl Cluster {
         out: &mut Vec<Effect>,
     ) {
         let me = self.me();
-        if me.is_replica() || me.slots.is_empty() {
+        if me.is_replica() || !me.has_slots() {
             return;
         }
         let who = Self::nm(&requester);
@@ -397,7 +395,7 @@ impl Cluster {
             if ok > 0 {
                 orphaned = false;
             }
-            let has_slots = !n.slots.is_empty();
+            let has_slots = n.has_slots();
             if ok == max_replicas {
                 for r in &n.replicas {
                     if r.as_bytes() < candidate.as_bytes() {

@@ -135,10 +135,7 @@ impl Cluster {
             if node.is_myself() || node.timed_out() {
                 continue;
             }
-            if node.in_handshake()
-                || node.no_addr()
-                || (node.link.is_none() && node.slots.is_empty())
-            {
+            if node.in_handshake() || node.no_addr() || (node.link.is_none() && !node.has_slots()) {
                 freshnodes -= 1;
                 continue;
             }
@@ -945,7 +942,7 @@ impl Cluster {
         let Some(n) = self.nodes.get_mut(&name) else {
             return;
         };
-        let text = if n.is_replica() || n.slots.is_empty() {
+        let text = if n.is_replica() || !n.has_slots() {
             "is reachable again."
         } else if n.is_master() && now.saturating_sub(n.fail_time) > undo {
             "is reachable again and nobody is serving its slots after some time."
@@ -1090,7 +1087,7 @@ impl Cluster {
         for s in owned {
             self.not_claiming.insert(s);
         }
-        let cur_empty = self.nodes.get(&cur).is_some_and(|n| n.slots.is_empty());
+        let cur_empty = self.nodes.get(&cur).is_some_and(|n| !n.has_slots());
         if new_primary.is_some()
             && cur_empty
             && (self.cfg.allow_replica_migration || sender_slots == migrated_our_slots)

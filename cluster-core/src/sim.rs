@@ -873,11 +873,7 @@ impl Sim {
                 return Err(format!("node{i} cluster_state:fail"));
             }
             let mut epochs = BTreeMap::new();
-            for m in c
-                .nodes()
-                .iter()
-                .filter(|m| m.is_master() && !m.slots.is_empty())
-            {
+            for m in c.nodes().iter().filter(|m| m.is_master() && m.has_slots()) {
                 if let Some(other) = epochs.insert(m.config_epoch, m.name) {
                     return Err(format!(
                         "node{i} sees masters {} and {} with configEpoch {}",
