@@ -20,7 +20,17 @@ const HEAD: u32 = 0;
 struct Link {
     next: u32,
     span: u32,
+    /// The score of `next` (unused at NIL): a search step decides from the link it already
+    /// read, without touching the next node (one cache miss per step, as Redis's node with
+    /// its level array inline).
+    score: f64,
 }
+
+const END: Link = Link {
+    next: NIL,
+    span: 0,
+    score: 0.0,
+};
 
 #[derive(Clone, Debug)]
 struct Node {
@@ -56,10 +66,6 @@ fn random_level() -> usize {
     l
 }
 
-fn before(a_score: f64, a_member: &[u8], b_score: f64, b_member: &[u8]) -> bool {
-    a_score < b_score || (a_score == b_score && a_member < b_member)
-}
-
 impl SkipList {
     /// An empty skip list.
     pub fn new() -> Self {
@@ -67,7 +73,7 @@ impl SkipList {
             member: Box::default(),
             score: 0.0,
             back: NIL,
-            links: vec![Link { next: NIL, span: 0 }; MAX_LEVEL].into_boxed_slice(),
+            links: vec![END; MAX_LEVEL].into_boxed_slice(),
         };
         SkipList {
             nodes: vec![head],
@@ -90,11 +96,7 @@ impl SkipList {
     }
 
     fn link(&self, x: u32, i: usize) -> Link {
-        self.nodes[x as usize]
-            .links
-            .get(i)
-            .copied()
-            .unwrap_or(Link { next: NIL, span: 0 })
+        self.nodes[x as usize].links.get(i).copied().unwrap_or(END)
     }
 
     fn link_mut(&mut self, x: u32, i: usize) -> &mut Link {
@@ -119,11 +121,14 @@ impl SkipList {
         self.find_idx(member).map(|i| self.node(i).score)
     }
 
-    fn insert_link(&mut self, idx: u32) {
-        let (score, member) = {
-            let n = self.node(idx);
-            (n.score, n.member.clone())
-        };
+    /// Whether the node `l` leads to sorts before (score, member).
+    fn leads_before(&self, l: Link, score: f64, member: &[u8]) -> bool {
+        l.next != NIL
+            && (l.score < score || (l.score == score && self.node(l.next).member[..] < *member))
+    }
+
+    /// The last node before (score, member) on each level, and its rank.
+    fn search(&self, score: f64, member: &[u8]) -> ([u32; MAX_LEVEL], [u32; MAX_LEVEL]) {
         let mut update = [HEAD; MAX_LEVEL];
         let mut rank = [0u32; MAX_LEVEL];
         let mut x = HEAD;
@@ -131,22 +136,26 @@ impl SkipList {
             rank[i] = if i == self.level - 1 { 0 } else { rank[i + 1] };
             loop {
                 let l = self.link(x, i);
-                if l.next != NIL
-                    && before(
-                        self.node(l.next).score,
-                        &self.node(l.next).member,
-                        score,
-                        &member,
-                    )
-                {
-                    rank[i] += l.span;
-                    x = l.next;
-                } else {
+                if !self.leads_before(l, score, member) {
                     break;
                 }
+                rank[i] += l.span;
+                x = l.next;
             }
             update[i] = x;
         }
+        (update, rank)
+    }
+
+    /// The predecessors of node `idx` on each level.
+    fn search_node(&self, idx: u32) -> [u32; MAX_LEVEL] {
+        let n = self.node(idx);
+        self.search(n.score, &n.member).0
+    }
+
+    fn insert_link(&mut self, idx: u32) {
+        let score = self.node(idx).score;
+        let (mut update, mut rank) = self.search_node_ranked(idx);
         let lvl = random_level();
         if lvl > self.level {
             for i in self.level..lvl {
@@ -156,18 +165,19 @@ impl SkipList {
             }
             self.level = lvl;
         }
-        self.nodes[idx as usize].links = vec![Link { next: NIL, span: 0 }; lvl].into_boxed_slice();
+        self.nodes[idx as usize].links = vec![END; lvl].into_boxed_slice();
         for i in 0..lvl {
             let u = update[i];
             let ul = self.link(u, i);
-            let new_span = ul.span - (rank[0] - rank[i]);
             *self.link_mut(idx, i) = Link {
                 next: ul.next,
-                span: new_span,
+                span: ul.span - (rank[0] - rank[i]),
+                score: ul.score,
             };
             *self.link_mut(u, i) = Link {
                 next: idx,
                 span: rank[0] - rank[i] + 1,
+                score,
             };
         }
         for (i, &u) in update.iter().enumerate().take(self.level).skip(lvl) {
@@ -183,32 +193,18 @@ impl SkipList {
         self.len += 1;
     }
 
+    fn search_node_ranked(&self, idx: u32) -> ([u32; MAX_LEVEL], [u32; MAX_LEVEL]) {
+        let n = self.node(idx);
+        self.search(n.score, &n.member)
+    }
+
     fn unlink(&mut self, idx: u32) {
-        let (score, member) = {
-            let n = self.node(idx);
-            (n.score, n.member.clone())
-        };
-        let mut update = [HEAD; MAX_LEVEL];
-        let mut x = HEAD;
-        for i in (0..self.level).rev() {
-            loop {
-                let l = self.link(x, i);
-                if l.next != NIL
-                    && l.next != idx
-                    && before(
-                        self.node(l.next).score,
-                        &self.node(l.next).member,
-                        score,
-                        &member,
-                    )
-                {
-                    x = l.next;
-                } else {
-                    break;
-                }
-            }
-            update[i] = x;
-        }
+        let update = self.search_node(idx);
+        self.unlink_at(idx, &update);
+    }
+
+    /// Unlinks `idx` given its predecessors on each level.
+    fn unlink_at(&mut self, idx: u32, update: &[u32; MAX_LEVEL]) {
         for (i, &u) in update.iter().enumerate().take(self.level) {
             let ul = self.link(u, i);
             if ul.next == idx {
@@ -216,6 +212,7 @@ impl SkipList {
                 *self.link_mut(u, i) = Link {
                     next: xl.next,
                     span: ul.span + xl.span - 1,
+                    score: xl.score,
                 };
             } else {
                 self.link_mut(u, i).span = ul.span.saturating_sub(1);
@@ -264,16 +261,23 @@ impl SkipList {
         let Some(idx) = self.find_idx(member) else {
             return;
         };
+        let update = self.search_node(idx);
         let n = self.node(idx);
         let back_ok = n.back == NIL || self.node(n.back).score < score;
         let next = self.link(idx, 0).next;
         let next_ok = next == NIL || self.node(next).score > score;
         if back_ok && next_ok {
-            // Same position: no relinking (zslUpdateScore's fast path).
+            // Same position: no relinking (zslUpdateScore's fast path), only the scores the
+            // predecessors' links remember.
             self.nodes[idx as usize].score = score;
+            for (i, &u) in update.iter().enumerate().take(self.level) {
+                if self.link(u, i).next == idx {
+                    self.link_mut(u, i).score = score;
+                }
+            }
             return;
         }
-        self.unlink(idx);
+        self.unlink_at(idx, &update);
         self.nodes[idx as usize].score = score;
         self.insert_link(idx);
     }
@@ -333,7 +337,8 @@ impl SkipList {
             loop {
                 let l = self.link(x, i);
                 if l.next != NIL
-                    && !before(score, m, self.node(l.next).score, &self.node(l.next).member)
+                    && !(score < l.score
+                        || (score == l.score && m[..] < self.node(l.next).member[..]))
                 {
                     rank += l.span as usize;
                     x = l.next;
@@ -428,7 +433,10 @@ impl SkipList {
             + self
                 .nodes
                 .iter()
-                .map(|n| crate::types::alloc_size(n.member.len()) + n.links.len() * 8)
+                .map(|n| {
+                    crate::types::alloc_size(n.member.len())
+                        + crate::types::alloc_size(n.links.len() * std::mem::size_of::<Link>())
+                })
                 .sum::<usize>()
             + self.map.allocation_size()
             + self.free.capacity() * 4
