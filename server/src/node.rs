@@ -99,6 +99,8 @@ pub struct Node {
     pub active_expire: std::sync::atomic::AtomicBool,
     /// Clients blocked in BLPOP and friends.
     pub blocking: crate::commands::Blocking,
+    /// MIGRATE's cached connections to its targets.
+    pub migrate: crate::commands::migrate::SocketCache,
     /// LATENCY events.
     pub latency: crate::commands::latency::LatencyMonitor,
     /// The listening sockets' accept loops (CONFIG SET port / bind replace them).
@@ -139,6 +141,7 @@ impl Node {
             lastsave: AtomicU64::new(crate::keyspace::now_ms() / 1000),
             active_expire: std::sync::atomic::AtomicBool::new(true),
             blocking: crate::commands::Blocking::default(),
+            migrate: crate::commands::migrate::SocketCache::default(),
             latency: crate::commands::latency::LatencyMonitor::default(),
             accepting: crate::net::Accepting::default(),
             persistence: crate::rdb::Persistence::new(),

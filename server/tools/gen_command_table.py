@@ -75,7 +75,7 @@ IMPLEMENTED = {
                "help"],
     # cluster
     "cluster": PARSED_BY_HANDLER, "asking": None, "readonly": None,
-    "readwrite": None,
+    "readwrite": None, "migrate": None, "restore-asking": None,
     # server
     "ping": None, "echo": None, "time": None, "lastsave": None, "info": None,
     "command": ["count", "info", "docs", "list", "getkeys", "help"],

@@ -29,6 +29,9 @@ pub(super) const UNBOUND: &str = "CLUSTERDOWN Hash slot not served";
 /// commands through [`movable_keys`]; a bad `numkeys` names no key, and the command then
 /// fails on its own).
 fn command_keys<'a>(cmd: &Command, args: &'a [Bytes]) -> KeyIter<'a, impl Iterator<Item = usize>> {
+    if cmd.name == "migrate" {
+        return KeyIter::Movable(crate::commands::migrate::keys(args).into_iter(), args);
+    }
     match movable_keys(cmd.name, args) {
         Some(indices) => KeyIter::Movable(indices.into_iter(), args),
         None => KeyIter::Spec(cmd.keys.key_indices(args.len()), args),
@@ -88,6 +91,8 @@ pub fn route(
         // Shard channels route like keys, but are served by replicas without READONLY
         // and never count as missing during a slot migration.
         pubsub_shard: matches!(cmd.name, "ssubscribe" | "sunsubscribe" | "spublish"),
+        migrate: cmd.name == "migrate",
+        asking: cmd.name == "restore-asking",
     };
     decide(node, handle, sess, command_keys(cmd, args), kind, now)
 }
@@ -97,6 +102,10 @@ pub fn route(
 struct Kind {
     write: bool,
     pubsub_shard: bool,
+    /// MIGRATE is served here while the slot is migrating or importing.
+    migrate: bool,
+    /// RESTORE-ASKING: the `asking` command flag, ASKING without the ASKING command.
+    asking: bool,
 }
 
 impl Kind {
@@ -104,6 +113,8 @@ impl Kind {
         Kind {
             write,
             pubsub_shard: false,
+            migrate: false,
+            asking: false,
         }
     }
 }
@@ -159,6 +170,9 @@ fn decide<'a>(
             return Some(DOWN_RO.into());
         }
     }
+    if kind.migrate && (migrating.is_some() || importing) {
+        return None;
+    }
     if let Some(target) = migrating {
         if missing > 0 {
             if existing > 0 {
@@ -171,7 +185,7 @@ fn decide<'a>(
             });
         }
     }
-    if importing && sess.cluster.asking {
+    if importing && (sess.cluster.asking || kind.asking) {
         if multiple && missing > 0 {
             return Some(TRYAGAIN.into());
         }

@@ -9,6 +9,7 @@ mod keys;
 pub mod latency;
 mod lists;
 mod longdouble;
+pub mod migrate;
 mod numbers;
 mod persist;
 pub mod pubsub;
@@ -118,6 +119,7 @@ pub fn handler_for(name: &str) -> Option<Handler> {
         .or_else(|| blocking::handler(name))
         .or_else(|| replication::handler(name))
         .or_else(|| persist::handler(name))
+        .or_else(|| migrate::handler(name))
 }
 
 /// The slot of the first key argument of a command, if it has keys.

@@ -48,7 +48,7 @@ fn dump(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-fn restore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+pub(super) fn restore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let (key, ttl_arg, payload) = (&args[1], &args[2], &args[3]);
     let (mut replace, mut absttl) = (false, false);
     let mut idle: Option<i64> = None;
