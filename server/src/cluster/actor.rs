@@ -149,6 +149,7 @@ impl Actor {
                 biased;
                 _ = self.shutdown.cancelled() => break,
                 _ = tick.tick() => {
+                    self.report_replication();
                     self.step(Input::Tick);
                     self.release_blocked();
                 }
@@ -185,6 +186,8 @@ impl Actor {
         match m {
             ActorInput::Bus { link, msg } => {
                 if self.links.contains_key(&link) {
+                    // The header we answer with carries our offset: keep it current.
+                    self.report_replication();
                     self.step(Input::Bus { link, msg });
                 }
             }
@@ -246,6 +249,19 @@ impl Actor {
                     message,
                 });
             }
+        }
+    }
+
+    /// Feeds our replication offset and master link state to the core (election rank,
+    /// data age, manual failover catch-up), once per tick.
+    fn report_replication(&mut self) {
+        if let Some(node) = self.node.upgrade() {
+            let (offset, link_up, master_last_io) = node.repl.cluster_report();
+            self.step(Input::Replication {
+                offset,
+                link_up,
+                master_last_io,
+            });
         }
     }
 
@@ -343,20 +359,28 @@ impl Actor {
                 );
             }
             Effect::Replicate(Some(m)) => {
-                tracing::info!(
-                    "Cluster role: replica of {} ({}:{}). Data replication is not implemented by this server yet: the role is held on the cluster bus only",
-                    cluster_core::nodes_conf::name_text(&m.name),
-                    m.ip,
-                    m.port
-                );
+                if let Some(node) = self.node.upgrade() {
+                    node.repl.set_master(&node, &m.ip, m.port);
+                }
             }
             Effect::Replicate(None) => {
-                tracing::info!("Cluster role: master");
+                if let Some(node) = self.node.upgrade() {
+                    node.repl.unset_master(&node);
+                }
             }
             Effect::PauseWrites { until } => {
-                tracing::info!("Manual failover requested: client writes should pause until {until} (write pausing is not implemented by this server yet)");
+                if let Some(node) = self.node.upgrade() {
+                    // Writes already running finish before the offset is reported again.
+                    node.repl.pause_writes(until);
+                    node.repl.drain_writes();
+                    self.report_replication();
+                }
             }
-            Effect::ResumeWrites => {}
+            Effect::ResumeWrites => {
+                if let Some(node) = self.node.upgrade() {
+                    node.repl.pause_writes(0);
+                }
+            }
             Effect::DeleteSlotKeys(slots) => {
                 if let Some(node) = self.node.upgrade() {
                     delete_slot_keys(&node, &slots, now);

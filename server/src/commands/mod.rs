@@ -391,6 +391,8 @@ fn process_checked(
         return After::Continue;
     }
     let from_master = crate::replication::is_master_client();
+    // A paused write (manual failover) waits before routing: the slot may move meanwhile.
+    node.repl.wait_write_pause(cmd, &sess.info);
     let refusal = if from_master {
         None
     } else {
@@ -439,7 +441,6 @@ fn process_checked(
     }
     let mark = out.buffer().len();
     let skip = sess.reply_mode != ReplyMode::On;
-    node.repl.wait_write_pause(cmd, &sess.info);
     let after = execute(node, sess, out, cmd, &args, clock, false);
     if skip && cmd.name != "client|reply" {
         out.buffer().truncate(mark);
@@ -492,6 +493,40 @@ pub fn execute(
         drop(_world.take());
         prop = node.repl.begin(cmd, args, reply_at, sess.db, clock.now_ms);
         _world = (!takes_world_write(cmd.name)).then(|| node.keyspace.world.read(sess.id));
+    }
+    // Writes admitted past a pause (manual failover) are counted until they are in the
+    // stream, so the pauser can wait for them; refused ones wait without any lock.
+    let mut _ticket = None;
+    if !world_held {
+        loop {
+            match node.repl.admit_write(cmd) {
+                Ok(t) => {
+                    _ticket = t;
+                    break;
+                }
+                Err(crate::replication::Paused) => {
+                    drop(_world.take());
+                    drop(prop.take());
+                    node.repl.wait_write_pause(cmd, &sess.info);
+                    // The failover may have moved the slot or made us a replica.
+                    let refusal = crate::cluster::route(node, sess, cmd, args, clock.now_ms)
+                        .or_else(|| {
+                            (cmd.flags.write && node.repl.is_replica() && replica_read_only(node))
+                                .then(|| {
+                                    "READONLY You can't write against a read only replica."
+                                        .to_owned()
+                                })
+                        });
+                    if let Some(refusal) = refusal {
+                        write_error(node, out, &refusal);
+                        return After::Continue;
+                    }
+                    prop = node.repl.begin(cmd, args, reply_at, sess.db, clock.now_ms);
+                    _world = (!takes_world_write(cmd.name))
+                        .then(|| node.keyspace.world.read(sess.id));
+                }
+            }
+        }
     }
 
     clock.lap();

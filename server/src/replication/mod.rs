@@ -45,7 +45,7 @@ mod snapshot;
 pub mod stream;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 
 use bytes::Bytes;
@@ -180,8 +180,6 @@ pub struct State {
     pub master: Option<MasterLink>,
     /// Unix ms of the last PING sent to replicas.
     last_ping_ms: u64,
-    /// Offset and link state last reported to the cluster.
-    reported: Option<(u64, bool)>,
 }
 
 #[repr(align(128))]
@@ -197,6 +195,8 @@ pub struct Replication {
     active: AtomicBool,
     /// Client writes are paused until this unix ms (manual failover); 0 = not paused.
     paused_until: AtomicU64,
+    /// Client writes admitted and still running.
+    inflight: AtomicUsize,
     cron_started: AtomicBool,
     /// The node, for the tasks replication starts (set by [`Replication::install`]).
     node: Mutex<Weak<Node>>,
@@ -210,6 +210,19 @@ pub fn random_id() -> String {
     (0..40)
         .map(|_| char::from(b"0123456789abcdef"[fastrand::usize(..16)]))
         .collect()
+}
+
+/// Client writes are paused (manual failover).
+#[derive(Debug)]
+pub struct Paused;
+
+/// A client write admitted past the write pause (see [`Replication::admit_write`]).
+pub struct WriteTicket<'a>(&'a AtomicUsize);
+
+impl Drop for WriteTicket<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// Held around a write command: its order locks and where the change counter stood.
@@ -244,12 +257,12 @@ impl Replication {
                 announces: HashMap::new(),
                 master: None,
                 last_ping_ms: 0,
-                reported: None,
             }),
             acked: Condvar::new(),
             order: (0..SHARDS).map(|_| OrderLock(Mutex::new(()))).collect(),
             active: AtomicBool::new(false),
             paused_until: AtomicU64::new(0),
+            inflight: AtomicUsize::new(0),
             cron_started: AtomicBool::new(false),
             node: Mutex::new(Weak::new()),
         }
@@ -429,7 +442,36 @@ impl Replication {
 
     /// Pauses client writes until `until_ms` (manual failover), or lifts the pause (0).
     pub fn pause_writes(&self, until_ms: u64) {
-        self.paused_until.store(until_ms, Ordering::Release);
+        self.paused_until.store(until_ms, Ordering::SeqCst);
+    }
+
+    fn paused_now(&self) -> bool {
+        let until = self.paused_until.load(Ordering::SeqCst);
+        until != 0 && crate::keyspace::now_ms() < until
+    }
+
+    /// Admits a client write past the write pause: `Err` while paused; otherwise the write
+    /// counts as running until the ticket drops (after its stream append), so a pauser can
+    /// wait for running writes ([`Replication::drain_writes`]).
+    pub fn admit_write(&self, cmd: &Command) -> Result<Option<WriteTicket<'_>>, Paused> {
+        if !(cmd.flags.write || cmd.name == "exec") || stream::is_master_client() {
+            return Ok(None);
+        }
+        self.inflight.fetch_add(1, Ordering::SeqCst);
+        let ticket = WriteTicket(&self.inflight);
+        if self.paused_now() {
+            return Err(Paused);
+        }
+        Ok(Some(ticket))
+    }
+
+    /// After [`Replication::pause_writes`]: waits (at most a second) until no admitted
+    /// write is still running, so the offset read next is final.
+    pub fn drain_writes(&self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+        while self.inflight.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+            std::thread::yield_now();
+        }
     }
 
     /// Blocks a client's write while writes are paused (CLIENT PAUSE WRITE semantics):
@@ -438,29 +480,20 @@ impl Replication {
         if !(cmd.flags.write || cmd.name == "exec") || stream::is_master_client() {
             return;
         }
-        let until = self.paused_until.load(Ordering::Acquire);
-        if until == 0 || crate::keyspace::now_ms() >= until {
+        if !self.paused_now() {
             return;
         }
-        master::block_briefly(|| {
-            let until = self.paused_until.load(Ordering::Acquire);
-            until == 0 || crate::keyspace::now_ms() >= until || client.kill.is_cancelled()
-        });
+        master::block_briefly(|| !self.paused_now() || client.kill.is_cancelled());
     }
 
-    /// What to tell the cluster (offset, link up), when it changed since last asked.
-    pub fn cluster_report(&self) -> Option<(u64, bool)> {
-        let mut st = self.state.lock();
-        let up = st
-            .master
-            .as_ref()
-            .is_some_and(|m| m.state == LinkState::Connected);
-        let now = (st.offset, up);
-        if st.reported == Some(now) {
-            return None;
-        }
-        st.reported = Some(now);
-        Some(now)
+    /// What the cluster's election and data-age checks need: our offset, whether the link
+    /// to our master is up, and when we last read from it (unix ms).
+    pub fn cluster_report(&self) -> (u64, bool, Option<u64>) {
+        let st = self.state.lock();
+        let link = st.master.as_ref();
+        let up = link.is_some_and(|m| m.state == LinkState::Connected);
+        let last_io = link.map(|m| m.last_io_ms).filter(|&t| t > 0);
+        (st.offset, up, last_io)
     }
 
     /// Forgets a closing client (a replica of ours, or one that sent REPLCONF).
