@@ -236,3 +236,201 @@ fn migrate_replies_match_redis_7_0() {
     assert_eq!(got.0, want.0);
     assert_eq!(got.1, want.1);
 }
+
+/// A writer that follows MOVED / ASK / TRYAGAIN like a cluster client and remembers the
+/// last value each key acknowledged.
+struct Writer {
+    conns: std::collections::HashMap<u16, Conn>,
+    owner: Vec<u16>,
+}
+
+impl Writer {
+    fn new(ports: &[u16]) -> Writer {
+        let mut w = Writer {
+            conns: std::collections::HashMap::new(),
+            owner: vec![ports[0]; 16384],
+        };
+        let slots = raw(ports[0], &["CLUSTER", "SLOTS"]);
+        // Ranges as "start end port" triples from CLUSTER SLOTS' flat reply.
+        let ints: Vec<i64> = slots
+            .lines()
+            .filter_map(|l| l.strip_prefix(':'))
+            .filter_map(|n| n.parse().ok())
+            .collect();
+        for t in ints.chunks(3) {
+            if let [a, b, p] = t {
+                for s in *a..=*b {
+                    w.owner[s as usize] = *p as u16;
+                }
+            }
+        }
+        w
+    }
+
+    fn call(&mut self, port: u16, args: &[&str]) -> String {
+        self.conns
+            .entry(port)
+            .or_insert_with(|| Conn::new(port))
+            .call(args)
+    }
+
+    fn run(&mut self, slot: u16, args: &[&str]) -> String {
+        let mut port = self.owner[slot as usize];
+        for _ in 0..100 {
+            let r = self.call(port, args);
+            if let Some(rest) = r.strip_prefix("-MOVED ") {
+                port = rest.trim().rsplit(':').next().unwrap().parse().unwrap();
+                self.owner[slot as usize] = port;
+            } else if let Some(rest) = r.strip_prefix("-ASK ") {
+                let to: u16 = rest.trim().rsplit(':').next().unwrap().parse().unwrap();
+                self.call(to, &["ASKING"]);
+                let r = self.call(to, args);
+                if !r.starts_with("-TRYAGAIN") {
+                    return r;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            } else if r.starts_with("-TRYAGAIN") {
+                std::thread::sleep(Duration::from_millis(10));
+            } else {
+                return r;
+            }
+        }
+        panic!("no node served {args:?}");
+    }
+}
+
+fn slot_of(port: u16, key: &str) -> u16 {
+    raw(port, &["CLUSTER", "KEYSLOT", key])[1..]
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+const KEYS: usize = 3000;
+
+/// Writes every key in rounds until `stop`; returns each key's last acknowledged value.
+fn write_until(ports: Vec<u16>, slots: Vec<u16>, stop: Arc<AtomicBool>) -> Vec<String> {
+    let mut w = Writer::new(&ports);
+    let mut last = vec![String::new(); KEYS];
+    let mut round = 0u64;
+    loop {
+        round += 1;
+        for (i, slot) in slots.iter().enumerate() {
+            let v = format!("{round}-{i}");
+            let r = w.run(*slot, &["SET", &format!("key:{i}"), &v]);
+            assert_eq!(r, "+OK\r\n", "SET key:{i}");
+            last[i] = v;
+            if stop.load(Ordering::Relaxed) && i + 1 == KEYS {
+                return last;
+            }
+        }
+        if stop.load(Ordering::Relaxed) {
+            return last;
+        }
+    }
+}
+
+fn reshard(from: u16, ids: (&str, &str), slots: usize) {
+    let out = std::process::Command::new("redis-cli")
+        .args([
+            "--cluster",
+            "reshard",
+            &format!("127.0.0.1:{from}"),
+            "--cluster-from",
+            ids.0,
+            "--cluster-to",
+            ids.1,
+            "--cluster-slots",
+            &slots.to_string(),
+            "--cluster-yes",
+        ])
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "reshard failed:\n{text}");
+    assert!(!text.contains("[ERR]"), "{text}");
+}
+
+fn check_clean(port: u16) {
+    let text = redis_cli(&["--cluster", "check", &format!("127.0.0.1:{port}")]);
+    assert!(text.contains("[OK] All 16384 slots covered."), "{text}");
+    assert!(
+        !text.contains("[WARNING]") && !text.contains("[ERR]"),
+        "{text}"
+    );
+}
+
+/// Masters A (0-8191) and B (8192-16383) from the given kinds.
+fn two_masters(kinds: [fn(u16, u64) -> Proc; 2], ports: [u16; 2]) -> (Vec<Proc>, [String; 2]) {
+    let nodes: Vec<Proc> = ports.iter().zip(kinds).map(|(&p, f)| f(p, 15000)).collect();
+    call(
+        ports[0],
+        &["CLUSTER", "MEET", "127.0.0.1", &ports[1].to_string()],
+    );
+    call(ports[0], &["CLUSTER", "ADDSLOTSRANGE", "0", "8191"]);
+    call(ports[1], &["CLUSTER", "ADDSLOTSRANGE", "8192", "16383"]);
+    wait_until("two-master cluster ok", Duration::from_secs(20), || {
+        ports.iter().all(|&p| state_ok(p))
+    });
+    wait_until("every node agrees", Duration::from_secs(20), || {
+        view(ports[0]) == view(ports[1])
+    });
+    (nodes, ports.map(myid))
+}
+
+/// Reshards `moves` (from, to, slots) in turn while a writer writes, then checks the
+/// cluster and every key's last value.
+fn reshard_under_writes(ports: [u16; 2], ids: &[String; 2], moves: &[(usize, usize, usize)]) {
+    let slots: Vec<u16> = (0..KEYS)
+        .map(|i| slot_of(ports[0], &format!("key:{i}")))
+        .collect();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (stop, slots) = (stop.clone(), slots.clone());
+        std::thread::spawn(move || write_until(ports.to_vec(), slots, stop))
+    };
+    // Let the first round create every key before slots move.
+    std::thread::sleep(Duration::from_millis(1500));
+    for &(from, to, n) in moves {
+        reshard(ports[from], (&ids[from], &ids[to]), n);
+        wait_until("every node agrees", Duration::from_secs(20), || {
+            view(ports[0]) == view(ports[1])
+        });
+        check_clean(ports[0]);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let last = writer.join().unwrap();
+    let mut w = Writer::new(&ports);
+    for (i, slot) in slots.iter().enumerate() {
+        let got = w.run(*slot, &["GET", &format!("key:{i}")]);
+        assert_eq!(
+            got,
+            format!("${}\r\n{}\r\n", last[i].len(), last[i]),
+            "key:{i}"
+        );
+    }
+    let total: i64 = ports
+        .iter()
+        .map(|&p| raw(p, &["DBSIZE"])[1..].trim().parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(total, KEYS as i64);
+}
+
+#[test]
+fn redis_cli_reshards_1000_slots_between_our_masters_under_writes() {
+    if !have_redis() {
+        panic!("redis-server 7.0 is needed (apt-get install redis-server)");
+    }
+    let (_nodes, ids) = two_masters([ours, ours], [17140, 17141]);
+    reshard_under_writes([17140, 17141], &ids, &[(0, 1, 1000)]);
+}
+
+#[test]
+fn redis_cli_reshards_between_a_real_master_and_ours_both_ways() {
+    if !have_redis() {
+        panic!("redis-server 7.0 is needed (apt-get install redis-server)");
+    }
+    let (_nodes, ids) = two_masters([real, ours], [17640, 17142]);
+    reshard_under_writes([17640, 17142], &ids, &[(0, 1, 1000), (1, 0, 1000)]);
+}
