@@ -104,7 +104,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A plain length.
-    pub fn len(&mut self) -> Result<u64, RdbError> {
+    pub fn length(&mut self) -> Result<u64, RdbError> {
         match self.len_field()? {
             Len::Plain(n) => Ok(n),
             Len::Special(_) => Err(RdbError::corrupt("Unexpected encoded length")),
@@ -114,7 +114,7 @@ impl<'a> Reader<'a> {
     /// A count of items each taking at least `min_each` bytes: refused (as a short read)
     /// when the bytes left cannot hold them, so it can size an allocation.
     pub fn count(&mut self, min_each: usize) -> Result<usize, RdbError> {
-        let n = self.len()?;
+        let n = self.length()?;
         let need = n.saturating_mul(min_each as u64);
         if need > self.remaining() as u64 {
             return Err(RdbError::Truncated);
@@ -148,8 +148,8 @@ impl<'a> Reader<'a> {
     }
 
     fn lzf_string(&mut self) -> Result<Vec<u8>, RdbError> {
-        let clen = self.len()?;
-        let ulen = self.len()?;
+        let clen = self.length()?;
+        let ulen = self.length()?;
         if clen > self.remaining() as u64 {
             return Err(RdbError::Truncated);
         }
@@ -399,7 +399,11 @@ fn quicklist(r: &mut Reader<'_>, v2: bool, th: &Thresholds) -> Result<List, RdbE
     let mut list = List::new(th.list_max_listpack_size);
     let mut scratch = Vec::new();
     for _ in 0..nodes {
-        let container = if v2 { r.len()? } else { QUICKLIST_NODE_PACKED };
+        let container = if v2 {
+            r.length()?
+        } else {
+            QUICKLIST_NODE_PACKED
+        };
         if container != QUICKLIST_NODE_PACKED && container != QUICKLIST_NODE_PLAIN {
             return Err(RdbError::corrupt("Quicklist integrity check failed."));
         }

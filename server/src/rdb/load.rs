@@ -99,12 +99,12 @@ pub fn load_into(node: &Node, bytes: &[u8], opts: LoadOpts) -> Result<LoadStats,
                 continue;
             }
             opcode::IDLE => {
-                r.len()?;
+                r.length()?;
                 continue;
             }
             opcode::EOF => break,
             opcode::SELECTDB => {
-                let n = r.len()?;
+                let n = r.length()?;
                 let dbs = node.keyspace.db_count();
                 db_index = usize::try_from(n)
                     .ok()
@@ -113,8 +113,8 @@ pub fn load_into(node: &Node, bytes: &[u8], opts: LoadOpts) -> Result<LoadStats,
                 continue;
             }
             opcode::RESIZEDB => {
-                r.len()?;
-                r.len()?;
+                r.length()?;
+                r.length()?;
                 continue;
             }
             opcode::AUX => {

@@ -141,10 +141,7 @@ pub fn zipmap_entries(zm: &[u8]) -> Option<Vec<&[u8]>> {
             255 => Some(None),
         }
     };
-    loop {
-        let Some(klen) = len_at(&mut p)? else {
-            break;
-        };
+    while let Some(klen) = len_at(&mut p)? {
         let key = zm.get(p..p.checked_add(klen)?)?;
         p += klen;
         let vlen = len_at(&mut p)??;
