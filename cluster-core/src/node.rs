@@ -224,6 +224,10 @@ impl Nodes {
             }
         }
     }
+    /// The record at position `i` in table order.
+    pub fn at(&self, i: usize) -> Option<&Node> {
+        self.list.get(i)
+    }
     /// Names in table order.
     pub fn names(&self) -> Vec<NodeName> {
         self.list.iter().map(|n| n.name).collect()

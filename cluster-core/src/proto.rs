@@ -118,19 +118,16 @@ impl Cluster {
     /// cluster-bus.md §9.2 — `clusterSendPing`: header, `max(3, N/10)` random gossip
     /// entries (capped at N − 2), every PFAIL node, the HOSTNAME extension.
     pub(crate) fn build_ping(&mut self, kind: PingKind) -> Message {
-        let names = self.nodes.names();
-        let n = names.len();
+        // Random positions in the table, not a copy of its names: O(wanted), not O(N).
+        let n = self.nodes.len();
         let mut freshnodes = n.saturating_sub(2);
         let wanted = (n / 10).max(3).min(freshnodes);
         let mut entries: Vec<GossipEntry> = Vec::with_capacity(wanted + self.pfail_count);
         let mut iterations = wanted * 3;
         while freshnodes > 0 && entries.len() < wanted && iterations > 0 {
             iterations -= 1;
-            let Some(name) = names.get(self.rng.usize(..n.max(1))) else {
+            let Some(node) = self.nodes.at(self.rng.usize(..n.max(1))) else {
                 break;
-            };
-            let Some(node) = self.nodes.get(name) else {
-                continue;
             };
             if node.is_myself() || node.timed_out() {
                 continue;
@@ -139,7 +136,7 @@ impl Cluster {
                 freshnodes -= 1;
                 continue;
             }
-            if entries.iter().any(|e| e.node == *name) {
+            if entries.iter().any(|e| e.node == node.name) {
                 continue;
             }
             entries.push(Self::gossip_entry(node));
