@@ -94,7 +94,7 @@ IMPLEMENTED = {
     "auth": None, "hello": None, "quit": None, "reset": None, "select": None,
     "shutdown": None,
     "client": ["id", "setname", "getname", "list", "info", "kill", "no-evict",
-               "reply", "help"],
+               "reply", "unblock", "help"],
 }
 
 

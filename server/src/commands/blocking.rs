@@ -8,6 +8,12 @@
 //! push queue. The connection resumes once that reply is delivered, or answers the
 //! timeout's null reply itself when the deadline passes first (a waiter is claimed by
 //! exactly one side). Inside MULTI/EXEC these commands never block.
+//!
+//! Redis serves a blocked client only while it is connected, so an element is either
+//! delivered to a live client or stays where it was. Here the serving command and the
+//! client's connection run on different threads: when a connection closes with a served
+//! reply still undelivered, what was popped for it is put back (and offered to the next
+//! waiter), so nothing is lost.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
@@ -25,7 +31,8 @@ use crate::keyspace::{key_slot, lru_clock, Entry, Obj};
 use crate::net::ClientHandle;
 use crate::node::Node;
 use crate::types::list::End;
-use crate::types::List;
+use crate::types::zset::AddFlags;
+use crate::types::{List, Zset};
 
 pub(super) fn handler(name: &str) -> Option<Handler> {
     Some(match name {
@@ -37,6 +44,7 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
         "bzpopmin" => bzpopmin,
         "bzpopmax" => bzpopmax,
         "bzmpop" => bzmpop,
+        "client|unblock" => client_unblock,
         _ => return None,
     })
 }
@@ -61,8 +69,9 @@ impl Op {
         matches!(self, Op::Pop(_) | Op::Move { .. } | Op::ListMpop { .. })
     }
 
-    /// The reply when the timeout passes.
-    fn write_timeout(&self, out: &mut ReplyWriter<'_>) {
+    /// The reply when the command may not block (inside EXEC): BLMOVE and BRPOPLPUSH
+    /// answer a null bulk there, the others a null array.
+    fn write_no_block(&self, out: &mut ReplyWriter<'_>) {
         match self {
             Op::Move { .. } => out.null(),
             _ => out.null_array(),
@@ -78,6 +87,29 @@ const DELIVERED: u8 = 2;
 /// Timed out or disconnected.
 const CANCELLED: u8 = 3;
 
+/// What serving a waiter took, so it can be put back if the reply is never delivered.
+enum Taken {
+    /// Values popped from `key` at `end`, in pop order.
+    List {
+        key: Bytes,
+        end: End,
+        values: Vec<Vec<u8>>,
+    },
+    /// A value moved from `src` to the `to` end of `dst`.
+    Move {
+        src: Bytes,
+        from: End,
+        dst: Bytes,
+        to: End,
+        value: Vec<u8>,
+    },
+    /// Members (with scores) popped from the sorted set `key`.
+    Zset {
+        key: Bytes,
+        pairs: Vec<(Vec<u8>, f64)>,
+    },
+}
+
 /// One blocked client.
 pub struct Waiter {
     client: Arc<ClientHandle>,
@@ -86,6 +118,8 @@ pub struct Waiter {
     op: Op,
     proto: Protocol,
     state: AtomicU8,
+    /// What the serving command popped for this client (set before DELIVERED).
+    taken: Mutex<Option<Taken>>,
 }
 
 /// The blocked state a session keeps.
@@ -201,8 +235,10 @@ fn serve(node: &Node, w: &Arc<Waiter>, key: &[u8]) -> Served {
             .is_ok()
     };
     match pop_for(node, w.db, key, &w.op, now, &mut out, &claim) {
-        Ok(Some(dst)) => {
+        Ok(Some((dst, taken))) => {
+            *w.taken.lock() = Some(taken);
             w.client.push(&buf);
+            w.client.blocked.store(false, Ordering::Relaxed);
             w.state.store(DELIVERED, Ordering::Release);
             w.client.push_notify.notify_one();
             Served::Yes(dst)
@@ -226,8 +262,9 @@ enum Now {
 }
 
 /// Pops from `key` for `op` under the key's lock (and the destination's), writing the
-/// reply, when `claim()` agrees. Ok(None): nothing to pop. A wrong type is `Skip` here; the
-/// immediate path checks types itself first.
+/// reply, when `claim()` agrees; returns a BLMOVE destination to signal and what was taken.
+/// Ok(None): nothing to pop. A wrong type is `Skip` here; the immediate path checks types
+/// itself first.
 fn pop_for(
     node: &Node,
     db: usize,
@@ -236,7 +273,7 @@ fn pop_for(
     now: u64,
     out: &mut ReplyWriter<'_>,
     claim: &dyn Fn() -> bool,
-) -> Result<Option<Option<Bytes>>, Unserved> {
+) -> Result<Option<(Option<Bytes>, Taken)>, Unserved> {
     let Some(database) = node.keyspace.db(db) else {
         return Ok(None);
     };
@@ -281,49 +318,72 @@ fn pop_for(
         return Ok(None);
     };
     let mut moved = None;
-    match (obj, op) {
+    let src = Bytes::copy_from_slice(key);
+    let mut taken = match (obj, op) {
         (Obj::List(l), Op::Pop(end)) => {
             let v = l.pop(*end).unwrap_or_default();
             out.array_len(2);
             out.bulk(key);
             out.bulk(&v);
+            Taken::List {
+                key: src,
+                end: *end,
+                values: vec![v],
+            }
         }
         (Obj::List(l), Op::Move { from, .. }) => {
             let v = l.pop(*from).unwrap_or_default();
             out.bulk(&v);
             moved = Some(v);
+            // Completed below, once the value is in its destination.
+            Taken::List {
+                key: src,
+                end: *from,
+                values: Vec::new(),
+            }
         }
         (Obj::List(l), Op::ListMpop { end, count }) => {
             let n = (*count).min(l.len());
             out.array_len(2);
             out.bulk(key);
             out.array_len(n);
+            let mut values = Vec::with_capacity(n);
             for _ in 0..n {
-                out.bulk(&l.pop(*end).unwrap_or_default());
+                let v = l.pop(*end).unwrap_or_default();
+                out.bulk(&v);
+                values.push(v);
+            }
+            Taken::List {
+                key: src,
+                end: *end,
+                values,
             }
         }
         (Obj::Zset(z), Op::ZPop { max }) => {
-            let popped = z.pop(1, *max);
+            let mut pairs = z.pop(1, *max);
+            pairs.truncate(1);
             out.array_len(3);
             out.bulk(key);
-            for (m, s) in popped.iter().take(1) {
+            for (m, s) in &pairs {
                 out.bulk(m);
                 out.double(*s);
             }
+            Taken::Zset { key: src, pairs }
         }
         (Obj::Zset(z), Op::ZMpop { max, count }) => {
-            let popped = z.pop(*count, *max);
+            let pairs = z.pop(*count, *max);
             out.array_len(2);
             out.bulk(key);
-            out.array_len(popped.len());
-            for (m, s) in &popped {
+            out.array_len(pairs.len());
+            for (m, s) in &pairs {
                 out.array_len(2);
                 out.bulk(m);
                 out.double(*s);
             }
+            Taken::Zset { key: src, pairs }
         }
         _ => return Err(Unserved::Skip),
-    }
+    };
     if sh
         .get_mut(slot, key, now)
         .and_then(|e| e.obj())
@@ -334,7 +394,7 @@ fn pop_for(
         sh.signal(key);
     }
     let mut ready = None;
-    if let (Some(v), Some(d), Some(ds), Op::Move { to, .. }) = (moved, dst, dst_slot, op) {
+    if let (Some(v), Some(d), Some(ds), Op::Move { from, to, .. }) = (moved, dst, dst_slot, op) {
         if let Some(sh) = g.shard(ds) {
             match sh.get_mut(ds, &d, now).and_then(Entry::obj_mut) {
                 Some(Obj::List(l)) => {
@@ -349,11 +409,121 @@ fn pop_for(
                 }
             }
         }
+        taken = Taken::Move {
+            src: Bytes::copy_from_slice(key),
+            from: *from,
+            dst: d.clone(),
+            to: *to,
+            value: v,
+        };
         ready = Some(d);
     }
     drop(g);
     node.stats.dirty(1);
-    Ok(Some(ready))
+    Ok(Some((ready, taken)))
+}
+
+/// Puts back what was served to a client that closed before receiving it, under the keys'
+/// locks, as if it had never been popped; returns the key that has elements again.
+fn put_back(node: &Node, db: usize, taken: Taken) -> Option<Bytes> {
+    let database = node.keyspace.db(db)?;
+    let now = crate::keyspace::now_ms();
+    let th = node.config.current().thresholds;
+    match taken {
+        Taken::List { key, end, values } => {
+            let slot = key_slot(&key);
+            let mut sh = database.lock_slot(slot);
+            let list = match sh.get_mut(slot, &key, now) {
+                Some(e) => match e.obj_mut() {
+                    Some(Obj::List(l)) => l,
+                    _ => return None,
+                },
+                None => {
+                    let l = Obj::List(List::new(th.list_max_listpack_size));
+                    sh.insert(slot, Entry::new_obj(&key, l, lru_clock(now)), now);
+                    match sh.get_mut(slot, &key, now).and_then(Entry::obj_mut) {
+                        Some(Obj::List(l)) => l,
+                        _ => return None,
+                    }
+                }
+            };
+            for v in values.iter().rev() {
+                list.push(end, v);
+            }
+            sh.signal(&key);
+            Some(key)
+        }
+        Taken::Move {
+            src,
+            from,
+            dst,
+            to,
+            value,
+        } => {
+            let (ss, ds) = (key_slot(&src), key_slot(&dst));
+            let mut g = database.lock_slots(&[ss, ds]);
+            // Only when the value still sits where it was moved: another waiter may have
+            // taken it from the destination, and then it reached a live client.
+            let sh = g.shard(ds)?;
+            let Some(Obj::List(l)) = sh.get_mut(ds, &dst, now).and_then(Entry::obj_mut) else {
+                return None;
+            };
+            let at_end = match to {
+                End::Left => l.iter().next(),
+                End::Right => l.iter().next_back(),
+            };
+            if at_end.map(|e| e.to_vec()).as_deref() != Some(value.as_slice()) {
+                return None;
+            }
+            l.pop(to);
+            if l.is_empty() {
+                sh.remove(ds, &dst, now);
+            } else {
+                sh.signal(&dst);
+            }
+            let sh = g.shard(ss)?;
+            match sh.get_mut(ss, &src, now).and_then(Entry::obj_mut) {
+                Some(Obj::List(l)) => l.push(from, &value),
+                Some(_) => return None,
+                None => {
+                    let mut l = List::new(th.list_max_listpack_size);
+                    l.push(from, &value);
+                    sh.insert(ss, Entry::new_obj(&src, Obj::List(l), lru_clock(now)), now);
+                }
+            }
+            sh.signal(&src);
+            Some(src)
+        }
+        Taken::Zset { key, pairs } => {
+            let slot = key_slot(&key);
+            let mut sh = database.lock_slot(slot);
+            let flags = AddFlags {
+                nx: true,
+                ..AddFlags::default()
+            };
+            match sh.get_mut(slot, &key, now).and_then(|e| e.obj_mut()) {
+                Some(Obj::Zset(z)) => {
+                    for (m, s) in &pairs {
+                        let _ = z.add(m, *s, flags, &th);
+                    }
+                }
+                Some(_) => return None,
+                None => {
+                    let mut z = Zset::new();
+                    for (m, s) in &pairs {
+                        let _ = z.add(m, *s, flags, &th);
+                    }
+                    sh.insert(
+                        slot,
+                        Entry::new_obj(&key, Obj::Zset(z), lru_clock(now)),
+                        now,
+                    );
+                }
+            }
+            sh.signal(&key);
+            Some(key)
+        }
+    }
 }
 
 /// The immediate attempt: the first key (in order) holding elements is served; a key of
@@ -382,7 +552,7 @@ fn try_now(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], op: &Op) -> Result<Now, CmdErr
             }
         }
         let yes = || true;
-        if let Ok(Some(dst)) = pop_for(ctx.node, db, key, op, ctx.now, ctx.out, &yes) {
+        if let Ok(Some((dst, _))) = pop_for(ctx.node, db, key, op, ctx.now, ctx.out, &yes) {
             return Ok(Now::Served(dst));
         }
     }
@@ -431,7 +601,7 @@ fn block_or_serve(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], op: Op, deadline_ms: u6
     }
     // EXEC runs queued commands without blocking (the MULTI flag of Redis's blocking code).
     if ctx.sess.in_exec {
-        op.write_timeout(ctx.out);
+        op.write_no_block(ctx.out);
         return Ok(());
     }
     let waiter = Arc::new(Waiter {
@@ -441,7 +611,9 @@ fn block_or_serve(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], op: Op, deadline_ms: u6
         op,
         proto: ctx.sess.proto,
         state: AtomicU8::new(WAITING),
+        taken: Mutex::new(None),
     });
+    ctx.sess.info.blocked.store(true, Ordering::Relaxed);
     ctx.node.blocking.register(&waiter);
     let deadline = (deadline_ms != 0).then(|| {
         let left = deadline_ms.saturating_sub(ctx.now);
@@ -471,11 +643,14 @@ pub fn resume(node: &Node, sess: &mut Session, out: &mut BytesMut, timed_out: bo
             .is_ok()
     {
         node.blocking.unregister(&w);
-        w.op.write_timeout(&mut ReplyWriter::new(out, sess.proto));
+        sess.info.blocked.store(false, Ordering::Relaxed);
+        // replyToBlockedClientTimedOut: a null array for every kind, BLMOVE included.
+        ReplyWriter::new(out, sess.proto).null_array();
         sess.blocked = None;
         return true;
     }
     if w.state.load(Ordering::Acquire) == DELIVERED {
+        sess.info.blocked.store(false, Ordering::Relaxed);
         out.extend_from_slice(&sess.info.take_pushes());
         sess.blocked = None;
         return true;
@@ -518,17 +693,119 @@ pub fn release_redirected(node: &Node, redirect: &dyn Fn(&[u8]) -> Option<String
     }
 }
 
-/// A disconnecting client stops waiting.
+/// A disconnecting client stops waiting. If a command already served it and the reply
+/// never reached it, what was popped goes back and the next waiter may have it.
 pub fn disconnect(node: &Node, sess: &mut Session) {
-    if let Some(b) = sess.blocked.take() {
-        if b.waiter
+    let Some(b) = sess.blocked.take() else {
+        return;
+    };
+    let w = b.waiter;
+    sess.info.blocked.store(false, Ordering::Relaxed);
+    loop {
+        match w
             .state
             .compare_exchange(WAITING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
         {
-            node.blocking.unregister(&b.waiter);
+            Ok(_) => {
+                node.blocking.unregister(&w);
+                return;
+            }
+            // A serving command holds the key's lock and is about to queue the reply.
+            Err(CLAIMED) => std::thread::yield_now(),
+            Err(DELIVERED) => {
+                let taken = w.taken.lock().take();
+                if let Some(key) = taken.and_then(|t| put_back(node, w.db, t)) {
+                    signal(node, w.db, &key);
+                }
+                return;
+            }
+            Err(_) => return,
         }
     }
+}
+
+/// Serves the clients blocked on keys of `db` that now hold elements, after a command
+/// replaced values wholesale (SWAPDB: scanDatabaseForReadyKeys).
+pub fn signal_db(node: &Node, db: usize) {
+    if node.blocking.waiting.load(Ordering::Acquire) == 0 {
+        return;
+    }
+    let keys: Vec<Bytes> = node
+        .blocking
+        .queues
+        .lock()
+        .keys()
+        .filter(|(d, _)| *d == db)
+        .map(|(_, k)| k.clone())
+        .collect();
+    for key in keys {
+        signal(node, db, &key);
+    }
+}
+
+/// Makes `key` of `db` ready for its blocked clients (signalKeyAsReady), for commands
+/// outside this module that put a list or sorted set there (MOVE, RENAME, COPY, RESTORE,
+/// SORT ... STORE). Call it after releasing the key's lock.
+pub fn signal_key_ready(node: &Node, db: usize, key: &[u8]) {
+    signal(node, db, key);
+}
+
+/// CLIENT UNBLOCK id [TIMEOUT|ERROR]: ends a blocking command of another client with its
+/// timeout reply or an -UNBLOCKED error; 1 when that client was blocked.
+fn client_unblock(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    let error = match args.get(3) {
+        _ if args.len() > 4 => {
+            return Err(CmdError::msg(format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try CLIENT HELP.",
+                String::from_utf8_lossy(&args[1])
+            )))
+        }
+        None => false,
+        Some(a) if a.eq_ignore_ascii_case(b"timeout") => false,
+        Some(a) if a.eq_ignore_ascii_case(b"error") => true,
+        Some(_) => {
+            return Err(CmdError::msg(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+    };
+    let id = parse_i64(&args[2])?;
+    let node = ctx.node;
+    let target = node
+        .blocking
+        .queues
+        .lock()
+        .values()
+        .flatten()
+        .find(|w| i64::try_from(w.client.id).is_ok_and(|c| c == id))
+        .cloned();
+    let done = target.is_some_and(|w| {
+        if w.state
+            .compare_exchange(WAITING, CLAIMED, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return false;
+        }
+        node.blocking.unregister(&w);
+        let mut buf = BytesMut::new();
+        let mut out = ReplyWriter::new(&mut buf, w.proto);
+        if error {
+            super::write_error(
+                node,
+                &mut out,
+                "UNBLOCKED client unblocked via CLIENT UNBLOCK",
+            );
+        } else {
+            out.null_array();
+        }
+        w.client.push(&buf);
+        w.client.blocked.store(false, Ordering::Relaxed);
+        w.state.store(DELIVERED, Ordering::Release);
+        w.client.push_notify.notify_one();
+        true
+    });
+    ctx.out.integer(i64::from(done));
+    Ok(())
 }
 
 fn parse_end(a: &[u8]) -> Result<End, CmdError> {

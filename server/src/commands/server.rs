@@ -607,9 +607,13 @@ fn swapdb(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     if a < 0 || b < 0 || a >= count || b >= count {
         return Err(CmdError::DB_RANGE);
     }
-    let _world = ctx.node.keyspace.world.write();
+    let world = ctx.node.keyspace.world.write();
     ctx.node.keyspace.swap_dbs(a as usize, b as usize, ctx.now);
+    drop(world);
     ctx.node.stats.dirty(1);
+    // Clients blocked in either database may find elements now (scanDatabaseForReadyKeys).
+    super::blocking::signal_db(ctx.node, a as usize);
+    super::blocking::signal_db(ctx.node, b as usize);
     ctx.out.ok();
     Ok(())
 }

@@ -42,6 +42,8 @@ pub struct ClientHandle {
     pub resp3: AtomicBool,
     /// CLIENT NO-EVICT on.
     pub no_evict: AtomicBool,
+    /// In a blocking command (flag `b`), kept by commands::blocking.
+    pub blocked: AtomicBool,
     /// Bytes waiting in the output buffer (omem=).
     pub omem: AtomicU64,
     push: Mutex<BytesMut>,
@@ -80,6 +82,7 @@ impl ClientHandle {
             multi: AtomicI64::new(-1),
             resp3: AtomicBool::new(false),
             no_evict: AtomicBool::new(false),
+            blocked: AtomicBool::new(false),
             omem: AtomicU64::new(0),
             push: Mutex::new(BytesMut::new()),
             push_notify: Notify::new(),
@@ -154,6 +157,9 @@ impl ClientHandle {
         }
         if multi >= 0 {
             flags.push('x');
+        }
+        if self.blocked.load(Ordering::Relaxed) {
+            flags.push('b');
         }
         if self.no_evict.load(Ordering::Relaxed) {
             flags.push('e');

@@ -122,9 +122,14 @@ impl List {
     /// LPUSH/RPUSH of one element.
     pub fn push(&mut self, end: End, value: &[u8]) {
         let fill = self.fill;
+        // An entry costs at most its bytes plus a 5-byte header and a 5-byte backlen.
+        let room = value.len() + 10;
         match end {
             End::Left => match self.nodes.front_mut() {
-                Some(n) if allow_insert(n, fill, value.len()) => n.push_front(value),
+                Some(n) if allow_insert(n, fill, value.len()) => {
+                    n.reserve_for_growth(room);
+                    n.push_front(value);
+                }
                 _ => {
                     let mut n = Listpack::new();
                     n.push_front(value);
@@ -132,7 +137,10 @@ impl List {
                 }
             },
             End::Right => match self.nodes.back_mut() {
-                Some(n) if allow_insert(n, fill, value.len()) => n.push_back(value),
+                Some(n) if allow_insert(n, fill, value.len()) => {
+                    n.reserve_for_growth(room);
+                    n.push_back(value);
+                }
                 _ => {
                     let mut n = Listpack::new();
                     n.push_back(value);
