@@ -65,8 +65,9 @@ const TYPE_TESTS: [&str; 10] = [
 
 const MEMORY_RUNS: [&str; 4] = ["strings", "hashes", "sets", "zsets"];
 
-const OUR_PORT: u16 = 24010;
-const REDIS_PORT: u16 = 24310;
+// Apart from the ports the server's tests use (24000-24089 / 24300-24389).
+const OUR_PORT: u16 = 24290;
+const REDIS_PORT: u16 = 24590;
 
 /// Which parts of the benchmark run.
 struct Plan {
