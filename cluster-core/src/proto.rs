@@ -32,6 +32,25 @@ fn text_of(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
+/// An address a peer announced (header `myip`, gossip entry `ip`) that can go into
+/// nodes.conf, CLUSTER NODES and redirections: the characters of IPv4/IPv6 literals and
+/// host names only (empty allowed). Redis 7.0 copies these bytes unchecked, so a
+/// newline or a space there corrupts its nodes.conf and a CR LF ends up inside MOVED
+/// replies; we refuse them (a deliberate tightening, found by fuzzing).
+fn printable_ip(ip: &NetIp) -> bool {
+    ip.as_bytes()
+        .iter()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b':' | b'-' | b'%'))
+}
+
+/// A peer's announced hostname (PING extension) under the rule 7.0 applies to
+/// `cluster-announce-hostname`: alphanumerics, '-' and '.', under 256 bytes.
+fn printable_hostname(h: &[u8]) -> bool {
+    h.len() < 256
+        && h.iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.'))
+}
+
 impl Cluster {
     // ----- building and sending ------------------------------------------------------
 
@@ -493,7 +512,7 @@ impl Cluster {
                 // §8 step 2: a HANDSHAKE record with a random name for the newcomer.
                 let name = crate::cluster::random_name(&mut self.rng);
                 let mut n = Node::new(name, NodeFlags::HANDSHAKE, now);
-                n.ip = if hdr.myip.is_empty() {
+                n.ip = if hdr.myip.is_empty() || !printable_ip(&hdr.myip) {
                     self.links
                         .get(&link)
                         .map(|l| l.peer_ip.clone())
@@ -671,7 +690,11 @@ impl Cluster {
 
         self.process_gossip(now, Some(s), body, out);
         // §3.3: the hostname, or none.
-        let hostname = body.hostname().map(text_of).unwrap_or_default();
+        let hostname = body
+            .hostname()
+            .filter(|h| printable_hostname(h))
+            .map(text_of)
+            .unwrap_or_default();
         if let Some(n) = self.nodes.get_mut(&s) {
             if n.hostname != hostname {
                 n.hostname = hostname;
@@ -713,7 +736,7 @@ impl Cluster {
         if n.link == Some(link) || n.is_myself() {
             return false;
         }
-        let ip = if hdr.myip.is_empty() {
+        let ip = if hdr.myip.is_empty() || !printable_ip(&hdr.myip) {
             self.links
                 .get(&link)
                 .map(|l| l.peer_ip.clone())
@@ -810,6 +833,7 @@ impl Cluster {
                 if !node.healthy()
                     && !flags.contains(NodeFlags::NOADDR)
                     && !bad
+                    && printable_ip(&e.ip)
                     && (!node.ip.eq_ignore_ascii_case(&eip)
                         || node.port != e.port
                         || node.cport != e.cport)
@@ -828,6 +852,7 @@ impl Cluster {
                 && self.nodes.len() < MAX_NODES
                 && !flags.contains(NodeFlags::NOADDR)
                 && e.node.is_valid()
+                && printable_ip(&e.ip)
                 && !self.blacklisted(now, &e.node)
             {
                 // Never adopt MYSELF/HANDSHAKE/MEET bits from someone else's view.

@@ -4,12 +4,14 @@
 //! Input: a sequence of records `[op][sender][len u16 BE][frame bytes]`. `op & 3`:
 //! 0 = frame on our outbound link to b, 1 = on an inbound link, 2 = 1 s of ticks,
 //! 3 = frame on our outbound link to e. `sender` < 6 replaces the header's sender with
-//! a known node name (a..f) so the deep paths are reached.
+//! a known node name (a..f) so the deep paths are reached. `op & 4`: first report our
+//! replication state (link up if `op & 8`, last master I/O `sender` seconds ago if
+//! `op & 16`). Every nodes.conf the node asks to write must load again.
 #![no_main]
 
 use bytes::BytesMut;
 use cluster_bus::{Limits, NodeName};
-use cluster_core::{Effect, Input, LinkId};
+use cluster_core::{Cluster, Config, Effect, Input, LinkId};
 use libfuzzer_sys::fuzz_target;
 
 mod common;
@@ -48,6 +50,14 @@ fuzz_target!(|data: &[u8]| {
         let (frame, next) = tail.split_at(len);
         rest = next;
         out.clear();
+        if op & 4 != 0 {
+            let input = Input::Replication {
+                offset: u64::from(*sender) << 20,
+                link_up: op & 8 != 0,
+                master_last_io: (op & 16 != 0).then(|| now - u64::from(*sender) * 1000),
+            };
+            c.handle(now, input, &mut out);
+        }
         let link = match op & 3 {
             0 => link_of(b'b'),
             1 => Some(inbound),
@@ -70,9 +80,18 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         for e in &out {
-            if let Effect::Send { msg, .. } = e {
-                let mut b = BytesMut::new();
-                assert!(cluster_bus::encode(msg, &mut b).is_ok());
+            match e {
+                Effect::Send { msg, .. } => {
+                    let mut b = BytesMut::new();
+                    assert!(cluster_bus::encode(msg, &mut b).is_ok());
+                }
+                Effect::SaveConfig { .. } => {
+                    let bytes = c.nodes_conf_bytes();
+                    if let Err(e) = Cluster::load(Config::new(7000), &bytes, 0, now) {
+                        panic!("saved nodes.conf does not load: {e}\n{}", String::from_utf8_lossy(&bytes));
+                    }
+                }
+                _ => {}
             }
         }
     }
