@@ -1,8 +1,8 @@
 //! `--cluster` against six nodes of OUR server (`target/<profile>/server`, built by the test
 //! with `cargo build -p server`): create with replicas, then check, info and call print
-//! exactly what the real redis-cli 7.0.15 prints on the same cluster, and reshard moves slots
-//! (empty ones: the keyed move needs MIGRATE on our server); on a terminal, info adds its table
-//! and reshard its progress bar and summary.
+//! exactly what the real redis-cli 7.0.15 prints on the same cluster; reshard moves empty slots
+//! and slots with keys (our MIGRATE), rebalance evens the masters out, and no key is lost; on a
+//! terminal, info adds its table and reshard its progress bar and summary.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -209,4 +209,60 @@ fn create_check_info_call_reshard_on_our_nodes() {
     term.expect("[OK] Moved 10 slots (0 keys) to 127.0.0.1:18162");
     let status = term.child.wait().unwrap();
     assert!(status.success());
+    settle();
+
+    // Slots with keys: MIGRATE on our nodes (key:248 is in slot 91), then a rebalance of the
+    // uneven layout; no key is lost and every key reads back through -c.
+    let trace = std::env::temp_dir().join(format!("cli-lite-ours-trace-{}", std::process::id()));
+    let _ = std::fs::remove_file(&trace);
+    let out = Command::new(cli_path())
+        .args([
+            "--cluster",
+            "reshard",
+            &addrs[0],
+            "--cluster-from",
+            &id(0),
+            "--cluster-to",
+            &id(1),
+        ])
+        .args(["--cluster-slots", "100", "--cluster-yes"])
+        .env("TERM", "dumb")
+        .env("REDIS_CLI_LITE_TRACE", &trace)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("Moving slot 91 from 127.0.0.1:18160 to 127.0.0.1:18161: .\n"),
+        "{text}"
+    );
+    let sent = std::fs::read_to_string(&trace).unwrap();
+    let _ = std::fs::remove_file(&trace);
+    assert!(
+        sent.contains("18160 MIGRATE 127.0.0.1 18161 \"\" 0 60000 KEYS key:248\n"),
+        "{sent}"
+    );
+    settle();
+    let (out, rc) = run(cli_path(), &["--cluster", "rebalance", &addrs[0]]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(
+        out.contains(">>> Rebalancing across 3 nodes. Total weight = 3.00"),
+        "{out}"
+    );
+    settle();
+    let (info, _) = run(cli_path(), &["--cluster", "info", &addrs[0]]);
+    assert!(info.contains("[OK] 300 keys in 3 masters."), "{info}");
+    let gets: String = (0..300).map(|i| format!("GET key:{i}\n")).collect();
+    let out = common::cli(&["-c", "-p", &BASE.to_string()], gets.as_bytes());
+    let values: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.starts_with("value:"))
+        .map(str::to_owned)
+        .collect();
+    let expected: Vec<String> = (0..300).map(|i| format!("value:{i}")).collect();
+    assert_eq!(values, expected);
 }
