@@ -46,6 +46,10 @@ pub struct BenchArgs {
     /// (strings, hashes, sets, zsets).
     #[arg(long, num_args = 0..=1, default_missing_value = "all", value_name = "RUNS")]
     memory: Option<String>,
+    /// Compare three-master clusters instead: redis-benchmark --cluster -t set,get -P 16
+    /// against three of our masters and three redis-server masters.
+    #[arg(long)]
+    cluster: bool,
 }
 
 /// redis-benchmark's data-type tests, in the order redis-benchmark itself runs them (so the
@@ -466,6 +470,9 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         return Err("release build failed".into());
     }
     let ours_bin = root.join("target/release/server");
+    if args.cluster {
+        return crate::bench_cluster::run(&ours_bin, args.requests, args.rounds);
+    }
     let ours_bin = ours_bin.to_string_lossy().into_owned();
 
     let mut cases = Vec::new();

@@ -5,6 +5,7 @@
 //! logic of its own.
 
 mod bench;
+mod bench_cluster;
 mod cluster;
 mod cluster_status;
 mod fuzz;
