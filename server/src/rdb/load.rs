@@ -6,8 +6,8 @@
 use std::time::Instant;
 
 use super::decode::{read_object, Reader};
-use super::{crc64, opcode, RdbError};
-use crate::keyspace::{key_slot, lru_clock, now_ms};
+use super::{crc64, opcode, rtype, RdbError};
+use crate::keyspace::{key_slot, lru_clock, now_ms, Entry, StrEncoding};
 use crate::node::Node;
 
 /// How a file is loaded.
@@ -131,41 +131,47 @@ pub fn load_into(node: &Node, bytes: &[u8], opts: LoadOpts) -> Result<LoadStats,
             }
             _ => {}
         }
-        let key = r.string()?.into_owned();
-        let value = match read_object(&mut r, op, &th) {
-            Ok(v) => v,
-            Err(RdbError::EmptyKey) => {
-                if stats.empty_keys_skipped < 10 {
-                    tracing::warn!(
-                        "rdbLoadObject skipping empty key: {}",
-                        String::from_utf8_lossy(&key)
-                    );
+        let key = r.string()?;
+        // Strings, the common case, go straight from the file's bytes into the entry.
+        let entry = if op == rtype::STRING {
+            let v = r.string()?;
+            Entry::new_str(&key, &v, StrEncoding::Auto, lru)
+        } else {
+            match read_object(&mut r, op, &th) {
+                Ok(v) => v.into_entry(&key, lru),
+                Err(RdbError::EmptyKey) => {
+                    if stats.empty_keys_skipped < 10 {
+                        tracing::warn!(
+                            "rdbLoadObject skipping empty key: {}",
+                            String::from_utf8_lossy(&key)
+                        );
+                    }
+                    stats.empty_keys_skipped += 1;
+                    expire_at = None;
+                    continue;
                 }
-                stats.empty_keys_skipped += 1;
-                expire_at = None;
-                continue;
+                Err(e) => return Err(e),
             }
-            Err(e) => return Err(e),
         };
         let at = expire_at.take().unwrap_or(0);
         if opts.skip_expired && at != 0 && at < now {
             stats.keys_expired += 1;
             continue;
         }
-        let mut entry = value.into_entry(&key, lru);
+        let mut entry = entry;
         if at != 0 {
             entry.set_expire_raw(at);
         }
         let slot = key_slot(&key);
         let db = node.db(db_index);
         let mut shard = db.lock_slot(slot);
-        if shard.peek(slot, &key).is_some() {
+        // The file is loaded into an empty keyspace: a previous entry is a duplicate.
+        if shard.insert(slot, entry, now).is_some() {
             return Err(RdbError::DuplicateKey {
                 key: text(&key),
                 db: db_index,
             });
         }
-        shard.insert(slot, entry, now);
         stats.keys_loaded += 1;
     }
     if ver >= 5 {
