@@ -361,3 +361,29 @@ fn snapshot_is_point_in_time_under_concurrent_writes() {
     // And the live node did change.
     assert_eq!(text(&qs(&mut c, &["GET", "key:1"])), "new");
 }
+
+/// SIGTERM with save points configured saves before exiting, as redis-server does.
+#[test]
+fn sigterm_saves_when_save_points_exist() {
+    let dir = scratch("sigterm");
+    let mut p = start_binary(
+        24622,
+        &["--dir", dir.to_str().unwrap(), "--save", "3600", "1"],
+    );
+    let mut raw = Raw::connect(p.port);
+    raw.cmd(&["SET", "k", "v"]);
+    let term = Command::new("kill")
+        .args(["-TERM", &p.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while p.child.try_wait().unwrap().is_none() {
+        assert!(Instant::now() < deadline, "no exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(p);
+    let p = start_binary(24623, &["--dir", dir.to_str().unwrap()]);
+    let mut raw = Raw::connect(p.port);
+    assert_eq!(raw.cmd(&["GET", "k"]), "$1\r\nv\r\n");
+}
