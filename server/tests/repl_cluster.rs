@@ -36,9 +36,9 @@ impl Client {
     }
 
     fn on(&mut self, port: u16, args: &[&str]) -> Option<String> {
-        if !self.conns.contains_key(&port) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.conns.entry(port) {
             std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-            self.conns.insert(port, Conn::new(port));
+            e.insert(Conn::new(port));
         }
         let c = self.conns.get_mut(&port)?;
         match c.try_call(args) {

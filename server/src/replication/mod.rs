@@ -422,22 +422,35 @@ impl Replication {
     /// Appends commands to the stream, each run in its database (None: any database),
     /// preceded by SELECT when the database changes.
     pub fn feed(&self, cmds: &[(Option<usize>, Vec<Bytes>)]) {
-        let mut st = self.state.lock();
-        if st.master.is_some() || st.backlog.is_none() {
-            return;
-        }
-        let mut bytes = Vec::new();
-        for (db, c) in cmds {
-            if let Some(db) = *db {
-                if st.seldb != Some(db) {
-                    let select = [Bytes::from_static(b"SELECT"), Bytes::from(db.to_string())];
-                    stream::encode(&mut bytes, &select);
-                    st.seldb = Some(db);
-                }
+        // Encoded outside the lock; the lock covers only the SELECT decision and the copy.
+        stream::with_scratch(|buf| {
+            let mut dbs = cmds.iter().filter_map(|(db, _)| *db);
+            let first = dbs.next();
+            let uniform = dbs.all(|d| Some(d) == first);
+            for (_, c) in cmds {
+                stream::encode(buf, c);
             }
-            stream::encode(&mut bytes, c);
-        }
-        append(&mut st, &bytes);
+            let mut st = self.state.lock();
+            if st.master.is_some() || st.backlog.is_none() {
+                return;
+            }
+            if uniform && (first.is_none() || st.seldb == first) {
+                append(&mut st, buf);
+                return;
+            }
+            buf.clear();
+            for (db, c) in cmds {
+                if let Some(db) = *db {
+                    if st.seldb != Some(db) {
+                        let select = [Bytes::from_static(b"SELECT"), Bytes::from(db.to_string())];
+                        stream::encode(buf, &select);
+                        st.seldb = Some(db);
+                    }
+                }
+                stream::encode(buf, c);
+            }
+            append(&mut st, buf);
+        });
     }
 
     /// Pauses client writes until `until_ms` (manual failover), or lifts the pause (0).

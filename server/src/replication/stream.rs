@@ -86,16 +86,50 @@ pub(crate) fn collect_end() -> Vec<Entry> {
 
 /// Appends `args` as a RESP multibulk.
 pub fn encode(out: &mut Vec<u8>, args: &[Bytes]) {
-    out.push(b'*');
-    out.extend_from_slice(args.len().to_string().as_bytes());
-    out.extend_from_slice(b"\r\n");
+    push_len(out, b'*', args.len());
     for a in args {
-        out.push(b'$');
-        out.extend_from_slice(a.len().to_string().as_bytes());
-        out.extend_from_slice(b"\r\n");
+        push_len(out, b'$', a.len());
         out.extend_from_slice(a);
         out.extend_from_slice(b"\r\n");
     }
+}
+
+/// `<tag><n>\r\n` without allocating.
+fn push_len(out: &mut Vec<u8>, tag: u8, mut n: usize) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        if let Some(d) = digits.get_mut(i) {
+            *d = b'0' + (n % 10) as u8;
+        }
+        n /= 10;
+        if n == 0 || i == 0 {
+            break;
+        }
+    }
+    out.push(tag);
+    out.extend_from_slice(digits.get(i..).unwrap_or_default());
+    out.extend_from_slice(b"\r\n");
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's reusable encoding buffer (emptied first).
+pub(crate) fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    SCRATCH.with(|s| match s.try_borrow_mut() {
+        Ok(mut buf) => {
+            buf.clear();
+            let r = f(&mut buf);
+            if buf.capacity() > 1 << 20 {
+                *buf = Vec::new();
+            }
+            r
+        }
+        Err(_) => f(&mut Vec::new()),
+    })
 }
 
 fn b(s: &'static str) -> Bytes {
@@ -275,6 +309,10 @@ mod tests {
         let mut out = Vec::new();
         encode(&mut out, &[b("SELECT"), b("0")]);
         assert_eq!(out, b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n");
+        let mut out = Vec::new();
+        let big = Bytes::from(vec![b'x'; 1234567]);
+        encode(&mut out, &[big]);
+        assert!(out.starts_with(b"*1\r\n$1234567\r\nxx"));
     }
 
     #[test]
