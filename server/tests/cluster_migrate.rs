@@ -213,6 +213,15 @@ fn replies(source: u16, target: u16) -> String {
     for args in script {
         out.push_str(&format!("> {}\n{}", args.join(" "), c.call(&args)));
     }
+    // The connection to the target stays cached (port 1 refused, so nothing cached).
+    let info = c.call(&["INFO", "stats"]);
+    let cached = info
+        .lines()
+        .find(|l| l.starts_with("migrate_cached_sockets:"));
+    out.push_str(&format!(
+        "{}\n",
+        cached.unwrap_or("no migrate_cached_sockets")
+    ));
     out.replace(&t, "<target>")
 }
 
@@ -233,6 +242,7 @@ fn migrate_replies_match_redis_7_0() {
         let r = replies(17131, 17633);
         (r, snapshot(17633, &["k", "a", "b", "c"].map(String::from)))
     };
+    assert!(want.0.contains("migrate_cached_sockets:1"), "{}", want.0);
     assert_eq!(got.0, want.0);
     assert_eq!(got.1, want.1);
 }

@@ -26,17 +26,18 @@
 //! redis-server 7.0 nodes and on ours and compare the replies byte for byte;
 //! `tests/cluster_e2e.rs` runs `redis-cli --cluster create/check`, a mixed cluster of
 //! real and our nodes, failovers, kill -9 and malformed bus input;
-//! `tests/cluster_startup.rs` covers nodes.conf persistence, corruption and locking.
+//! `tests/cluster_startup.rs` covers nodes.conf persistence, corruption and locking;
+//! `tests/cluster_pubsub.rs` compares sharded pub/sub (and PUBLISH across the bus) with
+//! redis-server, also in a mixed shard; `tests/cluster_blocked.rs` the release of blocked
+//! clients; `tests/cluster_migrate.rs` MIGRATE against redis-server and
+//! `redis-cli --cluster reshard` under writes (ours only, and mixed);
+//! `tests/cluster_benchmark.rs` `redis-benchmark --cluster`.
 //!
 //! # Not yet
 //!
-//! * Data replication: a replica is a replica on the bus (role, votes, failover), but
-//!   holds no copy of its master's keys ([`cluster_core::Effect::Replicate`] is logged).
-//! * Client write pause during a manual failover (`PauseWrites` is logged).
-//! * Blocked clients (BLPOP...) are not released with MOVED / CLUSTERDOWN when their
-//!   slot moves or the cluster goes down.
-//! * GETKEYSINSLOT lists keys in slot-table order, not newest first as Redis does.
-//! * DUMP / RESTORE / MIGRATE, SSUBSCRIBE / SPUBLISH, module messages.
+//! * GETKEYSINSLOT lists keys in slot-table order, not newest first as Redis does (the
+//!   keyspace keeps no insertion order).
+//! * Module messages on the bus are dropped (no modules).
 
 mod actor;
 mod command;
