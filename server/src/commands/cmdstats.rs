@@ -203,76 +203,79 @@ struct ThreadStats {
     slots: Box<[OnceLock<Box<Slot>>]>,
 }
 
-struct Registry {
-    threads: Mutex<Vec<Arc<ThreadStats>>>,
-    epoch: AtomicU64,
-    tracking: AtomicBool,
-    percentiles: Mutex<Vec<f64>>,
-}
+/// Every thread's counters, for the readers.
+static THREADS: Mutex<Vec<Arc<ThreadStats>>> = Mutex::new(Vec::new());
+/// Bumped by CONFIG RESETSTAT.
+static EPOCH: AtomicU64 = AtomicU64::new(0);
+/// `latency-tracking`.
+static TRACKING: AtomicBool = AtomicBool::new(true);
+/// `latency-tracking-info-percentiles`.
+static PERCENTILES: Mutex<Vec<f64>> = Mutex::new(Vec::new());
+/// Whether PERCENTILES was ever configured (before that: Redis's default 50 99 99.9).
+static PERCENTILES_SET: AtomicBool = AtomicBool::new(false);
 
-fn registry() -> &'static Registry {
-    static R: OnceLock<Registry> = OnceLock::new();
-    R.get_or_init(|| Registry {
-        threads: Mutex::new(Vec::new()),
-        epoch: AtomicU64::new(0),
-        tracking: AtomicBool::new(true),
-        percentiles: Mutex::new(vec![50.0, 99.0, 99.9]),
-    })
+/// What a thread keeps for itself: one thread-local access per hot-path call.
+struct Local {
+    stats: Arc<ThreadStats>,
+    /// Error replies written by this thread (failed-call detection, as Redis compares the
+    /// error counter before and after a call).
+    errors: Cell<u64>,
+    errors_seen: Cell<u64>,
 }
 
 thread_local! {
-    static LOCAL: Arc<ThreadStats> = {
+    static LOCAL: Local = {
         let t = Arc::new(ThreadStats {
-            epoch: AtomicU64::new(registry().epoch.load(Ordering::Relaxed)),
+            epoch: AtomicU64::new(EPOCH.load(Ordering::Relaxed)),
             slots: (0..MAX_COMMANDS).map(|_| OnceLock::new()).collect(),
         });
-        registry().threads.lock().push(t.clone());
-        t
+        THREADS.lock().push(t.clone());
+        Local {
+            stats: t,
+            errors: Cell::new(0),
+            errors_seen: Cell::new(0),
+        }
     };
-    /// Error replies written by this thread (failed-call detection, as Redis compares the
-    /// error counter before and after a call).
-    static ERRORS: Cell<u64> = const { Cell::new(0) };
-    static ERRORS_SEEN: Cell<u64> = const { Cell::new(0) };
 }
 
-fn with_slot(id: usize, f: impl FnOnce(&Slot)) {
-    LOCAL.with(|t| {
-        let epoch = registry().epoch.load(Ordering::Relaxed);
-        if t.epoch.load(Ordering::Relaxed) != epoch {
-            for s in t.slots.iter().filter_map(OnceLock::get) {
-                s.zero();
-            }
-            t.epoch.store(epoch, Ordering::Relaxed);
+fn slot_of(t: &ThreadStats, id: usize) -> Option<&Slot> {
+    let epoch = EPOCH.load(Ordering::Relaxed);
+    if t.epoch.load(Ordering::Relaxed) != epoch {
+        for s in t.slots.iter().filter_map(OnceLock::get) {
+            s.zero();
         }
-        if let Some(cell) = t.slots.get(id) {
-            f(cell.get_or_init(|| Box::new(Slot::new())));
-        }
-    });
+        t.epoch.store(epoch, Ordering::Relaxed);
+    }
+    t.slots
+        .get(id)
+        .map(|cell| &**cell.get_or_init(|| Box::new(Slot::new())))
 }
 
 /// Counts an error reply written by this thread.
 pub fn note_error() {
-    ERRORS.with(|e| e.set(e.get() + 1));
+    LOCAL.with(|l| l.errors.set(l.errors.get() + 1));
 }
 
 /// Marks the start of a call: errors written from here on make it a failed call.
 pub fn call_started() {
-    let now = ERRORS.with(Cell::get);
-    ERRORS_SEEN.with(|s| s.set(now));
+    LOCAL.with(|l| l.errors_seen.set(l.errors.get()));
 }
 
 /// Whether error replies were written since the mark, moving the mark (so an enclosing
 /// EXEC does not count its inner commands' errors as its own).
-fn errors_since_mark() -> bool {
-    let now = ERRORS.with(Cell::get);
-    ERRORS_SEEN.with(|s| s.replace(now)) < now
+fn errors_since_mark(l: &Local) -> bool {
+    let now = l.errors.get();
+    l.errors_seen.replace(now) < now
 }
 
 /// Records a finished call of command `id` that took `micros`.
 pub fn record_call(id: usize, micros: u64) {
-    let failed = errors_since_mark();
-    let tracking = registry().tracking.load(Ordering::Relaxed);
-    with_slot(id, |s| {
+    let tracking = TRACKING.load(Ordering::Relaxed);
+    LOCAL.with(|l| {
+        let failed = errors_since_mark(l);
+        let Some(s) = slot_of(&l.stats, id) else {
+            return;
+        };
         bump(&s.calls, 1);
         bump(&s.usec, micros);
         if failed {
@@ -297,20 +300,24 @@ pub fn record_call(id: usize, micros: u64) {
 
 /// Records a call of command `id` refused before it ran.
 pub fn record_rejected(id: usize) {
-    errors_since_mark();
-    with_slot(id, |s| bump(&s.rejected, 1));
+    LOCAL.with(|l| {
+        errors_since_mark(l);
+        if let Some(s) = slot_of(&l.stats, id) {
+            bump(&s.rejected, 1);
+        }
+    });
 }
 
 /// Forgets every counter (CONFIG RESETSTAT).
 pub fn reset() {
-    registry().epoch.fetch_add(1, Ordering::Relaxed);
+    EPOCH.fetch_add(1, Ordering::Relaxed);
 }
 
 /// Applies `latency-tracking` and `latency-tracking-info-percentiles`.
 pub fn configure(tracking: bool, percentiles: Vec<f64>) {
-    let r = registry();
-    r.tracking.store(tracking, Ordering::Relaxed);
-    *r.percentiles.lock() = percentiles;
+    TRACKING.store(tracking, Ordering::Relaxed);
+    *PERCENTILES.lock() = percentiles;
+    PERCENTILES_SET.store(true, Ordering::Relaxed);
 }
 
 /// The summed counters of one command.
@@ -329,8 +336,7 @@ pub struct Totals {
 
 /// The counters of command `id` summed over the threads.
 pub fn totals(id: usize) -> Totals {
-    let r = registry();
-    let epoch = r.epoch.load(Ordering::Relaxed);
+    let epoch = EPOCH.load(Ordering::Relaxed);
     let mut t = Totals {
         calls: 0,
         usec: 0,
@@ -338,7 +344,7 @@ pub fn totals(id: usize) -> Totals {
         failed: 0,
         hist: None,
     };
-    for th in r.threads.lock().iter() {
+    for th in THREADS.lock().iter() {
         if th.epoch.load(Ordering::Relaxed) != epoch {
             continue;
         }
@@ -392,7 +398,11 @@ pub fn render_commandstats<'a>(o: &mut String, commands: impl Iterator<Item = (&
 
 /// Appends the latencystats lines of `commands`.
 pub fn render_latencystats<'a>(o: &mut String, commands: impl Iterator<Item = (&'a str, usize)>) {
-    let percentiles = registry().percentiles.lock().clone();
+    let percentiles = if PERCENTILES_SET.load(Ordering::Relaxed) {
+        PERCENTILES.lock().clone()
+    } else {
+        vec![50.0, 99.0, 99.9]
+    };
     for (name, id) in commands {
         let Some(h) = totals(id).hist else {
             continue;
