@@ -65,6 +65,24 @@ enum Op {
 }
 
 impl Op {
+    /// The blocking command this waiter ran, on the key that served it: replication turns
+    /// it into the pop that reproduces the service (`crate::replication::blocked_served`).
+    fn as_command(&self, key: &[u8]) -> Vec<Bytes> {
+        let s = |t: &'static str| Bytes::from_static(t.as_bytes());
+        let pick = |left: bool, l, r| s(if left { l } else { r });
+        let end = |e: &End| pick(matches!(e, End::Left), "LEFT", "RIGHT");
+        let key = Bytes::copy_from_slice(key);
+        match self {
+            Op::Pop(e) => vec![pick(matches!(e, End::Left), "BLPOP", "BRPOP"), key],
+            Op::Move { dst, from, to } => vec![s("BLMOVE"), key, dst.clone(), end(from), end(to)],
+            Op::ListMpop { end: e, .. } => vec![s("BLMPOP"), s("0"), s("1"), key, end(e)],
+            Op::ZPop { max } => vec![pick(*max, "BZPOPMAX", "BZPOPMIN"), key],
+            Op::ZMpop { max, .. } => {
+                vec![s("BZMPOP"), s("0"), s("1"), key, pick(*max, "MAX", "MIN")]
+            }
+        }
+    }
+
     fn wants_list(&self) -> bool {
         matches!(self, Op::Pop(_) | Op::Move { .. } | Op::ListMpop { .. })
     }
@@ -236,6 +254,7 @@ fn serve(node: &Node, w: &Arc<Waiter>, key: &[u8]) -> Served {
     };
     match pop_for(node, w.db, key, &w.op, now, &mut out, &claim) {
         Ok(Some((dst, taken))) => {
+            crate::replication::blocked_served(node, w.db, &w.op.as_command(key), &buf, now);
             *w.taken.lock() = Some(taken);
             w.client.push(&buf);
             w.client.blocked.store(false, Ordering::Relaxed);

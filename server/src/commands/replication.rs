@@ -35,8 +35,7 @@ fn replicaof(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
             "ERR Command is not valid when client is a replica.",
         ));
     }
-    let port = parse_i64(port)?;
-    let Ok(port) = u16::try_from(port) else {
+    let Some(port) = parse_i64(port).ok().and_then(|p| u16::try_from(p).ok()) else {
         return Err(CmdError::msg("ERR Invalid master port"));
     };
     let host = String::from_utf8_lossy(host).into_owned();

@@ -87,12 +87,8 @@ impl Replication {
             let opt = opt.to_ascii_lowercase();
             match opt.as_slice() {
                 b"listening-port" => {
-                    let port = crate::commands::parse_i64(val)
-                        .ok()
-                        .and_then(|p| u16::try_from(p).ok())
-                        .ok_or_else(|| {
-                            CmdError::msg("ERR value is out of range, must be positive")
-                        })?;
+                    // Redis keeps any integer here (it is only shown back).
+                    let port = crate::commands::parse_i64(val)?;
                     st.announces.entry(client.id).or_default().port = port;
                 }
                 b"ip-address" => {
@@ -269,16 +265,15 @@ impl Replication {
             if reached as u64 >= want || st.replicas.is_empty() && want == 0 {
                 return reached;
             }
-            if st.backlog.is_some() {
-                let getack = [
-                    Bytes::from_static(b"REPLCONF"),
-                    Bytes::from_static(b"GETACK"),
-                    Bytes::from_static(b"*"),
-                ];
-                let mut bytes = Vec::new();
-                super::stream::encode(&mut bytes, &getack);
-                append(&mut st, &bytes);
-            }
+            // Redis counts the GETACK in the offset even with no backlog to keep it.
+            let getack = [
+                Bytes::from_static(b"REPLCONF"),
+                Bytes::from_static(b"GETACK"),
+                Bytes::from_static(b"*"),
+            ];
+            let mut bytes = Vec::new();
+            super::stream::encode(&mut bytes, &getack);
+            append(&mut st, &bytes);
             target
         };
         let deadline =

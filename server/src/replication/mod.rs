@@ -90,7 +90,7 @@ pub struct ReplicaConn {
     /// Address it announced (REPLCONF ip-address) or its peer address.
     pub ip: String,
     /// REPLCONF listening-port.
-    pub port: u16,
+    pub port: i64,
     /// Where it is in the sync.
     pub state: ReplicaState,
     /// Offset it acknowledged.
@@ -105,7 +105,7 @@ pub struct ReplicaConn {
 #[derive(Debug, Clone, Default)]
 pub struct Announce {
     /// listening-port.
-    pub port: u16,
+    pub port: i64,
     /// ip-address.
     pub ip: Option<String>,
     /// capa eof.
@@ -316,6 +316,8 @@ impl Replication {
         db: usize,
         now: u64,
     ) -> Option<PropGuard<'_>> {
+        // Pops queued by a command that was not propagated must not leak into the next.
+        drop(stream::take_also());
         let exec = cmd.name == "exec";
         let propagates = cmd.flags.write || exec || cmd.name == "publish";
         if !propagates || stream::is_master_client() {
@@ -401,14 +403,16 @@ impl Replication {
             return;
         }
         let changed = stream::dirty_mark() != g.dirty_at;
+        let served = stream::take_also();
         if !changed && cmd.name != "publish" {
             return;
         }
         let reply = reply.get(g.reply_at..).unwrap_or_default();
-        let cmds: Vec<_> = stream::rewrite(node, db, cmd.name, args, reply, now)
+        let mut cmds: Vec<_> = stream::rewrite(node, db, cmd.name, args, reply, now)
             .into_iter()
             .map(|c| (Some(db), c))
             .collect();
+        cmds.extend(served);
         if cmds.is_empty() {
             return;
         }
@@ -517,6 +521,22 @@ impl Replication {
         drop(st);
         self.acked.notify_all();
     }
+}
+
+/// A client blocked in `args` (BLPOP key..., as if it had run now on the key that served
+/// it) got `reply` from a push of the running command: its pop goes into the stream right
+/// after that command.
+pub fn blocked_served(node: &Node, db: usize, args: &[Bytes], reply: &[u8], now: u64) {
+    let propagating = node.repl.active.load(Ordering::Acquire) || stream::collecting();
+    if !propagating || stream::is_master_client() {
+        return;
+    }
+    let name = args
+        .first()
+        .map(|n| String::from_utf8_lossy(n).to_ascii_lowercase())
+        .unwrap_or_default();
+    let cmds = stream::rewrite(node, db, &name, args, reply, now);
+    stream::also(cmds.into_iter().map(|c| (Some(db), c)).collect());
 }
 
 /// Appends stream bytes: backlog, offset, replicas (online ones get them now, syncing ones

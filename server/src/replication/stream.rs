@@ -19,6 +19,8 @@ thread_local! {
     static MASTER_APPLY: Cell<bool> = const { Cell::new(false) };
     /// The master asked for an acknowledgement (REPLCONF GETACK) in the batch being applied.
     static ACK_REQUESTED: Cell<bool> = const { Cell::new(false) };
+    /// Commands to propagate after the running one (blocked clients it served).
+    static ALSO: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
     /// Commands collected while EXEC runs, propagated together wrapped in MULTI/EXEC.
     static COLLECT: RefCell<Option<Vec<Entry>>> = const { RefCell::new(None) };
 }
@@ -51,6 +53,16 @@ pub(crate) fn request_ack() {
 
 pub(crate) fn take_ack_request() -> bool {
     ACK_REQUESTED.with(|c| c.replace(false))
+}
+
+/// Queues commands to propagate after the running command's own.
+pub(crate) fn also(cmds: Vec<Entry>) {
+    ALSO.with(|a| a.borrow_mut().extend(cmds));
+}
+
+/// Takes the commands queued by [`also`].
+pub(crate) fn take_also() -> Vec<Entry> {
+    ALSO.with(|a| std::mem::take(&mut *a.borrow_mut()))
 }
 
 /// Starts collecting the commands of a transaction; false if already collecting.
@@ -253,7 +265,15 @@ pub fn rewrite(
                 Frame::Array(v) => v.len(),
                 _ => 1,
             };
-            let left = has_option(args, 3, &["left", "min"]);
+            // The direction follows the numkeys keys.
+            let numkeys = args
+                .get(2)
+                .and_then(|n| std::str::from_utf8(n).ok())
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(1);
+            let left = args
+                .get(3 + numkeys)
+                .is_some_and(|d| d.eq_ignore_ascii_case(b"left") || d.eq_ignore_ascii_case(b"min"));
             let pop = match (name, left) {
                 ("blmpop", true) => "LPOP",
                 ("blmpop", false) => "RPOP",
