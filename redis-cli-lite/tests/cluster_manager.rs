@@ -130,12 +130,25 @@ fn settle(nodes: &Nodes) {
             b"",
             None,
         );
-        let all_ok = (0..nodes.count).all(|i| {
+        // Every node in the cluster ok and knowing all the others (a node alone in its own
+        // cluster, not yet added or deleted, is left out).
+        let mut known = Vec::new();
+        let mut all_ok = true;
+        for i in 0..nodes.count {
             let info = raw_cli(&["-p", &(nodes.base + i).to_string(), "cluster", "info"]);
             let text = String::from_utf8_lossy(&info.stdout).into_owned();
-            // Nodes outside the cluster (not yet added, or deleted) are alone in theirs.
-            text.contains("cluster_state:ok") || text.contains("cluster_known_nodes:1\r")
-        });
+            let n = text
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("cluster_known_nodes:"))
+                .unwrap_or("0")
+                .to_owned();
+            if n == "1" {
+                continue;
+            }
+            all_ok &= text.contains("cluster_state:ok");
+            known.push(n);
+        }
+        let all_ok = all_ok && known.windows(2).all(|w| w[0] == w[1]);
         if rc == 0 && out.contains("[OK] All nodes agree") && all_ok {
             return;
         }

@@ -2,7 +2,8 @@
 //! with `cargo build -p server`): create with replicas, then check, info and call print
 //! exactly what the real redis-cli 7.0.15 prints on the same cluster; reshard moves empty slots
 //! and slots with keys (our MIGRATE), rebalance evens the masters out, and no key is lost; on a
-//! terminal, info adds its table and reshard its progress bar and summary.
+//! terminal, info adds its table and reshard its progress bar and summary; a seventh node is
+//! added, given slots, drained and deleted; fix closes an open slot.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -97,18 +98,31 @@ fn run(program: &str, args: &[&str]) -> (String, i32) {
 
 const BASE: u16 = 18160;
 
+/// The check is clean and every node in the cluster is ok and knows all the others (a node
+/// alone in its own cluster, never added or deleted, is left out).
 fn settled() -> bool {
     let (out, rc) = run("redis-cli", &["--cluster", "check", "127.0.0.1:18160"]);
-    rc == 0
-        && out.contains("[OK] All nodes agree")
-        && (0..6).all(|i| {
-            run(
-                "redis-cli",
-                &["-p", &(BASE + i).to_string(), "cluster", "info"],
-            )
-            .0
-            .contains("cluster_state:ok")
-        })
+    let mut known = Vec::new();
+    for i in 0..7 {
+        let port = (BASE + i).to_string();
+        let (info, rc) = run("redis-cli", &["-p", &port, "cluster", "info"]);
+        if rc != 0 || info.is_empty() || info.contains("Connection refused") {
+            continue;
+        }
+        let n = info
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("cluster_known_nodes:"))
+            .unwrap_or("0")
+            .to_owned();
+        if n == "1" {
+            continue;
+        }
+        if !info.contains("cluster_state:ok") {
+            return false;
+        }
+        known.push(n);
+    }
+    rc == 0 && out.contains("[OK] All nodes agree") && known.windows(2).all(|w| w[0] == w[1])
 }
 
 fn settle() {
@@ -265,4 +279,134 @@ fn create_check_info_call_reshard_on_our_nodes() {
         .collect();
     let expected: Vec<String> = (0..300).map(|i| format!("value:{i}")).collect();
     assert_eq!(values, expected);
+
+    // A seventh node joins as a master, takes its share of slots and keys, is drained again
+    // (weight 0) and removed.
+    let _seventh = start(&bin, BASE + 6);
+    let new = format!("127.0.0.1:{}", BASE + 6);
+    let (out, rc) = run(cli_path(), &["--cluster", "add-node", &new, &addrs[0]]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.contains("[OK] New node added correctly."), "{out}");
+    let state_ok = |port: u16| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !run("redis-cli", &["-p", &port.to_string(), "cluster", "info"])
+            .0
+            .contains("cluster_state:ok")
+        {
+            assert!(Instant::now() < deadline, "{port} never ok");
+            sleep(Duration::from_millis(200));
+        }
+    };
+    settle();
+    state_ok(BASE + 6);
+    // (A full rebalance onto it moves 4096 slots: slow on a debug build; 200 slots with keys
+    // there and back make the same point.)
+    let reshard = |from: u16, to: u16| {
+        let (out, rc) = run(
+            cli_path(),
+            &[
+                "--cluster",
+                "reshard",
+                &addrs[0],
+                "--cluster-from",
+                &id(from),
+                "--cluster-to",
+                &id(to),
+                "--cluster-slots",
+                "200",
+                "--cluster-yes",
+            ],
+        );
+        assert_eq!(rc, 0, "{out}");
+        settle();
+        state_ok(BASE + 6);
+    };
+    reshard(1, 6);
+    let (info, _) = run(cli_path(), &["--cluster", "info", &addrs[0]]);
+    assert!(info.contains("[OK] 300 keys in 4 masters."), "{info}");
+    let line = info
+        .lines()
+        .find(|l| l.starts_with(&new))
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        line.contains("| 200 slots |") && !line.contains("-> 0 keys"),
+        "{info}"
+    );
+    reshard(6, 0);
+    let (out, rc) = run(cli_path(), &["--cluster", "del-node", &addrs[0], &id(6)]);
+    assert_eq!(rc, 0, "{out}");
+    assert!(
+        out.contains(">>> Sending CLUSTER RESET SOFT to the deleted node."),
+        "{out}"
+    );
+    settle();
+    let (info, _) = run(cli_path(), &["--cluster", "info", &addrs[0]]);
+    assert!(info.contains("[OK] 300 keys in 3 masters."), "{info}");
+
+    // An open slot left by hand (node1 MIGRATING an empty slot of its own): check warns and
+    // exits 1, fix closes it.
+    let (nodes, _) = run(
+        "redis-cli",
+        &["-p", &(BASE + 1).to_string(), "cluster", "nodes"],
+    );
+    let mine = nodes
+        .lines()
+        .find(|l| l.contains("myself"))
+        .unwrap()
+        .to_owned();
+    let slot = mine
+        .split(' ')
+        .skip(8)
+        .flat_map(|r| {
+            let (a, b) = r.split_once('-').unwrap_or((r, r));
+            a.parse::<usize>().unwrap()..=b.parse::<usize>().unwrap()
+        })
+        .find(|s| {
+            run(
+                "redis-cli",
+                &[
+                    "-p",
+                    &(BASE + 1).to_string(),
+                    "cluster",
+                    "countkeysinslot",
+                    &s.to_string(),
+                ],
+            )
+            .0
+            .trim()
+                == "0"
+        })
+        .unwrap();
+    run(
+        "redis-cli",
+        &[
+            "-p",
+            &(BASE + 1).to_string(),
+            "cluster",
+            "setslot",
+            &slot.to_string(),
+            "migrating",
+            &id(2),
+        ],
+    );
+    let (out, rc) = run(cli_path(), &["--cluster", "check", &addrs[0]]);
+    assert_eq!(rc, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "[WARNING] Node {} has slots in migrating state {slot}.",
+            addrs[1]
+        )),
+        "{out}"
+    );
+    let (out, rc) = run(
+        cli_path(),
+        &["--cluster", "fix", &addrs[0], "--cluster-yes"],
+    );
+    assert_eq!(rc, 0, "{out}");
+    assert!(
+        out.contains(&format!(">>> Case 4: Closing slot {slot} on {}", addrs[1])),
+        "{out}"
+    );
+    settle();
 }
