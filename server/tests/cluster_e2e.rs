@@ -173,8 +173,27 @@ fn redis_cli_creates_and_checks_a_cluster_of_ours_and_failures_are_detected() {
         })
     });
 
-    // kill -9 of a master: the others mark it fail.
+    // kill -9 of a master: the others mark it fail. A replica takes over only with fresh
+    // data (cluster-replica-validity-factor): one that never finished a sync has an
+    // unbounded data age, in Redis as here, so the victim's replica must be linked first.
     let victim = myid(ports[1]);
+    let replicas_of_victim: Vec<u16> = call(ports[0], &["CLUSTER", "NODES"])
+        .lines()
+        .filter(|l| l.contains(&format!("slave {victim}")))
+        .filter_map(|l| l.split(' ').nth(1))
+        .filter_map(|a| a.split('@').next()?.rsplit(':').next()?.parse().ok())
+        .collect();
+    assert!(!replicas_of_victim.is_empty(), "the victim has a replica");
+    wait_until(
+        "the victim's replica is linked",
+        Duration::from_secs(30),
+        || {
+            replicas_of_victim.iter().all(|&p| {
+                try_call(p, &["INFO", "replication"])
+                    .is_ok_and(|r| String::from_utf8_lossy(&r).contains("master_link_status:up"))
+            })
+        },
+    );
     nodes[1].kill9();
     wait_until(
         "survivors mark the killed master fail",

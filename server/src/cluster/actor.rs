@@ -90,6 +90,9 @@ pub struct Actor {
     /// Links closed by the actor itself (send queue full), reported to the core after
     /// the current step.
     dropped: Vec<LinkId>,
+    /// Ticks left in which blocked clients are checked against the routing: a client can
+    /// only wait on a slot it is served, so they need checking just after a change.
+    recheck_blocked: u8,
 }
 
 /// What happened to the nodes.conf writes of one step.
@@ -120,6 +123,7 @@ impl Actor {
             next_in: 0,
             effects: Vec::new(),
             dropped: Vec::new(),
+            recheck_blocked: 0,
         }
     }
 
@@ -151,7 +155,10 @@ impl Actor {
                 _ = tick.tick() => {
                     self.report_replication();
                     self.step(Input::Tick);
-                    self.release_blocked();
+                    if self.recheck_blocked > 0 {
+                        self.recheck_blocked -= 1;
+                        self.release_blocked();
+                    }
                 }
                 ok = config_changed => {
                     if !ok {
@@ -334,6 +341,9 @@ impl Actor {
                 }
             }
             Effect::Routing(r) => {
+                // A second of checks covers clients that blocked on the old routing
+                // while this one was being made.
+                self.recheck_blocked = 10;
                 let old = self.handle.routing.swap(r.clone());
                 if let Some(node) = self.node.upgrade() {
                     node.pubsub

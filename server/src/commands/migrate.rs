@@ -506,3 +506,40 @@ fn delete_stored(ctx: &mut Ctx<'_, '_>, sent: &[Outgoing], stored: &[bool]) {
     }
     ctx.node.stats.dirty(n);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::keys;
+    use bytes::Bytes;
+
+    fn args(words: &[&str]) -> Vec<Bytes> {
+        words
+            .iter()
+            .map(|w| Bytes::copy_from_slice(w.as_bytes()))
+            .collect()
+    }
+
+    #[test]
+    fn key_positions_as_migrate_get_keys() {
+        assert_eq!(
+            keys(&args(&["MIGRATE", "h", "1", "k", "0", "100"])),
+            vec![3]
+        );
+        assert_eq!(
+            keys(&args(&[
+                "MIGRATE", "h", "1", "", "0", "100", "COPY", "KEYS", "a", "b"
+            ])),
+            vec![8, 9]
+        );
+        // An AUTH password that reads "keys" is skipped, as are AUTH2's two words.
+        assert_eq!(
+            keys(&args(&[
+                "MIGRATE", "h", "1", "", "0", "100", "AUTH", "keys", "AUTH2", "u", "keys", "KEYS",
+                "a"
+            ])),
+            vec![12]
+        );
+        // KEYS with a non-empty key argument names no key (the command then fails).
+        assert!(keys(&args(&["MIGRATE", "h", "1", "k", "0", "100", "KEYS", "a"])).is_empty());
+    }
+}
