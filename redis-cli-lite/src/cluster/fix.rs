@@ -287,14 +287,12 @@ impl Manager {
                 }
                 true
             }
-            ([src], [_, _, ..]) if *src == owner => {
-                let line = format!(
-                    ">>> Case 3: Moving slot {slot} from {} to {} and closing it on all the other importing nodes.\n",
-                    self.addr(*src),
-                    importing_str
-                );
-                self.log.info(&line);
-                self.case3(*src, &importing, slot)
+            ([src], [_, _, ..]) => {
+                let src = *src;
+                match self.case3(src, &importing, slot) {
+                    Some(ok) => ok,
+                    None => self.unhandled(owner, &migrating_str, &importing_str),
+                }
             }
             _ => self.try_close_slot(
                 slot,
@@ -307,28 +305,71 @@ impl Manager {
         }
     }
 
-    /// Case 3: the owner migrates to several importing nodes: move the keys to the first
-    /// importing node that has keys... redis-cli closes the slot everywhere but on the owner.
-    fn case3(&mut self, src: usize, importing: &[usize], slot: usize) -> bool {
+    /// Case 3: one node migrating, several importing, none of them holding keys of the slot.
+    /// If one importing node is the migration's destination, the slot moves there and is
+    /// closed on the other importing nodes; otherwise it is closed everywhere. `None` when an
+    /// importing node has keys (not handled, as in redis-cli).
+    fn case3(&mut self, src: usize, importing: &[usize], slot: usize) -> Option<bool> {
         let s = slot.to_string();
+        let target = self.nodes[src]
+            .migrating
+            .iter()
+            .find(|(m, _)| *m == s)
+            .map(|(_, id)| id.clone())?;
+        let mut dst = None;
         for &n in importing {
             let count = self.count_keys_in_slot(n, slot);
             if count < 0 {
-                return false;
+                return Some(false);
             }
-            let cold = MoveOpts {
-                cold: true,
-                verbose: true,
-                ..MoveOpts::default()
-            };
-            if count > 0 && self.move_slot(n, src, slot, cold).is_err() {
-                return false;
+            if count > 0 {
+                return None;
             }
-            if !self.logged(n, &["CLUSTER", "SETSLOT", &s, "STABLE"]) {
-                return false;
+            if self.nodes[n].name == target {
+                dst = Some(n);
             }
         }
-        self.logged(src, &["CLUSTER", "SETSLOT", &s, "STABLE"])
+        let close = |m: &mut Manager, n: usize| m.logged(n, &["CLUSTER", "SETSLOT", &s, "STABLE"]);
+        match dst {
+            Some(dst) => {
+                let line = format!(
+                    ">>> Case 3: Moving slot {slot} from {} to {} and closing it on all the other importing nodes.\n",
+                    self.addr(src),
+                    self.addr(dst)
+                );
+                self.log.info(&line);
+                let opts = MoveOpts {
+                    verbose: true,
+                    ..MoveOpts::default()
+                };
+                if self.move_slot(src, dst, slot, opts).is_err() {
+                    return Some(false);
+                }
+                Some(
+                    importing
+                        .iter()
+                        .filter(|&&n| n != dst)
+                        .all(|&n| close(self, n)),
+                )
+            }
+            None => {
+                self.log.info(&format!(
+                    ">>> Case 3: Closing slot {slot} on both migrating and importing nodes.\n"
+                ));
+                Some(close(self, src) && importing.iter().all(|&n| close(self, n)))
+            }
+        }
+    }
+
+    /// redis-cli's message for the open-slot layouts it does not fix.
+    fn unhandled(&mut self, owner: usize, migrating_str: &str, importing_str: &str) -> bool {
+        let line = format!(
+            "[ERR] Sorry, redis-cli can't fix this slot yet (work in progress). Slot is set as \
+             migrating in {migrating_str}, as importing in {importing_str}, owner is {}\n",
+            self.addr(owner)
+        );
+        self.log.err(&line);
+        false
     }
 
     /// Case 4: a single migrating node and no importing one: close the slot when the
@@ -360,13 +401,7 @@ impl Manager {
             self.log.info(&line);
             return self.logged(n, &["CLUSTER", "SETSLOT", &s, "STABLE"]);
         }
-        let line = format!(
-            "[ERR] Sorry, redis-cli can't fix this slot yet (work in progress). Slot is set as \
-             migrating in {migrating_str}, as importing in {importing_str}, owner is {}\n",
-            self.addr(owner)
-        );
-        self.log.err(&line);
-        false
+        self.unhandled(owner, migrating_str, importing_str)
     }
 
     /// Covers the slots no node owns: with the node holding their keys, or a random master.
