@@ -711,7 +711,7 @@ impl Sim {
     /// Replace every node by one loaded from a nodes.conf that already lists the whole
     /// cluster (`masters` masters with equal ranges and epochs 1..=masters, the others
     /// their replicas round robin, no link up yet): a formed cluster without the
-    /// O(N) nodes.conf rewrite per learned node that forming it through MEET costs.
+    /// N² one-by-one handshakes of forming it through MEET.
     pub fn load_formed(&mut self, masters: usize) -> Result<(), SimFailure> {
         let n = self.nodes.len();
         let masters = masters.clamp(1, n.max(1));

@@ -37,8 +37,8 @@ pub struct SimArgs {
     /// Scale run instead: comma-separated cluster sizes, e.g. 100,500,1000.
     #[arg(long, value_delimiter = ',')]
     scale: Vec<usize>,
-    /// Scale run from nodes.conf files listing the whole cluster instead of MEET
-    /// (formation costs each node a nodes.conf rewrite per learned node: slow at 1000).
+    /// Scale run from nodes.conf files listing the whole cluster instead of MEET (skips
+    /// the formation: every node handshaking with every other one by one).
     #[arg(long)]
     formed: bool,
     /// Scale run: virtual ms to let the PING schedule settle (default node_timeout).

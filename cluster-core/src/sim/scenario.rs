@@ -268,7 +268,7 @@ pub struct ScaleReport {
 /// With `formed`, the nodes start from nodes.conf files that already list the whole
 /// cluster ([`Sim::load_formed`]) and `converge_ms` is the time until every node
 /// agrees and reports `ok`: the steady state of big clusters without simulating the
-/// MEET phase, where every learned node costs each node a full nodes.conf rewrite.
+/// MEET phase (N² handshakes, one by one).
 pub fn scale(
     seed: u64,
     nodes: usize,
