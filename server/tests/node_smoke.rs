@@ -115,3 +115,31 @@ fn scan_pages_through_one_huge_slot_across_table_growth() {
         );
     }
 }
+
+#[test]
+fn scan_with_a_selective_match_bounds_the_work_of_each_call() {
+    let s = InProcess::start(21460, "enable-debug-command yes");
+    let mut c = Raw::connect(s.port);
+    assert_eq!(c.cmd(&["DEBUG", "POPULATE", "5000"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["SET", "needle", "x"]), "+OK\r\n");
+    let (mut cursor, mut calls, mut found) = ("0".to_string(), 0, Vec::new());
+    loop {
+        let text = c.cmd(&["SCAN", &cursor, "MATCH", "needle", "COUNT", "10"]);
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        cursor = lines[2].to_string();
+        found.extend(
+            lines[4..]
+                .chunks(2)
+                .filter_map(|kv| kv.get(1))
+                .map(|k| k.to_string()),
+        );
+        calls += 1;
+        if cursor == "0" {
+            break;
+        }
+    }
+    found.retain(|k| !k.is_empty());
+    assert_eq!(found, ["needle"]);
+    // At most ~100 keys looked at per call: 5001 keys take dozens of calls, not one.
+    assert!(calls >= 40, "{calls} calls");
+}

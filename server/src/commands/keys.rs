@@ -491,6 +491,10 @@ fn scan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let mut next = 0;
     let db = ctx.node.db(ctx.sess.db);
     let wanted = usize::try_from(count).unwrap_or(usize::MAX);
+    // Like Redis's bound on a call's work (COUNT * 10 steps), so a MATCH or TYPE that
+    // selects little never walks the whole keyspace in one call.
+    let budget = wanted.saturating_mul(10);
+    let mut visited = 0usize;
     if db.is_initialized() {
         while slot < SLOTS {
             let sl = slot as u16;
@@ -508,7 +512,8 @@ fn scan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
                 if ok {
                     keys.push(e.key().into());
                 }
-                keys.len() < wanted
+                visited += 1;
+                keys.len() < wanted && visited < budget
             });
             if let Some(p) = resume {
                 next = scan_cursor::encode(slot, t.generation(), p);
@@ -516,7 +521,7 @@ fn scan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
             }
             slot += 1;
             pos = 0;
-            if keys.len() >= wanted {
+            if keys.len() >= wanted || visited >= budget {
                 if slot < SLOTS {
                     next = scan_cursor::encode(slot, 0, 0);
                 }
