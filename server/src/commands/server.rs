@@ -648,7 +648,12 @@ fn shutdown(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     if abort {
         return Err(CmdError::msg("ERR No shutdown in progress."));
     }
-    if ctx.node.persistence.shutdown_save(ctx.node, save, nosave).is_err() {
+    if ctx
+        .node
+        .persistence
+        .shutdown_save(ctx.node, save, nosave)
+        .is_err()
+    {
         return Err(CmdError::msg("ERR Errors trying to SHUTDOWN. Check logs."));
     }
     ctx.node.shutdown();
