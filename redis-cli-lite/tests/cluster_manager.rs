@@ -36,8 +36,10 @@ impl Nodes {
                         "yes",
                         "--cluster-config-file",
                         "nodes.conf",
+                        // Redis's default: under a loaded machine a short timeout
+                        // lets nodes flag each other as failing mid-test.
                         "--cluster-node-timeout",
-                        "5000",
+                        "15000",
                     ],
                 )
             })
@@ -175,14 +177,19 @@ fn lines(text: &str) -> Vec<String> {
     out
 }
 
-/// Twin outputs must match: the lines outside the node descriptions in the same order, and
-/// all lines as a multiset (node descriptions come in each node's CLUSTER NODES order, which
-/// follows random node ids).
+/// Twin outputs must match: the lines outside the node descriptions (and rebalance's moves) in
+/// the same order, and all lines as a multiset (node descriptions come in each node's CLUSTER
+/// NODES order, which follows random node ids).
 fn assert_same_output(real: &str, ours: &str, what: &str) {
     let (r, o) = (lines(real), lines(ours));
     let outside = |v: &[String]| -> Vec<String> {
         v.iter()
             .filter(|l| !(l.starts_with("M: ") || l.starts_with("S: ") || l.starts_with("   ")))
+            // Rebalance moves between masters of equal balance in load order (the random
+            // CLUSTER NODES order): "Moving N slots" lines and their marks may swap.
+            .filter(|l| {
+                !(l.contains(" slots from ") || (!l.is_empty() && l.chars().all(|c| c == '#')))
+            })
             .cloned()
             .collect()
     };

@@ -55,7 +55,7 @@ fn start(bin: &PathBuf, port: u16) -> OurNode {
     );
     let conf = format!(
         "port {port}\nbind 127.0.0.1\ncluster-enabled yes\ncluster-config-file nodes.conf\n\
-         cluster-node-timeout 5000\ndir {}\nsave \"\"\nappendonly no\n",
+         cluster-node-timeout 15000\ndir {}\nsave \"\"\nappendonly no\n",
         dir.display()
     );
     std::fs::write(dir.join("redis.conf"), conf).unwrap();
