@@ -440,8 +440,21 @@ fn we_win_an_automatic_failover_voted_by_real_redis_masters() {
         }),
         "{last}"
     );
-    // A dies.
+    // §14.2: our (simulated) replication link to A is up and just heard from A; then
+    // A dies and the link drops. A replica never linked to its master would have no
+    // fresh data and, like Redis's, never start an automatic election.
+    let now = now_ms();
+    d.input(Input::Replication {
+        offset: 0,
+        link_up: true,
+        master_last_io: Some(now),
+    });
     redis[0] = None;
+    d.input(Input::Replication {
+        offset: 0,
+        link_up: false,
+        master_last_io: Some(now),
+    });
     let ok = d.run_until(30, |d| {
         last = cli(ports[1], &["cluster", "nodes"]);
         !d.c.is_replica()
