@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 
 use super::numbers::parse_i64;
 use super::{CmdError, CmdResult, Ctx, Handler};
-use crate::keyspace::key_slot;
+use crate::keyspace::{key_slot, MultiGuard};
 use crate::rdb::{self, WriteOpts};
 
 pub(super) fn handler(name: &str) -> Option<Handler> {
@@ -350,21 +350,17 @@ fn exchange(c: &mut Cached, req: &[u8], auth: bool, select: bool, n: usize) -> E
     }
 }
 
-/// The keys MIGRATE found, serialized under their slot's lock.
-fn collect(ctx: &mut Ctx<'_, '_>, keys: &[Bytes]) -> Vec<(Bytes, u64, Vec<u8>)> {
-    let opts = WriteOpts {
-        compress: ctx
-            .node
-            .config
-            .get_text("rdbcompression")
-            .map_or(true, |v| v.eq_ignore_ascii_case(b"yes")),
-    };
-    let db = ctx.db();
+/// The keys MIGRATE found (name, expiry, DUMP payload).
+fn collect(
+    locked: &mut MultiGuard<'_>,
+    keys: &[Bytes],
+    now: u64,
+    opts: WriteOpts,
+) -> Vec<(Bytes, u64, Vec<u8>)> {
     let mut found = Vec::new();
     for k in keys {
         let slot = key_slot(k);
-        let mut shard = db.lock_slot(slot);
-        if let Some(e) = shard.lookup_read(slot, k, ctx.now) {
+        if let Some(e) = locked.shard(slot).and_then(|s| s.lookup_read(slot, k, now)) {
             found.push((k.clone(), e.expire_at(), rdb::dump_payload(e.value(), opts)));
         }
     }
@@ -380,7 +376,19 @@ fn migrate(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     } else {
         timeout_ms as u64
     });
-    let found = collect(ctx, o.keys);
+    let opts = WriteOpts {
+        compress: ctx
+            .node
+            .config
+            .get_text("rdbcompression")
+            .map_or(true, |v| v.eq_ignore_ascii_case(b"yes")),
+    };
+    // The keys' slots stay locked from the lookup to the deletion, so no other client
+    // writes a key between its DUMP and its removal (Redis runs MIGRATE alone).
+    let slots: Vec<u16> = o.keys.iter().map(|k| key_slot(k)).collect();
+    let db = ctx.db();
+    let mut locked = db.lock_slots(&slots);
+    let found = collect(&mut locked, o.keys, ctx.now, opts);
     if found.is_empty() {
         ctx.out.simple(b"NOKEY");
         return Ok(());
@@ -449,7 +457,8 @@ fn migrate(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
                 broken,
             } => {
                 if !o.copy {
-                    delete_stored(ctx, &sending, &stored);
+                    let n = delete_stored(&mut locked, &sending, &stored, ctx.now);
+                    ctx.node.stats.dirty(n);
                 }
                 if let Some(line) = error {
                     c.last_db = None;
@@ -494,17 +503,20 @@ fn io_error(writing: bool) -> CmdError {
     ))
 }
 
-/// Deletes the keys the target acknowledged (MIGRATE without COPY).
-fn delete_stored(ctx: &mut Ctx<'_, '_>, sent: &[Outgoing], stored: &[bool]) {
-    let db = ctx.db();
+/// Deletes the keys the target acknowledged (MIGRATE without COPY); returns how many.
+fn delete_stored(locked: &mut MultiGuard<'_>, sent: &[Outgoing], stored: &[bool], now: u64) -> u64 {
     let mut n = 0;
     for (k, _) in sent.iter().zip(stored).filter(|(_, ok)| **ok) {
         let slot = key_slot(&k.key);
-        if db.lock_slot(slot).remove(slot, &k.key, ctx.now).is_some() {
+        if locked
+            .shard(slot)
+            .and_then(|s| s.remove(slot, &k.key, now))
+            .is_some()
+        {
             n += 1;
         }
     }
-    ctx.node.stats.dirty(n);
+    n
 }
 
 #[cfg(test)]

@@ -381,16 +381,24 @@ pub(super) fn clear_session(ctx_node: &crate::node::Node, sess: &mut super::Sess
 
 fn publish(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let n = ctx.node.pubsub.publish(&args[1], &args[2]);
-    crate::cluster::publish(ctx.node, false, &args[1], &args[2]);
+    propagate(ctx, false, args);
     reply_published(ctx, n);
     Ok(())
 }
 
 fn spublish(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let n = ctx.node.pubsub.publish_shard(&args[1], &args[2]);
-    crate::cluster::publish(ctx.node, true, &args[1], &args[2]);
+    propagate(ctx, true, args);
     reply_published(ctx, n);
     Ok(())
+}
+
+/// Hands a message to the cluster bus, unless it came from our master: the node where a
+/// client published it propagates it (Redis 7.0 does not replicate PUBLISH in cluster mode).
+fn propagate(ctx: &Ctx<'_, '_>, shard: bool, args: &[Bytes]) {
+    if !crate::replication::stream::is_master_client() {
+        crate::cluster::publish(ctx.node, shard, &args[1], &args[2]);
+    }
 }
 
 fn reply_published(ctx: &mut Ctx<'_, '_>, receivers: usize) {
