@@ -140,6 +140,8 @@ fn the_stream_is_what_redis_sends() {
         rdb.windows(6).any(|w| w == b"before"),
         "the snapshot holds the data"
     );
+    // After an EOF-marked RDB the stream starts once the replica acknowledges (7.0).
+    r.send("REPLCONF ACK 0");
 
     let now = server::keyspace::now_ms();
     for line in [

@@ -108,6 +108,10 @@ impl Replication {
                     if let (Some(off), Some(r)) =
                         (off, st.replicas.iter_mut().find(|r| r.id == client.id))
                     {
+                        if r.await_ack {
+                            r.await_ack = false;
+                            r.handle.push(&std::mem::take(&mut r.buffered));
+                        }
                         if off > r.ack {
                             r.ack = off;
                         }
@@ -187,6 +191,7 @@ impl Replication {
                         ack: off.saturating_sub(1),
                         ack_time_ms: now_ms(),
                         buffered: Vec::new(),
+                        await_ack: false,
                     });
                     tracing::info!(
                         "Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {}.",
@@ -210,6 +215,7 @@ impl Replication {
             ack: 0,
             ack_time_ms: now_ms(),
             buffered: Vec::new(),
+            await_ack: false,
         });
         drop(st);
         self.start_cron(node);
@@ -362,7 +368,10 @@ fn full_sync(
         head.extend_from_slice(format!("${}\r\n", rdb.len()).as_bytes());
         head.extend_from_slice(&rdb);
     }
-    head.extend_from_slice(&std::mem::take(&mut r.buffered));
+    if !eof {
+        head.extend_from_slice(&std::mem::take(&mut r.buffered));
+    }
+    r.await_ack = eof;
     r.handle.push(&head);
     r.state = ReplicaState::Online;
     r.ack_time_ms = now_ms();

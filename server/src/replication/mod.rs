@@ -97,8 +97,13 @@ pub struct ReplicaConn {
     pub ack: u64,
     /// Unix ms of its last acknowledgement.
     pub ack_time_ms: u64,
-    /// Stream bytes produced since its snapshot, until the RDB is queued.
+    /// Stream bytes produced since its snapshot, until the RDB is queued (and, after an
+    /// EOF-marked RDB, until its first acknowledgement).
     buffered: Vec<u8>,
+    /// An EOF-marked RDB was sent: the stream waits for the replica's first REPLCONF ACK,
+    /// since a replica finds the mark only at the end of what it has read (Redis 7.0's
+    /// `repl_start_cmd_stream_on_ack`).
+    await_ack: bool,
 }
 
 /// What a client told us with REPLCONF before PSYNC.
@@ -551,8 +556,8 @@ fn append(st: &mut State, bytes: &[u8]) {
     st.offset += bytes.len() as u64;
     for r in &mut st.replicas {
         match r.state {
-            ReplicaState::Online => r.handle.push(bytes),
-            ReplicaState::SendBulk => r.buffered.extend_from_slice(bytes),
+            ReplicaState::Online if !r.await_ack => r.handle.push(bytes),
+            ReplicaState::Online | ReplicaState::SendBulk => r.buffered.extend_from_slice(bytes),
             ReplicaState::WaitBgsave => {}
         }
     }
