@@ -142,14 +142,22 @@ fn zadd_generic(
     let mut ch = ch_default;
     let mut idx = 2;
     while let Some(a) = args.get(idx) {
-        match a.to_ascii_lowercase().as_slice() {
-            b"nx" => flags.nx = true,
-            b"xx" => flags.xx = true,
-            b"gt" => flags.gt = true,
-            b"lt" => flags.lt = true,
-            b"ch" => ch = true,
-            b"incr" => flags.incr = true,
-            _ => break,
+        // Options are short words: compare in place rather than lowercasing a copy.
+        let is = |w: &[u8]| a.eq_ignore_ascii_case(w);
+        if is(b"nx") {
+            flags.nx = true;
+        } else if is(b"xx") {
+            flags.xx = true;
+        } else if is(b"gt") {
+            flags.gt = true;
+        } else if is(b"lt") {
+            flags.lt = true;
+        } else if is(b"ch") {
+            ch = true;
+        } else if is(b"incr") {
+            flags.incr = true;
+        } else {
+            break;
         }
         idx += 1;
     }
