@@ -263,12 +263,13 @@ impl Actor {
     /// data age, manual failover catch-up), once per tick.
     fn report_replication(&mut self) {
         if let Some(node) = self.node.upgrade() {
-            let (offset, link_up, master_last_io) = node.repl.cluster_report();
-            self.step(Input::Replication {
-                offset,
-                link_up,
-                master_last_io,
-            });
+            for (offset, link_up, master_last_io) in node.repl.cluster_report() {
+                self.step(Input::Replication {
+                    offset,
+                    link_up,
+                    master_last_io,
+                });
+            }
         }
     }
 

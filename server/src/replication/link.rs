@@ -321,6 +321,7 @@ async fn session(
             m.state = LinkState::Connected;
             m.has_master = true;
             m.last_io_ms = now_ms();
+            st.linked_since_report = true;
         }
     }
     stream_loop(node, &mut c, cancel).await

@@ -185,6 +185,8 @@ pub struct State {
     pub master: Option<MasterLink>,
     /// Unix ms of the last PING sent to replicas.
     last_ping_ms: u64,
+    /// The master link reached the streaming state since the cluster last asked.
+    linked_since_report: bool,
 }
 
 #[repr(align(128))]
@@ -262,6 +264,7 @@ impl Replication {
                 announces: HashMap::new(),
                 master: None,
                 last_ping_ms: 0,
+                linked_since_report: false,
             }),
             acked: Condvar::new(),
             order: (0..SHARDS).map(|_| OrderLock(Mutex::new(()))).collect(),
@@ -509,13 +512,21 @@ impl Replication {
     }
 
     /// What the cluster's election and data-age checks need: our offset, whether the link
-    /// to our master is up, and when we last read from it (unix ms).
-    pub fn cluster_report(&self) -> (u64, bool, Option<u64>) {
-        let st = self.state.lock();
+    /// to our master is up, and when we last read from it (unix ms). A link that came up
+    /// and went down again since the last call is reported up first, so the cluster knows
+    /// the replica was linked (and when the link dropped).
+    pub fn cluster_report(&self) -> Vec<(u64, bool, Option<u64>)> {
+        let mut st = self.state.lock();
         let link = st.master.as_ref();
         let up = link.is_some_and(|m| m.state == LinkState::Connected);
         let last_io = link.map(|m| m.last_io_ms).filter(|&t| t > 0);
-        (st.offset, up, last_io)
+        let mut out = Vec::with_capacity(2);
+        if !up && st.linked_since_report {
+            out.push((st.offset, true, last_io));
+        }
+        st.linked_since_report = false;
+        out.push((st.offset, up, last_io));
+        out
     }
 
     /// Forgets a closing client (a replica of ours, or one that sent REPLCONF).
