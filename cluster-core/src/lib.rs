@@ -78,8 +78,10 @@
 //!   mixed-fault scenario ([`sim::scenario::mixed_faults`]: 6–20 nodes, lossy /
 //!   duplicating / reordering network, splits, one-way cuts, crashes, failovers;
 //!   `CLUSTER_SIM_SEEDS`, `CLUSTER_SIM_SEED`, `CLUSTER_SIM_NODES`), a 100-node scale
-//!   run, and interop runs against a real `redis-server` 7.0.15 (skipped when not
-//!   installed).
+//!   run, steady-state bus traffic against figures measured on real redis-server
+//!   clusters (`tests/sim_bus_rate.rs`; `scripts/redis_bus_rate.sh N TIMEOUT` measures
+//!   them), and interop runs against a real `redis-server` 7.0.15 (they fail when it
+//!   is not installed).
 //! * `cargo run --release -p xtask -- sim --seeds 10000` (more seeds, `--faults`,
 //!   `--nodes`, `--seed S` to replay) and `... sim --scale 100,500,1000` (figures below).
 //! * `fuzz/` (own cargo project): `nodes_conf`, `command`, `bus` —
