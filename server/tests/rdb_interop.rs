@@ -117,8 +117,27 @@ fn keys(c: &mut redis::Connection) -> Vec<Vec<u8>> {
 /// for multi-node lists (LZF output can differ: Redis's compressor starts from an
 /// uninitialised hash table, ours from a zeroed one; both decode to the same bytes).
 fn dump_restore_both_ways(compress: &str, rport: u16, oport: u16) {
-    let redis = start_redis(rport, &["--rdbcompression", compress]);
-    let ours = start_binary(oport, &["--rdbcompression", compress]);
+    // Scratch dirs: a stray dump.rdb in the working directory must not be loaded.
+    let rdir = scratch(&format!("dump-redis-{compress}"));
+    let odir = scratch(&format!("dump-ours-{compress}"));
+    let redis = start_redis(
+        rport,
+        &[
+            "--rdbcompression",
+            compress,
+            "--dir",
+            rdir.to_str().unwrap(),
+        ],
+    );
+    let ours = start_binary(
+        oport,
+        &[
+            "--rdbcompression",
+            compress,
+            "--dir",
+            odir.to_str().unwrap(),
+        ],
+    );
     let mut r = connect(redis.port);
     let mut o = connect(ours.port);
     populate(&mut r);
@@ -175,8 +194,10 @@ fn dump_restore_both_ways_uncompressed() {
 
 #[test]
 fn restore_errors_match_redis() {
-    let redis = start_redis(24805, &[]);
-    let ours = start_binary(24605, &[]);
+    let rdir = scratch("errors-redis");
+    let odir = scratch("errors-ours");
+    let redis = start_redis(24805, &["--dir", rdir.to_str().unwrap()]);
+    let ours = start_binary(24605, &["--dir", odir.to_str().unwrap()]);
     let mut r = common::Raw::connect(redis.port);
     let mut o = common::Raw::connect(ours.port);
     for c in [&mut r, &mut o] {

@@ -317,8 +317,18 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
 /// accepts some corrupt payloads (a duplicate hash field) that it would later trip over.
 #[test]
 fn old_and_converted_encodings_restore_as_in_redis() {
-    let redis = start_redis(24840, &["--sanitize-dump-payload", "yes"]);
-    let ours = start_binary(24640, &[]);
+    let rdir = scratch("old-redis");
+    let odir = scratch("old-ours");
+    let redis = start_redis(
+        24840,
+        &[
+            "--sanitize-dump-payload",
+            "yes",
+            "--dir",
+            rdir.to_str().unwrap(),
+        ],
+    );
+    let ours = start_binary(24640, &["--dir", odir.to_str().unwrap()]);
     let mut r = common::Raw::connect(redis.port);
     let mut o = common::Raw::connect(ours.port);
     let mut rc = connect(redis.port);
