@@ -354,10 +354,6 @@ fn full_sync(
         }
     };
     let rdb = super::snapshot::produce(node, Box::new(on_start))?;
-    let mut st = node.repl.state.lock();
-    let Some(r) = st.replicas.iter_mut().find(|r| r.id == id) else {
-        return Ok(());
-    };
     let mut head = Vec::with_capacity(rdb.len() + 100);
     if eof {
         let mark = random_id();
@@ -368,16 +364,36 @@ fn full_sync(
         head.extend_from_slice(format!("${}\r\n", rdb.len()).as_bytes());
         head.extend_from_slice(&rdb);
     }
+    drop(rdb);
+    // Queued a chunk at a time, each once the connection has written the previous one: the
+    // connection's output limits count what is queued and not yet written. The stream
+    // produced meanwhile is buffered (the replica is still in SendBulk).
+    for chunk in head.chunks(SYNC_CHUNK) {
+        if client.kill.is_cancelled() {
+            return Err("replica connection closed during the transfer".to_owned());
+        }
+        client.push(chunk);
+        std::thread::sleep(std::time::Duration::from_millis(1));
+        while client.omem.load(Ordering::Relaxed) > 0 && !client.kill.is_cancelled() {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
+    let mut st = node.repl.state.lock();
+    let Some(r) = st.replicas.iter_mut().find(|r| r.id == id) else {
+        return Ok(());
+    };
     if !eof {
-        head.extend_from_slice(&std::mem::take(&mut r.buffered));
+        r.handle.push(&std::mem::take(&mut r.buffered));
     }
     r.await_ack = eof;
-    r.handle.push(&head);
     r.state = ReplicaState::Online;
     r.ack_time_ms = now_ms();
     tracing::info!("Synchronization with replica {} succeeded", r.handle.addr);
     Ok(())
 }
+
+/// RDB bytes queued on a replica's connection at a time during a full resync.
+const SYNC_CHUNK: usize = 1 << 20;
 
 /// Once a second: PING the replicas every `repl-ping-replica-period`, drop replicas silent
 /// for `repl-timeout`, and keep the backlog size in step with the configuration.

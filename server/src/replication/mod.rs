@@ -33,9 +33,22 @@
 //! depends on time or chance ([`stream::rewrite`]). EXEC's commands are collected on the
 //! thread and appended once, wrapped in MULTI/EXEC.
 //!
+//! A client blocked in BLPOP and friends and served by another client's push is propagated
+//! as its pop right after that push ([`blocked_served`]). After an EOF-marked RDB the stream
+//! waits for the replica's first acknowledgement, as 7.0 does (the replica looks for the
+//! mark only at the end of what it has read).
+//!
+//! Cluster mode: `Effect::Replicate` starts or stops the link, our offset and link state are
+//! fed to the core every tick and before each bus message ([`Replication::cluster_report`]),
+//! and `PauseWrites` pauses client writes ([`Replication::admit_write`] counts the writes
+//! already past the check so the pauser can drain them before reporting its offset).
+//!
 //! Not done: keys reclaimed by lazy or active expiry are not propagated as DEL (a replica
 //! hides a key past its TTL to readers, as Redis replicas do, but keeps it until it reclaims
-//! it itself); a blocked client served later by another client's push is not propagated.
+//! it itself); FAILOVER (the standalone command); a full resync's RDB is built in memory
+//! first, then queued on the replica's connection 1 MB at a time as the connection writes
+//! it (that connection's output limits are the pub/sub class's); CLIENT KILL TYPE
+//! replica/master is not known to CLIENT KILL (the tests drop links from the other side).
 
 pub mod backlog;
 mod info;
