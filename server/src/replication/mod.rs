@@ -425,7 +425,9 @@ impl Replication {
         }
         let changed = stream::dirty_mark() != g.dirty_at;
         let served = stream::take_also();
-        if !changed && cmd.name != "publish" {
+        // PUBLISH goes to replicas outside cluster mode only (the bus carries it there).
+        let publish = cmd.name == "publish" && !node.cluster_enabled();
+        if !changed && !publish {
             return;
         }
         let reply = reply.get(g.reply_at..).unwrap_or_default();
