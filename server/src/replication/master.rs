@@ -367,8 +367,15 @@ fn full_sync(
     drop(rdb);
     // Queued a chunk at a time, each once the connection has written the previous one: the
     // connection's output limits count what is queued and not yet written. The stream
-    // produced meanwhile is buffered (the replica is still in SendBulk).
-    for chunk in head.chunks(SYNC_CHUNK) {
+    // produced meanwhile is buffered (the replica is still in SendBulk). The last chunk is
+    // queued with the state change, so the replica's first ACK finds it online.
+    let mut chunks = head.chunks(SYNC_CHUNK).peekable();
+    let mut last: &[u8] = &[];
+    while let Some(chunk) = chunks.next() {
+        if chunks.peek().is_none() {
+            last = chunk;
+            break;
+        }
         if client.kill.is_cancelled() {
             return Err("replica connection closed during the transfer".to_owned());
         }
@@ -382,6 +389,7 @@ fn full_sync(
     let Some(r) = st.replicas.iter_mut().find(|r| r.id == id) else {
         return Ok(());
     };
+    r.handle.push(last);
     if !eof {
         r.handle.push(&std::mem::take(&mut r.buffered));
     }
