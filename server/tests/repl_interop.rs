@@ -185,10 +185,23 @@ fn ours(port: u16, extra: &[&str]) -> Proc {
     start_binary(port, &args)
 }
 
-fn log_path(name: &str) -> std::path::PathBuf {
+fn scratch() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("repl-interop-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
+    dir
+}
+
+fn log_path(name: &str) -> std::path::PathBuf {
+    scratch().join(name)
+}
+
+/// A real redis-server whose RDB files (a replica's disk-based sync) go to a scratch dir.
+fn real(port: u16, extra: &[&str]) -> Proc {
+    let dir = scratch().join(format!("real-{port}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut args = vec!["--dir", dir.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    start_redis(port, &args)
 }
 
 #[test]
@@ -196,7 +209,7 @@ fn real_replica_follows_our_master_then_continues_partially() {
     let master = ours(25110, &[]);
     write_load(master.port, 0);
     let log = log_path("real-replica.log");
-    let replica = start_redis(
+    let replica = real(
         25410,
         &[
             "--replicaof",
@@ -228,7 +241,7 @@ fn real_replica_follows_our_master_then_continues_partially() {
 
 #[test]
 fn our_replica_follows_a_real_master_then_continues_partially() {
-    let master = start_redis(25411, &[]);
+    let master = real(25411, &[]);
     write_load(master.port, 0);
     let replica = ours(25111, &[]);
     let mut r = conn(replica.port);
@@ -267,7 +280,7 @@ fn ours_follows_ours_and_a_promotion_keeps_the_history() {
     write_load(a.port, 0);
     let b = ours(25113, &["--replicaof", "127.0.0.1", "25112"]);
     let log = log_path("c.log");
-    let c = start_redis(
+    let c = real(
         25412,
         &[
             "--replicaof",
