@@ -14,8 +14,8 @@ pub mod logging;
 pub mod net;
 pub mod node;
 pub mod process;
-pub mod replication;
 pub mod rdb;
+pub mod replication;
 mod startup;
 pub mod types;
 

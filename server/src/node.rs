@@ -105,10 +105,10 @@ pub struct Node {
     pub latency: crate::commands::latency::LatencyMonitor,
     /// The listening sockets' accept loops (CONFIG SET port / bind replace them).
     pub accepting: crate::net::Accepting,
-    /// RDB persistence: SAVE/BGSAVE state, the schedule, INFO persistence.
-    pub persistence: crate::rdb::Persistence,
     /// Replication: ids, offsets, backlog, replicas, the link to our master.
     pub repl: crate::replication::Replication,
+    /// RDB persistence: SAVE/BGSAVE state, the schedule, INFO persistence.
+    pub persistence: crate::rdb::Persistence,
     shutdown: Mutex<Option<CancellationToken>>,
 }
 
@@ -144,8 +144,8 @@ impl Node {
             migrate: crate::commands::migrate::SocketCache::default(),
             latency: crate::commands::latency::LatencyMonitor::default(),
             accepting: crate::net::Accepting::default(),
-            persistence: crate::rdb::Persistence::new(),
             repl: crate::replication::Replication::new(),
+            persistence: crate::rdb::Persistence::new(),
             shutdown: Mutex::new(None),
             config,
         }
@@ -153,8 +153,8 @@ impl Node {
 
     /// Registers the CONFIG RESETSTAT hook (call once the node is in its `Arc`).
     pub fn install_hooks(self: &Arc<Self>) {
-        crate::replication::Replication::install(self);
         self.persistence.attach(self);
+        crate::replication::Replication::install(self);
         let weak = Arc::downgrade(self);
         self.config.on_resetstat(Box::new(move || {
             if let Some(node) = weak.upgrade() {

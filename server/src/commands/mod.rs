@@ -117,9 +117,9 @@ pub fn handler_for(name: &str) -> Option<Handler> {
         .or_else(|| zsets::handler(name))
         .or_else(|| lists::handler(name))
         .or_else(|| blocking::handler(name))
-        .or_else(|| replication::handler(name))
         .or_else(|| persist::handler(name))
         .or_else(|| migrate::handler(name))
+        .or_else(|| replication::handler(name))
 }
 
 /// The slot of the first key argument of a command, if it has keys.
@@ -522,8 +522,8 @@ pub fn execute(
                         return After::Continue;
                     }
                     prop = node.repl.begin(cmd, args, reply_at, sess.db, clock.now_ms);
-                    _world = (!takes_world_write(cmd.name))
-                        .then(|| node.keyspace.world.read(sess.id));
+                    _world =
+                        (!takes_world_write(cmd.name)).then(|| node.keyspace.world.read(sess.id));
                 }
             }
         }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 // hashbrown 0.17 exposes bucket indices, which SCAN's cursor is made of.
-use hashbrown017::HashTable;
+use hashbrown::HashTable;
 
 use super::entry::Entry;
 use super::slot::SLOTS;
