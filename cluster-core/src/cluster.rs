@@ -453,7 +453,7 @@ impl Cluster {
         let stale = |c: &Self| {
             c.last_routing
                 .as_deref()
-                .map_or(true, |last| !c.routing_unchanged_but_slots(last))
+                .is_none_or(|last| !c.routing_unchanged_but_slots(last))
         };
         if self.todo.routing || (check && stale(self)) {
             self.todo.routing = false;

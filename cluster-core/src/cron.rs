@@ -50,7 +50,7 @@ impl Cluster {
                 if n.link.is_none() || n.ping_sent != 0 || n.is_myself() || n.in_handshake() {
                     continue;
                 }
-                if best.map_or(true, |(_, p)| n.pong_received < p) {
+                if best.is_none_or(|(_, p)| n.pong_received < p) {
                     best = Some((*name, n.pong_received));
                 }
             }

@@ -307,7 +307,7 @@ impl Cluster {
             let skip = self
                 .nodes
                 .get(&t)
-                .map_or(true, |n| n.is_myself() || n.in_handshake());
+                .is_none_or(|n| n.is_myself() || n.in_handshake());
             if !skip {
                 self.send_to_node(&t, msg.clone(), out);
             }
@@ -1078,7 +1078,7 @@ impl Cluster {
                             Some((n, is_older)) if n == o => is_older,
                             _ => {
                                 let is_older =
-                                    self.nodes.get(&o).map_or(true, |o| o.config_epoch < epoch);
+                                    self.nodes.get(&o).is_none_or(|o| o.config_epoch < epoch);
                                 older = Some((o, is_older));
                                 is_older
                             }

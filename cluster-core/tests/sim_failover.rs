@@ -25,7 +25,7 @@ fn is_master_everywhere(sim: &Sim, i: usize) -> bool {
         return false;
     };
     (0..sim.len()).all(|j| {
-        sim.node(j).map_or(true, |c| {
+        sim.node(j).is_none_or(|c| {
             c.nodes()
                 .get(&name)
                 .is_some_and(|n| n.is_master() && !n.slots.is_empty())

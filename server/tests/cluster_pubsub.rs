@@ -114,7 +114,7 @@ impl Conns {
                     last = Instant::now();
                 }
             }
-            let answered = who.map_or(true, |w| self.pending.contains_key(w));
+            let answered = who.is_none_or(|w| self.pending.contains_key(w));
             if (answered && last.elapsed() > Duration::from_millis(300))
                 || start.elapsed() > Duration::from_secs(5)
             {

@@ -914,7 +914,7 @@ fn protocol_errors_match_redis() {
     let big_inline = vec![b'a'; 70 * 1024];
     let big_count = {
         let mut v = b"*".to_vec();
-        v.extend(std::iter::repeat(b'1').take(70 * 1024));
+        v.extend(std::iter::repeat_n(b'1', 70 * 1024));
         v
     };
     let cases: Vec<Vec<u8>> = vec![

@@ -14,7 +14,7 @@ pub fn name(c: char) -> NodeName {
 }
 
 pub fn text(c: char) -> String {
-    std::iter::repeat(c).take(40).collect()
+    std::iter::repeat_n(c, 40).collect()
 }
 
 pub struct Harness {

@@ -119,7 +119,7 @@ impl Manager {
             if n < 0 {
                 return None;
             }
-            if best.map_or(true, |(_, most)| n > most) {
+            if best.is_none_or(|(_, most)| n > most) {
                 best = Some((i, n));
             }
         }

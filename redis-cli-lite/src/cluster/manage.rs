@@ -27,9 +27,7 @@ impl Manager {
     fn master_with_least_replicas(&self) -> Option<usize> {
         let mut best: Option<usize> = None;
         for i in self.masters() {
-            if best.map_or(true, |b| {
-                self.nodes[i].replicas_count < self.nodes[b].replicas_count
-            }) {
+            if best.is_none_or(|b| self.nodes[i].replicas_count < self.nodes[b].replicas_count) {
                 best = Some(i);
             }
         }

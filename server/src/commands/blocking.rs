@@ -322,7 +322,7 @@ fn pop_for(
         let dst_ok = g
             .shard(ds)
             .map(|sh| sh.get_mut(ds, d, now))
-            .is_some_and(|e| e.map_or(true, |e| matches!(e.obj(), Some(Obj::List(_)))));
+            .is_some_and(|e| e.is_none_or(|e| matches!(e.obj(), Some(Obj::List(_)))));
         if !dst_ok {
             return Err(Unserved::Skip);
         }

@@ -396,10 +396,10 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
             + c.psub.load(Ordering::Relaxed)
             + c.ssub.load(Ordering::Relaxed)
             > 0;
-        let matches = id.map_or(true, |i| c.id == i)
-            && addr.as_ref().map_or(true, |a| c.addr.to_string() == *a)
-            && laddr.as_ref().map_or(true, |a| c.laddr.to_string() == *a)
-            && ctype.as_ref().map_or(true, |t| match t.as_slice() {
+        let matches = id.is_none_or(|i| c.id == i)
+            && addr.as_ref().is_none_or(|a| c.addr.to_string() == *a)
+            && laddr.as_ref().is_none_or(|a| c.laddr.to_string() == *a)
+            && ctype.as_ref().is_none_or(|t| match t.as_slice() {
                 b"pubsub" => pubsub,
                 b"normal" => !pubsub,
                 _ => false,

@@ -507,8 +507,8 @@ fn scan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
             }
             let resume = t.scan_from(pos, |e| {
                 let ok = !e.is_expired(ctx.now)
-                    && pattern.map_or(true, |p| string_match(p, e.key(), false))
-                    && type_name.map_or(true, |t| eq(t, e.value_type().name()));
+                    && pattern.is_none_or(|p| string_match(p, e.key(), false))
+                    && type_name.is_none_or(|t| eq(t, e.value_type().name()));
                 if ok {
                     keys.push(e.key().into());
                 }

@@ -381,7 +381,7 @@ fn migrate(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
             .node
             .config
             .get_text("rdbcompression")
-            .map_or(true, |v| v.eq_ignore_ascii_case(b"yes")),
+            .is_none_or(|v| v.eq_ignore_ascii_case(b"yes")),
     };
     // The keys' slots stay locked from the lookup to the deletion, so no other client
     // writes a key between its DUMP and its removal (Redis runs MIGRATE alone).

@@ -465,7 +465,7 @@ fn takes_world_write(name: &str) -> bool {
 fn replica_read_only(node: &Node) -> bool {
     node.config
         .get_text("replica-read-only")
-        .map_or(true, |v| v == b"yes")
+        .is_none_or(|v| v == b"yes")
 }
 
 /// Runs a resolved command's handler (also used by EXEC for queued commands).

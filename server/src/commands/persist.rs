@@ -27,7 +27,7 @@ fn write_opts(ctx: &Ctx<'_, '_>) -> WriteOpts {
             .node
             .config
             .get_text("rdbcompression")
-            .map_or(true, |v| v.eq_ignore_ascii_case(b"yes")),
+            .is_none_or(|v| v.eq_ignore_ascii_case(b"yes")),
     }
 }
 

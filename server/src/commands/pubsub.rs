@@ -461,7 +461,7 @@ fn channel_pattern(args: &[Bytes]) -> Result<Option<&Bytes>, CmdError> {
 fn list_channels(ctx: &mut Ctx<'_, '_>, map: &HashMap<Bytes, Subscribers>, pat: Option<&Bytes>) {
     let names: Vec<&Bytes> = map
         .keys()
-        .filter(|ch| pat.map_or(true, |p| string_match(p, ch, false)))
+        .filter(|ch| pat.is_none_or(|p| string_match(p, ch, false)))
         .collect();
     ctx.out.array_len(names.len());
     for n in names {

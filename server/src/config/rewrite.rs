@@ -183,7 +183,7 @@ pub(super) fn rewrite_content(old: &[u8], values: &[Value], cluster_enabled: boo
             (Kind::Str { default, .. }, Value::Str(s)) => match s {
                 None => st.mark(name),
                 Some(s) => {
-                    let force = !default.is_some_and(|d| d.as_bytes() == s.as_slice());
+                    let force = default.is_none_or(|d| d.as_bytes() != s.as_slice());
                     st.line(name, quoted(name, s), force);
                 }
             },

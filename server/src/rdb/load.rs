@@ -231,7 +231,7 @@ pub fn load_at_startup(node: &Node) -> Result<Option<LoadStats>, RdbError> {
     let check_crc = node
         .config
         .get_text("rdbchecksum")
-        .map_or(true, |v| v.eq_ignore_ascii_case(b"yes"));
+        .is_none_or(|v| v.eq_ignore_ascii_case(b"yes"));
     let stats = load_into(
         node,
         &bytes,

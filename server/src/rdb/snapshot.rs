@@ -80,7 +80,7 @@ impl Drop for Plan {
 fn flag(node: &Node, name: &str) -> bool {
     node.config
         .get_text(name)
-        .map_or(true, |v| v.eq_ignore_ascii_case(b"yes"))
+        .is_none_or(|v| v.eq_ignore_ascii_case(b"yes"))
 }
 
 fn header(repl: Option<&ReplAux>, opts: WriteOpts) -> Vec<u8> {

@@ -30,7 +30,7 @@ pub fn load(node: &Arc<Node>, rdb: &[u8]) -> Result<(), String> {
     let check_crc = node
         .config
         .get_text("rdbchecksum")
-        .map_or(true, |v| v == b"yes");
+        .is_none_or(|v| v == b"yes");
     crate::rdb::load_into(
         node,
         rdb,

@@ -429,8 +429,7 @@ impl Listpack {
         if n > old {
             self.buf.reserve_exact(n - old);
         }
-        self.buf
-            .splice(off..off + old, std::iter::repeat(0).take(n));
+        self.buf.splice(off..off + old, std::iter::repeat_n(0, n));
         enc.write(&mut self.buf[off..off + n]);
         if n < old {
             self.shrink();

@@ -162,7 +162,7 @@ pub fn write_g17(d: f64, out: &mut Vec<u8>) {
         let mut s = Vec::with_capacity(24);
         if exp < 0 {
             s.extend_from_slice(b"0.");
-            s.extend(std::iter::repeat(b'0').take((-exp - 1) as usize));
+            s.extend(std::iter::repeat_n(b'0', (-exp - 1) as usize));
             s.extend_from_slice(&digits);
         } else {
             let point = (exp + 1) as usize;
