@@ -1,17 +1,19 @@
 //! Failover that keeps the data: a 3-master / 3-replica cluster of ours, replicas really
 //! replicating. kill -9 of a master under writes acknowledged by `WAIT 1`: the promoted
 //! replica has every acknowledged key. CLUSTER FAILOVER (default) under writes: no
-//! acknowledged write is lost.
+//! acknowledged write is lost. The killed master, restarted, returns as a replica of the
+//! promoted node and resyncs the acknowledged keys.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cluster_common;
 
 use std::collections::HashMap;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cluster_common::{call, myid, ours, redis_cli, state_ok, wait_until, Conn, Proc};
+use cluster_common::{call, myid, ours, redis_cli, state_ok, wait_until, Conn, Proc, OURS};
 
 const TIMEOUT: u64 = 1500;
 
@@ -105,6 +107,35 @@ fn replica_of(ports: &[u16], master: u16) -> u16 {
                 .any(|l| l.contains("myself,slave") && l.contains(&id))
         })
         .unwrap()
+}
+
+/// Starts the killed node again in its own directory, with its nodes.conf.
+fn restart(node: &mut Proc) {
+    let child = Command::new(OURS)
+        .args(["--port", &node.port.to_string(), "--bind", "127.0.0.1"])
+        .args([
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+        ])
+        .args(["--cluster-node-timeout", &TIMEOUT.to_string()])
+        .arg("--dir")
+        .arg(&node.dir)
+        .args(["--save", "", "--appendonly", "no", "--logfile", "node.log"])
+        .current_dir(&node.dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    node.child = Some(child);
+    let port = node.port;
+    wait_until(
+        "the restarted node answers",
+        Duration::from_secs(10),
+        || cluster_common::try_call(port, &["PING"]).is_ok_and(|r| r == b"+PONG\r\n"),
+    );
 }
 
 #[test]
@@ -201,6 +232,55 @@ fn failover_keeps_acknowledged_writes() {
         lost.is_empty(),
         "acknowledged writes lost after kill -9: {lost:?}"
     );
+
+    // The killed master, restarted from its nodes.conf (no RDB: `--save ""`), comes back
+    // as a replica of the node promoted in its place and resyncs the acknowledged keys.
+    restart(&mut nodes[idx]);
+    let heir_id = myid(heir);
+    wait_until(
+        "the old master rejoins as the heir's replica",
+        Duration::from_secs(30),
+        || {
+            call(victim, &["CLUSTER", "NODES"])
+                .lines()
+                .any(|l| l.contains("myself,slave") && l.contains(&heir_id))
+        },
+    );
+    wait_until(
+        "its link to the heir is up",
+        Duration::from_secs(30),
+        || info_field(victim, "master_link_status").trim() == "up",
+    );
+    let role = call(victim, &["ROLE"]);
+    assert!(
+        role.starts_with("*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n")
+            && role.contains(&format!(":{heir}\r\n")),
+        "ROLE of the returned node: {role:?}"
+    );
+    wait_until(
+        "the resync brought the heir's keys",
+        Duration::from_secs(30),
+        || call(victim, &["DBSIZE"]) == call(heir, &["DBSIZE"]),
+    );
+    let mut returned = Conn::new(victim);
+    assert_eq!(returned.call(&["READONLY"]), "+OK\r\n");
+    let mut on_heir = Conn::new(heir);
+    let mut checked = 0;
+    let keys = (0..300)
+        .map(|i| (format!("key:{i}"), format!("v{i}")))
+        .chain(acked_during.iter().map(|k| (k.clone(), "x".to_string())));
+    for (k, v) in keys {
+        if on_heir.call(&["GET", &k]).starts_with("-MOVED") {
+            continue;
+        }
+        assert_eq!(
+            returned.call(&["GET", &k]),
+            format!("${}\r\n{v}\r\n", v.len()),
+            "{k} on the returned node"
+        );
+        checked += 1;
+    }
+    assert!(checked > 50, "keys of the heir's slots checked: {checked}");
 
     // Manual failover (CLUSTER FAILOVER) on another master's replica, under writes.
     let (old, promoted) = (masters[1], replicas[1]);
