@@ -323,3 +323,55 @@ fn ours_follows_ours_and_a_promotion_keeps_the_history() {
         "{text}"
     );
 }
+
+/// 200 keys that expire in 100 ms (half of them read after expiry, so lazily reclaimed) and
+/// 50 that stay: once the master reclaimed them, the replica (which never expires keys
+/// itself) has exactly what the master has, through the master's DELs.
+fn expiring_keys_reach(master: u16, replica: u16) {
+    let mut m = conn(master);
+    for i in 0..200 {
+        let _: () = q(&mut m, &["SET", &format!("gone{i}"), "v", "PX", "100"]);
+    }
+    for i in 0..50 {
+        let _: () = q(&mut m, &["SET", &format!("stays{i}"), "v"]);
+    }
+    std::thread::sleep(Duration::from_millis(150));
+    for i in 0..100 {
+        let v: Option<String> = q(&mut m, &["GET", &format!("gone{i}")]);
+        assert_eq!(v, None);
+    }
+    wait_until("the master's active expiry", || {
+        q::<i64>(&mut m, &["DBSIZE"]) == 50
+    });
+    let mut r = conn(replica);
+    wait_until("the replica's DBSIZE to follow", || {
+        q::<i64>(&mut r, &["DBSIZE"]) == 50
+    });
+    assert_eq!(snapshot(master), snapshot(replica));
+}
+
+#[test]
+fn expired_keys_leave_real_and_our_replicas_through_the_masters_dels() {
+    let master = ours(25114, &[]);
+    let replica = real(25414, &["--replicaof", "127.0.0.1", "25114"]);
+    wait_link_up(replica.port);
+    expiring_keys_reach(master.port, replica.port);
+
+    let master = real(25415, &["--enable-debug-command", "local"]);
+    let replica = ours(25115, &["--replicaof", "127.0.0.1", "25415"]);
+    wait_link_up(replica.port);
+    // A replica keeps an expired key its master has not deleted yet, hidden from reads.
+    let mut m = conn(master.port);
+    let _: () = q(&mut m, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    let _: () = q(&mut m, &["SET", "held", "v", "PX", "50"]);
+    let mut r = conn(replica.port);
+    wait_until("the key on the replica", || {
+        q::<i64>(&mut r, &["DBSIZE"]) == 1
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let v: Option<String> = q(&mut r, &["GET", "held"]);
+    assert_eq!(v, None);
+    assert_eq!(q::<i64>(&mut r, &["DBSIZE"]), 1);
+    let _: () = q(&mut m, &["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
+    expiring_keys_reach(master.port, replica.port);
+}

@@ -279,3 +279,81 @@ fn argument_errors_match_redis() {
         fields(b.cmd(&["INFO", "replication"]))
     );
 }
+
+/// Runs `script` (lines, `sleep N` pauses N ms) on a master with a raw replica attached
+/// and returns the data commands the replica received up to `SET end 1`, with absolute
+/// expiry times replaced by `<t>`.
+fn stream_of(port: u16, script: &[&str]) -> Vec<Vec<String>> {
+    let mut r = FakeReplica::connect(port);
+    r.send("REPLCONF capa eof capa psync2");
+    assert_eq!(r.line(), "+OK");
+    r.send("PSYNC ? -1");
+    assert!(r.line().starts_with("+FULLRESYNC "));
+    r.rdb();
+    // redis-server ignores an acknowledgement that arrives before it noticed the end of its
+    // RDB transfer (its replicas acknowledge every second): acknowledge twice.
+    r.send("REPLCONF ACK 0");
+    std::thread::sleep(Duration::from_millis(300));
+    r.send("REPLCONF ACK 0");
+    let mut c = Raw::connect(port);
+    for line in script {
+        match line.strip_prefix("sleep ") {
+            Some(ms) => std::thread::sleep(Duration::from_millis(ms.parse().unwrap())),
+            None => {
+                cmd(&mut c, line);
+            }
+        }
+    }
+    cmd(&mut c, "SET end 1");
+    let mut out = Vec::new();
+    loop {
+        let mut c = r.data_command();
+        if c.len() == 5 && c[3] == "PXAT" {
+            c[4] = "<t>".to_owned();
+        }
+        let end = c == words("SET end 1");
+        out.push(c);
+        if end {
+            return out;
+        }
+    }
+}
+
+#[test]
+fn expired_keys_reach_replicas_as_del() {
+    let real = start_redis(
+        25442,
+        &[
+            "--enable-debug-command",
+            "local",
+            "--repl-diskless-sync-delay",
+            "0",
+        ],
+    );
+    let ours = InProcess::start(
+        25142,
+        "repl-diskless-sync-delay 0\nenable-debug-command local",
+    );
+    let script = [
+        "DEBUG SET-ACTIVE-EXPIRE 0",
+        // Lazy expiry on a read, then a write of the same key: DEL first.
+        "SET k v PX 50",
+        "sleep 150",
+        "GET k",
+        "SET k new",
+        // A write finding the key expired.
+        "SET w v PX 50",
+        "sleep 150",
+        "APPEND w more",
+        // The active cycle.
+        "DEBUG SET-ACTIVE-EXPIRE 1",
+        "SET a v PX 50",
+        "sleep 1000",
+    ];
+    let expected = stream_of(real.port, &script);
+    assert_eq!(stream_of(ours.port, &script), expected);
+    assert!(expected.contains(&words("DEL k")), "{expected:?}");
+    assert!(expected.contains(&words("DEL a")), "{expected:?}");
+    let mut c = Raw::connect(ours.port);
+    assert_eq!(cmd(&mut c, "DBSIZE"), ":3\r\n");
+}

@@ -12,6 +12,7 @@ pub mod lfu;
 mod shard;
 mod slot;
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -96,19 +97,61 @@ impl ShardLock {
     }
 }
 
+/// Told of each key reclaimed because its TTL passed: (database, key).
+pub type ExpirySink = Box<dyn Fn(usize, &[u8]) + Send + Sync>;
+
+/// What the keyspace does with keys whose TTL passed; replication sets it.
+#[derive(Default)]
+pub struct ExpiryHooks {
+    /// We replicate a master: an expired key is hidden from clients but kept (and the active
+    /// cycle skips it) until the master's DEL arrives, as on a Redis replica; the master's
+    /// own commands still see it.
+    keep: AtomicBool,
+    /// Called while the key's shard is still locked, so the deletion enters the
+    /// replication stream before any later write of that key.
+    sink: OnceLock<ExpirySink>,
+}
+
+impl ExpiryHooks {
+    /// Keeps expired keys (we are a replica) or reclaims them (we are a master).
+    pub fn set_keep(&self, keep: bool) {
+        self.keep.store(keep, Ordering::Release);
+    }
+
+    /// Whether expired keys are kept.
+    pub fn keeps(&self) -> bool {
+        self.keep.load(Ordering::Acquire)
+    }
+
+    /// Installs the sink told of reclaimed keys (once; later calls are ignored).
+    pub fn set_sink(&self, sink: ExpirySink) {
+        let _ = self.sink.set(sink);
+    }
+
+    pub(crate) fn reclaimed(&self, db: usize, key: &[u8]) {
+        if let Some(sink) = self.sink.get() {
+            sink(db, key);
+        }
+    }
+}
+
 /// One database.
 pub struct Db {
     shards: OnceLock<Box<[ShardLock]>>,
     hasher: KeyHasher,
     lfu: Arc<lfu::Lfu>,
+    index: usize,
+    expiry: Arc<ExpiryHooks>,
 }
 
 impl Db {
-    fn new(hasher: KeyHasher, lfu: Arc<lfu::Lfu>) -> Db {
+    fn new(hasher: KeyHasher, lfu: Arc<lfu::Lfu>, index: usize, expiry: Arc<ExpiryHooks>) -> Db {
         Db {
             shards: OnceLock::new(),
             hasher,
             lfu,
+            index,
+            expiry,
         }
     }
 
@@ -116,7 +159,14 @@ impl Db {
     pub fn shards(&self) -> &[ShardLock] {
         self.shards.get_or_init(|| {
             (0..SHARDS)
-                .map(|_| ShardLock::new(Shard::new(self.hasher, self.lfu.clone())))
+                .map(|_| {
+                    ShardLock::new(Shard::new(
+                        self.hasher,
+                        self.lfu.clone(),
+                        self.index,
+                        self.expiry.clone(),
+                    ))
+                })
                 .collect()
         })
     }
@@ -276,6 +326,8 @@ pub struct Keyspace {
     pub world: WorldLock,
     /// LFU settings (`maxmemory-policy`, `lfu-log-factor`, `lfu-decay-time`).
     pub lfu: Arc<lfu::Lfu>,
+    /// What happens to expired keys (replication's hooks).
+    pub expiry: Arc<ExpiryHooks>,
 }
 
 impl Keyspace {
@@ -283,12 +335,14 @@ impl Keyspace {
     pub fn new(databases: usize) -> Keyspace {
         let hasher = KeyHasher::default();
         let lfu = Arc::new(lfu::Lfu::default());
+        let expiry = Arc::new(ExpiryHooks::default());
         Keyspace {
             dbs: (0..databases.max(1))
-                .map(|_| Db::new(hasher, lfu.clone()))
+                .map(|i| Db::new(hasher, lfu.clone(), i, expiry.clone()))
                 .collect(),
             world: WorldLock::new(),
             lfu,
+            expiry,
         }
     }
 
@@ -406,6 +460,41 @@ mod tests {
         }
         assert_eq!(db.len(), 500);
         assert_eq!(db.volatile(), 0);
+    }
+
+    #[test]
+    fn replicas_keep_expired_keys_and_masters_report_them() {
+        let ks = Keyspace::new(2);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        ks.expiry.set_sink(Box::new(move |db, key| {
+            sink.lock().push((db, key.to_vec()))
+        }));
+        let db = ks.db(1).unwrap_or_else(|| unreachable!());
+        for k in [&b"lazy"[..], b"active"] {
+            let slot = key_slot(k);
+            let mut e = Entry::new_str(k, b"v", StrEncoding::Auto, 0);
+            e.set_expire_raw(10);
+            db.lock_slot(slot).insert(slot, e, 0);
+        }
+        let slot = key_slot(b"lazy");
+        ks.expiry.set_keep(true);
+        assert!(db.lock_slot(slot).lookup_read(slot, b"lazy", 100).is_none());
+        for s in db.shards() {
+            assert_eq!(s.lock().expire_step(SLOTS_PER_SHARD, 100), (0, 0));
+        }
+        assert_eq!(db.len(), 2);
+        assert!(seen.lock().is_empty());
+        ks.expiry.set_keep(false);
+        assert!(db.lock_slot(slot).lookup_read(slot, b"lazy", 100).is_none());
+        for s in db.shards() {
+            s.lock().expire_step(SLOTS_PER_SHARD, 100);
+        }
+        assert_eq!(db.len(), 0);
+        assert_eq!(
+            *seen.lock(),
+            vec![(1, b"lazy".to_vec()), (1, b"active".to_vec())]
+        );
     }
 
     #[test]

@@ -122,6 +122,9 @@ pub struct Shard {
     pub stats: ShardStats,
     /// Where the active expiry cycle resumes (index into this shard's slots).
     pub(crate) expire_cursor: usize,
+    /// The database this shard belongs to (SWAPDB exchanges data, not shards).
+    db: usize,
+    expiry: Arc<super::ExpiryHooks>,
 }
 
 /// Flags the clients watching `key`.
@@ -141,7 +144,12 @@ fn local(slot: u16) -> usize {
 }
 
 impl Shard {
-    pub(crate) fn new(hasher: KeyHasher, lfu: Arc<super::lfu::Lfu>) -> Shard {
+    pub(crate) fn new(
+        hasher: KeyHasher,
+        lfu: Arc<super::lfu::Lfu>,
+        db: usize,
+        expiry: Arc<super::ExpiryHooks>,
+    ) -> Shard {
         let mut slots = Vec::with_capacity(SLOTS_PER_SHARD);
         slots.resize_with(SLOTS_PER_SHARD, SlotTable::default);
         Shard {
@@ -155,6 +163,8 @@ impl Shard {
             watched: Watchers::default(),
             stats: ShardStats::default(),
             expire_cursor: 0,
+            db,
+            expiry,
         }
     }
 
@@ -212,7 +222,15 @@ impl Shard {
             }
             return None;
         };
-        if !occupied.get().is_expired(now_ms) {
+        let live = !occupied.get().is_expired(now_ms)
+            || (self.expiry.keeps() && crate::replication::is_master_client());
+        if !live && self.expiry.keeps() {
+            if read {
+                self.stats.misses += 1;
+            }
+            return None;
+        }
+        if live {
             if read {
                 self.stats.hits += 1;
             }
@@ -237,6 +255,7 @@ impl Shard {
             self.stats.misses += 1;
         }
         notify_watchers(&self.watched, key);
+        self.expiry.reclaimed(self.db, key);
         None
     }
 
@@ -274,6 +293,7 @@ impl Shard {
     fn expire_key(&mut self, slot: u16, key: &[u8]) {
         if self.remove_entry(slot, key).is_some() {
             self.stats.expired += 1;
+            self.expiry.reclaimed(self.db, key);
         }
     }
 
@@ -437,8 +457,12 @@ impl Shard {
     }
 
     /// Reclaims expired keys of up to `budget` slot tables starting at the expiry cursor.
-    /// Returns (keys examined, keys expired).
+    /// Returns (keys examined, keys expired). A replica reclaims nothing (its master's DELs
+    /// remove expired keys).
     pub fn expire_step(&mut self, budget: usize, now_ms: u64) -> (usize, usize) {
+        if self.expiry.keeps() {
+            return (0, 0);
+        }
         let mut examined = 0;
         let mut expired_keys: Vec<(u16, Box<[u8]>)> = Vec::new();
         for _ in 0..budget.min(SLOTS_PER_SHARD) {

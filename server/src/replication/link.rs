@@ -64,6 +64,7 @@ impl Replication {
             r.handle.kill.cancel();
         }
         self.set_active(&st);
+        node.keyspace.expiry.set_keep(true);
         drop(st);
         self.acked.notify_all();
         tracing::info!("Connecting to MASTER {host}:{port}");
@@ -71,7 +72,6 @@ impl Replication {
             let host = host.to_owned();
             tokio::spawn(run(arc, host, port, cancel));
         }
-        let _ = node;
         true
     }
 
@@ -91,6 +91,7 @@ impl Replication {
             r.handle.kill.cancel();
         }
         self.set_active(&st);
+        node.keyspace.expiry.set_keep(false);
         drop(st);
         tracing::warn!(
             "Setting secondary replication ID to {old}, valid up to offset: {}. New replication ID is {}",

@@ -43,9 +43,14 @@
 //! and `PauseWrites` pauses client writes ([`Replication::admit_write`] counts the writes
 //! already past the check so the pauser can drain them before reporting its offset).
 //!
-//! Not done: keys reclaimed by lazy or active expiry are not propagated as DEL (a replica
-//! hides a key past its TTL to readers, as Redis replicas do, but keeps it until it reclaims
-//! it itself); FAILOVER (the standalone command); a full resync's RDB is built in memory
+//! Expiry: a key reclaimed lazily or by the active cycle reaches replicas as `DEL key`
+//! (`UNLINK` under `lazyfree-lazy-expire yes`), appended under its shard lock so it precedes
+//! any later write of the key; a write command that found it expired sends it with its own
+//! entry wrapped in MULTI/EXEC, as 7.0. A replica never reclaims keys: it hides an expired
+//! key from clients (not from its master's commands) until the master's DEL arrives
+//! (`keyspace::ExpiryHooks`).
+//!
+//! Not done: FAILOVER (the standalone command); a full resync's RDB is built in memory
 //! first, then queued on the replica's connection 1 MB at a time as the connection writes
 //! it (that connection's output limits are the pub/sub class's); CLIENT KILL TYPE
 //! replica/master is not known to CLIENT KILL (the tests drop links from the other side).
@@ -247,6 +252,7 @@ impl Drop for WriteTicket<'_> {
 
 /// Held around a write command: its order locks and where the change counter stood.
 pub struct PropGuard<'a> {
+    repl: &'a Replication,
     _locks: Vec<MutexGuard<'a, ()>>,
     /// The database the command started in.
     db: usize,
@@ -255,6 +261,20 @@ pub struct PropGuard<'a> {
     dirty_at: u64,
     reply_at: usize,
     exec: bool,
+    /// Expiry deletions are deferred to the command's entry ([`stream::defer`]).
+    defers: bool,
+}
+
+impl Drop for PropGuard<'_> {
+    fn drop(&mut self) {
+        // A command dropped before `finish` (a write pause) still owes its deletions.
+        if self.defers {
+            let pending = stream::defer_end();
+            if !pending.is_empty() {
+                self.repl.feed(&pending);
+            }
+        }
+    }
 }
 
 impl Default for Replication {
@@ -293,6 +313,12 @@ impl Replication {
     /// replicating when `replicaof` is configured.
     pub fn install(node: &Arc<Node>) {
         *node.repl.node.lock() = Arc::downgrade(node);
+        let weak = Arc::downgrade(node);
+        node.keyspace.expiry.set_sink(Box::new(move |db, key| {
+            if let Some(node) = weak.upgrade() {
+                node.repl.expired(&node, db, key);
+            }
+        }));
         let configured = node
             .config
             .get_text("replicaof")
@@ -346,12 +372,14 @@ impl Replication {
         }
         if stream::collecting() {
             return Some(PropGuard {
+                repl: self,
                 _locks: Vec::new(),
                 db,
                 now,
                 dirty_at: stream::dirty_mark(),
                 reply_at,
                 exec: false,
+                defers: false,
             });
         }
         if !self.active.load(Ordering::Acquire) {
@@ -377,14 +405,18 @@ impl Replication {
             .collect();
         if exec {
             stream::collect_begin();
+        } else {
+            stream::defer_begin();
         }
         Some(PropGuard {
+            repl: self,
             _locks: locks,
             db,
             now,
             dirty_at: stream::dirty_mark(),
             reply_at,
             exec,
+            defers: !exec,
         })
     }
 
@@ -425,17 +457,31 @@ impl Replication {
         }
         let changed = stream::dirty_mark() != g.dirty_at;
         let served = stream::take_also();
+        // Expired keys the command found go first; with its own entry they are wrapped in
+        // MULTI/EXEC, as 7.0 wraps a command's several propagated operations.
+        let mut cmds = if g.defers {
+            stream::defer_end()
+        } else {
+            Vec::new()
+        };
+        let deleted = cmds.len();
         // PUBLISH goes to replicas outside cluster mode only (the bus carries it there).
         let publish = cmd.name == "publish" && !node.cluster_enabled();
-        if !changed && !publish {
-            return;
+        if changed || publish {
+            let reply = reply.get(g.reply_at..).unwrap_or_default();
+            cmds.extend(
+                stream::rewrite(node, db, cmd.name, args, reply, now)
+                    .into_iter()
+                    .map(|c| (Some(db), c)),
+            );
         }
-        let reply = reply.get(g.reply_at..).unwrap_or_default();
-        let mut cmds: Vec<_> = stream::rewrite(node, db, cmd.name, args, reply, now)
-            .into_iter()
-            .map(|c| (Some(db), c))
-            .collect();
-        cmds.extend(served);
+        if deleted > 0 && cmds.len() > 1 {
+            cmds.insert(0, (Some(db), vec![Bytes::from_static(b"MULTI")]));
+            cmds.push((None, vec![Bytes::from_static(b"EXEC")]));
+        }
+        if changed || publish {
+            cmds.extend(served);
+        }
         if cmds.is_empty() {
             return;
         }
@@ -478,6 +524,34 @@ impl Replication {
             }
             append(&mut st, buf);
         });
+    }
+
+    /// A key of `db` was reclaimed because its TTL passed (lazily or by the active cycle;
+    /// called under its shard lock): replicas are told `DEL key` (`UNLINK` under
+    /// `lazyfree-lazy-expire yes`), as 7.0's propagateDeletion. Inside EXEC it joins the
+    /// transaction's commands.
+    fn expired(&self, node: &Node, db: usize, key: &[u8]) {
+        let collecting = stream::collecting();
+        if !collecting && !self.active.load(Ordering::Acquire) {
+            return;
+        }
+        let lazy = node
+            .config
+            .get_text("lazyfree-lazy-expire")
+            .is_some_and(|v| v.eq_ignore_ascii_case(b"yes"));
+        let name = if lazy { "UNLINK" } else { "DEL" };
+        let cmd = vec![(
+            Some(db),
+            vec![
+                Bytes::from_static(name.as_bytes()),
+                Bytes::copy_from_slice(key),
+            ],
+        )];
+        if collecting {
+            stream::collect(cmd);
+        } else if let Some(cmd) = stream::defer(cmd) {
+            self.feed(&cmd);
+        }
     }
 
     /// Pauses client writes until `until_ms` (manual failover), or lifts the pause (0).

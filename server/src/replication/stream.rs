@@ -23,6 +23,30 @@ thread_local! {
     static ALSO: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
     /// Commands collected while EXEC runs, propagated together wrapped in MULTI/EXEC.
     static COLLECT: RefCell<Option<Vec<Entry>>> = const { RefCell::new(None) };
+    /// Deletions of expired keys found by the running write command (Some while one runs
+    /// under its order locks), propagated before its own entry, wrapped together.
+    static DEFERRED: RefCell<Option<Vec<Entry>>> = const { RefCell::new(None) };
+}
+
+/// Starts deferring expiry deletions for the write command about to run.
+pub(crate) fn defer_begin() {
+    DEFERRED.with(|d| *d.borrow_mut() = Some(Vec::new()));
+}
+
+/// Defers `cmds` if a write command runs; gives them back otherwise.
+pub(crate) fn defer(cmds: Vec<Entry>) -> Option<Vec<Entry>> {
+    DEFERRED.with(|d| match d.borrow_mut().as_mut() {
+        Some(v) => {
+            v.extend(cmds);
+            None
+        }
+        None => Some(cmds),
+    })
+}
+
+/// Stops deferring, returning what was deferred.
+pub(crate) fn defer_end() -> Vec<Entry> {
+    DEFERRED.with(|d| d.borrow_mut().take().unwrap_or_default())
 }
 
 /// A stream entry: a command and the database it runs in (None: any).
