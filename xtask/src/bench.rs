@@ -50,6 +50,16 @@ pub struct BenchArgs {
     /// against three of our masters and three redis-server masters.
     #[arg(long)]
     cluster: bool,
+    /// Compare failover instead: 3+3 clusters, SET + WAIT 1 under a kill -9 of a master
+    /// (kill-to-writable, acknowledged writes lost), then a full sync of --keys keys.
+    #[arg(long)]
+    failover: bool,
+    /// Failover runs per side.
+    #[arg(long, default_value_t = 3)]
+    runs: u32,
+    /// cluster-node-timeout (ms) of the failover clusters.
+    #[arg(long, default_value_t = 2000)]
+    node_timeout: u64,
 }
 
 /// redis-benchmark's data-type tests, in the order redis-benchmark itself runs them (so the
@@ -472,6 +482,9 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     let ours_bin = root.join("target/release/server");
     if args.cluster {
         return crate::bench_cluster::run(&ours_bin, args.requests, args.rounds);
+    }
+    if args.failover {
+        return crate::bench_failover::run(&ours_bin, args.runs, args.node_timeout, args.keys);
     }
     let ours_bin = ours_bin.to_string_lossy().into_owned();
 

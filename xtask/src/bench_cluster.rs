@@ -17,8 +17,8 @@ const REDIS_PORTS: [u16; 3] = [24410, 24411, 24412];
 /// Tests run, in redis-benchmark's names.
 const TESTS: [&str; 2] = ["set", "get"];
 
-/// A node process and its directory, killed by PID and removed when dropped.
-struct Node {
+/// A node process and its directory, killed by PID (SIGKILL) and removed when dropped.
+pub(crate) struct Node {
     child: Child,
     dir: PathBuf,
 }
@@ -32,7 +32,7 @@ impl Drop for Node {
 }
 
 /// One command on a fresh connection; the first reply chunk (enough for short replies).
-fn call(port: u16, args: &[&str]) -> Result<String, String> {
+pub(crate) fn call(port: u16, args: &[&str]) -> Result<String, String> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
     s.set_read_timeout(Some(Duration::from_secs(5)))
         .map_err(|e| e.to_string())?;
@@ -47,19 +47,32 @@ fn call(port: u16, args: &[&str]) -> Result<String, String> {
 }
 
 fn start(program: &Path, port: u16, ours: bool) -> Result<Node, String> {
+    let cluster = [
+        "--cluster-enabled",
+        "yes",
+        "--cluster-config-file",
+        "nodes.conf",
+        "--cluster-node-timeout",
+        "5000",
+    ];
+    start_with(program, port, ours, &cluster)
+}
+
+/// A node of `program` in a fresh directory, with `extra` arguments (cluster mode and the
+/// like) after the common ones.
+pub(crate) fn start_with(
+    program: &Path,
+    port: u16,
+    ours: bool,
+    extra: &[&str],
+) -> Result<Node, String> {
     let dir =
         std::env::temp_dir().join(format!("xtask-bench-cluster-{port}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let mut cmd = Command::new(program);
     cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .args([
-            "--cluster-enabled",
-            "yes",
-            "--cluster-config-file",
-            "nodes.conf",
-        ])
-        .args(["--cluster-node-timeout", "5000"])
+        .args(extra)
         .args(["--save", "", "--appendonly", "no"])
         .arg("--dir")
         .arg(&dir)
@@ -93,11 +106,18 @@ fn cluster(program: &Path, ports: [u16; 3], ours: bool) -> Result<Vec<Node>, Str
     for p in ports {
         nodes.push(start(program, p, ours)?);
     }
+    create(&ports, 0)?;
+    Ok(nodes)
+}
+
+/// `redis-cli --cluster create` of the nodes on `ports` with `replicas` replicas per
+/// master, then waits for cluster_state:ok on every one.
+pub(crate) fn create(ports: &[u16], replicas: u32) -> Result<(), String> {
     let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
     let out = Command::new("redis-cli")
         .args(["--cluster", "create"])
         .args(&addrs)
-        .arg("--cluster-yes")
+        .args(["--cluster-replicas", &replicas.to_string(), "--cluster-yes"])
         .output()
         .map_err(|e| format!("cannot run redis-cli: {e}"))?;
     if !out.status.success() {
@@ -112,7 +132,7 @@ fn cluster(program: &Path, ports: [u16; 3], ours: bool) -> Result<Vec<Node>, Str
             .iter()
             .all(|&p| call(p, &["CLUSTER", "INFO"]).is_ok_and(|r| r.contains("cluster_state:ok")));
         if ok {
-            return Ok(nodes);
+            return Ok(());
         }
         std::thread::sleep(Duration::from_millis(100));
     }

@@ -6,6 +6,7 @@
 
 mod bench;
 mod bench_cluster;
+mod bench_failover;
 mod cluster;
 mod cluster_status;
 mod fuzz;
