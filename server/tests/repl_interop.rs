@@ -375,3 +375,100 @@ fn expired_keys_leave_real_and_our_replicas_through_the_masters_dels() {
     let _: () = q(&mut m, &["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
     expiring_keys_reach(master.port, replica.port);
 }
+
+/// What a user sees of a master/replica pair's clients and sync counters while the links
+/// are killed from either side and a stranger asks to continue an unknown history.
+fn client_and_sync_views(master: u16, replica: u16) -> Vec<String> {
+    let mut m = conn(master);
+    let mut r = conn(replica);
+    let mut seen = Vec::new();
+    let stats = |c: &mut redis::Connection| -> String {
+        ["sync_full", "sync_partial_ok", "sync_partial_err"]
+            .map(|f| info_field(c, "stats", f))
+            .join(",")
+    };
+    let of_type = |c: &mut redis::Connection, t: &str| -> String {
+        let list: String = q(c, &["CLIENT", "LIST", "TYPE", t]);
+        list.lines()
+            .map(|l| {
+                l.split(' ')
+                    .find(|w| w.starts_with("flags="))
+                    .unwrap_or("")
+                    .to_owned()
+            })
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    let observe = |m: &mut redis::Connection, r: &mut redis::Connection, seen: &mut Vec<String>| {
+        std::thread::sleep(Duration::from_millis(300));
+        seen.push(format!("master stats {}", stats(m)));
+        seen.push(format!(
+            "master clients {}",
+            info_field(m, "clients", "connected_clients")
+        ));
+        seen.push(format!("master replicas {}", of_type(m, "replica")));
+        seen.push(format!("master slaves {}", of_type(m, "slave")));
+        seen.push(format!("master normal {}", of_type(m, "normal")));
+        seen.push(format!(
+            "replica clients {}",
+            info_field(r, "clients", "connected_clients")
+        ));
+        seen.push(format!("replica masters {}", of_type(r, "master")));
+        seen.push(format!("replica normal {}", of_type(r, "normal")));
+    };
+    let _: () = q(&mut m, &["SET", "k", "v"]);
+    observe(&mut m, &mut r, &mut seen);
+
+    let killed: i64 = q(&mut m, &["CLIENT", "KILL", "TYPE", "replica"]);
+    seen.push(format!("killed replicas {killed}"));
+    wait_until("the replica's continuation", || {
+        info_field(&mut m, "stats", "sync_partial_ok") == "1"
+    });
+    wait_link_up(replica);
+    observe(&mut m, &mut r, &mut seen);
+
+    let killed: i64 = q(&mut r, &["CLIENT", "KILL", "TYPE", "master"]);
+    seen.push(format!("killed masters {killed}"));
+    wait_until("the replica's second continuation", || {
+        info_field(&mut m, "stats", "sync_partial_ok") == "2"
+    });
+    wait_link_up(replica);
+    observe(&mut m, &mut r, &mut seen);
+
+    let mut stranger = std::net::TcpStream::connect(("127.0.0.1", master)).unwrap();
+    use std::io::{BufRead, Write};
+    stranger
+        .write_all(format!("PSYNC {} 5\r\n", "1".repeat(40)).as_bytes())
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(&stranger)
+        .read_line(&mut line)
+        .unwrap();
+    seen.push(format!("stranger {}", line.split(' ').next().unwrap_or("")));
+    seen.push(format!("master stats {}", stats(&mut m)));
+    seen
+}
+
+#[test]
+fn client_types_and_sync_counters_match_redis() {
+    let real_master = real(25416, &[]);
+    let real_replica = real(25417, &["--replicaof", "127.0.0.1", "25416"]);
+    wait_link_up(real_replica.port);
+    let expected = client_and_sync_views(real_master.port, real_replica.port);
+    for line in [
+        "master replicas flags=S",
+        "replica masters flags=M",
+        "master clients 1",
+        "replica clients 2",
+        "killed replicas 1",
+        "killed masters 1",
+        "master stats 1,2,0",
+        "master stats 2,2,1",
+    ] {
+        assert!(expected.iter().any(|l| l == line), "{line}: {expected:?}");
+    }
+    let master = ours(25116, &[]);
+    let replica = ours(25117, &["--replicaof", "127.0.0.1", "25116"]);
+    wait_link_up(replica.port);
+    assert_eq!(client_and_sync_views(master.port, replica.port), expected);
+}

@@ -8,6 +8,7 @@ use resp_proto::Protocol;
 use super::keys::reply_help;
 use super::numbers::parse_i64;
 use super::{help_data, CmdError, CmdResult, Ctx, Handler, ReplyMode};
+use crate::replication::ClientRole;
 
 pub(super) fn handler(name: &str) -> Option<Handler> {
     Some(match name {
@@ -286,32 +287,65 @@ fn client_list(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     }
     let now = ctx.now;
     let mut text = String::new();
-    for c in ctx.node.clients.all() {
+    for c in listed_clients(ctx.node) {
         if let Some(ids) = &ids {
             if !ids.contains(&c.id) {
                 continue;
             }
         }
-        if let Some(t) = type_filter {
-            let pubsub = c.sub.load(Ordering::Relaxed)
-                + c.psub.load(Ordering::Relaxed)
-                + c.ssub.load(Ordering::Relaxed)
-                > 0;
-            let keep = if eq(t, "pubsub") {
-                pubsub
-            } else if eq(t, "normal") {
-                !pubsub
-            } else {
-                false
-            };
-            if !keep {
-                continue;
-            }
+        let role = ctx.node.repl.client_role(c.id);
+        if type_filter.is_some_and(|t| !type_matches(t, client_type(&c, role))) {
+            continue;
         }
-        text.push_str(&c.info_line(now));
+        text.push_str(&role_flagged(c.info_line(now), role));
     }
     ctx.out.verbatim(b"txt", text.as_bytes());
     Ok(())
+}
+
+/// Every client CLIENT LIST and CLIENT KILL see: the registry's and our master's link.
+fn listed_clients(node: &crate::node::Node) -> Vec<std::sync::Arc<crate::net::ClientHandle>> {
+    let mut all = node.clients.all();
+    all.extend(node.repl.master_client());
+    all
+}
+
+/// The client's type for CLIENT LIST/KILL TYPE (Redis's getClientType).
+fn client_type(c: &crate::net::ClientHandle, role: Option<ClientRole>) -> &'static str {
+    match role {
+        Some(ClientRole::Replica) => "replica",
+        Some(ClientRole::Master) => "master",
+        None if c.sub.load(Ordering::Relaxed)
+            + c.psub.load(Ordering::Relaxed)
+            + c.ssub.load(Ordering::Relaxed)
+            > 0 =>
+        {
+            "pubsub"
+        }
+        None => "normal",
+    }
+}
+
+/// Whether a TYPE argument (already checked to be a known type) names `ty`.
+fn type_matches(arg: &[u8], ty: &str) -> bool {
+    eq(arg, ty) || (ty == "replica" && eq(arg, "slave"))
+}
+
+/// Redis flags a replica's connection `S` and the master's link `M`, before other flags.
+fn role_flagged(mut line: String, role: Option<ClientRole>) -> String {
+    let flag = match role {
+        Some(ClientRole::Replica) => 'S',
+        Some(ClientRole::Master) => 'M',
+        None => return line,
+    };
+    if let Some(at) = line.find(" flags=").map(|i| i + " flags=".len()) {
+        if line.get(at..).is_some_and(|rest| rest.starts_with("N ")) {
+            line.replace_range(at..at + 1, flag.encode_utf8(&mut [0; 4]));
+        } else {
+            line.insert(at, flag);
+        }
+    }
+    line
 }
 
 fn client_info(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
@@ -391,19 +425,14 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     }
     let _ = user;
     let mut killed = 0;
-    for c in ctx.node.clients.all() {
-        let pubsub = c.sub.load(Ordering::Relaxed)
-            + c.psub.load(Ordering::Relaxed)
-            + c.ssub.load(Ordering::Relaxed)
-            > 0;
+    for c in listed_clients(ctx.node) {
+        let role = ctx.node.repl.client_role(c.id);
         let matches = id.is_none_or(|i| c.id == i)
             && addr.as_ref().is_none_or(|a| c.addr.to_string() == *a)
             && laddr.as_ref().is_none_or(|a| c.laddr.to_string() == *a)
-            && ctype.as_ref().is_none_or(|t| match t.as_slice() {
-                b"pubsub" => pubsub,
-                b"normal" => !pubsub,
-                _ => false,
-            });
+            && ctype
+                .as_ref()
+                .is_none_or(|t| type_matches(t, client_type(&c, role)));
         if !matches || (skipme && c.id == ctx.sess.id) {
             continue;
         }

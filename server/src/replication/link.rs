@@ -421,6 +421,22 @@ async fn full_sync(
     Ok(())
 }
 
+/// The master client as CLIENT LIST and CLIENT KILL see it, while the stream is applied.
+struct MasterClient<'a>(&'a Node);
+
+impl<'a> MasterClient<'a> {
+    fn register(node: &'a Node, handle: Arc<ClientHandle>) -> MasterClient<'a> {
+        node.repl.state.lock().master_client = Some(handle);
+        MasterClient(node)
+    }
+}
+
+impl Drop for MasterClient<'_> {
+    fn drop(&mut self) {
+        self.0.repl.state.lock().master_client = None;
+    }
+}
+
 /// Applies the master's stream as the master client; acknowledges every second and when
 /// asked (REPLCONF GETACK).
 async fn stream_loop(
@@ -436,6 +452,8 @@ async fn stream_loop(
         (0, 0, 0),
         cancel.child_token(),
     ));
+    let kill = handle.kill.clone();
+    let _listed = MasterClient::register(node, handle.clone());
     let mut sess = Session::new(handle, true);
     let mut decoder = CommandDecoder::new(Limits {
         max_bulk_len: node.config.current().proto_max_bulk_len,
@@ -451,6 +469,9 @@ async fn stream_loop(
         let mut chunk = [0u8; 16 * 1024];
         tokio::select! {
             _ = cancel.cancelled() => return Err(LinkError::Cancelled),
+            _ = kill.cancelled() => {
+                return Err(LinkError::Protocol("killed by CLIENT KILL".into()));
+            }
             _ = ack_timer.tick() => {
                 send_ack(node, c).await?;
             }

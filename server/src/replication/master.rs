@@ -199,12 +199,18 @@ impl Replication {
                         data.len(),
                         off
                     );
+                    st.stats.partial_ok += 1;
                     drop(st);
                     self.start_cron(node);
                     return Ok(Psync::Continue);
                 }
             }
+            // As 7.0: a refused continuation counts unless the replica asked with `?`.
+            if replid.first() != Some(&b'?') {
+                st.stats.partial_err += 1;
+            }
         }
+        st.stats.full += 1;
         tracing::info!("Replica {} asks for synchronization", client.addr);
         st.replicas.push(ReplicaConn {
             id: client.id,

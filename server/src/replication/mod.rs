@@ -52,8 +52,13 @@
 //!
 //! Not done: FAILOVER (the standalone command); a full resync's RDB is built in memory
 //! first, then queued on the replica's connection 1 MB at a time as the connection writes
-//! it (that connection's output limits are the pub/sub class's); CLIENT KILL TYPE
-//! replica/master is not known to CLIENT KILL (the tests drop links from the other side).
+//! it (that connection's output limits are the pub/sub class's); CONFIG RESETSTAT does not
+//! reset the sync counters.
+//!
+//! Clients: replicas are flagged `S` and our master's link `M` in CLIENT LIST (the link's
+//! client is not in the registry: [`Replication::master_client`]), CLIENT KILL TYPE
+//! replica|slave|master drops them, and INFO's connected_clients counts the master's link
+//! but not replicas ([`connected_clients`]), as Redis.
 
 pub mod backlog;
 mod info;
@@ -122,6 +127,36 @@ pub struct ReplicaConn {
     /// since a replica finds the mark only at the end of what it has read (Redis 7.0's
     /// `repl_start_cmd_stream_on_ack`).
     await_ack: bool,
+}
+
+/// Resynchronisations served, counted as Redis 7.0 counts them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SyncStats {
+    /// Full resyncs (SYNC, or PSYNC that could not continue).
+    pub full: u64,
+    /// PSYNC continued from the backlog.
+    pub partial_ok: u64,
+    /// PSYNC naming a history (not `?`) that could not continue.
+    pub partial_err: u64,
+}
+
+impl SyncStats {
+    /// The three INFO stats lines.
+    pub fn render(&self) -> String {
+        format!(
+            "sync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
+            self.full, self.partial_ok, self.partial_err
+        )
+    }
+}
+
+/// A client's part in replication.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientRole {
+    /// One of our replicas (CLIENT LIST flag `S`, type replica/slave).
+    Replica,
+    /// Our master's link (flag `M`, type master).
+    Master,
 }
 
 /// What a client told us with REPLCONF before PSYNC.
@@ -201,6 +236,10 @@ pub struct State {
     announces: HashMap<u64, Announce>,
     /// Our master, if we are a replica.
     pub master: Option<MasterLink>,
+    /// The client applying our master's stream, while the link streams (CLIENT LIST/KILL).
+    master_client: Option<Arc<ClientHandle>>,
+    /// INFO stats sync_full, sync_partial_ok, sync_partial_err.
+    pub stats: SyncStats,
     /// Unix ms of the last PING sent to replicas.
     last_ping_ms: u64,
     /// The master link reached the streaming state since the cluster last asked.
@@ -296,6 +335,8 @@ impl Replication {
                 replicas: Vec::new(),
                 announces: HashMap::new(),
                 master: None,
+                master_client: None,
+                stats: SyncStats::default(),
                 last_ping_ms: 0,
                 linked_since_report: false,
             }),
@@ -334,6 +375,23 @@ impl Replication {
     /// Whether the client is one of our replicas.
     pub fn is_replica_client(&self, client_id: u64) -> bool {
         self.state.lock().replicas.iter().any(|r| r.id == client_id)
+    }
+
+    /// What a replication client is to us (CLIENT LIST flags, CLIENT KILL TYPE), if it is one.
+    pub fn client_role(&self, client_id: u64) -> Option<ClientRole> {
+        let st = self.state.lock();
+        if st.replicas.iter().any(|r| r.id == client_id) {
+            Some(ClientRole::Replica)
+        } else if st.master_client.as_ref().is_some_and(|c| c.id == client_id) {
+            Some(ClientRole::Master)
+        } else {
+            None
+        }
+    }
+
+    /// The client applying our master's stream (it is not in the client registry).
+    pub fn master_client(&self) -> Option<Arc<ClientHandle>> {
+        self.state.lock().master_client.clone()
     }
 
     /// The state (ids, offsets, replicas, link).
@@ -626,6 +684,15 @@ impl Replication {
         drop(st);
         self.acked.notify_all();
     }
+}
+
+/// INFO connected_clients as Redis counts it: our replicas are not, our master's link is.
+pub fn connected_clients(node: &Node) -> usize {
+    let st = node.repl.state.lock();
+    node.clients
+        .len()
+        .saturating_sub(st.replicas.len())
+        .saturating_add(usize::from(st.master_client.is_some()))
 }
 
 /// A client blocked in `args` (BLPOP key..., as if it had run now on the key that served
