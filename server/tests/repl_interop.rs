@@ -446,13 +446,25 @@ fn client_and_sync_views(master: u16, replica: u16) -> Vec<String> {
         .unwrap();
     seen.push(format!("stranger {}", line.split(' ').next().unwrap_or("")));
     seen.push(format!("master stats {}", stats(&mut m)));
+    let _: () = q(&mut m, &["CONFIG", "RESETSTAT"]);
+    seen.push(format!("after resetstat {}", stats(&mut m)));
     seen
 }
 
 #[test]
 fn client_types_and_sync_counters_match_redis() {
     let real_master = real(25416, &[]);
-    let real_replica = real(25417, &["--replicaof", "127.0.0.1", "25416"]);
+    let (real_log, our_log) = (log_path("types-real.log"), log_path("types-ours.log"));
+    let real_replica = real(
+        25417,
+        &[
+            "--replicaof",
+            "127.0.0.1",
+            "25416",
+            "--logfile",
+            real_log.to_str().unwrap(),
+        ],
+    );
     wait_link_up(real_replica.port);
     let expected = client_and_sync_views(real_master.port, real_replica.port);
     for line in [
@@ -464,11 +476,44 @@ fn client_types_and_sync_counters_match_redis() {
         "killed masters 1",
         "master stats 1,2,0",
         "master stats 2,2,1",
+        "after resetstat 0,0,0",
     ] {
         assert!(expected.iter().any(|l| l == line), "{line}: {expected:?}");
     }
     let master = ours(25116, &[]);
-    let replica = ours(25117, &["--replicaof", "127.0.0.1", "25116"]);
+    let replica = ours(
+        25117,
+        &[
+            "--replicaof",
+            "127.0.0.1",
+            "25116",
+            "--logfile",
+            our_log.to_str().unwrap(),
+        ],
+    );
     wait_link_up(replica.port);
     assert_eq!(client_and_sync_views(master.port, replica.port), expected);
+
+    // A replica's log lines carry the role letter S (`pid:S date ...`).
+    let role_of = |path: &std::path::Path, what: &str| -> String {
+        let text = std::fs::read_to_string(path).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("no '{what}' in {text}"));
+        line.split(' ')
+            .next()
+            .unwrap_or("")
+            .split(':')
+            .nth(1)
+            .unwrap_or("")
+            .to_owned()
+    };
+    for what in [
+        "Connecting to MASTER",
+        "MASTER <-> REPLICA sync: Finished with success",
+    ] {
+        assert_eq!(role_of(&our_log, what), "S", "{what}");
+        assert_eq!(role_of(&real_log, what), "S", "{what}");
+    }
 }

@@ -65,6 +65,7 @@ impl Replication {
         }
         self.set_active(&st);
         node.keyspace.expiry.set_keep(true);
+        crate::logging::set_role(b'S');
         drop(st);
         self.acked.notify_all();
         tracing::info!("Connecting to MASTER {host}:{port}");
@@ -92,6 +93,7 @@ impl Replication {
         }
         self.set_active(&st);
         node.keyspace.expiry.set_keep(false);
+        crate::logging::set_role(b'M');
         drop(st);
         tracing::warn!(
             "Setting secondary replication ID to {old}, valid up to offset: {}. New replication ID is {}",

@@ -52,8 +52,7 @@
 //!
 //! Not done: FAILOVER (the standalone command); a full resync's RDB is built in memory
 //! first, then queued on the replica's connection 1 MB at a time as the connection writes
-//! it (that connection's output limits are the pub/sub class's); CONFIG RESETSTAT does not
-//! reset the sync counters.
+//! it (that connection's output limits are the pub/sub class's).
 //!
 //! Clients: replicas are flagged `S` and our master's link `M` in CLIENT LIST (the link's
 //! client is not in the registry: [`Replication::master_client`]), CLIENT KILL TYPE
@@ -358,6 +357,12 @@ impl Replication {
         node.keyspace.expiry.set_sink(Box::new(move |db, key| {
             if let Some(node) = weak.upgrade() {
                 node.repl.expired(&node, db, key);
+            }
+        }));
+        let weak = Arc::downgrade(node);
+        node.config.on_resetstat(Box::new(move || {
+            if let Some(node) = weak.upgrade() {
+                node.repl.state.lock().stats = SyncStats::default();
             }
         }));
         let configured = node
