@@ -393,6 +393,20 @@ fn full_sync(program: &Path, side: Side, ports: [u16; 2], keys: u64) -> Result<D
         up && probe.call(&["DBSIZE"]).ok().as_deref() == Some(&format!(":{keys}"))
     })?;
     let took = started.elapsed();
+    // The replica holds the master's values, not just as many keys.
+    for k in [
+        "key:0".to_string(),
+        format!("key:{}", keys.saturating_sub(1)),
+    ] {
+        let want = m.call(&["GET", &k]).map_err(|e| e.to_string())?;
+        let got = probe.call(&["GET", &k]).map_err(|e| e.to_string())?;
+        if got != want || want == "$-1" {
+            return Err(format!(
+                "{}: {k} is {got:?} on the replica, {want:?} on the master",
+                side.name
+            ));
+        }
+    }
     drop(replica);
     drop(master);
     Ok(took)
