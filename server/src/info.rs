@@ -166,7 +166,7 @@ fn section_text(node: &Node, name: &str, o: &mut String) {
             stats.net_input.load(Ordering::Relaxed),
             stats.net_output.load(Ordering::Relaxed),
             stats.rejected.load(Ordering::Relaxed),
-            node.repl.state().stats.render(),
+            crate::replication::sync_stats_info(node),
             expired,
             hits,
             misses,

@@ -141,7 +141,7 @@ pub struct SyncStats {
 
 impl SyncStats {
     /// The three INFO stats lines.
-    pub fn render(&self) -> String {
+    fn render(&self) -> String {
         format!(
             "sync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\n",
             self.full, self.partial_ok, self.partial_err
@@ -689,6 +689,13 @@ impl Replication {
         drop(st);
         self.acked.notify_all();
     }
+}
+
+/// INFO's sync_full, sync_partial_ok and sync_partial_err lines (the state lock is released
+/// before the caller renders the rest).
+pub fn sync_stats_info(node: &Node) -> String {
+    let stats = node.repl.state.lock().stats;
+    stats.render()
 }
 
 /// INFO connected_clients as Redis counts it: our replicas are not, our master's link is.
