@@ -311,6 +311,9 @@ fn stream_of(port: u16, script: &[&str]) -> Vec<Vec<String>> {
         if c.len() == 5 && c[3] == "PXAT" {
             c[4] = "<t>".to_owned();
         }
+        if c.len() == 3 && c[0] == "PEXPIREAT" {
+            c[2] = "<t>".to_owned();
+        }
         let end = c == words("SET end 1");
         out.push(c);
         if end {
@@ -345,6 +348,17 @@ fn expired_keys_reach_replicas_as_del() {
         "SET w v PX 50",
         "sleep 150",
         "APPEND w more",
+        // Overwrites of expired keys, and a deletion of one.
+        "SET x v PX 50",
+        "MSET y v z v",
+        "PEXPIRE y 50",
+        "PEXPIRE z 50",
+        "sleep 150",
+        "SET x new",
+        "MSET y new z new",
+        "PEXPIRE y 50",
+        "sleep 150",
+        "DEL y",
         // The active cycle.
         "DEBUG SET-ACTIVE-EXPIRE 1",
         "SET a v PX 50",
@@ -354,6 +368,7 @@ fn expired_keys_reach_replicas_as_del() {
     assert_eq!(stream_of(ours.port, &script), expected);
     assert!(expected.contains(&words("DEL k")), "{expected:?}");
     assert!(expected.contains(&words("DEL a")), "{expected:?}");
-    let mut c = Raw::connect(ours.port);
-    assert_eq!(cmd(&mut c, "DBSIZE"), ":3\r\n");
+    let (mut a, mut b) = (Raw::connect(real.port), Raw::connect(ours.port));
+    assert_eq!(cmd(&mut b, "DBSIZE"), ":5\r\n");
+    assert_eq!(cmd(&mut a, "DBSIZE"), cmd(&mut b, "DBSIZE"));
 }

@@ -359,6 +359,10 @@ impl Shard {
                 }
                 if old.is_expired(now_ms) {
                     self.stats.expired += 1;
+                    // Redis looks the key up first, which deletes it (and replicates that).
+                    if !self.expiry.keeps() {
+                        self.expiry.reclaimed(self.db, old.key());
+                    }
                     None
                 } else {
                     Some(old)
