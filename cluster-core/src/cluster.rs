@@ -113,6 +113,9 @@ pub struct Cluster {
     pub(crate) rng: fastrand::Rng,
     pub(crate) stats_sent: [u64; 11],
     pub(crate) stats_received: [u64; 11],
+    /// DEBUG DROP-CLUSTER-PACKET-FILTER: received messages of this type are dropped
+    /// (-1: none). An `i32` because Redis keeps it in an `int`.
+    pub(crate) drop_packet_filter: i32,
     pub(crate) cron_iteration: u64,
     pub(crate) pfail_count: usize,
     pub(crate) election: Election,
@@ -183,6 +186,7 @@ impl Cluster {
             rng,
             stats_sent: [0; 11],
             stats_received: [0; 11],
+            drop_packet_filter: -1,
             cron_iteration: 0,
             pfail_count: 0,
             election: Election::default(),

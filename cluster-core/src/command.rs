@@ -120,6 +120,18 @@ pub enum Request {
     Links,
     /// SAVECONFIG.
     SaveConfig,
+    /// DEBUG DROP-CLUSTER-PACKET-FILTER: drop received bus messages of this type
+    /// (-1: none). Not a CLUSTER subcommand: [`Request::parse`] never yields it.
+    DebugDropPacketFilter(i32),
+    /// DEBUG CLUSTERLINK KILL: close the links with a node. Not a CLUSTER subcommand:
+    /// [`Request::parse`] never yields it.
+    DebugKillLinks {
+        /// The node id as given.
+        node: Vec<u8>,
+        /// As given: `to` (our outbound link), `from` (its inbound one) or `all`, any
+        /// case. Checked after the node, as Redis does.
+        direction: Vec<u8>,
+    },
 }
 
 /// `(name, arity)` as in COMMAND INFO (negative = at least).
@@ -458,6 +470,30 @@ impl Cluster {
         }
     }
 
+    /// DEBUG CLUSTERLINK KILL. A link that is already gone is skipped (Redis 7.0.15
+    /// crashes there).
+    fn kill_links(
+        &mut self,
+        id: &[u8],
+        direction: &[u8],
+        out: &mut Vec<Effect>,
+    ) -> Result<(), CmdError> {
+        let n = self
+            .lookup(id)
+            .ok_or_else(|| CmdError::UnknownNode(text(id)))?;
+        let (to, from) = match direction.to_ascii_lowercase().as_slice() {
+            b"to" => (true, false),
+            b"from" => (false, true),
+            b"all" => (true, true),
+            _ => return Err(CmdError::UnknownDirection(text(direction))),
+        };
+        let links = [n.link.filter(|_| to), n.inbound_link.filter(|_| from)];
+        for l in links.into_iter().flatten() {
+            self.free_link(l, Some(out));
+        }
+        Ok(())
+    }
+
     fn lookup(&self, id: &[u8]) -> Option<&Node> {
         parse_name(id).and_then(|n| self.nodes.get(&n))
     }
@@ -613,6 +649,14 @@ impl Cluster {
             Request::Slots => Reply::Slots(self.slots_reply()),
             Request::Shards => Reply::Shards(self.shards_reply()),
             Request::Links => Reply::Links(self.links_reply()),
+            Request::DebugDropPacketFilter(t) => {
+                self.drop_packet_filter = t;
+                Reply::Ok
+            }
+            Request::DebugKillLinks { node, direction } => {
+                self.kill_links(&node, &direction, out)?;
+                Reply::Ok
+            }
             Request::SaveConfig => {
                 self.save_now(true, out);
                 Reply::Ok

@@ -348,6 +348,15 @@ impl Cluster {
         if let Some(c) = self.stats_received.get_mut(usize::from(msg.body.code())) {
             *c += 1;
         }
+        // Redis counts the message before the debug filter drops it.
+        if i32::from(msg.body.code()) == self.drop_packet_filter {
+            Self::log(
+                out,
+                LogLevel::Warning,
+                "Dropping packet that matches debug drop filter".to_owned(),
+            );
+            return;
+        }
         let Some(link_rec) = self.links.get(&link) else {
             return;
         };

@@ -35,6 +35,9 @@ pub enum CmdError {
     /// A node id not in the table.
     #[error("ERR Unknown node {0}")]
     UnknownNode(String),
+    /// DEBUG CLUSTERLINK KILL with a direction other than to, from, all.
+    #[error("ERR Unknown direction {0}")]
+    UnknownDirection(String),
     /// SETSLOT MIGRATING/IMPORTING to an unknown node.
     #[error("ERR I don't know about node {0}")]
     DontKnowNode(String),
