@@ -85,6 +85,31 @@ fn cluster(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     }
 }
 
+/// DEBUG DROP-CLUSTER-PACKET-FILTER and DEBUG CLUSTERLINK KILL: the actor runs them.
+/// Without cluster support the filter is accepted and has nothing to filter, while
+/// CLUSTERLINK is refused, as Redis does.
+pub fn debug(ctx: &mut Ctx<'_, '_>, req: Request) -> CmdResult {
+    let Some(handle) = ctx.node.cluster.get() else {
+        if matches!(req, Request::DebugDropPacketFilter(_)) {
+            ctx.out.simple(b"OK");
+            return Ok(());
+        }
+        return Err(CmdError::msg(
+            "ERR Debug option only available for cluster mode enabled setup!",
+        ));
+    };
+    let (tx, rx) = oneshot::channel();
+    let input = ActorInput::Command {
+        req,
+        keys: KeyFacts::default(),
+        reply: tx,
+    };
+    match ask(&handle.tx, input, rx)? {
+        Ok(reply) => render(ctx, reply),
+        Err(text) => Err(CmdError::msg(text)),
+    }
+}
+
 /// Hands a command to the actor and waits for its answer. Client commands run
 /// synchronously on a runtime worker, so the worker is handed over to the runtime while
 /// waiting (CLUSTER is not a hot path: the actor answers in microseconds, or after an

@@ -55,7 +55,7 @@ use tokio::sync::mpsc;
 
 use crate::config::{Config, EndpointType};
 
-pub use command::handler;
+pub use command::{debug, handler};
 pub use conf::{ConfFileError, NodesConfFile};
 pub use route::{route, ConnFlags};
 

@@ -5,6 +5,7 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use bytes::Bytes;
+use cluster_core::Request;
 use parking_lot::Mutex;
 use resp_proto::Protocol;
 
@@ -349,6 +350,16 @@ fn debug(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         ctx.out.ok();
     } else if eq(sub, "protocol") && args.len() == 3 {
         debug_protocol(ctx, &args[2])?;
+    } else if eq(sub, "drop-cluster-packet-filter") && args.len() == 3 {
+        // Redis stores the type in an `int`: a wider value is truncated as C does.
+        let packet_type = parse_i64(&args[2])? as i32;
+        crate::cluster::debug(ctx, Request::DebugDropPacketFilter(packet_type))?;
+    } else if eq(sub, "clusterlink") && args.len() == 5 && eq(&args[2], "kill") {
+        let req = Request::DebugKillLinks {
+            node: args[4].to_vec(),
+            direction: args[3].to_vec(),
+        };
+        crate::cluster::debug(ctx, req)?;
     } else {
         return Err(CmdError::msg(format!(
             "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
