@@ -2,8 +2,8 @@
 //! and in cluster mode the actor that drives `cluster-core` over real bus links.
 //!
 //! This is the only crate that does I/O for the node; `main.rs` only hands the command line
-//! to [`run`]. Not here yet: replication, RDB persistence, DUMP/RESTORE/MIGRATE (a replica is
-//! a replica on the cluster bus only and holds no copy of its master's data).
+//! to [`run`]. RDB persistence and DUMP/RESTORE live in [`rdb`], Redis's replication
+//! protocol in [`replication`]; the cluster actor hands role changes to the latter.
 
 pub mod cluster;
 pub mod commands;
