@@ -12,7 +12,7 @@
 //!    a shard not yet written out first captures it as it was at the instant, and the
 //!    snapshot writer itself triggers the capture of every shard it reaches. A client waits
 //!    at most for one shard's serialisation.
-//! 3. [`write`] emits header, databases and checksum to the sink in shard order, taking
+//! 3. [`write()`] emits header, databases and checksum to the sink in shard order, taking
 //!    each shard's buffer as it goes.
 //!
 //! Every command runs under a shared hold of the world lock, so step 1 is a clean cut.
@@ -57,7 +57,7 @@ struct Shared {
     buffers: Vec<Mutex<Option<Vec<u8>>>>,
 }
 
-/// A registered snapshot, to be written by [`write`].
+/// A registered snapshot, to be written by [`write()`].
 pub struct Plan {
     header: Vec<u8>,
     /// (database index, keys, keys with a TTL) of every database written.
