@@ -718,6 +718,11 @@ impl Cluster {
     /// `clusterDelNode`: remove a record, its slots, its reports, its links, and its
     /// place as someone's replica/master.
     pub(crate) fn del_node(&mut self, name: &NodeName, out: &mut Vec<Effect>) {
+        // The MYSELF record lives as long as the state (`me()` relies on it), whatever a
+        // caller or a peer's message asks.
+        if *name == self.myself {
+            return;
+        }
         self.del_node_slots(name);
         self.importing.retain(|_, v| v != name);
         self.migrating.retain(|_, v| v != name);
@@ -1039,8 +1044,8 @@ impl Cluster {
 
 #[cold]
 fn unreachable_me() -> ! {
-    // The MYSELF record is created with the state and never removed (FORGET and RESET
-    // refuse or keep it); reaching this is a bug in this crate, not bad input.
+    // The MYSELF record is created with the state and never removed: `del_node` and
+    // `NodeTable::rename` refuse to touch it. Reaching this is a bug in this crate.
     #[allow(clippy::panic)]
     {
         panic!("cluster-core invariant broken: no MYSELF record")

@@ -210,13 +210,13 @@ impl Nodes {
         }
         Some(n)
     }
-    /// Rename a record, keeping its position (a record already holding the new name
-    /// is dropped).
+    /// Rename a record, keeping its position; nothing happens when the new name is taken.
     pub fn rename(&mut self, from: &NodeName, to: NodeName) {
-        if *from == to || !self.contains(from) {
+        // Never by replacing a record that already has the new name: that record may be
+        // MYSELF, and every caller renames to a name it checked is free.
+        if *from == to || !self.contains(from) || self.contains(&to) {
             return;
         }
-        self.remove(&to);
         if let Some(i) = self.index.remove(from) {
             if let Some(n) = self.list.get_mut(i) {
                 n.name = to;
