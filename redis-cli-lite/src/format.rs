@@ -85,7 +85,7 @@ fn standard_nested(frame: &Frame, prefix: &[u8], out: &mut Vec<u8>) {
             out.push(b'\n');
         }
         Frame::Bulk(b) => {
-            quoted(b, out);
+            resp_proto::push_repr(out, b);
             out.push(b'\n');
         }
         Frame::Verbatim { data, .. } => {
@@ -158,28 +158,6 @@ fn map(pairs: &[(Frame, Frame)], prefix: &[u8], out: &mut Vec<u8>) {
         }
         out.extend_from_slice(&text);
     }
-}
-
-/// A bulk string between double quotes, escaped as `sdscatrepr` does.
-fn quoted(s: &[u8], out: &mut Vec<u8>) {
-    out.push(b'"');
-    for &c in s {
-        match c {
-            b'\\' | b'"' => {
-                out.push(b'\\');
-                out.push(c);
-            }
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x07 => out.extend_from_slice(b"\\a"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            // C's isprint in the "C" locale: space through tilde.
-            0x20..=0x7e => out.push(c),
-            _ => out.extend_from_slice(format!("\\x{c:02x}").as_bytes()),
-        }
-    }
-    out.push(b'"');
 }
 
 /// The raw form of `frame`, without the final newline, as redis-cli's `cliFormatReplyRaw`.
@@ -286,7 +264,7 @@ mod tests {
     #[test]
     fn escapes_like_sdscatrepr() {
         let mut out = Vec::new();
-        quoted(b"a\x01\t\"\\b\xff\n", &mut out);
+        resp_proto::push_repr(&mut out, b"a\x01\t\"\\b\xff\n");
         assert_eq!(out, b"\"a\\x01\\t\\\"\\\\b\\xff\\n\"".to_vec());
     }
 

@@ -43,7 +43,7 @@ pub use error::{CommandCodecError, DecodeError, ProtocolError};
 pub use frame::{Frame, Protocol};
 /// Redis's `sdssplitargs` and `string2ll`, shared with the config parser and the CLI, which
 /// split and read numbers by the same rules as the request path.
-pub use inline::split_args;
+pub use inline::{push_repr, split_args};
 pub use limits::{
     Limits, DEFAULT_MAX_BULK_LEN, DEFAULT_MAX_DEPTH, DEFAULT_MAX_INLINE_LEN,
     DEFAULT_MAX_MULTIBULK_LEN, UNAUTHENTICATED_MAX_BULK_LEN, UNAUTHENTICATED_MAX_MULTIBULK_LEN,

@@ -2,38 +2,11 @@
 //! (sdssplitargs), quoting for output (sdscatrepr), memory units (memtoull) and the two integer
 //! parsers Redis uses (the strict string2ll and the lenient strtoll).
 
-pub use resp_proto::{split_args, string2ll};
+pub use resp_proto::{push_repr, split_args, string2ll};
 
 /// C's `isspace` in the "C" locale.
 fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
-}
-
-/// Appends `s` quoted and escaped as Redis's `sdscatrepr` does (used by CONFIG REWRITE and for
-/// command-line options turned into configuration lines).
-pub fn push_repr(out: &mut Vec<u8>, s: &[u8]) {
-    out.push(b'"');
-    for &c in s {
-        match c {
-            b'\\' | b'"' => {
-                out.push(b'\\');
-                out.push(c);
-            }
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            0x07 => out.extend_from_slice(b"\\a"),
-            0x08 => out.extend_from_slice(b"\\b"),
-            c if (0x20..0x7f).contains(&c) => out.push(c),
-            c => {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                out.extend_from_slice(b"\\x");
-                out.push(HEX[usize::from(c >> 4)]);
-                out.push(HEX[usize::from(c & 0x0f)]);
-            }
-        }
-    }
-    out.push(b'"');
 }
 
 /// `s` quoted as by [`push_repr`].
