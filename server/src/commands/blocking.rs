@@ -23,6 +23,7 @@ use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use resp_proto::{Protocol, ReplyWriter};
 
+use super::lists::parse_end;
 use super::longdouble::{LongDouble, Parsed};
 use super::numbers::parse_i64;
 use super::types_common::mpop_count;
@@ -825,16 +826,6 @@ fn client_unblock(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     });
     ctx.out.integer(i64::from(done));
     Ok(())
-}
-
-fn parse_end(a: &[u8]) -> Result<End, CmdError> {
-    if a.eq_ignore_ascii_case(b"left") {
-        Ok(End::Left)
-    } else if a.eq_ignore_ascii_case(b"right") {
-        Ok(End::Right)
-    } else {
-        Err(CmdError::SYNTAX)
-    }
 }
 
 fn bpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes], op: Op) -> CmdResult {

@@ -309,7 +309,8 @@ fn lpos(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     })
 }
 
-fn parse_end(a: &[u8]) -> Result<End, CmdError> {
+/// LEFT or RIGHT of LMOVE, BLMOVE, LMPOP and BLMPOP.
+pub(super) fn parse_end(a: &[u8]) -> Result<End, CmdError> {
     if a.eq_ignore_ascii_case(b"left") {
         Ok(End::Left)
     } else if a.eq_ignore_ascii_case(b"right") {
