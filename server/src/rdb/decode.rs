@@ -244,12 +244,13 @@ fn set_from_members<'b>(
     Ok(s)
 }
 
-fn zset_from_pairs(pairs: Vec<(Vec<u8>, f64)>, th: &Thresholds) -> Result<Zset, RdbError> {
+/// A zset's members must be unique, its scores numbers, and it must not be empty.
+fn check_zset_pairs(pairs: &[(Vec<u8>, f64)]) -> Result<(), RdbError> {
     if pairs.is_empty() {
         return Err(RdbError::EmptyKey);
     }
     let mut seen: HashSet<&[u8]> = HashSet::with_capacity(pairs.len());
-    for (m, s) in &pairs {
+    for (m, s) in pairs {
         if s.is_nan() {
             return Err(RdbError::corrupt("Zset with NAN score detected"));
         }
@@ -257,7 +258,11 @@ fn zset_from_pairs(pairs: Vec<(Vec<u8>, f64)>, th: &Thresholds) -> Result<Zset, 
             return Err(dup("Duplicate zset fields detected"));
         }
     }
-    drop(seen);
+    Ok(())
+}
+
+fn zset_from_pairs(pairs: Vec<(Vec<u8>, f64)>, th: &Thresholds) -> Result<Zset, RdbError> {
+    check_zset_pairs(&pairs)?;
     Ok(Zset::from_pairs(pairs, th))
 }
 
@@ -326,18 +331,7 @@ fn zset_listpack(lp: Listpack, th: &Thresholds) -> Result<Zset, RdbError> {
         // Unsorted pairs would break every range walk: rebuild them in order.
         return zset_from_pairs(pairs, th);
     }
-    if pairs.is_empty() {
-        return Err(RdbError::EmptyKey);
-    }
-    let mut seen: HashSet<&[u8]> = HashSet::with_capacity(pairs.len());
-    for (m, s) in &pairs {
-        if s.is_nan() {
-            return Err(RdbError::corrupt("Zset with NAN score detected"));
-        }
-        if !seen.insert(m) {
-            return Err(dup("Duplicate zset fields detected"));
-        }
-    }
+    check_zset_pairs(&pairs)?;
     Ok(Zset::Listpack(lp))
 }
 
