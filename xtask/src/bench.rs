@@ -9,11 +9,11 @@
 
 mod load;
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::resp::{call, Conn};
 
 /// Options of `cargo xtask bench`.
 #[derive(clap::Args)]
@@ -203,28 +203,12 @@ fn start(
     let server = Server { port, child };
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        if call(port, &["PING"]).is_ok_and(|r| r.starts_with(b"+PONG")) {
+        if call(port, &["PING"]).is_ok_and(|r| r.is("PONG")) {
             return Ok(server);
         }
         std::thread::sleep(Duration::from_millis(50));
     }
     Err(format!("{name} did not answer on port {port}"))
-}
-
-/// Sends one command and returns the first reply chunk (enough for the short replies used).
-fn call(port: u16, args: &[&str]) -> Result<Vec<u8>, String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(600)))
-        .map_err(|e| e.to_string())?;
-    let mut req = format!("*{}\r\n", args.len());
-    for a in args {
-        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-    }
-    s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
-    let mut buf = vec![0u8; 4096];
-    let n = s.read(&mut buf).map_err(|e| e.to_string())?;
-    buf.truncate(n);
-    Ok(buf)
 }
 
 #[derive(Clone, Copy, Default)]
@@ -390,15 +374,16 @@ fn start_redis(args: &BenchArgs) -> Result<Server, String> {
 fn load_run(run: &str, keys: u64, port: u16) -> Result<String, String> {
     match run {
         "strings" => {
-            let reply = call(
-                port,
-                &["DEBUG", "POPULATE", &keys.to_string(), "kkkkkkkk", "16"],
-            )?;
-            if !reply.starts_with(b"+OK") {
-                return Err(format!(
-                    "DEBUG POPULATE failed: {}",
-                    String::from_utf8_lossy(&reply)
-                ));
+            // Loading a million keys may take longer than `call`'s 10 s.
+            let reply = Conn::open("127.0.0.1", port, Duration::from_secs(600))?.call(&[
+                "DEBUG",
+                "POPULATE",
+                &keys.to_string(),
+                "kkkkkkkk",
+                "16",
+            ])?;
+            if !reply.is("OK") {
+                return Err(format!("DEBUG POPULATE failed: {reply:?}"));
             }
             Ok(format!(
                 "DEBUG POPULATE {keys} keys ('kkkkkkkk:<n>', 16-byte values)"

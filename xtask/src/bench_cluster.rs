@@ -4,11 +4,11 @@
 //! `redis-benchmark --cluster -t set,get -P 16` against each cluster in turn (A, B, A, B),
 //! same flags, and a table of requests per second and their ratio (ours / redis-server).
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+use crate::resp::call;
 
 /// Client ports of our three masters (bus ports +10000).
 const OUR_PORTS: [u16; 3] = [24110, 24111, 24112];
@@ -29,21 +29,6 @@ impl Drop for Node {
         let _ = self.child.wait();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
-}
-
-/// One command on a fresh connection; the first reply chunk (enough for short replies).
-pub(crate) fn call(port: u16, args: &[&str]) -> Result<String, String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(5)))
-        .map_err(|e| e.to_string())?;
-    let mut req = format!("*{}\r\n", args.len());
-    for a in args {
-        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-    }
-    s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
-    let mut buf = vec![0u8; 16384];
-    let n = s.read(&mut buf).map_err(|e| e.to_string())?;
-    Ok(String::from_utf8_lossy(buf.get(..n).unwrap_or_default()).into_owned())
 }
 
 fn start(program: &Path, port: u16, ours: bool) -> Result<Node, String> {
@@ -89,7 +74,7 @@ pub(crate) fn start_with(
     let node = Node { child, dir };
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        if call(port, &["PING"]).is_ok_and(|r| r.starts_with("+PONG")) {
+        if call(port, &["PING"]).is_ok_and(|r| r.is("PONG")) {
             return Ok(node);
         }
         std::thread::sleep(Duration::from_millis(50));
@@ -128,9 +113,10 @@ pub(crate) fn create(ports: &[u16], replicas: u32) -> Result<(), String> {
     }
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
-        let ok = ports
-            .iter()
-            .all(|&p| call(p, &["CLUSTER", "INFO"]).is_ok_and(|r| r.contains("cluster_state:ok")));
+        let ok = ports.iter().all(|&p| {
+            call(p, &["CLUSTER", "INFO"])
+                .is_ok_and(|r| r.text().is_ok_and(|t| t.contains("cluster_state:ok")))
+        });
         if ok {
             return Ok(());
         }

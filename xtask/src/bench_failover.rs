@@ -7,8 +7,6 @@
 //! master_link_status:up and DBSIZE == N). Prints a table with ratios (ours / redis-server).
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -16,7 +14,8 @@ use std::time::{Duration, Instant};
 
 use cluster_core::keyslot::key_slot;
 
-use crate::bench_cluster::{call, create, start_with, Node};
+use crate::bench_cluster::{create, start_with, Node};
+use crate::resp::{call, Conn, Reply};
 
 /// First client port of a run's cluster: run r of ours on 19200+20r.., of redis on
 /// 19210+20r.. (bus ports +10000 stay under 32768).
@@ -27,59 +26,14 @@ const REDIS_SYNC: [u16; 2] = [26210, 26211];
 /// WAIT's timeout (ms): long enough for a live replica, short enough that a master left
 /// without one (the promoted node) does not stall the writer.
 const WAIT_MS: &str = "200";
-/// Longest reply read: GET of the writer's values, INFO, CLUSTER NODES.
-const MAX_REPLY: usize = 1 << 20;
+/// How long a node has to answer one command.
+const TIMEOUT: Duration = Duration::from_secs(5);
 
 /// One side of the comparison.
 #[derive(Clone, Copy)]
 struct Side {
     name: &'static str,
     ours: bool,
-}
-
-/// A connection that reads one whole RESP reply (simple types and bulk strings only, the
-/// replies the bench uses).
-struct Conn {
-    w: TcpStream,
-    r: BufReader<TcpStream>,
-}
-
-impl Conn {
-    fn open(port: u16, timeout: Duration) -> std::io::Result<Conn> {
-        let s = TcpStream::connect(("127.0.0.1", port))?;
-        s.set_read_timeout(Some(timeout))?;
-        s.set_nodelay(true)?;
-        Ok(Conn {
-            w: s.try_clone()?,
-            r: BufReader::new(s),
-        })
-    }
-
-    fn call(&mut self, args: &[&str]) -> std::io::Result<String> {
-        let mut req = format!("*{}\r\n", args.len());
-        for a in args {
-            req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-        }
-        self.w.write_all(req.as_bytes())?;
-        let mut line = String::new();
-        if self.r.read_line(&mut line)? == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        let line = line.trim_end().to_string();
-        let Some(len) = line.strip_prefix('$') else {
-            return Ok(line);
-        };
-        let Ok(n) = len.parse::<usize>() else {
-            return Ok(line); // $-1: no value
-        };
-        if n > MAX_REPLY {
-            return Err(std::io::Error::other("reply too long"));
-        }
-        let mut buf = vec![0u8; n + 2];
-        self.r.read_exact(&mut buf)?;
-        buf.truncate(n);
-        Ok(String::from_utf8_lossy(&buf).into_owned())
-    }
 }
 
 /// A cluster client for the writer and the read-back: routes by slot, learns from MOVED,
@@ -92,7 +46,7 @@ struct Router {
 
 enum Outcome {
     /// The reply and the node that gave it.
-    Reply(String, u16),
+    Reply(Reply, u16),
     Failed,
 }
 
@@ -105,11 +59,11 @@ impl Router {
         }
     }
 
-    fn on(&mut self, port: u16, args: &[&str]) -> std::io::Result<String> {
+    fn on(&mut self, port: u16, args: &[&str]) -> Result<Reply, String> {
         let c = match self.conns.entry(port) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
             std::collections::hash_map::Entry::Vacant(e) => {
-                e.insert(Conn::open(port, Duration::from_secs(5))?)
+                e.insert(Conn::open("127.0.0.1", port, TIMEOUT)?)
             }
         };
         let r = c.call(args);
@@ -138,7 +92,12 @@ impl Router {
                     port = self.next_port(port);
                     self.route.insert(slot, port);
                 }
-                Ok(r) => match r.strip_prefix("-MOVED ") {
+                Ok(r) => match r
+                    .text()
+                    .err()
+                    .as_deref()
+                    .and_then(|e| e.strip_prefix("MOVED "))
+                {
                     Some(rest) => {
                         let target = rest.rsplit(':').next().and_then(|p| p.parse().ok());
                         let Some(target) = target else {
@@ -183,7 +142,7 @@ fn writer(
             std::thread::sleep(Duration::from_millis(1));
             continue;
         };
-        if r != "+OK" {
+        if !r.is("OK") {
             continue;
         }
         let in_victim = victim_slots.iter().any(|&(a, b)| a <= slot && slot <= b);
@@ -192,7 +151,7 @@ fn writer(
         }
         if router
             .on(port, &["WAIT", "1", WAIT_MS])
-            .is_ok_and(|r| r == ":1")
+            .is_ok_and(|r| r == Reply::Int(1))
         {
             out.acked.push((key, value));
         }
@@ -207,8 +166,8 @@ fn field(text: &str, name: &str) -> Option<String> {
 }
 
 fn info(port: u16, name: &str) -> Option<String> {
-    let mut c = Conn::open(port, Duration::from_secs(5)).ok()?;
-    field(&c.call(&["INFO", "replication"]).ok()?, name)
+    let mut c = Conn::open("127.0.0.1", port, TIMEOUT).ok()?;
+    field(c.call(&["INFO", "replication"]).ok()?.text().ok()?, name)
 }
 
 fn wait_for(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) -> Result<(), String> {
@@ -224,8 +183,8 @@ fn wait_for(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) -> Resu
 
 /// The slot ranges of the master on `port` and the port of its replica, from CLUSTER NODES.
 fn master_layout(port: u16, ports: &[u16]) -> Result<(Vec<(u16, u16)>, u16), String> {
-    let mut c = Conn::open(port, Duration::from_secs(5)).map_err(|e| e.to_string())?;
-    let nodes = c.call(&["CLUSTER", "NODES"]).map_err(|e| e.to_string())?;
+    let nodes = call(port, &["CLUSTER", "NODES"])?;
+    let nodes = nodes.text()?;
     let me = nodes
         .lines()
         .find(|l| l.contains("myself,master"))
@@ -309,9 +268,10 @@ fn failover_run(
         Duration::from_secs(30),
         || {
             ports.iter().all(|&p| {
-                Conn::open(p, Duration::from_secs(5))
-                    .and_then(|mut c| c.call(&["CLUSTER", "NODES"]))
-                    .is_ok_and(|t| t.lines().filter(|l| l.contains("slave")).count() == 3)
+                call(p, &["CLUSTER", "NODES"]).is_ok_and(|r| {
+                    r.text()
+                        .is_ok_and(|t| t.lines().filter(|l| l.contains("slave")).count() == 3)
+                })
             })
         },
     )?;
@@ -348,7 +308,7 @@ fn failover_run(
     let lost = written
         .acked
         .iter()
-        .filter(|(k, v)| !matches!(reader.keyed(k, &["GET", k]), Outcome::Reply(r, _) if r == *v))
+        .filter(|(k, v)| !matches!(reader.keyed(k, &["GET", k]), Outcome::Reply(r, _) if r.is(v)))
         .count();
     drop(nodes);
     Ok(FailoverSample {
@@ -369,28 +329,26 @@ fn full_sync(program: &Path, side: Side, ports: [u16; 2], keys: u64) -> Result<D
     let [mp, rp] = ports;
     let master = start_with(program, mp, side.ours, &extra)?;
     let replica = start_with(program, rp, side.ours, &extra)?;
-    let mut m = Conn::open(mp, Duration::from_secs(600)).map_err(|e| e.to_string())?;
+    let mut m = Conn::open("127.0.0.1", mp, Duration::from_secs(600))?;
     let n = keys.to_string();
-    let r = m
-        .call(&["DEBUG", "POPULATE", &n, "key", "16"])
-        .map_err(|e| e.to_string())?;
-    if r != "+OK" {
-        return Err(format!("{}: DEBUG POPULATE: {r}", side.name));
+    let r = m.call(&["DEBUG", "POPULATE", &n, "key", "16"])?;
+    if !r.is("OK") {
+        return Err(format!("{}: DEBUG POPULATE: {r:?}", side.name));
     }
     let started = Instant::now();
     let r = call(rp, &["REPLICAOF", "127.0.0.1", &mp.to_string()])?;
-    if !r.starts_with("+OK") {
-        return Err(format!("{}: REPLICAOF: {r}", side.name));
+    if !r.is("OK") {
+        return Err(format!("{}: REPLICAOF: {r:?}", side.name));
     }
-    let mut probe = Conn::open(rp, Duration::from_secs(600)).map_err(|e| e.to_string())?;
+    let mut probe = Conn::open("127.0.0.1", rp, Duration::from_secs(600))?;
     wait_for("the full sync", Duration::from_secs(600), || {
         let up = probe
             .call(&["INFO", "replication"])
             .ok()
-            .and_then(|t| field(&t, "master_link_status"))
+            .and_then(|r| field(r.text().ok()?, "master_link_status"))
             .as_deref()
             == Some("up");
-        up && probe.call(&["DBSIZE"]).ok().as_deref() == Some(&format!(":{keys}"))
+        up && probe.call(&["DBSIZE"]) == Ok(Reply::Int(i64::try_from(keys).unwrap_or(i64::MAX)))
     })?;
     let took = started.elapsed();
     // The replica holds the master's values, not just as many keys.
@@ -398,9 +356,9 @@ fn full_sync(program: &Path, side: Side, ports: [u16; 2], keys: u64) -> Result<D
         "key:0".to_string(),
         format!("key:{}", keys.saturating_sub(1)),
     ] {
-        let want = m.call(&["GET", &k]).map_err(|e| e.to_string())?;
-        let got = probe.call(&["GET", &k]).map_err(|e| e.to_string())?;
-        if got != want || want == "$-1" {
+        let want = m.call(&["GET", &k])?;
+        let got = probe.call(&["GET", &k])?;
+        if got != want || want == Reply::Nil {
             return Err(format!(
                 "{}: {k} is {got:?} on the replica, {want:?} on the master",
                 side.name

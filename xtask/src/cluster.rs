@@ -5,13 +5,13 @@
 //! ADDSLOTSRANGE and REPLICATE, waits for `cluster_state:ok` on every node and prints the
 //! nodes. cluster-down stops them by the PID files cluster-up wrote.
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use clap::Args;
+
+use crate::resp::call;
 
 /// Options of `cargo xtask cluster-up`.
 #[derive(Args)]
@@ -47,82 +47,6 @@ pub struct DownArgs {
 fn workspace_root() -> PathBuf {
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     here.parent().map(PathBuf::from).unwrap_or(here)
-}
-
-/// A RESP reply, as far as this tool needs it.
-#[derive(Debug)]
-enum Resp {
-    Text(String),
-    Error(String),
-    /// Integers, nulls and arrays: this tool only checks that they came.
-    Other,
-}
-
-impl Resp {
-    fn text(&self) -> Result<&str, String> {
-        match self {
-            Resp::Text(s) => Ok(s),
-            Resp::Error(e) => Err(e.clone()),
-            Resp::Other => Err("unexpected reply type".into()),
-        }
-    }
-}
-
-fn read_reply(r: &mut impl BufRead, depth: usize) -> Result<Resp, String> {
-    if depth > 8 {
-        return Err("reply nested too deeply".into());
-    }
-    let mut line = String::new();
-    r.read_line(&mut line).map_err(|e| e.to_string())?;
-    let line = line.trim_end_matches(['\r', '\n']);
-    let (kind, rest) = line.split_at(line.len().min(1));
-    let num = || {
-        rest.parse::<i64>()
-            .map_err(|_| format!("bad reply line {line:?}"))
-    };
-    Ok(match kind {
-        "+" => Resp::Text(rest.into()),
-        "-" => Resp::Error(rest.into()),
-        ":" => {
-            num()?;
-            Resp::Other
-        }
-        "$" | "=" => {
-            let n = num()?;
-            if n < 0 {
-                return Ok(Resp::Other);
-            }
-            let n = usize::try_from(n).map_err(|e| e.to_string())?;
-            if n > 64 << 20 {
-                return Err("reply too long".into());
-            }
-            let mut buf = vec![0u8; n + 2];
-            r.read_exact(&mut buf).map_err(|e| e.to_string())?;
-            buf.truncate(n);
-            Resp::Text(String::from_utf8_lossy(&buf).into_owned())
-        }
-        "*" => {
-            for _ in 0..num()?.clamp(0, 100_000) {
-                read_reply(r, depth + 1)?;
-            }
-            Resp::Other
-        }
-        "_" => Resp::Other,
-        _ => return Err(format!("unexpected reply line {line:?}")),
-    })
-}
-
-/// Sends one command on a fresh connection and reads its reply.
-fn call(port: u16, args: &[&str]) -> Result<Resp, String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).map_err(|e| e.to_string())?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(|e| e.to_string())?;
-    let mut req = format!("*{}\r\n", args.len());
-    for a in args {
-        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-    }
-    s.write_all(req.as_bytes()).map_err(|e| e.to_string())?;
-    read_reply(&mut BufReader::new(s), 0)
 }
 
 fn wait_for(what: &str, timeout: Duration, mut ok: impl FnMut() -> bool) -> Result<(), String> {

@@ -6,14 +6,14 @@
 //! the entry node's `cluster_state`.
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Write};
-use std::net::TcpStream;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 use comfy_table::presets::UTF8_FULL_CONDENSED;
 use comfy_table::{Cell, CellAlignment, Table};
+
+use crate::resp::{Conn, Reply};
 
 /// Options of `cargo xtask cluster-status`.
 #[derive(Args)]
@@ -29,89 +29,12 @@ pub struct StatusArgs {
     host: String,
 }
 
-/// A reply, as far as this task needs it.
-#[derive(Debug)]
-enum Reply {
-    Text(String),
-    Int(i64),
-    Error(String),
-    Other,
-}
+/// How long a node has to answer.
+const TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Longest bulk reply accepted (CLUSTER NODES of a 1000-node cluster is well below).
-const MAX_BULK: usize = 64 << 20;
-
-fn read_reply(r: &mut impl BufRead) -> Result<Reply, String> {
-    let mut line = String::new();
-    r.read_line(&mut line).map_err(|e| e.to_string())?;
-    let line = line.trim_end_matches(['\r', '\n']);
-    let (kind, rest) = line.split_at(line.len().min(1));
-    let num = || {
-        rest.parse::<i64>()
-            .map_err(|_| format!("bad reply line {line:?}"))
-    };
-    Ok(match kind {
-        "+" => Reply::Text(rest.to_owned()),
-        "-" => Reply::Error(rest.to_owned()),
-        ":" => Reply::Int(num()?),
-        "$" | "=" => {
-            let n = num()?;
-            if n < 0 {
-                return Ok(Reply::Other);
-            }
-            let n = usize::try_from(n).map_err(|e| e.to_string())?;
-            if n > MAX_BULK {
-                return Err("reply too long".into());
-            }
-            let mut buf = vec![0u8; n + 2];
-            r.read_exact(&mut buf).map_err(|e| e.to_string())?;
-            buf.truncate(n);
-            let text = String::from_utf8_lossy(&buf).into_owned();
-            // RESP3 verbatim strings start with their format ("txt:").
-            Reply::Text(if kind == "=" {
-                text.get(4..).unwrap_or("").to_owned()
-            } else {
-                text
-            })
-        }
-        _ => Reply::Other,
-    })
-}
-
-/// One connection to a node.
-struct Node {
-    reader: BufReader<TcpStream>,
-}
-
-impl Node {
-    fn connect(host: &str, port: u16) -> Result<Node, String> {
-        let s = TcpStream::connect((host, port)).map_err(|e| format!("{host}:{port}: {e}"))?;
-        s.set_read_timeout(Some(Duration::from_secs(5)))
-            .map_err(|e| e.to_string())?;
-        Ok(Node {
-            reader: BufReader::new(s),
-        })
-    }
-
-    fn call(&mut self, args: &[&str]) -> Result<Reply, String> {
-        let mut req = format!("*{}\r\n", args.len());
-        for a in args {
-            req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-        }
-        self.reader
-            .get_mut()
-            .write_all(req.as_bytes())
-            .map_err(|e| e.to_string())?;
-        read_reply(&mut self.reader)
-    }
-
-    fn text(&mut self, args: &[&str]) -> Result<String, String> {
-        match self.call(args)? {
-            Reply::Text(t) => Ok(t),
-            Reply::Error(e) => Err(e),
-            other => Err(format!("unexpected reply {other:?}")),
-        }
-    }
+/// One command's text reply.
+fn text(c: &mut Conn, args: &[&str]) -> Result<String, String> {
+    c.call(args)?.text().map(str::to_owned)
 }
 
 /// One line of CLUSTER NODES.
@@ -279,12 +202,12 @@ fn ports_in(dir: &PathBuf) -> Result<Vec<u16>, String> {
 /// `cargo xtask cluster-status`.
 pub fn run(a: &StatusArgs) -> Result<(), String> {
     let (host, mut entry) = match a.port {
-        Some(p) => (a.host.clone(), Node::connect(&a.host, p)?),
+        Some(p) => (a.host.clone(), Conn::open(&a.host, p, TIMEOUT)?),
         None => {
             let ports = ports_in(&a.dir)?;
             let found = ports
                 .iter()
-                .find_map(|&p| Node::connect("127.0.0.1", p).ok());
+                .find_map(|&p| Conn::open("127.0.0.1", p, TIMEOUT).ok());
             let node = found.ok_or_else(|| {
                 format!(
                     "no node answers among the ports in {} ({ports:?})",
@@ -294,8 +217,8 @@ pub fn run(a: &StatusArgs) -> Result<(), String> {
             ("127.0.0.1".to_owned(), node)
         }
     };
-    let nodes_text = entry.text(&["CLUSTER", "NODES"])?;
-    let info = entry.text(&["CLUSTER", "INFO"])?;
+    let nodes_text = text(&mut entry, &["CLUSTER", "NODES"])?;
+    let info = text(&mut entry, &["CLUSTER", "INFO"])?;
     let state = info
         .lines()
         .find_map(|l| l.trim_end().strip_prefix("cluster_state:"))
@@ -309,7 +232,7 @@ pub fn run(a: &StatusArgs) -> Result<(), String> {
         let Ok(port) = port.parse::<u16>() else {
             continue;
         };
-        if let Ok(mut c) = Node::connect(ip, port) {
+        if let Ok(mut c) = Conn::open(ip, port, TIMEOUT) {
             if let Ok(Reply::Int(k)) = c.call(&["DBSIZE"]) {
                 keys.insert(n.id.clone(), k);
             }

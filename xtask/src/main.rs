@@ -10,6 +10,7 @@ mod bench_failover;
 mod cluster;
 mod cluster_status;
 mod fuzz;
+mod resp;
 mod sim;
 
 use clap::{Parser, Subcommand};
