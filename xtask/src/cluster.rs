@@ -204,10 +204,7 @@ pub fn up(a: &UpArgs) -> Result<(), String> {
         };
         println!("{p:<6} {role:<8} {:<40} {slots}", ids[i]);
     }
-    println!(
-        "\nReplicas are cluster-level replicas (their role on the bus, failover votes); \
-         data replication is not implemented yet, so a replica holds no copy of its master's keys."
-    );
+    println!();
     println!("Connect: redis-cli -c -p {}", a.base_port);
     println!("Logs and nodes.conf: {}/<port>/", dir.display());
     println!(
