@@ -14,7 +14,6 @@
 mod cluster_common;
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use cluster_common::*;
@@ -22,50 +21,17 @@ use cluster_common::*;
 const NODE_TIMEOUT: u64 = 1000;
 const DROP_LOG: &str = "Dropping packet that matches debug drop filter";
 
-/// A cluster node of `program` with DEBUG enabled (it cannot be enabled at run time).
+/// A node of `program` with DEBUG enabled (it cannot be enabled at run time).
 fn spawn_debug(program: &str, tag: &str, port: u16, cluster: bool) -> Proc {
-    let dir =
-        std::env::temp_dir().join(format!("cluster-debug-{tag}-{port}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let child = Command::new(program)
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--cluster-enabled",
-            if cluster { "yes" } else { "no" },
-            "--cluster-node-timeout",
-            &NODE_TIMEOUT.to_string(),
-            "--enable-debug-command",
-            "yes",
-            "--dir",
-            dir.to_str().unwrap(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--logfile",
-            "node.log",
-        ])
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let p = Proc {
+    let tag = format!("debug-{tag}");
+    spawn_with(
+        program,
+        &tag,
         port,
-        child: Some(child),
-        dir,
-    };
-    wait_until(
-        &format!("{program} on {port}"),
-        Duration::from_secs(10),
-        || try_call(port, &["PING"]).is_ok_and(|r| r == b"+PONG\r\n"),
-    );
-    p
+        NODE_TIMEOUT,
+        cluster,
+        &["--enable-debug-command", "yes"],
+    )
 }
 
 /// Two nodes that know each other (no slots: the bus is what matters here).

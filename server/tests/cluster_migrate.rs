@@ -17,11 +17,11 @@ use std::time::Duration;
 use cluster_common::*;
 
 fn standalone_ours(port: u16) -> Proc {
-    spawn_with(OURS, "ours", port, 2000, false)
+    spawn_with(OURS, "ours", port, 2000, false, &[])
 }
 
 fn standalone_real(port: u16) -> Proc {
-    spawn_with("redis-server", "real", port, 2000, false)
+    spawn_with("redis-server", "real", port, 2000, false, &[])
 }
 
 fn raw(port: u16, args: &[&str]) -> String {

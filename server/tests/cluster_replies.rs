@@ -194,8 +194,8 @@ fn cluster_commands_without_cluster_mode_match_redis_7_0() {
         eprintln!("skipped: redis-server / redis-cli not installed");
         return;
     }
-    let real_node = spawn_with("redis-server", "real-nocluster", 17534, 2000, false);
-    let our_node = spawn_with(OURS, "ours-nocluster", 17054, 2000, false);
+    let real_node = spawn_with("redis-server", "real-nocluster", 17534, 2000, false, &[]);
+    let our_node = spawn_with(OURS, "ours-nocluster", 17054, 2000, false, &[]);
     let layout = |p: &Proc| Layout {
         ports: vec![p.port],
         ids: Vec::new(),

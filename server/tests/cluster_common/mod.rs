@@ -57,11 +57,19 @@ fn fresh_dir(tag: &str, port: u16) -> PathBuf {
 }
 
 fn spawn(program: &str, tag: &str, port: u16, node_timeout: u64) -> Proc {
-    spawn_with(program, tag, port, node_timeout, true)
+    spawn_with(program, tag, port, node_timeout, true, &[])
 }
 
-/// A node of `program` with cluster mode on or off.
-pub fn spawn_with(program: &str, tag: &str, port: u16, node_timeout: u64, cluster: bool) -> Proc {
+/// A node of `program` with cluster mode on or off and `extra` options (e.g. those that
+/// cannot be set at run time, like `--enable-debug-command yes`).
+pub fn spawn_with(
+    program: &str,
+    tag: &str,
+    port: u16,
+    node_timeout: u64,
+    cluster: bool,
+    extra: &[&str],
+) -> Proc {
     let dir = fresh_dir(tag, port);
     let child = Command::new(program)
         .args([
@@ -84,6 +92,7 @@ pub fn spawn_with(program: &str, tag: &str, port: u16, node_timeout: u64, cluste
             "--logfile",
             "node.log",
         ])
+        .args(extra)
         .current_dir(&dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
