@@ -22,37 +22,8 @@ use cluster_common::*;
 
 /// Masters A (0-8191) and B (8192-16383); C replicates A.
 fn build(spawn: [fn(u16, u64) -> Proc; 3], ports: [u16; 3]) -> (Vec<Proc>, Layout) {
-    let nodes: Vec<Proc> = ports.iter().zip(spawn).map(|(&p, f)| f(p, 2000)).collect();
-    for &p in &ports[1..] {
-        call(ports[0], &["CLUSTER", "MEET", "127.0.0.1", &p.to_string()]);
-    }
-    call(ports[0], &["CLUSTER", "ADDSLOTSRANGE", "0", "8191"]);
-    call(ports[1], &["CLUSTER", "ADDSLOTSRANGE", "8192", "16383"]);
-    let ids = ports.map(myid);
-    wait_until("all nodes known", Duration::from_secs(20), || {
-        ports.iter().all(|&p| {
-            let t = call(p, &["CLUSTER", "NODES"]);
-            t.lines().count() == 3 && !t.contains("handshake")
-        })
-    });
-    wait_until("C replicates A", Duration::from_secs(10), || {
-        call(ports[2], &["CLUSTER", "REPLICATE", &ids[0]]) == "+OK\r\n"
-    });
-    wait_until("cluster ok", Duration::from_secs(20), || {
-        ports.iter().all(|&p| state_ok(p))
-            && ports.iter().all(|&p| {
-                call(p, &["CLUSTER", "NODES"])
-                    .lines()
-                    .any(|l| l.starts_with(&ids[2]) && l.contains("slave"))
-            })
-    });
-    (
-        nodes,
-        Layout {
-            ports: ports.to_vec(),
-            ids: ids.to_vec(),
-        },
-    )
+    let nodes = ports.iter().zip(spawn).map(|(&p, f)| f(p, 2000)).collect();
+    form_cluster(nodes, &[(0, 8191), (8192, 16383)])
 }
 
 /// Whether `node`'s CLUSTER NODES gives `slot` to `owner`.
@@ -270,7 +241,7 @@ fn sharded_pubsub_matches_redis_7_0() {
         let (_nodes, l) = build([ours, ours, ours], [17100, 17101, 17102]);
         run(&l, SCRIPT)
     };
-    compare(&want, &got);
+    compare_transcripts(&want, &got);
 }
 
 /// A mixed shard: real master A with our replica C, and our master B. Messages cross
@@ -302,24 +273,5 @@ fn sharded_pubsub_crosses_a_mixed_shard() {
         let (_nodes, l) = build([real, ours, ours], [17613, 17110, 17111]);
         run(&l, MIXED)
     };
-    compare(&want, &got);
-}
-
-fn compare(want: &str, got: &str) {
-    if want == got {
-        return;
-    }
-    let w: Vec<&str> = want.lines().collect();
-    let g: Vec<&str> = got.lines().collect();
-    let first = w
-        .iter()
-        .zip(&g)
-        .position(|(a, b)| a != b)
-        .unwrap_or(w.len().min(g.len()));
-    let from = first.saturating_sub(6);
-    panic!(
-        "first difference at line {first}\n--- redis-server\n{}\n--- ours\n{}",
-        w[from..(first + 4).min(w.len())].join("\n"),
-        g[from..(first + 4).min(g.len())].join("\n")
-    );
+    compare_transcripts(&want, &got);
 }

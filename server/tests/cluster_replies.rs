@@ -104,25 +104,6 @@ fn form(l: &Layout) {
     });
 }
 
-fn compare(want: &str, got: &str) {
-    if want == got {
-        return;
-    }
-    let w: Vec<&str> = want.lines().collect();
-    let g: Vec<&str> = got.lines().collect();
-    let first = w
-        .iter()
-        .zip(&g)
-        .position(|(a, b)| a != b)
-        .unwrap_or(w.len().min(g.len()));
-    let from = first.saturating_sub(10);
-    panic!(
-        "first difference at line {first}\n--- redis-server\n{}\n--- ours\n{}",
-        w[from..(first + 4).min(w.len())].join("\n"),
-        g[from..(first + 4).min(g.len())].join("\n")
-    );
-}
-
 #[test]
 fn cluster_replies_match_redis_7_0_in_resp2_and_resp3() {
     if !have_redis() {
@@ -131,10 +112,10 @@ fn cluster_replies_match_redis_7_0_in_resp2_and_resp3() {
     }
     let (_r, real) = pair(cluster_common::real, [17530, 17531]);
     let (_o, mine) = pair(cluster_common::ours, [17050, 17051]);
-    compare(&real.run(FRESH), &mine.run(FRESH));
+    compare_transcripts(&real.run(FRESH), &mine.run(FRESH));
     form(&real);
     form(&mine);
-    compare(&real.run(FORMED), &mine.run(FORMED));
+    compare_transcripts(&real.run(FORMED), &mine.run(FORMED));
 }
 
 /// A master that learns through the bus that a slot it still holds keys in now belongs to
@@ -200,7 +181,7 @@ fn cluster_commands_without_cluster_mode_match_redis_7_0() {
         ports: vec![p.port],
         ids: Vec::new(),
     };
-    compare(
+    compare_transcripts(
         &layout(&real_node).run(DISABLED),
         &layout(&our_node).run(DISABLED),
     );

@@ -9,50 +9,13 @@
 
 mod cluster_common;
 
-use std::time::Duration;
 
 use cluster_common::*;
 
 /// Masters A (0-5460), B (5461-10922), C (10923-16383); D replicates A.
 fn build(spawn: fn(u16, u64) -> Proc, ports: [u16; 4]) -> (Vec<Proc>, Layout) {
-    let nodes: Vec<Proc> = ports.iter().map(|&p| spawn(p, 2000)).collect();
-    for &p in &ports[1..] {
-        call(ports[0], &["CLUSTER", "MEET", "127.0.0.1", &p.to_string()]);
-    }
-    for (i, (a, b)) in [(0, 5460), (5461, 10922), (10923, 16383)]
-        .iter()
-        .enumerate()
-    {
-        call(
-            ports[i],
-            &["CLUSTER", "ADDSLOTSRANGE", &a.to_string(), &b.to_string()],
-        );
-    }
-    let ids = ports.map(myid);
-    wait_until("all nodes known", Duration::from_secs(20), || {
-        ports.iter().all(|&p| {
-            let t = call(p, &["CLUSTER", "NODES"]);
-            t.lines().count() == 4 && !t.contains("handshake")
-        })
-    });
-    wait_until("D replicates A", Duration::from_secs(10), || {
-        call(ports[3], &["CLUSTER", "REPLICATE", &ids[0]]) == "+OK\r\n"
-    });
-    wait_until("cluster ok", Duration::from_secs(20), || {
-        ports.iter().all(|&p| state_ok(p))
-            && ports.iter().all(|&p| {
-                call(p, &["CLUSTER", "NODES"])
-                    .lines()
-                    .any(|l| l.starts_with(&ids[3]) && l.contains("slave"))
-            })
-    });
-    (
-        nodes,
-        Layout {
-            ports: ports.to_vec(),
-            ids: ids.to_vec(),
-        },
-    )
+    let nodes = ports.iter().map(|&p| spawn(p, 2000)).collect();
+    form_cluster(nodes, &[(0, 5460), (5461, 10922), (10923, 16383)])
 }
 
 const SCRIPT: &str = "
@@ -184,21 +147,7 @@ fn routing_replies_match_redis_7_0() {
     let (_our_nodes, mine) = build(cluster_common::ours, [17040, 17041, 17042, 17043]);
     let want = real.run(SCRIPT);
     let got = mine.run(SCRIPT);
-    if want != got {
-        let w: Vec<&str> = want.lines().collect();
-        let g: Vec<&str> = got.lines().collect();
-        let first = w
-            .iter()
-            .zip(&g)
-            .position(|(a, b)| a != b)
-            .unwrap_or(w.len().min(g.len()));
-        let from = first.saturating_sub(8);
-        panic!(
-            "first difference at line {first}\n--- redis-server\n{}\n--- ours\n{}",
-            w[from..(first + 4).min(w.len())].join("\n"),
-            g[from..(first + 4).min(g.len())].join("\n")
-        );
-    }
+    compare_transcripts(&want, &got);
     // The script reached its end on both.
     assert!(
         want.contains("> CONFIG SET cluster-allow-reads-when-down yes"),

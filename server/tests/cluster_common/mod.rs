@@ -259,6 +259,65 @@ pub fn redis_cli(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
+/// Joins started `nodes` into one cluster: node i serves `ranges[i]`, the last node
+/// replicates the first. Returns once every node knows the others, sees the replica as
+/// one, and reports cluster_state:ok.
+pub fn form_cluster(nodes: Vec<Proc>, ranges: &[(u16, u16)]) -> (Vec<Proc>, Layout) {
+    let ports: Vec<u16> = nodes.iter().map(|n| n.port).collect();
+    for &p in &ports[1..] {
+        call(ports[0], &["CLUSTER", "MEET", "127.0.0.1", &p.to_string()]);
+    }
+    for (&p, (a, b)) in ports.iter().zip(ranges) {
+        call(
+            p,
+            &["CLUSTER", "ADDSLOTSRANGE", &a.to_string(), &b.to_string()],
+        );
+    }
+    let ids: Vec<String> = ports.iter().map(|&p| myid(p)).collect();
+    wait_until("all nodes known", Duration::from_secs(20), || {
+        ports.iter().all(|&p| {
+            let t = call(p, &["CLUSTER", "NODES"]);
+            t.lines().count() == ports.len() && !t.contains("handshake")
+        })
+    });
+    let replica = ports[ports.len() - 1];
+    let replica_id = &ids[ids.len() - 1];
+    wait_until(
+        "the last node replicates the first",
+        Duration::from_secs(10),
+        || call(replica, &["CLUSTER", "REPLICATE", &ids[0]]) == "+OK\r\n",
+    );
+    wait_until("cluster ok", Duration::from_secs(20), || {
+        ports.iter().all(|&p| state_ok(p))
+            && ports.iter().all(|&p| {
+                call(p, &["CLUSTER", "NODES"])
+                    .lines()
+                    .any(|l| l.starts_with(replica_id.as_str()) && l.contains("slave"))
+            })
+    });
+    (nodes, Layout { ports, ids })
+}
+
+/// Fails with the first differing lines (and some context) of two transcripts.
+pub fn compare_transcripts(want: &str, got: &str) {
+    if want == got {
+        return;
+    }
+    let w: Vec<&str> = want.lines().collect();
+    let g: Vec<&str> = got.lines().collect();
+    let first = w
+        .iter()
+        .zip(&g)
+        .position(|(a, b)| a != b)
+        .unwrap_or(w.len().min(g.len()));
+    let from = first.saturating_sub(10);
+    panic!(
+        "first difference at line {first}\n--- redis-server\n{}\n--- ours\n{}",
+        w[from..(first + 4).min(w.len())].join("\n"),
+        g[from..(first + 4).min(g.len())].join("\n")
+    );
+}
+
 /// Nodes named A, B, ... by position: scripts run on them and transcripts normalized.
 pub struct Layout {
     pub ports: Vec<u16>,
