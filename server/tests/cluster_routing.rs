@@ -9,7 +9,6 @@
 
 mod cluster_common;
 
-
 use cluster_common::*;
 
 /// Masters A (0-5460), B (5461-10922), C (10923-16383); D replicates A.

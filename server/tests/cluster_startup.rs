@@ -68,38 +68,8 @@ fn node_id_survives_a_restart() {
         conf.ends_with("vars currentEpoch 5 lastVoteEpoch 0\n"),
         "{conf}"
     );
-    node.kill9();
     // Same directory, same file: same node.
-    let child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--cluster-enabled",
-            "yes",
-            "--dir",
-            dir.to_str().unwrap(),
-            "--save",
-            "",
-            "--logfile",
-            "node2.log",
-        ])
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let _again = Proc {
-        port,
-        child: Some(child),
-        dir: dir.clone(),
-    };
-    std::mem::forget(node);
-    wait_until("restarted node", Duration::from_secs(10), || {
-        try_call(port, &["PING"]).is_ok()
-    });
+    restart(&mut node, OURS, 2000);
     assert_eq!(myid(port), id);
     let nodes = call(port, &["CLUSTER", "NODES"]);
     assert!(

@@ -8,12 +8,13 @@
 mod cluster_common;
 
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use cluster_common::{call, myid, ours, redis_cli, state_ok, wait_until, Conn, Proc, OURS};
+use cluster_common::{
+    call, myid, ours, redis_cli, restart, state_ok, wait_until, Conn, Proc, OURS,
+};
 
 const TIMEOUT: u64 = 1500;
 
@@ -107,35 +108,6 @@ fn replica_of(ports: &[u16], master: u16) -> u16 {
                 .any(|l| l.contains("myself,slave") && l.contains(&id))
         })
         .unwrap()
-}
-
-/// Starts the killed node again in its own directory, with its nodes.conf.
-fn restart(node: &mut Proc) {
-    let child = Command::new(OURS)
-        .args(["--port", &node.port.to_string(), "--bind", "127.0.0.1"])
-        .args([
-            "--cluster-enabled",
-            "yes",
-            "--cluster-config-file",
-            "nodes.conf",
-        ])
-        .args(["--cluster-node-timeout", &TIMEOUT.to_string()])
-        .arg("--dir")
-        .arg(&node.dir)
-        .args(["--save", "", "--appendonly", "no", "--logfile", "node.log"])
-        .current_dir(&node.dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    node.child = Some(child);
-    let port = node.port;
-    wait_until(
-        "the restarted node answers",
-        Duration::from_secs(10),
-        || cluster_common::try_call(port, &["PING"]).is_ok_and(|r| r == b"+PONG\r\n"),
-    );
 }
 
 #[test]
@@ -235,7 +207,7 @@ fn failover_keeps_acknowledged_writes() {
 
     // The killed master, restarted from its nodes.conf (no RDB: `--save ""`), comes back
     // as a replica of the node promoted in its place and resyncs the acknowledged keys.
-    restart(&mut nodes[idx]);
+    restart(&mut nodes[idx], OURS, TIMEOUT);
     let heir_id = myid(heir);
     wait_until(
         "the old master rejoins as the heir's replica",

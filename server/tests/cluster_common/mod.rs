@@ -71,10 +71,27 @@ pub fn spawn_with(
     extra: &[&str],
 ) -> Proc {
     let dir = fresh_dir(tag, port);
+    let mut p = Proc {
+        port,
+        child: None,
+        dir,
+    };
+    start_in(&mut p, program, node_timeout, cluster, extra);
+    p
+}
+
+/// Starts a cluster node of `program` again in the directory of a node that was killed,
+/// with its nodes.conf (and everything else it left there).
+pub fn restart(node: &mut Proc, program: &str, node_timeout: u64) {
+    node.kill9();
+    start_in(node, program, node_timeout, true, &[]);
+}
+
+fn start_in(p: &mut Proc, program: &str, node_timeout: u64, cluster: bool, extra: &[&str]) {
     let child = Command::new(program)
         .args([
             "--port",
-            &port.to_string(),
+            &p.port.to_string(),
             "--bind",
             "127.0.0.1",
             "--cluster-enabled",
@@ -84,7 +101,7 @@ pub fn spawn_with(
             "--cluster-config-file",
             "nodes.conf",
             "--dir",
-            dir.to_str().unwrap(),
+            p.dir.to_str().unwrap(),
             "--save",
             "",
             "--appendonly",
@@ -93,23 +110,19 @@ pub fn spawn_with(
             "node.log",
         ])
         .args(extra)
-        .current_dir(&dir)
+        .current_dir(&p.dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let p = Proc {
-        port,
-        child: Some(child),
-        dir,
-    };
+    p.child = Some(child);
+    let port = p.port;
     wait_until(
         &format!("{program} on {port}"),
         Duration::from_secs(10),
         || try_call(port, &["PING"]).is_ok_and(|r| r == b"+PONG\r\n"),
     );
-    p
 }
 
 /// Our binary.
