@@ -7,7 +7,7 @@ import sys
 sys.path.insert(0, __file__.rsplit("/", 1)[0])
 from gen_command_table import Conn, rust_bytes  # noqa: E402
 
-CONTAINERS = ["OBJECT", "CLIENT", "COMMAND", "PUBSUB", "MEMORY", "SLOWLOG", "LATENCY"]
+CONTAINERS = ["OBJECT", "CLIENT", "COMMAND", "PUBSUB", "MEMORY", "SLOWLOG", "LATENCY", "DEBUG"]
 
 
 def main():

@@ -451,13 +451,14 @@ fn process_checked(
     after
 }
 
-/// Commands that take the world lock exclusively themselves, or (WAIT) not at all: WAIT
+/// Commands that take the world lock themselves (DEBUG: exclusively for RELOAD), or (WAIT)
+/// not at all: WAIT
 /// waits for replicas whose acknowledgements need the shared lock, and must not hold it
 /// against a writer waiting for the exclusive one.
 fn takes_world_write(name: &str) -> bool {
     matches!(
         name,
-        "exec" | "swapdb" | "wait" | "save" | "bgsave" | "shutdown"
+        "exec" | "swapdb" | "wait" | "save" | "bgsave" | "shutdown" | "debug"
     )
 }
 

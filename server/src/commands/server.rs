@@ -257,6 +257,63 @@ fn dataset_digest(node: &Node) -> [u8; 20] {
 }
 
 fn debug(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    if eq(&args[1], "reload") {
+        return debug_reload(ctx, &args[2..]);
+    }
+    if eq(&args[1], "help") && args.len() == 2 {
+        return reply_help(ctx, help_data::DEBUG);
+    }
+    // DEBUG is left to take the world lock itself because RELOAD needs it exclusively; the
+    // other subcommands hold it shared, as every command does (inside EXEC it is held).
+    let node = ctx.node;
+    let _world = (!ctx.sess.in_exec).then(|| node.keyspace.world.read(ctx.sess.id));
+    debug_subcommand(ctx, args)
+}
+
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save `dir/dbfilename`, empty the keyspace and
+/// load the file back, all while no other command runs.
+fn debug_reload(ctx: &mut Ctx<'_, '_>, opts: &[Bytes]) -> CmdResult {
+    let (mut merge, mut flush, mut save) = (false, true, true);
+    for o in opts {
+        if eq(o, "merge") {
+            merge = true;
+        } else if eq(o, "noflush") {
+            flush = false;
+        } else if eq(o, "nosave") {
+            save = false;
+        } else {
+            return Err(CmdError::msg(
+                "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
+            ));
+        }
+    }
+    let node = ctx.node;
+    let _world = (!ctx.sess.in_exec).then(|| node.keyspace.world.write());
+    if save && node.persistence.save(node, true).is_err() {
+        return Err(CmdError::msg("ERR"));
+    }
+    if flush {
+        for db in node.keyspace.dbs() {
+            db.clear(ctx.now);
+        }
+    }
+    // Redis kills itself on a key the file shares with a kept (NOFLUSH) keyspace unless
+    // MERGE; here that is the load error below, with the keys read so far kept.
+    match crate::rdb::load::load_file(node, merge) {
+        Ok(Some(_)) => {
+            tracing::warn!("DB reloaded by DEBUG RELOAD");
+            ctx.out.ok();
+            Ok(())
+        }
+        Ok(None) => Err(CmdError::msg("ERR Error trying to load the RDB dump")),
+        Err(e) => {
+            tracing::warn!("Error loading the RDB for DEBUG RELOAD: {e}");
+            Err(CmdError::msg("ERR Error trying to load the RDB dump"))
+        }
+    }
+}
+
+fn debug_subcommand(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let sub = &args[1];
     if eq(sub, "sleep") && args.len() >= 3 {
         let secs = parse_f64(&args[2]).unwrap_or(0.0).max(0.0);

@@ -65,6 +65,21 @@ fn int(b: &[u8]) -> Option<i64> {
 /// Parses `bytes` (a whole RDB file) into `node`'s keyspace, which the caller has emptied.
 /// Logs what rdbLoad logs (version, age, memory, keys loaded).
 pub fn load_into(node: &Node, bytes: &[u8], opts: LoadOpts) -> Result<LoadStats, RdbError> {
+    load_keys(node, bytes, opts, false)
+}
+
+/// As [`load_into`], but a key already in the keyspace is replaced by the file's (DEBUG
+/// RELOAD MERGE) instead of being a duplicate-key error.
+pub fn merge_into(node: &Node, bytes: &[u8], opts: LoadOpts) -> Result<LoadStats, RdbError> {
+    load_keys(node, bytes, opts, true)
+}
+
+fn load_keys(
+    node: &Node,
+    bytes: &[u8],
+    opts: LoadOpts,
+    replace: bool,
+) -> Result<LoadStats, RdbError> {
     let mut r = Reader::new(bytes);
     let magic = r.take(9)?;
     if &magic[..5] != b"REDIS" {
@@ -165,8 +180,9 @@ pub fn load_into(node: &Node, bytes: &[u8], opts: LoadOpts) -> Result<LoadStats,
         let slot = key_slot(&key);
         let db = node.db(db_index);
         let mut shard = db.lock_slot(slot);
-        // The file is loaded into an empty keyspace: a previous entry is a duplicate.
-        if shard.insert(slot, entry, now).is_some() {
+        // Unless merging, a previous entry is a duplicate (in the file, or left in place by
+        // DEBUG RELOAD NOFLUSH).
+        if shard.insert(slot, entry, now).is_some() && !replace {
             return Err(RdbError::DuplicateKey {
                 key: text(&key),
                 db: db_index,
@@ -220,6 +236,12 @@ fn aux(stats: &mut LoadStats, k: &[u8], v: &[u8], now: u64) {
 /// Startup: loads `dir/dbfilename` if it exists, logging as redis-server does. Returns
 /// Ok(None) when there is no file, Err with the lines to log when loading failed.
 pub fn load_at_startup(node: &Node) -> Result<Option<LoadStats>, RdbError> {
+    load_file(node, false)
+}
+
+/// Loads `dir/dbfilename` as startup does (Ok(None): no file); `merge` replaces keys already
+/// present (see [`merge_into`]).
+pub fn load_file(node: &Node, merge: bool) -> Result<Option<LoadStats>, RdbError> {
     let cfg = node.config.current();
     let path = cfg.dir.join(&cfg.dbfilename);
     let start = Instant::now();
@@ -232,14 +254,11 @@ pub fn load_at_startup(node: &Node) -> Result<Option<LoadStats>, RdbError> {
         .config
         .get_text("rdbchecksum")
         .is_none_or(|v| v.eq_ignore_ascii_case(b"yes"));
-    let stats = load_into(
-        node,
-        &bytes,
-        LoadOpts {
-            skip_expired: true,
-            check_crc,
-        },
-    )?;
+    let opts = LoadOpts {
+        skip_expired: true,
+        check_crc,
+    };
+    let stats = load_keys(node, &bytes, opts, merge)?;
     tracing::info!(
         "Done loading RDB, keys loaded: {}, keys expired: {}.",
         stats.keys_loaded,
