@@ -103,6 +103,50 @@ fn save_lines_accumulate_in_a_file() {
     assert_eq!(load("").save, vec![(3600, 1), (300, 100), (60, 10000)]);
 }
 
+/// A multi-argument directive given one argument has it split as a line (redis-server
+/// 7.0.15 starts with `--save "1 3"`, and shows the values below in CONFIG GET).
+#[test]
+fn one_argument_of_a_multi_argument_directive_is_split_like_redis() {
+    let get = |text: &str, name: &str| {
+        let store = ConfigStore::from_conf_text(text).unwrap();
+        String::from_utf8(store.get_text(name).unwrap()).unwrap()
+    };
+    assert_eq!(load("save \"1 3\"\n").save, vec![(1, 3)]);
+    assert_eq!(
+        load("save \"1 3\"\nsave \"5 6\"\n").save,
+        vec![(1, 3), (5, 6)]
+    );
+    assert_eq!(load("save '1 \"3\"'\n").save, vec![(1, 3)]);
+    // Unbalanced quotes inside the argument: no arguments, so no save points.
+    assert_eq!(load("save '\"1 3'\n").save, vec![]);
+    assert_eq!(load("save \" \"\n").save, vec![]);
+    assert_eq!(fatal("save \"1\"\n").1, "Invalid save parameters");
+    assert_eq!(fatal("save \"1 3 5\"\n").1, "Invalid save parameters");
+    assert_eq!(get("bind \"127.0.0.1 ::1\"\n", "bind"), "127.0.0.1 ::1");
+    assert_eq!(
+        get(
+            "client-output-buffer-limit \"normal 1 2 3\"\n",
+            "client-output-buffer-limit"
+        ),
+        "normal 1 2 3 slave 268435456 67108864 60 pubsub 33554432 8388608 60"
+    );
+    assert_eq!(
+        get("replicaof \"127.0.0.1 22999\"\n", "replicaof"),
+        "127.0.0.1 22999"
+    );
+    assert_eq!(
+        get(
+            "latency-tracking-info-percentiles \"50 99\"\n",
+            "latency-tracking-info-percentiles"
+        ),
+        "50 99"
+    );
+    assert_eq!(
+        get("shutdown-on-sigterm \"save now\"\n", "shutdown-on-sigterm"),
+        "save now"
+    );
+}
+
 #[test]
 fn include_reads_files_relative_and_by_glob() {
     let dir = scratch("include");

@@ -256,7 +256,17 @@ impl Loader {
                 if !spec.has(MULTI_ARG) && argc != 2 {
                     return Err(fatal(n, line, "wrong number of arguments".into()));
                 }
-                self.set(idx, spec, &argv[1..])
+                // As redis-server, a multi-argument directive given one non-empty argument
+                // (`--save "900 1 300 10"`) has it split like a line of its own; unbalanced
+                // quotes there leave no arguments at all.
+                let split;
+                let args = if spec.has(MULTI_ARG) && argc == 2 && !argv[1].is_empty() {
+                    split = split_args(&argv[1]).unwrap_or_default();
+                    &split[..]
+                } else {
+                    &argv[1..]
+                };
+                self.set(idx, spec, args)
                     .map_err(|msg| fatal(n, line, msg))?;
                 continue;
             }
