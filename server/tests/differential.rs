@@ -889,6 +889,84 @@ fn incrbyfloat_long_double_arithmetic_matches_redis() {
     }
 }
 
+/// strtold's edge inputs (hex floats, spaces, inf/nan, out of range) as increment, as stored
+/// value, and for hash fields.
+#[test]
+fn incrbyfloat_edge_inputs_match_redis() {
+    let (ours, real) = start_pair(21415, 22015);
+    let inputs: &[&[u8]] = &[
+        b"0x1p3",
+        b"0X1P3",
+        b"0x10",
+        b"-0x1.8p1",
+        b"0x.8",
+        b"0x1p-2",
+        b"0x1.8e",
+        b"0x",
+        b"0x1p",
+        b"0xg",
+        b"0x1p99999",
+        b"0x1p-99999",
+        b" 1",
+        b"1 ",
+        b" ",
+        b"",
+        b"inf",
+        b"-inf",
+        b"infinity",
+        b"nan",
+        b"NaN",
+        b"1e400",
+        b"1e-400",
+        b"1e5000",
+        b"1e308",
+        b"+1",
+        b".5",
+        b"5.",
+        b"-0",
+        b"1e+2",
+        b"1.5e",
+        b"1_0",
+        b"\x001",
+    ];
+    let mut pair = Pair {
+        ours: Raw::connect(ours.port),
+        real: Raw::connect(real.port),
+    };
+    let mut failures = Vec::new();
+    for input in inputs {
+        let v = input.to_vec();
+        let cmds: Vec<Vec<Vec<u8>>> = vec![
+            words("DEL k s t h"),
+            vec![b"INCRBYFLOAT".to_vec(), b"k".to_vec(), v.clone()],
+            words("SET s 10"),
+            vec![b"INCRBYFLOAT".to_vec(), b"s".to_vec(), v.clone()],
+            vec![b"SET".to_vec(), b"t".to_vec(), v.clone()],
+            words("INCRBYFLOAT t 1"),
+            vec![
+                b"HINCRBYFLOAT".to_vec(),
+                b"h".to_vec(),
+                b"f".to_vec(),
+                v.clone(),
+            ],
+            vec![b"HSET".to_vec(), b"h".to_vec(), b"g".to_vec(), v.clone()],
+            words("HINCRBYFLOAT h g 1"),
+            words("HMGET h f g"),
+        ];
+        for c in cmds {
+            if let Err(e) = pair.check(&c) {
+                failures.push(e);
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
 /// Everything a server sends back for `bytes` on a fresh connection, until it closes the
 /// connection or stays quiet for a moment (it may be waiting for more input).
 fn exchange(port: u16, bytes: &[u8]) -> (Vec<u8>, bool) {

@@ -237,7 +237,9 @@ fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
             Some(Elem::Int(n)) => LongDouble::from_i64(n),
             Some(Elem::Str(s)) => match LongDouble::parse(s) {
                 Some(Parsed::Finite(v)) => v,
-                _ => return Err(types_err(TypesError::HashValueNotFloat)),
+                // Redis reads "inf" and fails only on the sum.
+                Some(Parsed::Infinite) => return Err(types_err(TypesError::NanOrInfinity)),
+                None => return Err(types_err(TypesError::HashValueNotFloat)),
             },
             None => LongDouble::from_i64(0),
         };

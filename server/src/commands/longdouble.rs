@@ -66,6 +66,63 @@ fn round_big(neg: bool, n: BigUint, e: i64, sticky: bool) -> LongDouble {
     LongDouble { neg, mant, exp }
 }
 
+/// The part of a hexadecimal float after `0x` (lowercase): hex digits with an optional
+/// point, then an optional `p` and a decimal power of two. strtold refuses a result that
+/// overflows or underflows to zero; so does this.
+fn parse_hex(neg: bool, s: &[u8]) -> Option<LongDouble> {
+    let (mant_part, exp_part) = match s.iter().position(|&c| c == b'p') {
+        Some(i) => (&s[..i], Some(&s[i + 1..])),
+        None => (s, None),
+    };
+    let (int_digits, frac_digits) = match mant_part.iter().position(|&c| c == b'.') {
+        Some(i) => (&mant_part[..i], &mant_part[i + 1..]),
+        None => (mant_part, &mant_part[..0]),
+    };
+    if int_digits.is_empty() && frac_digits.is_empty() {
+        return None;
+    }
+    if !int_digits
+        .iter()
+        .chain(frac_digits)
+        .all(u8::is_ascii_hexdigit)
+    {
+        return None;
+    }
+    let mut exp2: i64 = 0;
+    if let Some(e) = exp_part {
+        let (eneg, edigits) = match e.first() {
+            Some(b'-') => (true, &e[1..]),
+            Some(b'+') => (false, &e[1..]),
+            _ => (false, e),
+        };
+        if edigits.is_empty() || !edigits.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let mut v: i64 = 0;
+        for &d in edigits {
+            v = (v * 10 + i64::from(d - b'0')).min(1_000_000);
+        }
+        exp2 = if eneg { -v } else { v };
+    }
+    let digits: Vec<u8> = int_digits.iter().chain(frac_digits).copied().collect();
+    let Some(first) = digits.iter().position(|&d| d != b'0') else {
+        return Some(LongDouble {
+            neg,
+            mant: 0,
+            exp: 0,
+        });
+    };
+    let n = BigUint::parse_bytes(&digits[first..], 16)?;
+    exp2 -= 4 * frac_digits.len() as i64;
+    // The value lies in [2^(magnitude-1), 2^magnitude).
+    let magnitude = n.bits() as i64 + exp2;
+    if !(-16444..=MAX_BITS_EXP).contains(&magnitude) {
+        return None;
+    }
+    let v = round_big(neg, n, exp2, false);
+    (v.exp + 64 <= MAX_BITS_EXP).then_some(v)
+}
+
 fn pow10(k: u64) -> BigUint {
     num_traits::pow(BigUint::from(10u32), k as usize)
 }
@@ -76,8 +133,8 @@ impl LongDouble {
         round_big(n < 0, BigUint::from(n.unsigned_abs()), 0, false)
     }
 
-    /// Parses like Redis's string2ld (strtold over the whole string, no leading space).
-    /// Hexadecimal floats are not accepted.
+    /// Parses like Redis's string2ld (strtold over the whole string, no leading space),
+    /// hexadecimal floats (`0x1.8p3`) included.
     pub fn parse(s: &[u8]) -> Option<Parsed> {
         if s.is_empty() || s.len() >= 5 * 1024 || s[0].is_ascii_whitespace() {
             return None;
@@ -90,6 +147,9 @@ impl LongDouble {
         let lower = body.to_ascii_lowercase();
         if lower == b"inf" || lower == b"infinity" {
             return Some(Parsed::Infinite);
+        }
+        if let Some(hex) = lower.strip_prefix(b"0x") {
+            return parse_hex(neg, hex).map(Parsed::Finite);
         }
         let (mant_part, exp_part) = match body.iter().position(|&c| c == b'e' || c == b'E') {
             Some(i) => (&body[..i], Some(&body[i + 1..])),
@@ -241,12 +301,36 @@ mod tests {
         assert_eq!(incr("1", "-1"), "0");
         assert_eq!(incr("-0", "0"), "0");
         assert_eq!(incr("3", "1.5"), "4.5");
+        // Hexadecimal floats, as strtold reads them.
+        assert_eq!(incr("0", "0x1p3"), "8");
+        assert_eq!(incr("10", "0x10"), "26");
+        assert_eq!(incr("0x1.8p1", "1"), "4");
+        assert_eq!(incr("0", "-0X.8"), "-0.5");
+        assert_eq!(incr("0", "0x1P-2"), "0.25");
     }
 
     #[test]
     fn rejects_what_strtold_or_redis_rejects() {
         for bad in [
-            "", " 1", "1 ", "abc", "1e", ".", "-", "1e5000", "1e-5000", "nan", "0x10",
+            "",
+            " 1",
+            "1 ",
+            "abc",
+            "1e",
+            ".",
+            "-",
+            "1e5000",
+            "1e-5000",
+            "nan",
+            "0x",
+            "0x.",
+            "0x1p",
+            "0x1p+",
+            "0xg",
+            "0x1p99999",
+            "0x1p-99999",
+            "0x1.8q",
+            " 0x1",
         ] {
             assert!(LongDouble::parse(bad.as_bytes()).is_none(), "{bad}");
         }
