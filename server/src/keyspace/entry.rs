@@ -2,7 +2,10 @@
 //!
 //! The key bytes and, for small strings, the value bytes share one allocation; the rest of
 //! the entry is a few machine words. That keeps the per-key cost near redis-server's
-//! (dictEntry + key sds + robj with embedded string). Collections sit behind one box.
+//! (dictEntry + key sds + robj with embedded string). A collection's root (two or three
+//! words: a listpack's or intset's buffer, or a box for the larger forms) sits in the entry
+//! itself, and so does a key of up to [`OBJ_KEY_INLINE`] bytes: a small hash is then the
+//! table slot plus its listpack, where Redis has dictEntry, robj, key sds and listpack.
 
 use crate::types::{Hash, List, Set, Zset};
 
@@ -13,6 +16,18 @@ pub const EMBSTR_LIMIT: usize = 44;
 /// lookup reads no memory beyond the table slot. 32 bytes hold a 16-byte key with a 16-byte
 /// value, or a 24-byte key with an integer.
 const INLINE: usize = 32;
+
+/// Keys this long or shorter are stored inside a collection's entry.
+pub const OBJ_KEY_INLINE: usize = 11;
+
+/// Redis's LRU/LFU field is 24 bits wide; the inline-key form keeps the key's length in
+/// the remaining high byte.
+const LRU_MASK: u32 = 0x00FF_FFFF;
+
+/// Layout of the allocation holding a longer key of a collection: expiry (u64 LE), access
+/// time (u32 LE), then the key bytes.
+const META_LRU: usize = 8;
+const META_KEY: usize = 12;
 
 /// Object encodings of a heap-held value, as OBJECT ENCODING reports them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,10 +42,13 @@ enum HeapEnc {
     Raw,
 }
 
+/// The forms of an entry. `expire_at` is the absolute expiry in unix milliseconds, 0 when
+/// the key has no TTL.
 #[derive(Debug, Clone)]
 enum Data {
     /// Key then value (an embstr, or an int as 8 little-endian bytes) in place.
     Inline {
+        expire_at: u64,
         buf: [u8; INLINE],
         lru: u32,
         klen: u8,
@@ -39,25 +57,29 @@ enum Data {
     },
     /// Key and (except for `Raw`) the value in one allocation.
     Heap {
+        expire_at: u64,
         kv: Box<[u8]>,
         raw: Option<RawString>,
         klen: u32,
         lru: u32,
         enc: HeapEnc,
     },
-    /// A collection, boxed so the entry stays small.
+    /// A collection under a key of at most [`OBJ_KEY_INLINE`] bytes, all in place.
     Obj {
-        key: Box<[u8]>,
-        obj: Box<Obj>,
-        lru: u32,
+        obj: Obj,
+        expire_at: u64,
+        /// Access time in the low 24 bits, key length in the high 8.
+        lru_klen: u32,
+        key: [u8; OBJ_KEY_INLINE],
     },
+    /// A collection under a longer key; expiry, access time and key share one allocation
+    /// (see `META_LRU`), which leaves no room here for anything but the value.
+    ObjLongKey { meta: Box<[u8]>, obj: Obj },
 }
 
 /// A key with its value, expiry and access time (48 bytes).
 #[derive(Debug, Clone)]
 pub struct Entry {
-    /// Absolute expiry in unix milliseconds; 0 when the key has no TTL.
-    expire_at: u64,
     data: Data,
 }
 
@@ -70,6 +92,7 @@ fn inline(key: &[u8], val: &[u8], int: bool, lru: u32) -> Option<Data> {
     buf[..key.len()].copy_from_slice(key);
     buf[key.len()..total].copy_from_slice(val);
     Some(Data::Inline {
+        expire_at: 0,
         buf,
         lru,
         klen: key.len() as u8,
@@ -156,6 +179,7 @@ fn heap(key: &[u8], val: &[u8], enc: HeapEnc, raw: Option<RawString>, lru: u32) 
     kv.extend_from_slice(key);
     kv.extend_from_slice(val);
     Data::Heap {
+        expire_at: 0,
         kv: kv.into_boxed_slice(),
         raw,
         klen: key.len() as u32,
@@ -304,7 +328,7 @@ impl Entry {
                 .unwrap_or_else(|| heap(key, val, HeapEnc::Emb, None, lru)),
             _ => heap(key, val, HeapEnc::InlineRaw, None, lru),
         };
-        Entry { expire_at: 0, data }
+        Entry { data }
     }
 
     /// An integer-encoded string entry.
@@ -312,25 +336,37 @@ impl Entry {
         let le = n.to_le_bytes();
         let data =
             inline(key, &le, true, lru).unwrap_or_else(|| heap(key, &le, HeapEnc::Int, None, lru));
-        Entry { expire_at: 0, data }
+        Entry { data }
     }
 
     /// A collection entry.
     pub fn new_obj(key: &[u8], obj: Obj, lru: u32) -> Entry {
-        Entry {
-            expire_at: 0,
-            data: Data::Obj {
-                key: key.into(),
-                obj: Box::new(obj),
-                lru,
-            },
-        }
+        let data = if key.len() <= OBJ_KEY_INLINE {
+            let mut k = [0u8; OBJ_KEY_INLINE];
+            k[..key.len()].copy_from_slice(key);
+            Data::Obj {
+                obj,
+                expire_at: 0,
+                lru_klen: (lru & LRU_MASK) | ((key.len() as u32) << 24),
+                key: k,
+            }
+        } else {
+            let mut meta = Vec::with_capacity(META_KEY + key.len());
+            meta.extend_from_slice(&0u64.to_le_bytes());
+            meta.extend_from_slice(&lru.to_le_bytes());
+            meta.extend_from_slice(key);
+            Data::ObjLongKey {
+                meta: meta.into_boxed_slice(),
+                obj,
+            }
+        };
+        Entry { data }
     }
 
     /// The collection, if the value is one.
     pub fn obj(&self) -> Option<&Obj> {
         match &self.data {
-            Data::Obj { obj, .. } => Some(obj),
+            Data::Obj { obj, .. } | Data::ObjLongKey { obj, .. } => Some(obj),
             _ => None,
         }
     }
@@ -338,7 +374,7 @@ impl Entry {
     /// The collection for changing in place, if the value is one.
     pub fn obj_mut(&mut self) -> Option<&mut Obj> {
         match &mut self.data {
-            Data::Obj { obj, .. } => Some(obj),
+            Data::Obj { obj, .. } | Data::ObjLongKey { obj, .. } => Some(obj),
             _ => None,
         }
     }
@@ -348,7 +384,8 @@ impl Entry {
         match &self.data {
             Data::Inline { buf, klen, .. } => &buf[..usize::from(*klen)],
             Data::Heap { kv, klen, .. } => &kv[..*klen as usize],
-            Data::Obj { key, .. } => key,
+            Data::Obj { key, lru_klen, .. } => &key[..(*lru_klen >> 24) as usize],
+            Data::ObjLongKey { meta, .. } => meta.get(META_KEY..).unwrap_or_default(),
         }
     }
 
@@ -367,7 +404,7 @@ impl Entry {
             }
             Data::Heap { raw: Some(v), .. } => (&v[..], false),
             Data::Heap { kv, klen, enc, .. } => (&kv[*klen as usize..], *enc == HeapEnc::Int),
-            Data::Obj { obj, .. } => return Value::Obj(obj),
+            Data::Obj { obj, .. } | Data::ObjLongKey { obj, .. } => return Value::Obj(obj),
         };
         Value::Str(if int {
             let mut le = [0u8; 8];
@@ -382,7 +419,7 @@ impl Entry {
     /// The value's type.
     pub fn value_type(&self) -> ValueType {
         match &self.data {
-            Data::Obj { obj, .. } => obj.value_type(),
+            Data::Obj { obj, .. } | Data::ObjLongKey { obj, .. } => obj.value_type(),
             _ => ValueType::String,
         }
     }
@@ -399,7 +436,7 @@ impl Entry {
                 enc: HeapEnc::Emb, ..
             } => "embstr",
             Data::Heap { .. } => "raw",
-            Data::Obj { obj, .. } => obj.encoding(),
+            Data::Obj { obj, .. } | Data::ObjLongKey { obj, .. } => obj.encoding(),
         }
     }
 
@@ -421,9 +458,9 @@ impl Entry {
 
     /// Replaces the value by an int-encoded integer (INCR), keeping TTL and access time.
     pub fn set_int(&mut self, n: i64) {
-        let lru = self.lru();
+        let (lru, at) = (self.lru(), self.expire_at());
         self.data = Entry::new_int(self.key(), n, lru).data;
-        self.touch(lru);
+        self.set_expire_raw(at);
     }
 
     /// Makes the value a growable raw string and lets `f` change it (APPEND, SETRANGE).
@@ -437,37 +474,67 @@ impl Entry {
         };
         let mut v = Box::new(bytes);
         let r = f(&mut v);
+        let at = self.expire_at();
         self.data = heap(self.key(), b"", HeapEnc::Raw, Some(v), self.lru());
+        self.set_expire_raw(at);
         r
     }
 
     /// Absolute expiry in ms, 0 when none.
     pub fn expire_at(&self) -> u64 {
-        self.expire_at
+        match &self.data {
+            Data::Inline { expire_at, .. }
+            | Data::Heap { expire_at, .. }
+            | Data::Obj { expire_at, .. } => *expire_at,
+            Data::ObjLongKey { meta, .. } => meta
+                .first_chunk::<8>()
+                .map_or(0, |b| u64::from_le_bytes(*b)),
+        }
     }
 
     /// Sets (or with 0 clears) the absolute expiry; the caller keeps the slot's volatile count.
     pub(crate) fn set_expire_raw(&mut self, at: u64) {
-        self.expire_at = at;
+        match &mut self.data {
+            Data::Inline { expire_at, .. }
+            | Data::Heap { expire_at, .. }
+            | Data::Obj { expire_at, .. } => *expire_at = at,
+            Data::ObjLongKey { meta, .. } => {
+                if let Some(b) = meta.first_chunk_mut::<8>() {
+                    *b = at.to_le_bytes();
+                }
+            }
+        }
     }
 
     /// Whether the key is logically expired at `now` (Redis: now > when).
     pub fn is_expired(&self, now_ms: u64) -> bool {
-        self.expire_at != 0 && now_ms > self.expire_at
+        let at = self.expire_at();
+        at != 0 && now_ms > at
     }
 
     /// Last access time on the LRU clock.
     pub fn lru(&self) -> u32 {
         match &self.data {
-            Data::Inline { lru, .. } | Data::Heap { lru, .. } | Data::Obj { lru, .. } => *lru,
+            Data::Inline { lru, .. } | Data::Heap { lru, .. } => *lru,
+            Data::Obj { lru_klen, .. } => lru_klen & LRU_MASK,
+            Data::ObjLongKey { meta, .. } => meta
+                .get(META_LRU..META_KEY)
+                .and_then(|b| b.try_into().ok())
+                .map_or(0, u32::from_le_bytes),
         }
     }
 
-    /// Records an access.
+    /// Records an access (a 24-bit LRU clock or LFU field, as Redis's).
     pub fn touch(&mut self, now_lru: u32) {
         match &mut self.data {
-            Data::Inline { lru, .. } | Data::Heap { lru, .. } | Data::Obj { lru, .. } => {
-                *lru = now_lru
+            Data::Inline { lru, .. } | Data::Heap { lru, .. } => *lru = now_lru,
+            Data::Obj { lru_klen, .. } => {
+                *lru_klen = (*lru_klen & !LRU_MASK) | (now_lru & LRU_MASK)
+            }
+            Data::ObjLongKey { meta, .. } => {
+                if let Some(b) = meta.get_mut(META_LRU..META_KEY) {
+                    b.copy_from_slice(&now_lru.to_le_bytes());
+                }
             }
         }
     }
@@ -476,11 +543,9 @@ impl Entry {
     pub fn renamed(&self, key: &[u8]) -> Entry {
         let lru = self.lru();
         let data = match &self.data {
-            Data::Obj { obj, .. } => Data::Obj {
-                key: key.into(),
-                obj: obj.clone(),
-                lru,
-            },
+            Data::Obj { obj, .. } | Data::ObjLongKey { obj, .. } => {
+                Entry::new_obj(key, obj.clone(), lru).data
+            }
             Data::Heap { raw: Some(v), .. } => heap(key, b"", HeapEnc::Raw, Some(v.clone()), lru),
             Data::Heap {
                 enc: HeapEnc::InlineRaw,
@@ -496,10 +561,8 @@ impl Entry {
                 Value::Obj(_) => heap(key, b"", HeapEnc::Raw, None, lru),
             },
         };
-        let mut e = Entry {
-            expire_at: self.expire_at,
-            data,
-        };
+        let mut e = Entry { data };
+        e.set_expire_raw(self.expire_at());
         e.touch(lru);
         e
     }
@@ -515,7 +578,8 @@ impl Entry {
                         .as_ref()
                         .map_or(0, |v| v.capacity() + std::mem::size_of::<Vec<u8>>())
             }
-            Data::Obj { key, obj, .. } => base + key.len() + obj.mem_usage(),
+            Data::Obj { obj, .. } => base + obj.mem_usage(),
+            Data::ObjLongKey { meta, obj } => base + meta.len() + obj.mem_usage(),
         }
     }
 }
@@ -565,6 +629,34 @@ mod tests {
     #[test]
     fn entry_is_small() {
         assert_eq!(std::mem::size_of::<Entry>(), 48);
+        // What lets a collection sit in the entry beside its key.
+        assert_eq!(std::mem::size_of::<Obj>(), 24);
+    }
+
+    #[test]
+    fn collections_keep_key_ttl_and_access_time_in_both_forms() {
+        use crate::types::Hash;
+        for key in [&b""[..], b"hash:123456", b"hash:1234567", &[b'k'; 300][..]] {
+            let mut e = Entry::new_obj(key, Obj::Hash(Hash::new()), 0xAB_CDEF);
+            assert_eq!(e.key(), key);
+            assert_eq!(e.lru(), 0xAB_CDEF);
+            assert_eq!(e.expire_at(), 0);
+            e.set_expire_raw(1_700_000_000_123);
+            e.touch(0x12_3456);
+            assert_eq!(e.key(), key);
+            assert_eq!(e.lru(), 0x12_3456);
+            assert!(e.is_expired(1_700_000_000_124));
+            assert!(!e.is_expired(1_700_000_000_123));
+            assert_eq!(e.value_type(), ValueType::Hash);
+            assert_eq!(e.encoding(), "listpack");
+            assert!(e.obj_mut().is_some());
+            let r = e.renamed(b"other-and-longer-than-eleven");
+            assert_eq!(r.key(), b"other-and-longer-than-eleven");
+            assert_eq!((r.expire_at(), r.lru()), (1_700_000_000_123, 0x12_3456));
+            let r = r.renamed(b"short");
+            assert_eq!(r.key(), b"short");
+            assert_eq!((r.expire_at(), r.lru()), (1_700_000_000_123, 0x12_3456));
+        }
     }
 
     #[test]

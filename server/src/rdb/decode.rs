@@ -358,14 +358,14 @@ fn intset(blob: &[u8]) -> Result<Intset, RdbError> {
                 .chunks_exact(2)
                 .map(|c| i16::from_le_bytes([c[0], c[1]]))
                 .collect();
-            ascending(&v).then_some(Intset::I16(v))
+            ascending(&v).then_some(Intset::I16(v.into()))
         }
         4 => {
             let v: Vec<i32> = body
                 .chunks_exact(4)
                 .map(|c| i32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                 .collect();
-            ascending(&v).then_some(Intset::I32(v))
+            ascending(&v).then_some(Intset::I32(v.into()))
         }
         _ => {
             let v: Vec<i64> = body
@@ -376,7 +376,7 @@ fn intset(blob: &[u8]) -> Result<Intset, RdbError> {
                     i64::from_le_bytes(b)
                 })
                 .collect();
-            ascending(&v).then_some(Intset::I64(v))
+            ascending(&v).then_some(Intset::I64(v.into()))
         }
     };
     set.ok_or_else(bad)

@@ -5,16 +5,16 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Intset {
     /// INTSET_ENC_INT16.
-    I16(Vec<i16>),
+    I16(Box<[i16]>),
     /// INTSET_ENC_INT32.
-    I32(Vec<i32>),
+    I32(Box<[i32]>),
     /// INTSET_ENC_INT64.
-    I64(Vec<i64>),
+    I64(Box<[i64]>),
 }
 
 impl Default for Intset {
     fn default() -> Self {
-        Intset::I16(Vec::new())
+        Intset::I16(Box::default())
     }
 }
 
@@ -74,7 +74,7 @@ impl Intset {
                     .collect(),
             )
         } else {
-            Intset::I64(all)
+            Intset::I64(all.into_boxed_slice())
         };
     }
 
@@ -90,13 +90,15 @@ impl Intset {
     /// Adds `x`; true when it was not there.
     pub fn insert(&mut self, x: i64) -> bool {
         self.widen_for(x);
-        fn ins<T: Ord + Copy>(v: &mut Vec<T>, x: T) -> bool {
+        fn ins<T: Ord + Copy>(v: &mut Box<[T]>, x: T) -> bool {
             match v.binary_search(&x) {
                 Ok(_) => false,
                 Err(i) => {
                     // Exact growth like intsetResize: an intset carries no slack.
-                    v.reserve_exact(1);
-                    v.insert(i, x);
+                    let mut w = std::mem::take(v).into_vec();
+                    w.reserve_exact(1);
+                    w.insert(i, x);
+                    *v = w.into_boxed_slice();
                     true
                 }
             }
@@ -110,13 +112,13 @@ impl Intset {
 
     /// Removes `x`; true when it was there.
     pub fn remove(&mut self, x: i64) -> bool {
-        fn rm<T: Ord + Copy>(v: &mut Vec<T>, x: Option<T>) -> bool {
+        fn rm<T: Ord + Copy>(v: &mut Box<[T]>, x: Option<T>) -> bool {
             match search(v, x) {
                 Ok(i) => {
-                    v.remove(i);
-                    if v.capacity() > v.len() * 2 + 8 {
-                        v.shrink_to_fit();
-                    }
+                    // Exact shrink, as intsetResize after a removal.
+                    let mut w = std::mem::take(v).into_vec();
+                    w.remove(i);
+                    *v = w.into_boxed_slice();
                     true
                 }
                 Err(_) => false,
@@ -172,9 +174,9 @@ impl Intset {
     /// Heap bytes held.
     pub fn heap_size(&self) -> usize {
         match self {
-            Intset::I16(v) => v.capacity() * 2,
-            Intset::I32(v) => v.capacity() * 4,
-            Intset::I64(v) => v.capacity() * 8,
+            Intset::I16(v) => v.len() * 2,
+            Intset::I32(v) => v.len() * 4,
+            Intset::I64(v) => v.len() * 8,
         }
     }
 }

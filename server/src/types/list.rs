@@ -18,6 +18,12 @@ const OPTIMIZATION_LEVEL: [usize; 5] = [4096, 8192, 16384, 32768, 65536];
 /// A list value.
 #[derive(Clone, Default)]
 pub struct List {
+    /// Boxed so a list, like every collection value, fits inside its key's table entry.
+    q: Box<Quicklist>,
+}
+
+#[derive(Clone, Default)]
+struct Quicklist {
     nodes: VecDeque<Listpack>,
     len: usize,
     fill: i64,
@@ -93,9 +99,11 @@ impl List {
     /// An empty list whose nodes follow `list-max-listpack-size` = `fill`.
     pub fn new(fill: i64) -> Self {
         List {
-            nodes: VecDeque::new(),
-            len: 0,
-            fill,
+            q: Box::new(Quicklist {
+                nodes: VecDeque::new(),
+                len: 0,
+                fill,
+            }),
         }
     }
 
@@ -106,26 +114,26 @@ impl List {
 
     /// LLEN.
     pub fn len(&self) -> usize {
-        self.len
+        self.q.len
     }
 
     /// Whether the list is empty (the key must then be deleted).
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.q.len == 0
     }
 
     /// The nodes, head first (for an RDB writer: RDB_TYPE_LIST_QUICKLIST_2).
     pub fn nodes(&self) -> impl Iterator<Item = &Listpack> {
-        self.nodes.iter()
+        self.q.nodes.iter()
     }
 
     /// LPUSH/RPUSH of one element.
     pub fn push(&mut self, end: End, value: &[u8]) {
-        let fill = self.fill;
+        let fill = self.q.fill;
         // An entry costs at most its bytes plus a 5-byte header and a 5-byte backlen.
         let room = value.len() + 10;
         match end {
-            End::Left => match self.nodes.front_mut() {
+            End::Left => match self.q.nodes.front_mut() {
                 Some(n) if allow_insert(n, fill, value.len()) => {
                     n.reserve_for_growth(room);
                     n.push_front(value);
@@ -133,10 +141,10 @@ impl List {
                 _ => {
                     let mut n = Listpack::new();
                     n.push_front(value);
-                    self.nodes.push_front(n);
+                    self.q.nodes.push_front(n);
                 }
             },
-            End::Right => match self.nodes.back_mut() {
+            End::Right => match self.q.nodes.back_mut() {
                 Some(n) if allow_insert(n, fill, value.len()) => {
                     n.reserve_for_growth(room);
                     n.push_back(value);
@@ -144,19 +152,19 @@ impl List {
                 _ => {
                     let mut n = Listpack::new();
                     n.push_back(value);
-                    self.nodes.push_back(n);
+                    self.q.nodes.push_back(n);
                 }
             },
         }
-        self.len += 1;
+        self.q.len += 1;
     }
 
     /// LPOP/RPOP of one element.
     pub fn pop(&mut self, end: End) -> Option<Vec<u8>> {
         let (value, empty) = {
             let node = match end {
-                End::Left => self.nodes.front_mut()?,
-                End::Right => self.nodes.back_mut()?,
+                End::Left => self.q.nodes.front_mut()?,
+                End::Right => self.q.nodes.back_mut()?,
             };
             let off = match end {
                 End::Left => node.first()?,
@@ -168,22 +176,22 @@ impl List {
         };
         if empty {
             match end {
-                End::Left => self.nodes.pop_front(),
-                End::Right => self.nodes.pop_back(),
+                End::Left => self.q.nodes.pop_front(),
+                End::Right => self.q.nodes.pop_back(),
             };
         }
-        self.len -= 1;
+        self.q.len -= 1;
         Some(value)
     }
 
     /// Node number and offset inside it of element `i` (0-based from the head).
     fn locate(&self, i: usize) -> Option<(usize, usize)> {
-        if i >= self.len {
+        if i >= self.q.len {
             return None;
         }
-        if i < self.len / 2 {
+        if i < self.q.len / 2 {
             let mut acc = 0;
-            for (n, node) in self.nodes.iter().enumerate() {
+            for (n, node) in self.q.nodes.iter().enumerate() {
                 let c = node.len();
                 if i < acc + c {
                     return node.seek((i - acc) as i64).map(|o| (n, o));
@@ -191,8 +199,8 @@ impl List {
                 acc += c;
             }
         } else {
-            let mut acc = self.len;
-            for (n, node) in self.nodes.iter().enumerate().rev() {
+            let mut acc = self.q.len;
+            for (n, node) in self.q.nodes.iter().enumerate().rev() {
                 let c = node.len();
                 acc -= c;
                 if i >= acc {
@@ -205,17 +213,17 @@ impl List {
 
     fn abs_index(&self, index: i64) -> Option<usize> {
         let i = if index < 0 {
-            index.checked_add(self.len as i64)?
+            index.checked_add(self.q.len as i64)?
         } else {
             index
         };
-        usize::try_from(i).ok().filter(|&i| i < self.len)
+        usize::try_from(i).ok().filter(|&i| i < self.q.len)
     }
 
     /// LINDEX (negative counts from the tail).
     pub fn get(&self, index: i64) -> Option<Elem<'_>> {
         let (n, o) = self.locate(self.abs_index(index)?)?;
-        self.nodes.get(n).map(|node| node.get(o))
+        self.q.nodes.get(n).map(|node| node.get(o))
     }
 
     /// LSET.
@@ -224,7 +232,7 @@ impl List {
             .abs_index(index)
             .and_then(|i| self.locate(i))
             .ok_or(TypesError::IndexOutOfRange)?;
-        if let Some(node) = self.nodes.get_mut(n) {
+        if let Some(node) = self.q.nodes.get_mut(n) {
             node.replace(o, value);
         }
         Ok(())
@@ -232,23 +240,23 @@ impl List {
 
     /// Elements from the head.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = Elem<'_>> + '_ {
-        self.nodes.iter().flat_map(NodeIter::new)
+        self.q.nodes.iter().flat_map(NodeIter::new)
     }
 
     /// LRANGE: elements `start..=stop` after normalisation (negative from the tail).
     pub fn range(&self, start: i64, stop: i64) -> Vec<Elem<'_>> {
-        match normalize_range(start, stop, self.len) {
+        match normalize_range(start, stop, self.q.len) {
             Some((a, b)) => self.iter().skip(a).take(b - a + 1).collect(),
             None => Vec::new(),
         }
     }
 
     fn split_if_oversized(&mut self, n: usize) {
-        let Some(node) = self.nodes.get(n) else {
+        let Some(node) = self.q.nodes.get(n) else {
             return;
         };
-        let limit = if self.fill < 0 {
-            usize::try_from(-self.fill - 1)
+        let limit = if self.q.fill < 0 {
+            usize::try_from(-self.q.fill - 1)
                 .ok()
                 .and_then(|i| OPTIMIZATION_LEVEL.get(i))
                 .copied()
@@ -256,7 +264,7 @@ impl List {
         } else {
             SAFETY_LIMIT
         };
-        let over_count = self.fill > 0 && node.len() as i64 > self.fill;
+        let over_count = self.q.fill > 0 && node.len() as i64 > self.q.fill;
         if (node.bytes_len() <= limit && !over_count) || node.len() < 2 {
             return;
         }
@@ -267,10 +275,10 @@ impl List {
             let target = if i < half { &mut left } else { &mut right };
             target.insert_elem_before(target.end(), e);
         }
-        if let Some(slot) = self.nodes.get_mut(n) {
+        if let Some(slot) = self.q.nodes.get_mut(n) {
             *slot = left;
         }
-        self.nodes.insert(n + 1, right);
+        self.q.nodes.insert(n + 1, right);
     }
 
     /// LINSERT: inserts `value` before or after the first `pivot`; the new length, or
@@ -278,7 +286,7 @@ impl List {
     pub fn insert(&mut self, pivot: &[u8], value: &[u8], after: bool) -> Option<usize> {
         let needle = Elem::classify(pivot);
         let mut found = None;
-        'outer: for (n, node) in self.nodes.iter().enumerate() {
+        'outer: for (n, node) in self.q.nodes.iter().enumerate() {
             let mut p = node.first();
             while let Some(o) = p {
                 if node.get(o) == needle {
@@ -289,16 +297,16 @@ impl List {
             }
         }
         let (n, o) = found?;
-        let node = self.nodes.get_mut(n)?;
+        let node = self.q.nodes.get_mut(n)?;
         let at = if after {
             node.next(o).unwrap_or(node.end())
         } else {
             o
         };
         node.insert_before(at, value);
-        self.len += 1;
+        self.q.len += 1;
         self.split_if_oversized(n);
-        Some(self.len)
+        Some(self.q.len)
     }
 
     /// LREM: removes up to `count` occurrences of `value` (from the head when positive, from
@@ -313,8 +321,8 @@ impl List {
         let mut removed = 0u64;
         if count >= 0 {
             let mut n = 0;
-            while n < self.nodes.len() && removed < limit {
-                let Some(node) = self.nodes.get_mut(n) else {
+            while n < self.q.nodes.len() && removed < limit {
+                let Some(node) = self.q.nodes.get_mut(n) else {
                     break;
                 };
                 let mut p = node.first();
@@ -332,10 +340,10 @@ impl List {
                 n += 1;
             }
         } else {
-            let mut n = self.nodes.len();
+            let mut n = self.q.nodes.len();
             while n > 0 && removed < limit {
                 n -= 1;
-                let Some(node) = self.nodes.get_mut(n) else {
+                let Some(node) = self.q.nodes.get_mut(n) else {
                     break;
                 };
                 let mut p = node.last();
@@ -352,16 +360,16 @@ impl List {
                 }
             }
         }
-        self.nodes.retain(|n| !n.is_empty());
-        self.len -= removed as usize;
+        self.q.nodes.retain(|n| !n.is_empty());
+        self.q.len -= removed as usize;
         removed as usize
     }
 
     /// LTRIM: keeps `start..=stop` (normalised like LRANGE); everything when out of range.
     pub fn trim(&mut self, start: i64, stop: i64) {
-        let (ltrim, rtrim) = match normalize_range(start, stop, self.len) {
-            Some((a, b)) => (a, self.len - b - 1),
-            None => (self.len, 0),
+        let (ltrim, rtrim) = match normalize_range(start, stop, self.q.len) {
+            Some((a, b)) => (a, self.q.len - b - 1),
+            None => (self.q.len, 0),
         };
         self.delete_from_head(ltrim);
         self.delete_from_tail(rtrim);
@@ -369,19 +377,19 @@ impl List {
 
     fn delete_from_head(&mut self, mut k: usize) {
         while k > 0 {
-            let Some(node) = self.nodes.front_mut() else {
+            let Some(node) = self.q.nodes.front_mut() else {
                 break;
             };
             let c = node.len();
             if c <= k {
-                self.nodes.pop_front();
-                self.len -= c;
+                self.q.nodes.pop_front();
+                self.q.len -= c;
                 k -= c;
             } else {
                 if let Some(f) = node.first() {
                     node.delete_n(f, k);
                 }
-                self.len -= k;
+                self.q.len -= k;
                 k = 0;
             }
         }
@@ -389,19 +397,19 @@ impl List {
 
     fn delete_from_tail(&mut self, mut k: usize) {
         while k > 0 {
-            let Some(node) = self.nodes.back_mut() else {
+            let Some(node) = self.q.nodes.back_mut() else {
                 break;
             };
             let c = node.len();
             if c <= k {
-                self.nodes.pop_back();
-                self.len -= c;
+                self.q.nodes.pop_back();
+                self.q.len -= c;
                 k -= c;
             } else {
                 if let Some(o) = node.seek(-(k as i64)) {
                     node.delete_n(o, k);
                 }
-                self.len -= k;
+                self.q.len -= k;
                 k = 0;
             }
         }
@@ -443,7 +451,7 @@ impl List {
             }
         } else {
             for (k, e) in self.iter().rev().enumerate().take(limit) {
-                if check(self.len - 1 - k, e) {
+                if check(self.q.len - 1 - k, e) {
                     break;
                 }
             }
@@ -454,8 +462,8 @@ impl List {
     /// Approximate bytes used, for MEMORY USAGE.
     pub fn mem_usage(&self) -> usize {
         std::mem::size_of::<Self>()
-            + self.nodes.capacity() * std::mem::size_of::<Listpack>()
-            + self.nodes.iter().map(Listpack::heap_size).sum::<usize>()
+            + self.q.nodes.capacity() * std::mem::size_of::<Listpack>()
+            + self.q.nodes.iter().map(Listpack::heap_size).sum::<usize>()
     }
 }
 

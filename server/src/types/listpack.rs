@@ -8,6 +8,10 @@
 //! as they are (RDB_TYPE_*_LISTPACK) and memory per entry is Redis's.
 //!
 //! Positions are byte offsets into the buffer, like the `unsigned char *p` of listpack.c.
+//!
+//! The buffer is a boxed slice (two words, not a `Vec`'s three) so a collection holding one
+//! fits inside a key's table entry. Its length is the capacity: the listpack's own length is
+//! `total_bytes`, and bytes past it are slack that quicklist nodes keep for the next push.
 
 use super::num::parse_i64_exact;
 use super::Elem;
@@ -18,10 +22,20 @@ const EOF: u8 = 0xFF;
 const COUNT_UNKNOWN: u16 = u16::MAX;
 
 /// A listpack: one contiguous buffer of entries.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct Listpack {
-    buf: Vec<u8>,
+    /// The listpack's bytes, then slack up to the allocation's size.
+    buf: Box<[u8]>,
 }
+
+/// Two listpacks are equal when their bytes are (slack aside).
+impl PartialEq for Listpack {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_bytes() == other.as_bytes()
+    }
+}
+
+impl Eq for Listpack {}
 
 impl std::fmt::Debug for Listpack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -161,26 +175,48 @@ fn write_backlen(l: usize, out: &mut [u8]) {
 impl Listpack {
     /// An empty listpack (7 bytes, as lpNew).
     pub fn new() -> Self {
-        let mut buf = Vec::with_capacity(HEADER + 1);
-        buf.extend_from_slice(&((HEADER + 1) as u32).to_le_bytes());
-        buf.extend_from_slice(&0u16.to_le_bytes());
-        buf.push(EOF);
-        Listpack { buf }
+        let mut buf = [0u8; HEADER + 1];
+        buf[..4].copy_from_slice(&((HEADER + 1) as u32).to_le_bytes());
+        buf[HEADER] = EOF;
+        Listpack { buf: buf.into() }
     }
 
     /// The exact bytes, as Redis would store them (DUMP/RDB payload of a listpack).
     pub fn as_bytes(&self) -> &[u8] {
-        &self.buf
+        &self.buf[..self.total()]
+    }
+
+    /// The listpack's length from its header; the buffer always holds at least that much.
+    fn total(&self) -> usize {
+        u32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]) as usize
+    }
+
+    /// Reallocates the buffer to exactly `cap` bytes (at least the listpack's length).
+    fn realloc(&mut self, cap: usize) {
+        let mut v = std::mem::take(&mut self.buf).into_vec();
+        if cap > v.len() {
+            v.reserve_exact(cap - v.len());
+        }
+        v.resize(cap, 0);
+        self.buf = v.into_boxed_slice();
+    }
+
+    /// Makes room for `n` more bytes past the listpack's end, with no slack beyond them.
+    fn grow(&mut self, n: usize) {
+        let need = self.total() + n;
+        if self.buf.len() < need {
+            self.realloc(need);
+        }
     }
 
     /// Total size in bytes (lpBytes).
     pub fn bytes_len(&self) -> usize {
-        self.buf.len()
+        self.total()
     }
 
     /// Heap bytes held (capacity included).
     pub fn heap_size(&self) -> usize {
-        self.buf.capacity()
+        self.buf.len()
     }
 
     /// Number of entries.
@@ -222,9 +258,8 @@ impl Listpack {
         self.set_count(n);
     }
 
-    fn set_total(&mut self) {
-        let t = self.buf.len() as u32;
-        self.buf[0..4].copy_from_slice(&t.to_le_bytes());
+    fn set_total(&mut self, total: usize) {
+        self.buf[0..4].copy_from_slice(&(total as u32).to_le_bytes());
     }
 
     /// Offset of the first entry.
@@ -234,7 +269,7 @@ impl Listpack {
 
     /// Offset of the last entry.
     pub fn last(&self) -> Option<usize> {
-        let end = self.buf.len() - 1;
+        let end = self.total() - 1;
         (end > HEADER).then(|| self.prev_of(end))
     }
 
@@ -348,12 +383,11 @@ impl Listpack {
     fn insert_enc(&mut self, off: usize, enc: Enc<'_>) {
         let n = enc.entry_len();
         // Exact growth, as lpInsert's realloc: a listpack carries no slack.
-        self.buf.reserve_exact(n);
-        let old = self.buf.len();
-        self.buf.resize(old + n, 0);
+        self.grow(n);
+        let old = self.total();
         self.buf.copy_within(off..old, off + n);
         enc.write(&mut self.buf[off..off + n]);
-        self.set_total();
+        self.set_total(old + n);
         self.adjust_count(1);
     }
 
@@ -374,16 +408,16 @@ impl Listpack {
 
     /// Offset of the terminator: inserting there appends.
     pub fn end(&self) -> usize {
-        self.buf.len() - 1
+        self.total() - 1
     }
 
     /// Makes room for `additional` more bytes with some slack (an eighth of the size, at
     /// least 16 bytes), so a quicklist node filled one push at a time is not reallocated
     /// on every push.
     pub fn reserve_for_growth(&mut self, additional: usize) {
-        if self.buf.capacity() - self.buf.len() < additional {
-            self.buf
-                .reserve_exact(additional.max(self.buf.len() / 8).max(16));
+        let total = self.total();
+        if self.buf.len() - total < additional {
+            self.realloc(total + additional.max(total / 8).max(16));
         }
     }
 
@@ -411,9 +445,10 @@ impl Listpack {
             end += self.entry_size(end);
             removed += 1;
         }
-        self.buf.drain(off..end);
+        let total = self.total();
+        self.buf.copy_within(end..total, off);
+        self.set_total(total - (end - off));
         self.shrink();
-        self.set_total();
         self.adjust_count(-(removed as isize));
         (self.buf[off] != EOF).then_some(off)
     }
@@ -427,20 +462,22 @@ impl Listpack {
         let old = self.entry_size(off);
         let n = enc.entry_len();
         if n > old {
-            self.buf.reserve_exact(n - old);
+            self.grow(n - old);
         }
-        self.buf.splice(off..off + old, std::iter::repeat_n(0, n));
+        let total = self.total();
+        self.buf.copy_within(off + old..total, off + n);
         enc.write(&mut self.buf[off..off + n]);
+        self.set_total(total + n - old);
         if n < old {
             self.shrink();
         }
-        self.set_total();
     }
 
     fn shrink(&mut self) {
         // Give memory back like lpDelete's realloc, without shrinking on every byte.
-        if self.buf.capacity() > self.buf.len() + self.buf.len() / 4 + 16 {
-            self.buf.shrink_to_fit();
+        let total = self.total();
+        if self.buf.len() > total + total / 4 + 16 {
+            self.realloc(total);
         }
     }
 
@@ -487,9 +524,7 @@ impl Listpack {
         if total != bytes.len() || bytes[total - 1] != EOF {
             return None;
         }
-        let lp = Listpack {
-            buf: bytes.to_vec(),
-        };
+        let lp = Listpack { buf: bytes.into() };
         let mut off = HEADER;
         let mut n = 0usize;
         while off < total - 1 {
