@@ -23,6 +23,7 @@ use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use resp_proto::{Protocol, ReplyWriter};
 
+use super::cmdstats;
 use super::lists::parse_end;
 use super::longdouble::{LongDouble, Parsed};
 use super::numbers::parse_i64;
@@ -139,16 +140,32 @@ pub struct Waiter {
     state: AtomicU8,
     /// What the serving command popped for this client (set before DELIVERED).
     taken: Mutex<Option<Taken>>,
+    /// How the answer counts in the command's statistics (set before DELIVERED).
+    answer: AtomicU8,
 }
+
+/// [`Waiter::answer`]: served by a writer (the default).
+const ANSWER_SERVED: u8 = 0;
+/// Unblocked with an error reply: counted as a failed call.
+const ANSWER_ERROR: u8 = 1;
+/// A timeout's null array (CLIENT UNBLOCK), or a cluster redirection: no statistics.
+const ANSWER_UNCOUNTED: u8 = 2;
 
 /// The blocked state a session keeps.
 pub struct Blocked {
     waiter: Arc<Waiter>,
     /// None: wait forever (timeout 0).
     deadline: Option<tokio::time::Instant>,
+    /// The blocking call's command id and duration, for its statistics at the unblock.
+    call: Option<(usize, u64)>,
 }
 
 impl Blocked {
+    /// Remembers the call that blocked (see [`cmdstats::record_unblocked`]).
+    pub(super) fn set_call(&mut self, id: usize, micros: u64) {
+        self.call = Some((id, micros));
+    }
+
     /// When the timeout passes, if ever.
     pub fn deadline(&self) -> Option<tokio::time::Instant> {
         self.deadline
@@ -632,6 +649,7 @@ fn block_or_serve(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], op: Op, deadline_ms: u6
         proto: ctx.sess.proto,
         state: AtomicU8::new(WAITING),
         taken: Mutex::new(None),
+        answer: AtomicU8::new(ANSWER_SERVED),
     });
     ctx.sess.info.blocked.store(true, Ordering::Relaxed);
     ctx.node.blocking.register(&waiter);
@@ -642,6 +660,7 @@ fn block_or_serve(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], op: Op, deadline_ms: u6
     ctx.sess.blocked = Some(Blocked {
         waiter: waiter.clone(),
         deadline,
+        call: None,
     });
     // Elements may have arrived between the attempt and the registration.
     for key in keys {
@@ -657,6 +676,7 @@ pub fn resume(node: &Node, sess: &mut Session, out: &mut BytesMut, timed_out: bo
         return false;
     };
     let w = b.waiter.clone();
+    let call = b.call;
     if timed_out
         && w.state
             .compare_exchange(WAITING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
@@ -673,6 +693,12 @@ pub fn resume(node: &Node, sess: &mut Session, out: &mut BytesMut, timed_out: bo
         sess.info.blocked.store(false, Ordering::Relaxed);
         out.extend_from_slice(&sess.info.take_pushes());
         sess.blocked = None;
+        // updateStatsOnUnblock runs for a served call and for CLIENT UNBLOCK ... ERROR; a
+        // timeout (the timer's, or CLIENT UNBLOCK's) adds nothing, as in 7.0.15.
+        let answer = w.answer.load(Ordering::Relaxed);
+        if let (Some((id, micros)), true) = (call, answer != ANSWER_UNCOUNTED) {
+            cmdstats::record_unblocked(id, micros, answer == ANSWER_ERROR);
+        }
         return true;
     }
     false
@@ -707,6 +733,7 @@ pub fn release_redirected(node: &Node, redirect: &dyn Fn(&[u8]) -> Option<String
             let mut buf = BytesMut::new();
             super::write_error(node, &mut ReplyWriter::new(&mut buf, w.proto), &err);
             w.client.push(&buf);
+            w.answer.store(ANSWER_UNCOUNTED, Ordering::Relaxed);
             w.state.store(DELIVERED, Ordering::Release);
             w.client.push_notify.notify_one();
         }
@@ -820,6 +847,12 @@ fn client_unblock(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         }
         w.client.push(&buf);
         w.client.blocked.store(false, Ordering::Relaxed);
+        let answer = if error {
+            ANSWER_ERROR
+        } else {
+            ANSWER_UNCOUNTED
+        };
+        w.answer.store(answer, Ordering::Relaxed);
         w.state.store(DELIVERED, Ordering::Release);
         w.client.push_notify.notify_one();
         true

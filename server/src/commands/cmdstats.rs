@@ -268,6 +268,23 @@ fn errors_since_mark(l: &Local) -> bool {
     l.errors_seen.replace(now) < now
 }
 
+/// One latency sample: Redis records whole microseconds in nanoseconds, clamped to the
+/// histogram's range.
+#[inline]
+fn add_sample(s: &Slot, micros: u64) {
+    let ns = micros.saturating_mul(1000).clamp(MIN_VALUE, MAX_VALUE);
+    let h = s.hist.get_or_init(|| {
+        (0..COUNTS_LEN)
+            .map(|_| AtomicU64::new(0))
+            .collect::<Vec<_>>()
+            .into_boxed_slice()
+    });
+    if let Some(c) = h.get(counts_index(ns)) {
+        bump(c, 1);
+        bump(&s.hist_total, 1);
+    }
+}
+
 /// Records a finished call of command `id` that took `micros`.
 pub fn record_call(id: usize, micros: u64) {
     let tracking = TRACKING.load(Ordering::Relaxed);
@@ -282,18 +299,41 @@ pub fn record_call(id: usize, micros: u64) {
             bump(&s.failed, 1);
         }
         if tracking {
-            // Redis records whole microseconds in nanoseconds, clamped to the range.
-            let ns = micros.saturating_mul(1000).clamp(MIN_VALUE, MAX_VALUE);
-            let h = s.hist.get_or_init(|| {
-                (0..COUNTS_LEN)
-                    .map(|_| AtomicU64::new(0))
-                    .collect::<Vec<_>>()
-                    .into_boxed_slice()
-            });
-            if let Some(c) = h.get(counts_index(ns)) {
-                bump(c, 1);
-                bump(&s.hist_total, 1);
+            add_sample(s, micros);
+        }
+    });
+}
+
+/// Records the call of command `id` that blocked (Redis 7.0 counts it and its time now;
+/// its latency sample waits for [`record_unblocked`]).
+pub fn record_blocked_call(id: usize, micros: u64) {
+    LOCAL.with(|l| {
+        let failed = errors_since_mark(l);
+        if let Some(s) = slot_of(&l.stats, id) {
+            bump(&s.calls, 1);
+            bump(&s.usec, micros);
+            if failed {
+                bump(&s.failed, 1);
             }
+        }
+    });
+}
+
+/// A blocked call of command `id` was served or timed out (updateStatsOnUnblock): Redis
+/// adds its call time again, takes the latency sample, and counts an error reply as a failed
+/// call; the number of calls stays.
+pub fn record_unblocked(id: usize, micros: u64, failed: bool) {
+    let tracking = TRACKING.load(Ordering::Relaxed);
+    LOCAL.with(|l| {
+        let Some(s) = slot_of(&l.stats, id) else {
+            return;
+        };
+        bump(&s.usec, micros);
+        if failed {
+            bump(&s.failed, 1);
+        }
+        if tracking {
+            add_sample(s, micros);
         }
     });
 }

@@ -550,7 +550,14 @@ pub fn execute(
         node.repl.finish(node, prop, cmd, args, reply);
     }
     let took = clock.lap();
-    cmdstats::record_call(cmd.id, took.as_micros() as u64);
+    match sess.blocked.as_mut() {
+        // Its latency sample is taken when it is answered.
+        Some(b) => {
+            cmdstats::record_blocked_call(cmd.id, took.as_micros() as u64);
+            b.set_call(cmd.id, took.as_micros() as u64);
+        }
+        None => cmdstats::record_call(cmd.id, took.as_micros() as u64),
+    }
     node.latency.command_ran(cmd.flags.fast, took);
     node.slowlog.record(took, args, &sess.info);
     if sess.close_after_reply {
