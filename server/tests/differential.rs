@@ -967,6 +967,70 @@ fn incrbyfloat_edge_inputs_match_redis() {
     );
 }
 
+/// The bulk strings of a flat array reply, sorted.
+fn sorted_bulks(reply: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(reply).into_owned();
+    let mut v: Vec<String> = text
+        .split("\r\n")
+        .skip(1)
+        .filter(|l| !l.starts_with('$') && !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    v.sort();
+    v
+}
+
+/// COMMAND LIST (every filter) names what redis-server names, subcommands included, less
+/// the commands this node does not serve (they are not in its table at all).
+#[test]
+fn command_list_matches_redis_for_the_commands_served() {
+    let (ours, real) = start_pair(21416, 22016);
+    let mut o = Raw::connect(ours.port);
+    let mut r = Raw::connect(real.port);
+    let filters: &[&[&str]] = &[
+        &[],
+        &["FILTERBY", "PATTERN", "config*"],
+        &["FILTERBY", "PATTERN", "*|*"],
+        &["FILTERBY", "ACLCAT", "admin"],
+        &["FILTERBY", "ACLCAT", "CONNECTION"],
+        &["FILTERBY", "ACLCAT", "nosuch"],
+        &["FILTERBY", "MODULE", "x"],
+    ];
+    for f in filters {
+        let mut args = vec!["COMMAND", "LIST"];
+        args.extend_from_slice(f);
+        let got = sorted_bulks(&o.call(&args.iter().map(|a| a.as_bytes()).collect::<Vec<_>>()));
+        let want = sorted_bulks(&r.call(&args.iter().map(|a| a.as_bytes()).collect::<Vec<_>>()));
+        for name in &got {
+            assert!(
+                want.contains(name),
+                "{args:?}: {name} is not listed by redis-server"
+            );
+        }
+        for name in want.iter().filter(|n| !got.contains(n)) {
+            let container = name.split('|').next().unwrap_or(name);
+            let info = o.call(&[b"COMMAND", b"INFO", name.as_bytes()]);
+            assert_eq!(
+                info, b"*1\r\n$-1\r\n",
+                "{args:?}: {name} is served but not listed"
+            );
+            let served = o.call(&[b"COMMAND", b"INFO", container.as_bytes()]) != b"*1\r\n$-1\r\n";
+            if container != name && served {
+                // A missing subcommand of a served container must be one this node refuses.
+                let sub = name.split('|').nth(1).unwrap_or_default();
+                let reply = o.call(&[container.as_bytes(), sub.as_bytes()]);
+                assert!(
+                    reply.starts_with(b"-ERR unknown subcommand"),
+                    "{name}: {:?}",
+                    String::from_utf8_lossy(&reply)
+                );
+            }
+        }
+    }
+    let all = sorted_bulks(&o.call(&[b"COMMAND", b"LIST"]));
+    assert!(all.iter().any(|n| n == "config|get") && all.iter().any(|n| n == "cluster|nodes"));
+}
+
 /// Everything a server sends back for `bytes` on a fresh connection, until it closes the
 /// connection or stays quiet for a moment (it may be waiting for more input).
 fn exchange(port: u16, bytes: &[u8]) -> (Vec<u8>, bool) {

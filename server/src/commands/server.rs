@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use cluster_core::Request;
 use parking_lot::Mutex;
-use resp_proto::Protocol;
+use resp_proto::{Frame, Protocol};
 
 use super::keys::reply_help;
 use super::numbers::{parse_f64, parse_i64};
@@ -133,39 +133,74 @@ fn command_docs(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// Every command COMMAND LIST shows, with its ACL categories: each command followed by its
+/// subcommands (7.0.15 lists `config|get` too), as the captured COMMAND INFO entries hold
+/// them (CLUSTER's subcommands included).
+fn listed_commands(ctx: &Ctx<'_, '_>) -> Vec<(Bytes, Vec<Bytes>)> {
+    fn entry(f: &Frame, out: &mut Vec<(Bytes, Vec<Bytes>)>) {
+        let Frame::Array(items) = f else {
+            return;
+        };
+        let Some(Frame::Bulk(name)) = items.first() else {
+            return;
+        };
+        let acl = match items.get(6) {
+            Some(Frame::Array(cats)) => cats
+                .iter()
+                .filter_map(|c| match c {
+                    Frame::SimpleString(c) => Some(c.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        out.push((name.clone(), acl));
+        if let Some(Frame::Array(subs)) = items.get(9) {
+            for sub in subs {
+                entry(sub, out);
+            }
+        }
+    }
+    let limits = resp_proto::Limits::default();
+    let mut out = Vec::new();
+    for d in ctx.node.commands.all() {
+        let mut buf = bytes::BytesMut::from(d.info_resp2);
+        if let Ok(Some(f)) = resp_proto::decode_frame(&mut buf, &limits) {
+            entry(&f, &mut out);
+        }
+    }
+    out
+}
+
 fn command_list(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    let mut names: Vec<&'static str> = Vec::new();
-    if args.len() == 2 {
-        names = ctx.node.commands.all().map(|d| d.name).collect();
+    let all = listed_commands(ctx);
+    let names: Vec<&Bytes> = if args.len() == 2 {
+        all.iter().map(|(n, _)| n).collect()
     } else if args.len() == 5 && eq(&args[2], "filterby") {
         let (kind, val) = (&args[3], &args[4]);
         if eq(kind, "module") {
+            Vec::new()
         } else if eq(kind, "aclcat") {
-            let cat = format!("@{}", String::from_utf8_lossy(val).to_lowercase());
-            names = ctx
-                .node
-                .commands
-                .all()
-                .filter(|d| d.acl.contains(&cat.as_str()))
-                .map(|d| d.name)
-                .collect();
+            let mut cat = b"@".to_vec();
+            cat.extend_from_slice(val);
+            all.iter()
+                .filter(|(_, acl)| acl.iter().any(|c| c.eq_ignore_ascii_case(&cat)))
+                .map(|(n, _)| n)
+                .collect()
         } else if eq(kind, "pattern") {
-            names = ctx
-                .node
-                .commands
-                .all()
-                .filter(|d| crate::keyspace::string_match(val, d.name.as_bytes(), true))
-                .map(|d| d.name)
-                .collect();
+            all.iter()
+                .filter(|(n, _)| crate::keyspace::string_match(val, n, true))
+                .map(|(n, _)| n)
+                .collect()
         } else {
             return Err(CmdError::SYNTAX);
         }
     } else {
         return Err(CmdError::SYNTAX);
-    }
+    };
     ctx.out.array_len(names.len());
     for n in names {
-        ctx.out.bulk(n.as_bytes());
+        ctx.out.bulk(n);
     }
     Ok(())
 }
