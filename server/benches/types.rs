@@ -123,6 +123,24 @@ fn bench(c: &mut Criterion) {
     c.bench_function("zset10k ZRANGEBYSCORE 20 items", |b| {
         b.iter(|| black_box(zl.range_by_score(&r, false, 0, -1).len()))
     });
+    // redis-benchmark's zadd: `ZADD myzset <rand> element:<rand>` with -r 100000 on one
+    // key, so after a warm-up most calls move an existing member to a new score.
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut zadd_one = |z: &mut Zset| {
+        let member = format!("element:{:012}", rng.u32(..100_000));
+        let score = f64::from(rng.u32(..100_000));
+        black_box(
+            z.add(member.as_bytes(), score, AddFlags::default(), &th)
+                .unwrap(),
+        );
+    };
+    let mut big = Zset::new();
+    for _ in 0..200_000 {
+        zadd_one(&mut big);
+    }
+    c.bench_function("zset ~86k ZADD random member and score", |b| {
+        b.iter(|| zadd_one(&mut big))
+    });
     c.bench_function("list RPUSH+LPOP", |b| {
         let mut l = List::new(-2);
         b.iter(|| {

@@ -296,7 +296,12 @@ impl Zset {
         flags: AddFlags,
         th: &Thresholds,
     ) -> Result<AddOutcome, TypesError> {
-        if let Some(cur) = self.score(member) {
+        // The skip list's position of the member, so an update needs no second lookup.
+        let found = match self {
+            Zset::Listpack(_) => self.score(member).map(|s| (None, s)),
+            Zset::Skiplist(sl) => sl.locate(member).map(|(mi, s)| (Some(mi), s)),
+        };
+        if let Some((pos, cur)) = found {
             if flags.nx {
                 return Ok(AddOutcome::Skipped);
             }
@@ -322,7 +327,10 @@ impl Zset {
                     }
                     Self::lp_insert(lp, member, new);
                 }
-                Zset::Skiplist(sl) => sl.update_score(member, new),
+                Zset::Skiplist(sl) => match pos {
+                    Some(mi) => sl.update_score_at(mi, new),
+                    None => sl.update_score(member, new),
+                },
             }
             return Ok(AddOutcome::Updated(new));
         }

@@ -1,12 +1,19 @@
-//! The `skiplist` form: Redis's skip list with spans (rank queries in O(log n)), kept in an
-//! arena of nodes addressed by u32, plus a member -> node index for O(1) ZSCORE.
+//! The `skiplist` form: Redis's skip list with spans (rank queries in O(log n)), plus a
+//! member -> element index for O(1) ZSCORE.
 //!
 //! Why a skip list rather than an order-statistic B-tree: it gives the same traversal
 //! shapes as t_zset.c (zslFirstInRange, zslGetRank, zslDeleteRangeByScore…), so the
 //! results of the not-quite-specified cases (ZRANGEBYLEX over mixed scores) follow the same
-//! path Redis takes; nodes are allocated once and never move, so the member index can hold
-//! plain u32 positions; and per element it costs one node plus one 4-byte index slot,
-//! less than Redis's node, dictEntry and bucket.
+//! path Redis takes.
+//!
+//! Layout: every node is a block of consecutive [`Link`]s in one arena — a header slot, then
+//! one link per level — addressed by the offset of its header, so a search step reads one
+//! link and finds there both where to go and the score it will meet (one cache miss per
+//! step, as Redis's node with its level array inline, with no allocation per node). Members
+//! live in a second array whose positions stay fixed while the member is in the set: the
+//! member index and ZSCAN's cursor hold those positions, while a score change that moves a
+//! node gives it a new block (with a new random level, as zslUpdateScore's delete and
+//! insert).
 
 use hashbrown::HashTable;
 
@@ -14,15 +21,17 @@ use crate::types::table::hash_bytes;
 
 const MAX_LEVEL: usize = 32;
 const NIL: u32 = u32::MAX;
+/// The head node's block starts the arena.
 const HEAD: u32 = 0;
 
+/// One arena slot. As a level link: the next node's block, the number of elements it skips
+/// and the next node's score (unused at NIL). As a node's header slot: `next` is the
+/// previous node on level 0 (the backward pointer), `span` the member's position in
+/// `members`, `score` the node's own score.
 #[derive(Clone, Copy, Debug)]
 struct Link {
     next: u32,
     span: u32,
-    /// The score of `next` (unused at NIL): a search step decides from the link it already
-    /// read, without touching the next node (one cache miss per step, as Redis's node with
-    /// its level array inline).
     score: f64,
 }
 
@@ -32,22 +41,28 @@ const END: Link = Link {
     score: 0.0,
 };
 
+/// An element's member string and where its node is.
 #[derive(Clone, Debug)]
-struct Node {
-    member: Box<[u8]>,
-    score: f64,
-    back: u32,
-    links: Box<[Link]>,
+struct Member {
+    name: Box<[u8]>,
+    /// Offset of the node's block, NIL for a free position.
+    at: u32,
+    /// The node's level count (its block is `level + 1` slots).
+    level: u8,
 }
 
 /// A sorted set's large form.
 #[derive(Clone, Debug)]
 pub struct SkipList {
-    nodes: Vec<Node>,
-    free: Vec<u32>,
+    slots: Vec<Link>,
+    /// Free blocks by level count, reused for nodes of the same level.
+    free_blocks: Vec<Vec<u32>>,
+    members: Vec<Member>,
+    free_members: Vec<u32>,
     level: usize,
     len: usize,
     tail: u32,
+    /// Positions in `members`, hashed by member.
     map: HashTable<u32>,
 }
 
@@ -69,15 +84,13 @@ fn random_level() -> usize {
 impl SkipList {
     /// An empty skip list.
     pub fn new() -> Self {
-        let head = Node {
-            member: Box::default(),
-            score: 0.0,
-            back: NIL,
-            links: vec![END; MAX_LEVEL].into_boxed_slice(),
-        };
+        let mut slots = vec![END; MAX_LEVEL + 1];
+        slots[HEAD as usize].span = NIL;
         SkipList {
-            nodes: vec![head],
-            free: Vec::new(),
+            slots,
+            free_blocks: Vec::new(),
+            members: Vec::new(),
+            free_members: Vec::new(),
             level: 1,
             len: 0,
             tail: NIL,
@@ -96,35 +109,52 @@ impl SkipList {
     }
 
     fn link(&self, x: u32, i: usize) -> Link {
-        self.nodes[x as usize].links.get(i).copied().unwrap_or(END)
+        self.slots[x as usize + 1 + i]
     }
 
     fn link_mut(&mut self, x: u32, i: usize) -> &mut Link {
-        &mut self.nodes[x as usize].links[i]
+        &mut self.slots[x as usize + 1 + i]
     }
 
-    fn node(&self, x: u32) -> &Node {
-        &self.nodes[x as usize]
+    /// The node's own score.
+    fn score_of(&self, x: u32) -> f64 {
+        self.slots[x as usize].score
     }
 
-    fn find_idx(&self, member: &[u8]) -> Option<u32> {
-        let nodes = &self.nodes;
+    /// The node's previous node on level 0 (NIL for the first).
+    fn back(&self, x: u32) -> u32 {
+        self.slots[x as usize].next
+    }
+
+    fn member_at(&self, x: u32) -> &[u8] {
+        &self.members[self.slots[x as usize].span as usize].name
+    }
+
+    fn find_member(&self, member: &[u8]) -> Option<u32> {
+        let members = &self.members;
         self.map
             .find(hash_bytes(member), |&i| {
-                nodes[i as usize].member[..] == *member
+                members[i as usize].name[..] == *member
             })
             .copied()
     }
 
+    /// The position of `member` in the member array and its score, for a following
+    /// [`SkipList::update_score_at`] without a second lookup.
+    pub(crate) fn locate(&self, member: &[u8]) -> Option<(u32, f64)> {
+        let mi = self.find_member(member)?;
+        Some((mi, self.score_of(self.members[mi as usize].at)))
+    }
+
     /// The score of `member`.
     pub fn score(&self, member: &[u8]) -> Option<f64> {
-        self.find_idx(member).map(|i| self.node(i).score)
+        self.locate(member).map(|(_, s)| s)
     }
 
     /// Whether the node `l` leads to sorts before (score, member).
     fn leads_before(&self, l: Link, score: f64, member: &[u8]) -> bool {
         l.next != NIL
-            && (l.score < score || (l.score == score && self.node(l.next).member[..] < *member))
+            && (l.score < score || (l.score == score && *self.member_at(l.next) < *member))
     }
 
     /// The last node before (score, member) on each level, and its rank.
@@ -147,15 +177,32 @@ impl SkipList {
         (update, rank)
     }
 
-    /// The predecessors of node `idx` on each level.
-    fn search_node(&self, idx: u32) -> [u32; MAX_LEVEL] {
-        let n = self.node(idx);
-        self.search(n.score, &n.member).0
+    /// The predecessors of node `x` on each level.
+    fn search_node(&self, x: u32) -> [u32; MAX_LEVEL] {
+        self.search(self.score_of(x), self.member_at(x)).0
     }
 
-    fn insert_link(&mut self, idx: u32) {
-        let score = self.node(idx).score;
-        let (mut update, mut rank) = self.search_node_ranked(idx);
+    /// A block of `level + 1` slots, reused when one of that size is free.
+    fn alloc_block(&mut self, level: usize) -> u32 {
+        if let Some(o) = self.free_blocks.get_mut(level).and_then(Vec::pop) {
+            self.slots[o as usize..=o as usize + level].fill(END);
+            return o;
+        }
+        let o = self.slots.len() as u32;
+        self.slots.resize(self.slots.len() + level + 1, END);
+        o
+    }
+
+    fn free_block(&mut self, o: u32, level: usize) {
+        if self.free_blocks.len() <= level {
+            self.free_blocks.resize_with(level + 1, Vec::new);
+        }
+        self.free_blocks[level].push(o);
+    }
+
+    /// Gives member `mi` a node with `score` and links it in.
+    fn insert_node(&mut self, mi: u32, score: f64) {
+        let (mut update, mut rank) = self.search(score, &self.members[mi as usize].name);
         let lvl = random_level();
         if lvl > self.level {
             for i in self.level..lvl {
@@ -165,7 +212,15 @@ impl SkipList {
             }
             self.level = lvl;
         }
-        self.nodes[idx as usize].links = vec![END; lvl].into_boxed_slice();
+        let idx = self.alloc_block(lvl);
+        self.slots[idx as usize] = Link {
+            next: if update[0] == HEAD { NIL } else { update[0] },
+            span: mi,
+            score,
+        };
+        let m = &mut self.members[mi as usize];
+        m.at = idx;
+        m.level = lvl as u8;
         for i in 0..lvl {
             let u = update[i];
             let ul = self.link(u, i);
@@ -183,27 +238,16 @@ impl SkipList {
         for (i, &u) in update.iter().enumerate().take(self.level).skip(lvl) {
             self.link_mut(u, i).span += 1;
         }
-        self.nodes[idx as usize].back = if update[0] == HEAD { NIL } else { update[0] };
         let next = self.link(idx, 0).next;
         if next != NIL {
-            self.nodes[next as usize].back = idx;
+            self.slots[next as usize].next = idx;
         } else {
             self.tail = idx;
         }
         self.len += 1;
     }
 
-    fn search_node_ranked(&self, idx: u32) -> ([u32; MAX_LEVEL], [u32; MAX_LEVEL]) {
-        let n = self.node(idx);
-        self.search(n.score, &n.member)
-    }
-
-    fn unlink(&mut self, idx: u32) {
-        let update = self.search_node(idx);
-        self.unlink_at(idx, &update);
-    }
-
-    /// Unlinks `idx` given its predecessors on each level.
+    /// Unlinks node `idx` given its predecessors on each level and frees its block.
     fn unlink_at(&mut self, idx: u32, update: &[u32; MAX_LEVEL]) {
         for (i, &u) in update.iter().enumerate().take(self.level) {
             let ul = self.link(u, i);
@@ -219,9 +263,9 @@ impl SkipList {
             }
         }
         let next = self.link(idx, 0).next;
-        let back = self.node(idx).back;
+        let back = self.back(idx);
         if next != NIL {
-            self.nodes[next as usize].back = back;
+            self.slots[next as usize].next = back;
         } else {
             self.tail = back;
         }
@@ -229,47 +273,60 @@ impl SkipList {
             self.level -= 1;
         }
         self.len -= 1;
+        let mi = self.slots[idx as usize].span as usize;
+        let level = usize::from(self.members[mi].level);
+        self.members[mi].at = NIL;
+        self.free_block(idx, level);
     }
 
     /// Inserts a member known to be absent.
     pub fn insert(&mut self, member: &[u8], score: f64) {
-        let node = Node {
-            member: member.into(),
-            score,
-            back: NIL,
-            links: Box::default(),
+        let m = Member {
+            name: member.into(),
+            at: NIL,
+            level: 0,
         };
-        let idx = match self.free.pop() {
+        let mi = match self.free_members.pop() {
             Some(i) => {
-                self.nodes[i as usize] = node;
+                self.members[i as usize] = m;
                 i
             }
             None => {
-                self.nodes.push(node);
-                (self.nodes.len() - 1) as u32
+                self.members.push(m);
+                (self.members.len() - 1) as u32
             }
         };
-        self.insert_link(idx);
-        let nodes = &self.nodes;
-        self.map.insert_unique(hash_bytes(member), idx, |&i| {
-            hash_bytes(&nodes[i as usize].member)
+        self.insert_node(mi, score);
+        let members = &self.members;
+        self.map.insert_unique(hash_bytes(member), mi, |&i| {
+            hash_bytes(&members[i as usize].name)
         });
     }
 
     /// Changes the score of an existing member.
     pub fn update_score(&mut self, member: &[u8], score: f64) {
-        let Some(idx) = self.find_idx(member) else {
+        if let Some(mi) = self.find_member(member) {
+            self.update_score_at(mi, score);
+        }
+    }
+
+    /// Changes the score of the member at position `mi` (from [`SkipList::locate`]).
+    pub(crate) fn update_score_at(&mut self, mi: u32, score: f64) {
+        let Some(idx) = self.members.get(mi as usize).map(|m| m.at) else {
             return;
         };
+        if idx == NIL {
+            return;
+        }
         let update = self.search_node(idx);
-        let n = self.node(idx);
-        let back_ok = n.back == NIL || self.node(n.back).score < score;
-        let next = self.link(idx, 0).next;
-        let next_ok = next == NIL || self.node(next).score > score;
+        let back = self.back(idx);
+        let back_ok = back == NIL || self.score_of(back) < score;
+        let next = self.link(idx, 0);
+        let next_ok = next.next == NIL || next.score > score;
         if back_ok && next_ok {
             // Same position: no relinking (zslUpdateScore's fast path), only the scores the
             // predecessors' links remember.
-            self.nodes[idx as usize].score = score;
+            self.slots[idx as usize].score = score;
             for (i, &u) in update.iter().enumerate().take(self.level) {
                 if self.link(u, i).next == idx {
                     self.link_mut(u, i).score = score;
@@ -278,49 +335,49 @@ impl SkipList {
             return;
         }
         self.unlink_at(idx, &update);
-        self.nodes[idx as usize].score = score;
-        self.insert_link(idx);
+        self.insert_node(mi, score);
     }
 
     /// Removes `member`; its score when it was there.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
-        let idx = self.find_idx(member)?;
-        self.remove_idx(idx)
+        let mi = self.find_member(member)?;
+        self.remove_member(mi)
     }
 
-    fn remove_idx(&mut self, idx: u32) -> Option<f64> {
-        self.unlink(idx);
-        let h = hash_bytes(&self.node(idx).member);
-        if let Ok(e) = self.map.find_entry(h, |&i| i == idx) {
+    fn remove_member(&mut self, mi: u32) -> Option<f64> {
+        let idx = self.members.get(mi as usize)?.at;
+        if idx == NIL {
+            return None;
+        }
+        let score = self.score_of(idx);
+        let update = self.search_node(idx);
+        self.unlink_at(idx, &update);
+        let h = hash_bytes(&self.members[mi as usize].name);
+        if let Ok(e) = self.map.find_entry(h, |&i| i == mi) {
             e.remove();
         }
-        let score = self.node(idx).score;
-        let n = &mut self.nodes[idx as usize];
-        n.member = Box::default();
-        n.links = Box::default();
-        self.free.push(idx);
+        self.members[mi as usize].name = Box::default();
+        self.free_members.push(mi);
         if self.len == 0 {
             *self = SkipList::new();
         }
         Some(score)
     }
 
-    /// One step of a ZSCAN cursor over the node arena: visits up to `count` live nodes from
-    /// position `cursor` (0 starts at the first) and returns the next cursor (0 when done).
-    /// Nodes never move (a score change relinks in place, a freed slot is only reused by a
-    /// new member), so every member present for the whole scan is visited exactly once.
+    /// One step of a ZSCAN cursor over the member array: visits up to `count` live
+    /// members from position `cursor` (0 starts at the first) and returns the next cursor
+    /// (0 when done). A member keeps its position while it is in the set (a score change
+    /// only moves its node) and a freed position is only reused by a new member, so every
+    /// member present for the whole scan is visited exactly once.
     pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], f64)) -> u64 {
-        let start = usize::try_from(cursor)
-            .unwrap_or(usize::MAX)
-            .max(HEAD as usize + 1);
+        let start = usize::try_from(cursor).unwrap_or(usize::MAX);
         let mut seen = 0;
-        for (i, n) in self.nodes.iter().enumerate().skip(start) {
+        for (i, m) in self.members.iter().enumerate().skip(start) {
             if seen >= count.max(1) {
                 return i as u64;
             }
-            // A freed slot has no links; a live node has at least one level.
-            if !n.links.is_empty() {
-                f(&n.member, n.score);
+            if m.at != NIL {
+                f(&m.name, self.score_of(m.at));
                 seen += 1;
             }
         }
@@ -329,16 +386,16 @@ impl SkipList {
 
     /// 0-based rank of `member` in ascending order.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
-        let idx = self.find_idx(member)?;
-        let (score, m) = (self.node(idx).score, &self.node(idx).member);
+        let mi = self.find_member(member)?;
+        let idx = self.members[mi as usize].at;
+        let score = self.score_of(idx);
         let mut x = HEAD;
         let mut rank = 0usize;
         for i in (0..self.level).rev() {
             loop {
                 let l = self.link(x, i);
                 if l.next != NIL
-                    && !(score < l.score
-                        || (score == l.score && m[..] < self.node(l.next).member[..]))
+                    && !(score < l.score || (score == l.score && *member < *self.member_at(l.next)))
                 {
                     rank += l.span as usize;
                     x = l.next;
@@ -381,7 +438,7 @@ impl SkipList {
         for i in (0..self.level).rev() {
             loop {
                 let l = self.link(x, i);
-                if l.next != NIL && pred(&self.node(l.next).member, self.node(l.next).score) {
+                if l.next != NIL && pred(self.member_at(l.next), l.score) {
                     count += l.span as usize;
                     x = l.next;
                 } else {
@@ -404,7 +461,7 @@ impl SkipList {
 
     /// Removes the elements at 0-based ranks `from..from+n`; returns them.
     pub fn remove_ranks(&mut self, from: usize, n: usize) -> Vec<(Box<[u8]>, f64)> {
-        let idxs: Vec<u32> = {
+        let mis: Vec<u32> = {
             let mut v = Vec::with_capacity(n.min(self.len));
             let mut x = if from < self.len {
                 self.by_rank(from + 1)
@@ -412,15 +469,15 @@ impl SkipList {
                 NIL
             };
             while x != NIL && v.len() < n {
-                v.push(x);
+                v.push(self.slots[x as usize].span);
                 x = self.link(x, 0).next;
             }
             v
         };
-        let mut out = Vec::with_capacity(idxs.len());
-        for idx in idxs {
-            let member = self.node(idx).member.clone();
-            if let Some(s) = self.remove_idx(idx) {
+        let mut out = Vec::with_capacity(mis.len());
+        for mi in mis {
+            let member = self.members[mi as usize].name.clone();
+            if let Some(s) = self.remove_member(mi) {
                 out.push((member, s));
             }
         }
@@ -429,17 +486,20 @@ impl SkipList {
 
     /// Heap bytes held.
     pub fn heap_size(&self) -> usize {
-        self.nodes.capacity() * std::mem::size_of::<Node>()
+        self.slots.capacity() * std::mem::size_of::<Link>()
+            + self.members.capacity() * std::mem::size_of::<Member>()
             + self
-                .nodes
+                .members
                 .iter()
-                .map(|n| {
-                    crate::types::alloc_size(n.member.len())
-                        + crate::types::alloc_size(n.links.len() * std::mem::size_of::<Link>())
-                })
+                .map(|m| crate::types::alloc_size(m.name.len()))
+                .sum::<usize>()
+            + self
+                .free_blocks
+                .iter()
+                .map(|v| v.capacity() * 4)
                 .sum::<usize>()
             + self.map.allocation_size()
-            + self.free.capacity() * 4
+            + self.free_members.capacity() * 4
     }
 }
 
@@ -456,12 +516,92 @@ impl<'a> Iterator for Walk<'a> {
         if self.at == NIL {
             return None;
         }
-        let n = self.sl.node(self.at);
+        let x = self.at;
         self.at = if self.rev {
-            n.back
+            self.sl.back(x)
         } else {
-            self.sl.link(self.at, 0).next
+            self.sl.link(x, 0).next
         };
-        Some((&n.member, n.score))
+        Some((self.sl.member_at(x), self.sl.score_of(x)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn sorted(model: &BTreeMap<Vec<u8>, f64>) -> Vec<(Vec<u8>, f64)> {
+        let mut v: Vec<(Vec<u8>, f64)> = model.iter().map(|(m, s)| (m.clone(), *s)).collect();
+        v.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        v
+    }
+
+    #[test]
+    fn moves_and_removals_reuse_blocks_and_keep_order_ranks_and_scan() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        let mut sl = SkipList::new();
+        let mut model: BTreeMap<Vec<u8>, f64> = BTreeMap::new();
+        for round in 0..20_000 {
+            let m = format!("m{}", rng.u32(..500)).into_bytes();
+            // Few distinct scores, so ties order by member.
+            let s = f64::from(rng.u32(..50));
+            match rng.u32(..10) {
+                0..=5 => match sl.locate(&m) {
+                    Some((mi, _)) => {
+                        sl.update_score_at(mi, s);
+                        model.insert(m, s);
+                    }
+                    None => {
+                        sl.insert(&m, s);
+                        model.insert(m, s);
+                    }
+                },
+                6..=8 => assert_eq!(sl.remove(&m), model.remove(&m)),
+                _ => {
+                    let from = rng.usize(..sl.len() + 1);
+                    let gone = sl.remove_ranks(from, 3);
+                    let want: Vec<(Vec<u8>, f64)> =
+                        sorted(&model).into_iter().skip(from).take(3).collect();
+                    assert_eq!(
+                        gone.iter()
+                            .map(|(m, s)| (m.to_vec(), *s))
+                            .collect::<Vec<_>>(),
+                        want
+                    );
+                    for (m, _) in want {
+                        model.remove(&m);
+                    }
+                }
+            }
+            assert_eq!(sl.len(), model.len());
+            if round % 1000 == 0 || round == 19_999 {
+                let want = sorted(&model);
+                let fwd: Vec<(Vec<u8>, f64)> =
+                    sl.walk(0, false).map(|(m, s)| (m.to_vec(), s)).collect();
+                assert_eq!(fwd, want);
+                let back: Vec<(Vec<u8>, f64)> = sl
+                    .walk(sl.len().saturating_sub(1), true)
+                    .map(|(m, s)| (m.to_vec(), s))
+                    .collect();
+                assert_eq!(back, want.iter().rev().cloned().collect::<Vec<_>>());
+                for (i, (m, s)) in want.iter().enumerate() {
+                    assert_eq!(sl.rank(m), Some(i));
+                    assert_eq!(sl.score(m), Some(*s));
+                }
+                let mut seen = Vec::new();
+                let mut cursor = 0;
+                loop {
+                    cursor = sl.scan(cursor, 7, |m, s| seen.push((m.to_vec(), s)));
+                    if cursor == 0 {
+                        break;
+                    }
+                }
+                seen.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+                assert_eq!(seen, want);
+                // Freed blocks are reused: the arena stays near its live size.
+                assert!(sl.slots.len() < 8 * (MAX_LEVEL + 1 + 2 * 500));
+            }
+        }
     }
 }
