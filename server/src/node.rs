@@ -129,7 +129,9 @@ impl Node {
         };
         Node {
             keyspace: Keyspace::new(dbs),
-            commands: CommandTable::new(),
+            commands: config
+                .command_names()
+                .map_or_else(CommandTable::new, CommandTable::renamed),
             clients: Registry::default(),
             pubsub: PubSub::default(),
             stats: Stats::default(),

@@ -1,9 +1,13 @@
 //! Configuration behaviour seen from the running binary: which directives the log notes as
-//! accepted but not acted on, and multi-argument directives given as one argument on the
-//! command line (`--save "1 3"`, as redis-server 7.0.15 takes it).
+//! accepted but not acted on, multi-argument directives given as one argument on the
+//! command line (`--save "1 3"`, as redis-server 7.0.15 takes it), and `rename-command`
+//! compared with redis-server 7.0.15.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cluster_common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use cluster_common::*;
 
@@ -50,4 +54,112 @@ fn persistence_directives_are_not_noted_as_unimplemented() {
     let log = std::fs::read_to_string(node.dir.join("node.log")).unwrap();
     // tcp-keepalive is not applied to client sockets yet; maxmemory does not evict.
     assert_eq!(noted(&log), ["tcp-keepalive", "maxmemory"], "{log}");
+}
+
+/// `program` started with a config file holding `conf` (in its own directory).
+fn with_conf(program: &str, tag: &str, port: u16, conf: &str) -> Proc {
+    let dir = std::env::temp_dir().join(format!("misc-config-{tag}-{port}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("node.conf");
+    std::fs::write(&file, conf).unwrap();
+    let child = Command::new(program)
+        .arg(&file)
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .args(["--dir", dir.to_str().unwrap(), "--logfile", "node.log"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let p = Proc {
+        port,
+        child: Some(child),
+        dir,
+    };
+    wait_until(
+        &format!("{program} on {port}"),
+        Duration::from_secs(10),
+        || try_call(port, &["PING"]).is_ok_and(|r| r == b"+PONG\r\n"),
+    );
+    p
+}
+
+#[test]
+fn rename_command_renames_and_removes_as_redis() {
+    if !have_redis() {
+        eprintln!("redis-server not installed: skipped");
+        return;
+    }
+    let long = "b840fc02d524045429941cc15f59e41cb7be6c52";
+    let conf = format!(
+        "rename-command FLUSHALL \"\"\nrename-command CONFIG myconfig\nrename-command get get2\n\
+         rename-command SET GET\nrename-command DEBUG {long}\nrename-command EVAL \"\"\n"
+    );
+    let nodes = [
+        with_conf(OURS, "rename-ours", 21511, &conf),
+        with_conf("redis-server", "rename-real", 22111, &conf),
+    ];
+    let script: &[&[&str]] = &[
+        &["FLUSHALL"],
+        &["SET", "a", "1"],
+        &["GET", "a", "1"],
+        &["get2", "a"],
+        &["GET2", "a"],
+        &["CONFIG", "GET", "port"],
+        &["MYCONFIG", "GET", "maxclients"],
+        &["myconfig", "HELP"],
+        &[long, "HELP"],
+        &[&long.to_uppercase(), "SLEEP", "0"],
+        &["DEBUG", "SLEEP", "0"],
+        &[
+            // (A container's subcommands come in Redis's random dict order: no CONFIG.)
+            "COMMAND", "INFO", "get2", "get", "config", "flushall", "set",
+        ],
+        &["COMMAND", "DOCS", "get2"],
+        &["COMMAND", "DOCS", "config"],
+        &["COMMAND", "GETKEYS", "get2", "a"],
+        &["COMMAND", "GETKEYS", "GET", "a", "b"],
+        &["COMMAND", "LIST", "FILTERBY", "PATTERN", "flush*"],
+        &["COMMAND", "LIST", "FILTERBY", "PATTERN", "get"],
+        &["MULTI"],
+        &["get2", "a"],
+        &["FLUSHALL"],
+        &["EXEC"],
+        &["EXEC"],
+    ];
+    let mut conns = [Conn::new(nodes[0].port), Conn::new(nodes[1].port)];
+    for args in script {
+        let ours = conns[0].try_call(args).unwrap();
+        let real = conns[1].try_call(args).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&ours),
+            String::from_utf8_lossy(&real),
+            "reply to {args:?}"
+        );
+    }
+    let info = call(nodes[0].port, &["COMMAND", "INFO", "myconfig"]);
+    assert!(info.starts_with("*1\r\n*10\r\n$6\r\nconfig\r\n"), "{info}");
+    // Statistics keep the command's own name.
+    let stats = call(nodes[0].port, &["INFO", "commandstats"]);
+    assert!(stats.contains("cmdstat_get:calls="), "{stats}");
+    assert!(stats.contains("cmdstat_config|get:calls="), "{stats}");
+    // A removed command leaves COMMAND COUNT and COMMAND LIST, a renamed one stays (under
+    // its own name): 240 - FLUSHALL - EVAL on redis-server.
+    let count = |p: u16| call(p, &["COMMAND", "COUNT"]);
+    assert_eq!(count(nodes[1].port), ":238\r\n");
+    let list = Conn::new(nodes[0].port).call(&["COMMAND", "LIST"]);
+    let top: Vec<&str> = list
+        .split("\r\n")
+        .filter(|l| !l.starts_with(['$', '*']) && !l.is_empty() && !l.contains('|'))
+        .collect();
+    assert_eq!(count(nodes[0].port), format!(":{}\r\n", top.len()));
+    assert!(!top.contains(&"flushall") && top.contains(&"config") && top.contains(&"get"));
 }

@@ -476,6 +476,6 @@ fn client_reply(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-fn client_help(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
-    reply_help(ctx, help_data::CLIENT)
+fn client_help(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    reply_help(ctx, args, help_data::CLIENT)
 }

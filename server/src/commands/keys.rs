@@ -41,9 +41,17 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
 }
 
 /// Writes a HELP reply (an array of status lines).
-pub(super) fn reply_help(ctx: &mut Ctx<'_, '_>, lines: &[&[u8]]) -> CmdResult {
+/// A HELP reply: its first line names the command as it was called (`args[0]`, upper-cased,
+/// so a renamed command shows its new name), the rest are `lines` after their first.
+pub(super) fn reply_help(ctx: &mut Ctx<'_, '_>, args: &[Bytes], lines: &[&[u8]]) -> CmdResult {
     ctx.out.array_len(lines.len());
-    for l in lines {
+    let mut head = args
+        .first()
+        .map(|a| a.to_ascii_uppercase())
+        .unwrap_or_default();
+    head.extend_from_slice(b" <subcommand> [<arg> [value] [opt] ...]. Subcommands are:");
+    ctx.out.simple(&head);
+    for l in lines.iter().skip(1) {
         ctx.out.simple(l);
     }
     Ok(())
@@ -685,6 +693,6 @@ fn object_freq(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     Err(CmdError::msg("ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust."))
 }
 
-fn object_help(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
-    reply_help(ctx, help_data::OBJECT)
+fn object_help(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    reply_help(ctx, args, help_data::OBJECT)
 }

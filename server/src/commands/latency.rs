@@ -25,7 +25,7 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
         "latency|graph" => graph,
         "latency|doctor" => doctor,
         "latency|histogram" => histogram,
-        "latency|help" => |ctx, _| reply_help(ctx, help_data::LATENCY),
+        "latency|help" => |ctx, args| reply_help(ctx, args, help_data::LATENCY),
         _ => return None,
     })
 }

@@ -509,6 +509,6 @@ fn pubsub_numpat(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-fn pubsub_help(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
-    reply_help(ctx, help_data::PUBSUB)
+fn pubsub_help(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
+    reply_help(ctx, args, help_data::PUBSUB)
 }

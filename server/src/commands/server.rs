@@ -28,14 +28,14 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
         "command|docs" => command_docs,
         "command|list" => command_list,
         "command|getkeys" => command_getkeys,
-        "command|help" => |ctx, _| reply_help(ctx, help_data::COMMAND),
+        "command|help" => |ctx, args| reply_help(ctx, args, help_data::COMMAND),
         "debug" => debug,
         "memory|usage" => memory_usage,
-        "memory|help" => |ctx, _| reply_help(ctx, help_data::MEMORY),
+        "memory|help" => |ctx, args| reply_help(ctx, args, help_data::MEMORY),
         "slowlog|get" => slowlog_get,
         "slowlog|len" => slowlog_len,
         "slowlog|reset" => slowlog_reset,
-        "slowlog|help" => |ctx, _| reply_help(ctx, help_data::SLOWLOG),
+        "slowlog|help" => |ctx, args| reply_help(ctx, args, help_data::SLOWLOG),
         "swapdb" => swapdb,
         "config|get" | "config|set" | "config|resetstat" | "config|rewrite" | "config|help" => {
             config
@@ -296,7 +296,7 @@ fn debug(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         return debug_reload(ctx, &args[2..]);
     }
     if eq(&args[1], "help") && args.len() == 2 {
-        return reply_help(ctx, help_data::DEBUG);
+        return reply_help(ctx, args, help_data::DEBUG);
     }
     // DEBUG is left to take the world lock itself because RELOAD needs it exclusively; the
     // other subcommands hold it shared, as every command does (inside EXEC it is held).
@@ -454,8 +454,9 @@ fn debug_subcommand(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         crate::cluster::debug(ctx, req)?;
     } else {
         return Err(CmdError::msg(format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try DEBUG HELP.",
-            String::from_utf8_lossy(sub)
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+            String::from_utf8_lossy(sub),
+            String::from_utf8_lossy(&args[0]).to_ascii_uppercase()
         )));
     }
     Ok(())
@@ -722,7 +723,7 @@ fn swapdb(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn config(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    ctx.node.config.command(&args[1..], ctx.out);
+    ctx.node.config.command_as(&args[0], &args[1..], ctx.out);
     if args[1].eq_ignore_ascii_case(b"set") {
         // Applied before the next command runs, as Redis applies CONFIG SET.
         ctx.node.apply_runtime_config();

@@ -10,6 +10,7 @@ use std::collections::HashMap as StdHashMap;
 type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::FixedState>;
 
 use super::{handler_for, Handler};
+use crate::config::CommandNames;
 
 /// A command as captured from redis-server 7.0.15.
 #[derive(Debug)]
@@ -155,6 +156,8 @@ impl Command {
 #[derive(Debug)]
 pub struct CommandTable {
     commands: HashMap<&'static str, Command>,
+    /// After `rename-command` lines: the names in force (lower case) of the commands served.
+    renamed: Option<HashMap<Box<str>, &'static str>>,
 }
 
 impl CommandTable {
@@ -206,18 +209,53 @@ impl CommandTable {
                 },
             );
         }
-        CommandTable { commands }
+        CommandTable {
+            commands,
+            renamed: None,
+        }
+    }
+
+    /// The table under the names `rename-command` lines left: a renamed command answers to
+    /// its new name only, a removed one to none (it keeps its own name in COMMAND output and
+    /// statistics, as in Redis).
+    pub fn renamed(names: &CommandNames) -> CommandTable {
+        let mut t = CommandTable::new();
+        let served = names
+            .iter()
+            .filter_map(|(now, own)| t.commands.get_key_value(own).map(|(k, _)| (now.into(), *k)))
+            .collect();
+        t.renamed = Some(served);
+        t
+    }
+
+    /// The command called `lower` (a lower-case name) now, after renames.
+    fn named(&self, lower: &str) -> Option<&Command> {
+        match &self.renamed {
+            None => self.commands.get(lower),
+            Some(names) => self.commands.get(names.get(lower)?),
+        }
+    }
+
+    /// Whether the command named `own` still answers to some name.
+    fn present(&self, own: &str) -> bool {
+        self.renamed
+            .as_ref()
+            .is_none_or(|names| names.values().any(|&n| n == own))
     }
 
     /// Finds a command by name, ignoring ASCII case.
     pub fn get(&self, name: &[u8]) -> Option<&Command> {
         let mut buf = [0u8; 32];
-        let lower = buf.get_mut(..name.len())?;
+        let Some(lower) = buf.get_mut(..name.len()) else {
+            // Only a rename can give a command a name this long.
+            let long = String::from_utf8(name.to_ascii_lowercase()).ok()?;
+            return self.renamed.as_ref().and(self.named(&long));
+        };
         for (d, s) in lower.iter_mut().zip(name) {
             *d = s.to_ascii_lowercase();
         }
         let name = std::str::from_utf8(lower).ok()?;
-        self.commands.get(name)
+        self.named(name)
     }
 
     /// Every command and subcommand with its statistics id, containers before their
@@ -240,19 +278,23 @@ impl CommandTable {
     pub fn by_full_name(&self, name: &[u8]) -> Option<&Command> {
         let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
         match lower.split_once('|') {
-            Some((c, s)) => self.commands.get(c)?.subcommands.get(s),
-            None => self.commands.get(lower.as_str()),
+            Some((c, s)) => self.named(c)?.subcommands.get(s),
+            None => self.named(lower.as_str()),
         }
     }
 
-    /// Every command, in generated (name) order.
-    pub fn all(&self) -> impl Iterator<Item = &'static CommandData> {
-        super::table_data::COMMANDS.iter()
+    /// Every command (less those `rename-command` removed), in generated (name) order.
+    pub fn all(&self) -> impl Iterator<Item = &'static CommandData> + '_ {
+        super::table_data::COMMANDS
+            .iter()
+            .filter(|d| self.present(d.name))
     }
 
     /// Number of commands.
     pub fn len(&self) -> usize {
-        self.commands.len()
+        self.renamed
+            .as_ref()
+            .map_or(self.commands.len(), HashMap::len)
     }
 
     /// Whether the table is empty.

@@ -8,8 +8,8 @@ use super::table::{self, CONFIGS, HIDDEN, IMMUTABLE, MULTI_ARG, PROTECTED};
 use super::value::{self, SetCtx};
 use super::ConfigStore;
 
+/// The lines after the first, which names the command as it was called.
 const HELP: &[&str] = &[
-    "CONFIG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
     "GET <pattern>",
     "    Return parameters matching the glob-like <pattern> and their values.",
     "SET <directive> <value>",
@@ -25,6 +25,14 @@ const HELP: &[&str] = &[
 impl ConfigStore {
     /// Runs `CONFIG <args...>` (`args[0]` is the subcommand) and writes Redis's reply.
     pub fn command(&self, args: &[Bytes], out: &mut ReplyWriter<'_>) {
+        self.command_as(b"CONFIG", args, out);
+    }
+
+    /// [`ConfigStore::command`] for the command called `name` (a `rename-command` may have
+    /// renamed CONFIG): HELP and the unknown-subcommand error name it, upper-cased, as Redis
+    /// does.
+    pub fn command_as(&self, name: &[u8], args: &[Bytes], out: &mut ReplyWriter<'_>) {
+        let name = name.to_ascii_uppercase();
         let Some(sub) = args.first() else {
             out.error(b"ERR wrong number of arguments for 'config' command");
             return;
@@ -37,7 +45,9 @@ impl ConfigStore {
             _ => {
                 let mut msg = b"ERR unknown subcommand '".to_vec();
                 msg.extend_from_slice(sub.get(..128).unwrap_or(sub));
-                msg.extend_from_slice(b"'. Try CONFIG HELP.");
+                msg.extend_from_slice(b"'. Try ");
+                msg.extend_from_slice(&name);
+                msg.extend_from_slice(b" HELP.");
                 out.error(&msg);
                 return;
             }
@@ -66,7 +76,12 @@ impl ConfigStore {
                 Err(e) => out.error(e.as_bytes()),
             },
             _ => {
-                out.array_len(HELP.len());
+                out.array_len(HELP.len() + 1);
+                let mut head = name;
+                head.extend_from_slice(
+                    b" <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+                );
+                out.simple(&head);
                 for line in HELP {
                     out.simple(line.as_bytes());
                 }

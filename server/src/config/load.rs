@@ -166,6 +166,8 @@ pub struct Loaded {
     pub modules: Vec<Vec<u8>>,
     /// `name.with.dot value` module configuration lines.
     pub module_configs: usize,
+    /// The command names after `rename-command` lines (None when there are none).
+    pub command_names: Option<super::CommandNames>,
 }
 
 /// Reads configuration text into values.
@@ -190,6 +192,7 @@ impl Loader {
                 notes: Vec::new(),
                 modules: Vec::new(),
                 module_configs: 0,
+                command_names: None,
             },
             ctx: SetCtx {
                 reading_file: true,
@@ -279,7 +282,13 @@ impl Loader {
             }
             match (name.as_str(), argc) {
                 ("include", 2) => self.include(&argv[1])?,
-                ("rename-command", 3) | ("user", 2..) => self.loaded.notes.push(format!(
+                ("rename-command", 3) => self
+                    .loaded
+                    .command_names
+                    .get_or_insert_with(Default::default)
+                    .rename(&argv[1], &argv[2])
+                    .map_err(|msg| fatal(n, line, msg))?,
+                ("user", 2..) => self.loaded.notes.push(format!(
                     "Directive '{name}' is accepted but not implemented by this server (line {n})"
                 )),
                 ("loadmodule", 2..) => self.loaded.modules.push(argv[1].clone()),

@@ -9,6 +9,7 @@
 mod command;
 pub mod grammar;
 pub mod load;
+pub mod rename;
 mod rewrite;
 pub mod table;
 pub mod value;
@@ -20,6 +21,7 @@ use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 
 pub use load::{parse_cli, Cli, LoadError, Loaded, Loader, Startup};
+pub use rename::CommandNames;
 pub use value::ObufLimit;
 use value::Value;
 
@@ -333,6 +335,7 @@ pub struct ConfigStore {
     tx: tokio::sync::watch::Sender<Arc<Config>>,
     resetstat: Mutex<Vec<ResetHook>>,
     apply_hooks: Mutex<Vec<(Vec<&'static str>, ApplyHook)>>,
+    command_names: Option<CommandNames>,
 }
 
 impl std::fmt::Debug for ConfigStore {
@@ -375,6 +378,7 @@ impl ConfigStore {
             tx,
             resetstat: Mutex::new(Vec::new()),
             apply_hooks: Mutex::new(Vec::new()),
+            command_names: loaded.command_names,
         }
     }
 
@@ -407,6 +411,11 @@ impl ConfigStore {
     /// (hooks already run are called again with the old configuration), as Redis does.
     pub fn on_apply(&self, directives: &[&'static str], f: ApplyHook) {
         self.apply_hooks.lock().push((directives.to_vec(), f));
+    }
+
+    /// The command names after the configuration's `rename-command` lines (None: none).
+    pub fn command_names(&self) -> Option<&CommandNames> {
+        self.command_names.as_ref()
     }
 
     /// The config file the server was started with, if any.
