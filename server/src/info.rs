@@ -7,8 +7,8 @@ use bytes::Bytes;
 
 use crate::node::Node;
 
-/// Sections printed by INFO / INFO default, in order.
-const DEFAULT: &[&str] = &[
+/// Every section, in the order redis-server 7.0.15 prints them.
+const ORDER: &[&str] = &[
     "server",
     "clients",
     "memory",
@@ -17,13 +17,15 @@ const DEFAULT: &[&str] = &[
     "replication",
     "cpu",
     "modules",
+    "commandstats",
     "errorstats",
+    "latencystats",
     "cluster",
     "keyspace",
 ];
 
-/// Extra sections of INFO all / everything.
-const EXTRA: &[&str] = &["commandstats", "latencystats"];
+/// Sections left out of INFO / INFO default (INFO all / everything print them).
+const NOT_DEFAULT: &[&str] = &["commandstats", "latencystats"];
 
 fn human(bytes: u64) -> String {
     let b = bytes as f64;
@@ -66,26 +68,28 @@ fn wanted(args: &[Bytes]) -> Vec<String> {
         .iter()
         .map(|a| String::from_utf8_lossy(a).to_lowercase())
         .collect();
+    let default = || {
+        ORDER
+            .iter()
+            .filter(|s| !NOT_DEFAULT.contains(s))
+            .map(|s| s.to_string())
+    };
     if names.is_empty() {
-        return DEFAULT.iter().map(|s| s.to_string()).collect();
+        return default().collect();
     }
     let mut out: Vec<String> = Vec::new();
     for n in names {
         match n.as_str() {
-            "default" => out.extend(DEFAULT.iter().map(|s| s.to_string())),
-            "all" | "everything" => {
-                out.extend(DEFAULT.iter().map(|s| s.to_string()));
-                out.extend(EXTRA.iter().map(|s| s.to_string()));
-            }
+            "default" => out.extend(default()),
+            "all" | "everything" => out.extend(ORDER.iter().map(|s| s.to_string())),
             other => out.push(other.to_string()),
         }
     }
     // Redis prints each section once, in its own order.
-    let order: Vec<&str> = DEFAULT.iter().chain(EXTRA).copied().collect();
-    order
-        .into_iter()
-        .filter(|s| out.iter().any(|o| o == s))
-        .map(str::to_string)
+    ORDER
+        .iter()
+        .filter(|s| out.iter().any(|o| o == *s))
+        .map(|s| s.to_string())
         .collect()
 }
 
@@ -99,6 +103,37 @@ pub fn render(node: &Node, args: &[Bytes]) -> String {
         section_text(node, section, &mut out);
     }
     out
+}
+
+/// MemTotal of /proc/meminfo in bytes (0 where unavailable).
+fn total_system_memory() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        })
+        .map_or(0, |kb| kb * 1024)
+}
+
+/// The `# Memory` section with every field 7.0.15 prints. This server measures only its
+/// resident size: used memory, peak and the allocator figures are that size (as Redis
+/// reports them with an allocator that gives no statistics), and there is no Lua, function,
+/// AOF or separately counted client memory, so those are 0.
+fn memory_section(node: &Node, maxmemory: u64, rss: u64, o: &mut String) -> std::fmt::Result {
+    let policy = node.config.get_text("maxmemory-policy").map_or_else(
+        || "noeviction".into(),
+        |v| String::from_utf8_lossy(&v).into_owned(),
+    );
+    let system = total_system_memory();
+    write!(
+        o,
+        "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{h}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{h}\r\nused_memory_peak:{rss}\r\nused_memory_peak_human:{h}\r\nused_memory_peak_perc:100.00%\r\nused_memory_overhead:0\r\nused_memory_startup:0\r\nused_memory_dataset:{rss}\r\nused_memory_dataset_perc:100.00%\r\nallocator_allocated:{rss}\r\nallocator_active:{rss}\r\nallocator_resident:{rss}\r\ntotal_system_memory:{system}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_vm_eval:0\r\nused_memory_lua_human:0B\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:0\r\nused_memory_vm_total:0\r\nused_memory_vm_total_human:0B\r\nused_memory_functions:0\r\nused_memory_scripts:0\r\nused_memory_scripts_human:0B\r\nmaxmemory:{maxmemory}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{policy}\r\nallocator_frag_ratio:1.00\r\nallocator_frag_bytes:0\r\nallocator_rss_ratio:1.00\r\nallocator_rss_bytes:0\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:1.00\r\nmem_fragmentation_bytes:0\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:0\r\nmem_clients_normal:0\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+        human(system),
+        human(maxmemory),
+        h = human(rss),
+    )
 }
 
 fn section_text(node: &Node, name: &str, o: &mut String) {
@@ -144,16 +179,7 @@ fn section_text(node: &Node, name: &str, o: &mut String) {
             cfg.maxclients,
             node.blocking.blocked_clients()
         ),
-        "memory" => write!(
-            o,
-            "# Memory\r\nused_memory:{rss}\r\nused_memory_human:{}\r\nused_memory_rss:{rss}\r\nused_memory_rss_human:{}\r\nused_memory_peak:{rss}\r\nused_memory_peak_human:{}\r\nmaxmemory:{}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\nmem_fragmentation_ratio:1.00\r\nmem_allocator:libc\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
-            human(rss),
-            human(rss),
-            human(rss),
-            cfg.maxmemory,
-            human(cfg.maxmemory),
-            node.config.get_text("maxmemory-policy").map(|v| String::from_utf8_lossy(&v).into_owned()).unwrap_or_else(|| "noeviction".into()),
-        ),
+        "memory" => memory_section(node, cfg.maxmemory, rss, o),
         "persistence" => {
             o.push_str(&node.persistence.info(node));
             Ok(())
