@@ -967,6 +967,84 @@ fn incrbyfloat_edge_inputs_match_redis() {
     );
 }
 
+/// A reply with what differs between two healthy servers blanked: every run of digits
+/// (times, ids, ports, sizes) becomes `N` and DEBUG OBJECT's address `ADDR`, so lengths and
+/// numbers do not count but the shape, field names and words do.
+fn masked(reply: &[u8]) -> String {
+    let text = String::from_utf8_lossy(reply);
+    let mut out = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c.is_ascii_digit() {
+            while chars.peek().is_some_and(char::is_ascii_digit) {
+                chars.next();
+            }
+            out.push('N');
+        } else {
+            out.push(c);
+        }
+    }
+    match out.split_once("Value at:") {
+        Some((head, tail)) => {
+            let rest = tail.split_once(' ').map_or("", |(_, r)| r);
+            format!("{head}Value at:ADDR {rest}")
+        }
+        None => out,
+    }
+}
+
+/// The commands of the issue whose replies carry times, ids or addresses (LASTSAVE, TIME,
+/// CLIENT ID/INFO/LIST, DEBUG OBJECT/SLEEP/CHANGE-REPL-ID, CONFIG RESETSTAT/REWRITE, QUIT...)
+/// compared with redis-server with the numbers blanked. COMMAND COUNT is left out on purpose:
+/// this node lists only the commands it serves.
+#[test]
+fn replies_with_times_and_ids_match_redis_in_shape() {
+    let (ours, real) = start_pair(21417, 22017);
+    let script: &[&[&str]] = &[
+        &["LASTSAVE"],
+        &["TIME"],
+        &["CLIENT", "ID"],
+        &["CLIENT", "SETNAME", "shape"],
+        &["CLIENT", "INFO"],
+        &["SET", "k", "12345"],
+        &["SET", "s", "some text"],
+        &["DEBUG", "OBJECT", "k"],
+        &["DEBUG", "OBJECT", "s"],
+        &["DEBUG", "OBJECT", "nosuch"],
+        &["DEBUG", "SLEEP", "0"],
+        &["DEBUG", "SLEEP", "0.01"],
+        &["DEBUG", "CHANGE-REPL-ID"],
+        &["CONFIG", "GET", "maxmemory"],
+        &["CONFIG", "RESETSTAT"],
+        &["CONFIG", "REWRITE"],
+        &["INFO", "keyspace"],
+        &["COMMAND", "INFO", "lastsave", "time", "quit"],
+    ];
+    let mut o = Raw::connect(ours.port);
+    let mut r = Raw::connect(real.port);
+    for args in script {
+        let a: Vec<&[u8]> = args.iter().map(|x| x.as_bytes()).collect();
+        assert_eq!(
+            masked(&o.call(&a)),
+            masked(&r.call(&a)),
+            "reply to {args:?}"
+        );
+    }
+    let own_entry = |c: &mut Raw| {
+        let id = String::from_utf8_lossy(&c.call(&[b"CLIENT", b"ID"]))
+            .trim_start_matches(':')
+            .trim_end()
+            .to_owned();
+        masked(&c.call(&[b"CLIENT", b"LIST", b"ID", id.as_bytes()]))
+    };
+    let mut o = Raw::connect(ours.port);
+    let mut r = Raw::connect(real.port);
+    assert_eq!(own_entry(&mut o), own_entry(&mut r));
+    // QUIT closed both connections.
+    assert_eq!(o.call(&[b"QUIT"]), r.call(&[b"QUIT"]));
+    assert!(o.read_to_close().is_empty() && r.read_to_close().is_empty());
+}
+
 /// The bulk strings of a flat array reply, sorted.
 fn sorted_bulks(reply: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(reply).into_owned();
