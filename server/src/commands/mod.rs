@@ -129,8 +129,14 @@ pub fn first_key_slot(cmd: &Command, args: &[Bytes]) -> Option<u16> {
 }
 
 /// The time a batch of commands runs at: one wall-clock reading per batch (pipelined
-/// commands run within microseconds of each other) and a monotonic mark per command for the
-/// slow log.
+/// commands run within microseconds of each other) and one monotonic reading per command
+/// for the statistics and the slow log.
+///
+/// A command's duration runs from the end of the previous command of the batch (or the
+/// batch start) to its own end, so each command costs one monotonic reading, not two.
+/// What lies between two commands is decoding and the dispatch checks, well under a
+/// microsecond; anything that may wait (a write pause, the world lock held by a writer)
+/// moves the start mark with [`Clock::restart`], so waiting is never counted.
 pub struct Clock {
     /// Unix milliseconds used by every command of the batch.
     pub now_ms: u64,
@@ -154,10 +160,15 @@ impl Clock {
         }
     }
 
-    /// Time since the previous lap (or creation).
+    /// Starts the next command's duration now (after a wait).
+    fn restart(&mut self) {
+        self.mark = std::time::Instant::now();
+    }
+
+    /// Time since the previous lap (or creation or restart); the next duration starts here.
     fn lap(&mut self) -> std::time::Duration {
         let now = std::time::Instant::now();
-        let d = now.duration_since(self.mark);
+        let d = now.saturating_duration_since(self.mark);
         self.mark = now;
         d
     }
@@ -392,7 +403,9 @@ fn process_checked(
     }
     let from_master = crate::replication::is_master_client();
     // A paused write (manual failover) waits before routing: the slot may move meanwhile.
-    node.repl.wait_write_pause(cmd, &sess.info);
+    if node.repl.wait_write_pause(cmd, &sess.info) {
+        clock.restart();
+    }
     let refusal = if from_master {
         None
     } else {
@@ -487,13 +500,23 @@ pub fn execute(
     let reply_at = out.buffer().len();
     // Propagation order locks come before the world lock (see crate::replication).
     let mut prop = node.repl.begin(cmd, args, reply_at, sess.db, clock.now_ms);
-    let mut _world =
-        (!world_held && !takes_world_write(cmd.name)).then(|| node.keyspace.world.read(sess.id));
+    let mut _world = None;
+    if !world_held && !takes_world_write(cmd.name) {
+        let (guard, waited) = node.keyspace.world.read_waited(sess.id);
+        _world = Some(guard);
+        if waited {
+            clock.restart();
+        }
+    }
     if !world_held && node.repl.needs_retry(cmd, &prop) {
         // Replication started between the check and the world lock: take the order locks.
         drop(_world.take());
         prop = node.repl.begin(cmd, args, reply_at, sess.db, clock.now_ms);
         _world = (!takes_world_write(cmd.name)).then(|| node.keyspace.world.read(sess.id));
+    }
+    if prop.is_some() {
+        // The order locks may have been waited for.
+        clock.restart();
     }
     // Writes admitted past a pause (manual failover) are counted until they are in the
     // stream, so the pauser can wait for them; refused ones wait without any lock.
@@ -525,12 +548,12 @@ pub fn execute(
                     prop = node.repl.begin(cmd, args, reply_at, sess.db, clock.now_ms);
                     _world =
                         (!takes_world_write(cmd.name)).then(|| node.keyspace.world.read(sess.id));
+                    clock.restart();
                 }
             }
         }
     }
 
-    clock.lap();
     cmdstats::call_started();
     let now = clock.now_ms;
     let result = {

@@ -311,6 +311,15 @@ impl WorldLock {
         self.buckets[(conn_id as usize) % WORLD_BUCKETS].0.read()
     }
 
+    /// Like [`WorldLock::read`], also saying whether it had to wait for a writer.
+    pub fn read_waited(&self, conn_id: u64) -> (WorldRead<'_>, bool) {
+        let lock = &self.buckets[(conn_id as usize) % WORLD_BUCKETS].0;
+        match lock.try_read() {
+            Some(g) => (g, false),
+            None => (lock.read(), true),
+        }
+    }
+
     /// Exclusive access: no other command runs until the guard is dropped.
     pub fn write(&self) -> WorldWrite<'_> {
         WorldWrite {

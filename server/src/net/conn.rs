@@ -1,9 +1,12 @@
 //! One client connection: read, run every complete command in order (pipelining), write
 //! all replies with one write, deliver pub/sub messages, honour timeouts and kills.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
@@ -104,8 +107,12 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
     drop(cfg);
     let mut config_changes = node.config.subscribe();
     // Long-lived futures: re-creating them every iteration would re-register their wakers.
+    // Once polled they stay registered, so later rounds poll them only when their cheap
+    // flag says they may be ready: polling them locks their notifier's waiter list.
     let mut killed = std::pin::pin!(handle.kill.cancelled());
     let mut notified = std::pin::pin!(handle.push_notify.notified());
+    let (mut kill_armed, mut push_armed) = (false, false);
+    let mut shown_command = "";
     loop {
         if config_changes.has_changed().unwrap_or(false) {
             timeout = config_changes.borrow_and_update().timeout;
@@ -126,12 +133,16 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
         let mut close = false;
         let mut block_timed_out = false;
         let mut pipelined = false;
+        let kill_hint = || handle.kill.is_cancelled();
+        let push_hint = || handle.push_notify.is_pending();
         tokio::select! {
             biased;
-            _ = &mut killed => break,
-            _ = &mut notified => {
+            _ = gated(&mut killed, &mut kill_armed, kill_hint) => break,
+            _ = gated(&mut notified, &mut push_armed, push_hint) => {
+                handle.push_notify.clear();
                 out.extend_from_slice(&handle.take_pushes());
                 notified.set(handle.push_notify.notified());
+                push_armed = false;
             }
             r = stream.readable() => {
                 if r.is_err() {
@@ -154,7 +165,10 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
                     tracing::warn!("Closing client that reached max query buffer length: id={} addr={}", handle.id, handle.addr);
                     close = true;
                 }
-                handle.set_last_command(sess.last_command);
+                if !std::ptr::eq(shown_command, sess.last_command) {
+                    shown_command = sess.last_command;
+                    handle.set_last_command(shown_command);
+                }
                 let ran = std::mem::take(&mut sess.commands);
                 pipelined = ran > 1;
                 node.stats.commands.fetch_add(ran, Ordering::Relaxed);
@@ -220,6 +234,24 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
     }
     let _ = stream.shutdown().await;
     commands::disconnect(node, &mut sess);
+}
+
+/// Polls `fut` the first time, then only while `hint` says it may be ready. For futures
+/// that stay registered with the task's waker once polled, and whose readiness is
+/// published (`hint`) before the waker is woken: every wakeup re-polls the select that
+/// holds this, and the hint is then seen.
+fn gated<'a, F: Future + Unpin>(
+    fut: &'a mut F,
+    armed: &'a mut bool,
+    hint: impl Fn() -> bool + 'a,
+) -> impl Future<Output = F::Output> + 'a {
+    std::future::poll_fn(move |cx| {
+        if *armed && !hint() {
+            return Poll::Pending;
+        }
+        *armed = true;
+        Pin::new(&mut *fut).poll(cx)
+    })
 }
 
 /// Reads what the socket has into `scratch`: the byte count, 0 at end of stream, or

@@ -47,8 +47,8 @@ pub struct ClientHandle {
     /// Bytes waiting in the output buffer (omem=).
     pub omem: AtomicU64,
     push: Mutex<BytesMut>,
-    /// Woken when pub/sub messages are queued.
-    pub push_notify: Notify,
+    /// Woken when pub/sub messages are queued or a blocked command was served.
+    pub push_notify: Wakeup,
     /// Cancelled to close the connection (CLIENT KILL, output limits, shutdown).
     pub kill: CancellationToken,
     pubsub_limit: (u64, u64, i64),
@@ -85,7 +85,7 @@ impl ClientHandle {
             blocked: AtomicBool::new(false),
             omem: AtomicU64::new(0),
             push: Mutex::new(BytesMut::new()),
-            push_notify: Notify::new(),
+            push_notify: Wakeup::default(),
             kill,
             pubsub_limit,
             soft_since: Mutex::new(None),
@@ -189,6 +189,39 @@ impl ClientHandle {
             *self.last_cmd.lock(),
             if self.resp3.load(Ordering::Relaxed) { 3 } else { 2 },
         )
+    }
+}
+
+/// A [`Notify`] whose pending wakeup can be seen with one atomic load: the connection
+/// loop polls its registered `Notified` future only when a wakeup is pending, instead of
+/// locking the notifier's waiter list on every batch.
+#[derive(Default)]
+pub struct Wakeup {
+    pending: AtomicBool,
+    notify: Notify,
+}
+
+impl Wakeup {
+    /// Wakes the connection (or leaves it a permit if it is not waiting).
+    pub fn notify_one(&self) {
+        self.pending.store(true, Ordering::Release);
+        self.notify.notify_one();
+    }
+
+    /// A future completing at the next (or a stored) wakeup.
+    pub fn notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.notify.notified()
+    }
+
+    /// Whether a wakeup was sent since the last [`Wakeup::clear`].
+    pub fn is_pending(&self) -> bool {
+        self.pending.load(Ordering::Acquire)
+    }
+
+    /// Forgets the pending wakeup, before its cause is handled (a wakeup sent meanwhile
+    /// sets it again).
+    pub fn clear(&self) {
+        self.pending.store(false, Ordering::Release);
     }
 }
 

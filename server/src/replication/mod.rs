@@ -256,6 +256,9 @@ pub struct Replication {
     order: Box<[OrderLock]>,
     /// A backlog exists: writes take order locks and are propagated.
     active: AtomicBool,
+    /// `master` is set (we are a replica): read by every write command, so it is not
+    /// behind the state lock.
+    replica: AtomicBool,
     /// Client writes are paused until this unix ms (manual failover); 0 = not paused.
     paused_until: AtomicU64,
     /// Client writes admitted and still running.
@@ -342,6 +345,7 @@ impl Replication {
             acked: Condvar::new(),
             order: (0..SHARDS).map(|_| OrderLock(Mutex::new(()))).collect(),
             active: AtomicBool::new(false),
+            replica: AtomicBool::new(false),
             paused_until: AtomicU64::new(0),
             inflight: AtomicUsize::new(0),
             cron_started: AtomicBool::new(false),
@@ -406,10 +410,12 @@ impl Replication {
 
     /// Whether we are a replica (REPLICAOF host port in effect).
     pub fn is_replica(&self) -> bool {
-        self.state.lock().master.is_some()
+        self.replica.load(Ordering::Acquire)
     }
 
+    /// Called under the state lock after every change of `backlog` or `master`.
     fn set_active(&self, st: &State) {
+        self.replica.store(st.master.is_some(), Ordering::Release);
         self.active.store(
             st.backlog.is_some() && st.master.is_none(),
             Ordering::Release,
@@ -652,15 +658,17 @@ impl Replication {
     }
 
     /// Blocks a client's write while writes are paused (CLIENT PAUSE WRITE semantics):
-    /// returns once the pause is lifted or expires, or the client is killed.
-    pub fn wait_write_pause(&self, cmd: &Command, client: &ClientHandle) {
+    /// returns once the pause is lifted or expires, or the client is killed. True when it
+    /// waited.
+    pub fn wait_write_pause(&self, cmd: &Command, client: &ClientHandle) -> bool {
         if !(cmd.flags.write || cmd.name == "exec") || stream::is_master_client() {
-            return;
+            return false;
         }
         if !self.paused_now() {
-            return;
+            return false;
         }
         master::block_briefly(|| !self.paused_now() || client.kill.is_cancelled());
+        true
     }
 
     /// What the cluster's election and data-age checks need: our offset, whether the link
