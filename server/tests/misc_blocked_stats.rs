@@ -111,3 +111,57 @@ fn blocked_calls_are_counted_as_redis_counts_them() {
     );
     assert_eq!(scenario(ours.port), want);
 }
+
+/// BLMOVE whose destination turned into another type while it waited: the waiter is
+/// answered WRONGTYPE and released, the element stays, the error is the BLMOVE's (not the
+/// RPUSH's) — as in 7.0.15.
+fn wrong_destination(port: u16) -> Vec<String> {
+    call(port, &["CONFIG", "RESETSTAT"]);
+    call(port, &["DEL", "q", "d"]);
+    let mut waiter = Conn::new(port);
+    let blocked =
+        std::thread::spawn(move || waiter.call(&["BLMOVE", "q", "d", "LEFT", "RIGHT", "0"]));
+    wait_until("BLMOVE blocked", Duration::from_secs(5), || {
+        call(port, &["INFO", "clients"]).contains("blocked_clients:1\r\n")
+    });
+    let mut seen = vec![
+        call(port, &["SET", "d", "text"]),
+        call(port, &["RPUSH", "q", "a"]),
+        blocked.join().unwrap(),
+        call(port, &["INFO", "clients"])
+            .lines()
+            .find(|l| l.starts_with("blocked_clients:"))
+            .unwrap_or("")
+            .to_owned(),
+        call(port, &["LRANGE", "q", "0", "-1"]),
+    ];
+    let info = call(port, &["INFO", "all"]);
+    for prefix in ["cmdstat_blmove:", "cmdstat_rpush:", "errorstat_WRONGTYPE:"] {
+        let line = info.lines().find(|l| l.starts_with(prefix)).unwrap_or("");
+        // Keep the counts, not the times.
+        let counts: Vec<&str> = line
+            .split([':', ','])
+            .filter(|f| {
+                f.starts_with("calls=") || f.starts_with("failed_calls=") || f.starts_with("count=")
+            })
+            .collect();
+        seen.push(format!("{prefix} {}", counts.join(",")));
+    }
+    seen
+}
+
+#[test]
+fn blmove_to_a_destination_of_another_type_is_answered_wrongtype_as_redis() {
+    if !have_redis() {
+        eprintln!("redis-server not installed: skipped");
+        return;
+    }
+    let ours = spawn_with(OURS, "blmove-wrongtype", 21521, 5000, false, &[]);
+    let real = spawn_with("redis-server", "blmove-wrongtype", 22121, 5000, false, &[]);
+    let want = wrong_destination(real.port);
+    assert_eq!(
+        want[2],
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n"
+    );
+    assert_eq!(wrong_destination(ours.port), want);
+}

@@ -244,6 +244,7 @@ pub(super) fn signal(node: &Node, db: usize, key: &[u8]) {
                     node.blocking.unregister(&w);
                     ready.extend(dst);
                 }
+                Served::Refused => node.blocking.unregister(&w),
                 Served::Skipped => {}
                 Served::Empty => break,
             }
@@ -256,6 +257,8 @@ enum Served {
     Yes(Option<Bytes>),
     /// Not for this waiter (wrong type, or it is no longer waiting).
     Skipped,
+    /// The waiter was answered with an error and nothing was taken.
+    Refused,
     /// The key has nothing left.
     Empty,
 }
@@ -282,12 +285,28 @@ fn serve(node: &Node, w: &Arc<Waiter>, key: &[u8]) -> Served {
         }
         Ok(None) => Served::Empty,
         Err(Unserved::Skip) => Served::Skipped,
+        Err(Unserved::WrongDestination) => {
+            // An error reply of the node's, not a failure of the command that pushed.
+            let text = CmdError::WRONG_TYPE.0;
+            node.stats.error();
+            node.stats.error_kind(&text);
+            out.error(text.as_bytes());
+            w.client.push(&buf);
+            w.client.blocked.store(false, Ordering::Relaxed);
+            w.answer.store(ANSWER_ERROR, Ordering::Relaxed);
+            w.state.store(DELIVERED, Ordering::Release);
+            w.client.push_notify.notify_one();
+            Served::Refused
+        }
     }
 }
 
 enum Unserved {
     /// Wrong type, or `claim` refused.
     Skip,
+    /// BLMOVE's destination holds another type: the claimed waiter gets WRONGTYPE and the
+    /// element stays, as 7.0.15's serveClientBlockedOnList does.
+    WrongDestination,
 }
 
 /// What the immediate attempt of a blocking command found on one key.
@@ -342,7 +361,11 @@ fn pop_for(
             .map(|sh| sh.get_mut(ds, d, now))
             .is_some_and(|e| e.is_none_or(|e| matches!(e.obj(), Some(Obj::List(_)))));
         if !dst_ok {
-            return Err(Unserved::Skip);
+            return Err(if claim() {
+                Unserved::WrongDestination
+            } else {
+                Unserved::Skip
+            });
         }
     }
     if !claim() {
