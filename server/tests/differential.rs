@@ -1045,6 +1045,53 @@ fn replies_with_times_and_ids_match_redis_in_shape() {
     assert!(o.read_to_close().is_empty() && r.read_to_close().is_empty());
 }
 
+/// Blocking commands' timeouts read as 7.0.15 reads them (strtold, then a cast to long long
+/// that makes infinite and huge values negative); each either fails or times out quickly.
+#[test]
+fn blocking_timeouts_match_redis() {
+    let (ours, real) = start_pair(21418, 22018);
+    let mut pair = Pair {
+        ours: Raw::connect(ours.port),
+        real: Raw::connect(real.port),
+    };
+    let timeouts: &[&[u8]] = &[
+        b"0x1p-7",
+        b"0X1P-8",
+        b"inf",
+        b"-inf",
+        b"infinity",
+        b"1e400",
+        b"nan",
+        b" 1",
+        b"1 ",
+        b"0.01",
+        b"1e-3",
+        b"9223372036854776",
+        b"9223372036854775807",
+        b"abc",
+        b"0x",
+        b"-1",
+        b"-0.5",
+        b"",
+    ];
+    let mut failures = Vec::new();
+    for t in timeouts {
+        for cmd in [
+            vec![b"BLPOP".to_vec(), b"nokey".to_vec(), t.to_vec()],
+            vec![b"BZPOPMIN".to_vec(), b"nokey".to_vec(), t.to_vec()],
+            words("BLMOVE nokey dst LEFT RIGHT")
+                .into_iter()
+                .chain([t.to_vec()])
+                .collect(),
+        ] {
+            if let Err(e) = pair.check(&cmd) {
+                failures.push(e);
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 /// The bulk strings of a flat array reply, sorted.
 fn sorted_bulks(reply: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(reply).into_owned();

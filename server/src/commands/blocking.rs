@@ -622,20 +622,21 @@ fn try_now(ctx: &mut Ctx<'_, '_>, keys: &[Bytes], op: &Op) -> Result<Now, CmdErr
 /// getTimeoutFromObjectOrReply in seconds: a (long double) float, not negative; the
 /// absolute deadline in unix ms, 0 for none.
 fn parse_timeout(arg: &[u8], now: u64) -> Result<u64, CmdError> {
-    let bad = || CmdError::msg("ERR timeout is not a float or out of range");
-    // string2ld decides what is a float; the value itself fits a double well enough here.
-    if !matches!(LongDouble::parse(arg), Some(Parsed::Finite(_))) {
-        return Err(bad());
-    }
-    let secs: f64 = std::str::from_utf8(arg)
-        .ok()
-        .and_then(|t| t.trim().parse().ok())
-        .ok_or_else(bad)?;
+    // string2ld decides what is a float (hex floats, inf included); the value itself fits a
+    // double well enough here.
+    let secs = match LongDouble::parse(arg) {
+        Some(Parsed::Finite(v)) => v.to_f64(),
+        Some(Parsed::Infinite) => f64::INFINITY,
+        None => return Err(CmdError::msg("ERR timeout is not a float or out of range")),
+    };
+    // `(long long)(ftval * 1000.0)`: x86-64 turns a value out of the long long range (or
+    // infinite) into LLONG_MIN, so Redis calls it negative.
     let ms = secs * 1000.0;
-    if !ms.is_finite() || ms >= 9.2e18 || ms <= -9.2e18 {
-        return Err(bad());
-    }
-    let ms = ms as i64;
+    let ms = if (-9.223_372_036_854_775_807e18..9.223_372_036_854_775_807e18).contains(&ms) {
+        ms as i64
+    } else {
+        i64::MIN
+    };
     if ms < 0 {
         return Err(CmdError::msg("ERR timeout is negative"));
     }

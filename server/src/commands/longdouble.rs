@@ -221,6 +221,19 @@ impl LongDouble {
         }
     }
 
+    /// The nearest double (infinite beyond its range, 0 below it).
+    pub fn to_f64(&self) -> f64 {
+        // Two steps, so neither factor leaves the double range before the product does.
+        let half = (self.exp / 2).clamp(-1100, 1100) as i32;
+        let rest = (self.exp - i64::from(half)).clamp(-1100, 1100) as i32;
+        let v = self.mant as f64 * 2f64.powi(half) * 2f64.powi(rest);
+        if self.neg {
+            -v
+        } else {
+            v
+        }
+    }
+
     /// The correctly rounded sum, or None when it overflows the long double range.
     pub fn add(&self, other: &LongDouble) -> Option<LongDouble> {
         let base = self.exp.min(other.exp);
@@ -307,6 +320,17 @@ mod tests {
         assert_eq!(incr("0x1.8p1", "1"), "4");
         assert_eq!(incr("0", "-0X.8"), "-0.5");
         assert_eq!(incr("0", "0x1P-2"), "0.25");
+    }
+
+    #[test]
+    fn converts_to_the_nearest_double() {
+        let f = |s: &str| fin(s).to_f64();
+        assert_eq!(f("0.05"), 0.05);
+        assert_eq!(f("-1.5"), -1.5);
+        assert_eq!(f("0x1p-3"), 0.125);
+        assert_eq!(f("1e400"), f64::INFINITY);
+        assert_eq!(f("1e-400"), 0.0);
+        assert_eq!(f("9223372036854775807"), 9.223_372_036_854_775_807e18);
     }
 
     #[test]
