@@ -632,7 +632,8 @@ fn parse_timeout(arg: &[u8], now: u64) -> Result<u64, CmdError> {
     // `(long long)(ftval * 1000.0)`: x86-64 turns a value out of the long long range (or
     // infinite) into LLONG_MIN, so Redis calls it negative.
     let ms = secs * 1000.0;
-    let ms = if (-9.223_372_036_854_775_807e18..9.223_372_036_854_775_807e18).contains(&ms) {
+    let limit = i64::MAX as f64; // 2^63
+    let ms = if (-limit..limit).contains(&ms) {
         ms as i64
     } else {
         i64::MIN
