@@ -105,7 +105,7 @@ fn ping_from(c: &Cluster, from: NodeName, gossip: usize) -> Message {
     }
     h.config_epoch = n.config_epoch;
     h.current_epoch = c.current_epoch();
-    h.myslots = n.slots.clone();
+    h.myslots = n.slots.to_set();
     let entries: Vec<GossipEntry> = c
         .nodes()
         .iter()

@@ -6,7 +6,7 @@ use cluster_bus::{NodeFlags, NodeName};
 
 use crate::cluster::Cluster;
 use crate::proto::PingKind;
-use crate::types::{Effect, LogLevel, Millis};
+use crate::types::{Effect, LinkId, LogLevel, Millis};
 
 impl Cluster {
     pub(crate) fn cron(&mut self, now: Millis, out: &mut Vec<Effect>) {
@@ -16,12 +16,14 @@ impl Cluster {
         self.blacklist.retain(|_, exp| *exp > now);
 
         // Step 2: reconnects, handshake timeouts, PFAIL count.
+        // By table position, not by name: nothing here adds a record, and a deleted one
+        // moves the next record into its position.
         self.pfail_count = 0;
-        for name in self.nodes.names() {
-            let Some(n) = self.nodes.get(&name) else {
-                continue;
-            };
+        let mut i = 0;
+        while let Some(n) = self.nodes.at(i) {
+            let name = n.name;
             if n.is_myself() || n.no_addr() {
+                i += 1;
                 continue;
             }
             if n.timed_out() {
@@ -34,30 +36,28 @@ impl Cluster {
             if n.link.is_none() {
                 self.connect(now, name, out);
             }
+            i += 1;
         }
 
         // Step 3: every 10th call, PING the oldest-pong node among 5 random ones.
         if self.cron_iteration % 10 == 0 {
-            let names = self.nodes.names();
-            let mut best: Option<(NodeName, Millis)> = None;
+            let count = self.nodes.len();
+            let mut best: Option<(LinkId, Millis)> = None;
             for _ in 0..5 {
-                let Some(name) = names.get(self.rng.usize(..names.len().max(1))) else {
+                let Some(n) = self.nodes.at(self.rng.usize(..count.max(1))) else {
                     break;
                 };
-                let Some(n) = self.nodes.get(name) else {
+                let Some(link) = n.link else {
                     continue;
                 };
-                if n.link.is_none() || n.ping_sent != 0 || n.is_myself() || n.in_handshake() {
+                if n.ping_sent != 0 || n.is_myself() || n.in_handshake() {
                     continue;
                 }
                 if best.is_none_or(|(_, p)| n.pong_received < p) {
-                    best = Some((*name, n.pong_received));
+                    best = Some((link, n.pong_received));
                 }
             }
-            if let Some(link) = best
-                .and_then(|(b, _)| self.nodes.get(&b))
-                .and_then(|n| n.link)
-            {
+            if let Some((link, _)) = best {
                 self.send_ping(now, link, PingKind::Ping, out);
             }
         }
@@ -69,10 +69,12 @@ impl Cluster {
         let mut max_replicas = 0usize;
         let mut this_replicas = 0usize;
         let mut update_state = false;
-        for name in self.nodes.names() {
-            let Some(n) = self.nodes.get(&name) else {
+        // By position again: nothing below adds or removes a record.
+        for i in 0..self.nodes.len() {
+            let Some(n) = self.nodes.at(i) else {
                 continue;
             };
+            let name = n.name;
             if n.is_myself() || n.no_addr() || n.in_handshake() {
                 continue;
             }
@@ -86,21 +88,21 @@ impl Cluster {
                     this_replicas = ok;
                 }
             }
-            // Dead link: old link, ping outstanding, nothing heard for node_timeout/2.
+            // Dead link: ping outstanding, nothing heard for node_timeout/2, old link
+            // (the link's age last: it is the one condition that needs a lookup).
             if let Some(link) = n.link {
-                let link_age = self
-                    .links
-                    .get(&link)
-                    .map_or(0, |l| now.saturating_sub(l.ctime));
-                if link_age > timeout
-                    && n.ping_sent != 0
+                if n.ping_sent != 0
                     && now.saturating_sub(n.ping_sent) > timeout / 2
                     && now.saturating_sub(n.data_received) > timeout / 2
+                    && self
+                        .links
+                        .get(&link)
+                        .is_some_and(|l| now.saturating_sub(l.ctime) > timeout)
                 {
                     self.free_link(link, Some(out));
                 }
             }
-            let Some(n) = self.nodes.get(&name) else {
+            let Some(n) = self.nodes.at(i) else {
                 continue;
             };
             if let Some(link) = n.link {
@@ -113,7 +115,7 @@ impl Cluster {
                     continue;
                 }
             }
-            let Some(n) = self.nodes.get(&name) else {
+            let Some(n) = self.nodes.at(i) else {
                 continue;
             };
             if n.ping_sent == 0 {
@@ -129,7 +131,7 @@ impl Cluster {
                     LogLevel::Verbose,
                     format!("*** NODE {} possibly failing", Self::nm(&name)),
                 );
-                if let Some(n) = self.nodes.get_mut(&name) {
+                if let Some(n) = self.nodes.at_mut(i) {
                     n.flags |= NodeFlags::PFAIL;
                 }
                 update_state = true;

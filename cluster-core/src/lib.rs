@@ -96,6 +96,7 @@ mod cron;
 mod failover;
 pub mod keyslot;
 pub mod node;
+mod node_slots;
 pub mod nodes_conf;
 mod proto;
 pub mod reply;

@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use cluster_bus::{NodeFlags, NodeName, SlotSet};
+use cluster_bus::{NodeFlags, NodeName};
+
+pub use crate::node_slots::NodeSlots;
 
 use crate::types::{LinkId, Millis};
 
@@ -16,7 +18,7 @@ pub struct Node {
     /// configEpoch as last advertised (a replica's record holds its master's).
     pub config_epoch: u64,
     /// Slots this node owns in our table.
-    pub slots: SlotSet,
+    pub slots: NodeSlots,
     /// Its master, for a replica.
     pub master: Option<NodeName>,
     /// Its replicas, in attach order.
@@ -53,10 +55,6 @@ pub struct Node {
     pub link: Option<LinkId>,
     /// Its identified inbound link to us.
     pub inbound_link: Option<LinkId>,
-    /// `slots.len()`, kept by the slot setters: the cluster state and the routing
-    /// snapshot ask every record on every input that changed the table, and counting
-    /// a 2 KiB bitmap per record made that O(N x 256) at 1000 nodes.
-    owned: u16,
 }
 
 impl Node {
@@ -66,7 +64,7 @@ impl Node {
             name,
             flags,
             config_epoch: 0,
-            slots: SlotSet::EMPTY,
+            slots: NodeSlots::default(),
             master: None,
             replicas: Vec::new(),
             ip: String::new(),
@@ -85,34 +83,28 @@ impl Node {
             fail_reports: Vec::new(),
             link: None,
             inbound_link: None,
-            owned: 0,
         }
     }
 
     /// Number of slots it owns in our table.
     pub fn slot_count(&self) -> usize {
-        usize::from(self.owned)
+        self.slots.len()
     }
     /// True if it owns at least one slot.
     pub fn has_slots(&self) -> bool {
-        self.owned != 0
+        !self.slots.is_empty()
     }
     /// Add one slot to `slots` (only the slot setters of [`crate::Cluster`]).
     pub(crate) fn add_slot(&mut self, slot: u16) {
-        if self.slots.insert(slot) {
-            self.owned += 1;
-        }
+        self.slots.insert(slot);
     }
     /// Remove one slot from `slots`.
     pub(crate) fn remove_slot(&mut self, slot: u16) {
-        if self.slots.remove(slot) {
-            self.owned = self.owned.saturating_sub(1);
-        }
+        self.slots.remove(slot);
     }
     /// Add a range of slots.
     pub(crate) fn add_slot_range(&mut self, range: std::ops::RangeInclusive<u16>) {
         self.slots.insert_range(range);
-        self.owned = u16::try_from(self.slots.len()).unwrap_or(u16::MAX);
     }
 
     /// MASTER flag.
@@ -227,6 +219,10 @@ impl Nodes {
     /// The record at position `i` in table order.
     pub fn at(&self, i: usize) -> Option<&Node> {
         self.list.get(i)
+    }
+    /// The record at position `i`, mutable.
+    pub(crate) fn at_mut(&mut self, i: usize) -> Option<&mut Node> {
+        self.list.get_mut(i)
     }
     /// Names in table order.
     pub fn names(&self) -> Vec<NodeName> {

@@ -7,6 +7,7 @@
 //! into a running node's state (where non-zero ping/pong times become "now", replicas'
 //! epochs become 0, and every link starts disconnected) is [`crate::Cluster::load`].
 
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use cluster_bus::{NodeFlags, NodeName, CLUSTER_SLOTS, NAME_LEN};
@@ -254,6 +255,9 @@ impl NodesConf {
             last_vote_epoch: 0,
         };
         let mut myself_seen = false;
+        // Names seen so far: a set, not a scan of the lines before (O(N²) for a file
+        // of N lines; the simulator loads a thousand 1000-line files).
+        let mut names = HashSet::new();
         for (i, raw) in text.split('\n').enumerate() {
             let line = i + 1;
             let err = |kind| ConfError { line, kind };
@@ -285,7 +289,7 @@ impl NodesConf {
                 }
                 myself_seen = true;
             }
-            if conf.nodes.iter().any(|n| n.name == node.name) {
+            if !names.insert(node.name) {
                 return Err(err(ConfErrorKind::DuplicateNode(name_text(&node.name))));
             }
             conf.nodes.push(node);

@@ -171,10 +171,10 @@ impl Harness {
             Some(m) if n.is_replica() => {
                 h.slaveof = m;
                 let mn = self.c.nodes().get(&m).unwrap();
-                h.myslots = mn.slots.clone();
+                h.myslots = mn.slots.to_set();
                 h.config_epoch = mn.config_epoch;
             }
-            _ => h.myslots = n.slots.clone(),
+            _ => h.myslots = n.slots.to_set(),
         }
         h
     }
