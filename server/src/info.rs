@@ -105,6 +105,19 @@ pub fn render(node: &Node, args: &[Bytes]) -> String {
     out
 }
 
+/// uname's system name, release and machine, as Redis prints them (`Linux 6.1.0 x86_64`).
+fn os_name() -> String {
+    let read = |f: &str| {
+        std::fs::read_to_string(format!("/proc/sys/kernel/{f}"))
+            .map(|v| v.trim().to_owned())
+            .ok()
+    };
+    match (read("ostype"), read("osrelease")) {
+        (Some(sys), Some(rel)) => format!("{sys} {rel} {}", std::env::consts::ARCH),
+        _ => format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
+    }
+}
+
 /// MemTotal of /proc/meminfo in bytes (0 where unavailable).
 fn total_system_memory() -> u64 {
     std::fs::read_to_string("/proc/meminfo")
@@ -154,11 +167,10 @@ fn section_text(node: &Node, name: &str, o: &mut String) {
     let _ = match name {
         "server" => write!(
             o,
-            "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:{}\r\nos:{} {}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\nrust_node_version:{}\r\n",
+            "# Server\r\nredis_version:{}\r\nredis_git_sha1:00000000\r\nredis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:{}\r\nos:{}\r\narch_bits:64\r\nmonotonic_clock:POSIX clock_gettime\r\nmultiplexing_api:epoll\r\natomicvar_api:c11-builtin\r\ngcc_version:0.0.0\r\nprocess_id:{}\r\nprocess_supervised:no\r\nrun_id:{}\r\ntcp_port:{}\r\nserver_time_usec:{}\r\nuptime_in_seconds:{}\r\nuptime_in_days:{}\r\nhz:{}\r\nconfigured_hz:{}\r\nlru_clock:{}\r\nexecutable:{}\r\nconfig_file:{}\r\nio_threads_active:0\r\nrust_node_version:{}\r\n",
             crate::VERSION,
             if cfg.cluster_enabled { "cluster" } else { "standalone" },
-            std::env::consts::OS,
-            std::env::consts::ARCH,
+            os_name(),
             std::process::id(),
             node.run_id,
             cfg.port,

@@ -435,6 +435,12 @@ fn debug_subcommand(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         );
         drop(shard);
         ctx.out.simple(text.as_bytes());
+    } else if eq(sub, "log") && args.len() == 3 {
+        tracing::warn!("DEBUG LOG: {}", String::from_utf8_lossy(&args[2]));
+        ctx.out.ok();
+    } else if eq(sub, "error") && args.len() == 3 {
+        // Written as given, as 7.0.15 does: no ERR added, not an error reply of the stats.
+        ctx.out.error(&args[2]);
     } else if eq(sub, "change-repl-id") && args.len() == 2 {
         *ctx.node.replid.lock() = (0..40)
             .map(|_| char::from(b"0123456789abcdef"[fastrand::usize(..16)]))
