@@ -13,7 +13,7 @@ use super::keys::reply_help;
 use super::numbers::{parse_f64, parse_i64};
 use super::session::Session;
 use super::strings::as_str;
-use super::{help_data, resolve, CmdError, CmdResult, Ctx, Handler};
+use super::{help_data, CmdError, CmdResult, Ctx, Handler};
 use crate::keyspace::{key_slot, lru_clock, Entry, StrEncoding, StrRef, Value};
 use crate::node::Node;
 
@@ -205,27 +205,39 @@ fn command_list(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
+/// The key arguments of `args` (a whole command) as COMMAND GETKEYS and cluster routing see
+/// them: key specs, or the numkeys and MIGRATE KEYS forms.
+fn key_positions(cmd: &super::Command, args: &[Bytes]) -> Option<Vec<usize>> {
+    if cmd.name == "migrate" {
+        return Some(super::migrate::keys(args));
+    }
+    super::movable_keys(cmd.name, args)
+        .or_else(|| (cmd.keys.first != 0).then(|| cmd.keys.key_indices(args.len()).collect()))
+}
+
 fn command_getkeys(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let inner = &args[2..];
-    let cmd = match resolve(&ctx.node.commands, inner) {
-        Ok(c) => c,
-        Err(e) if e.starts_with("ERR wrong number") => {
-            return Err(CmdError::msg(
-                "ERR Invalid number of arguments specified for command",
-            ))
-        }
-        Err(_) => return Err(CmdError::msg("ERR Invalid command specified")),
-    };
-    if cmd.keys.first == 0 {
-        return Err(CmdError::msg("ERR The command has no key arguments"));
+    let invalid = || CmdError::msg("ERR Invalid command specified");
+    // lookupCommand: a container's subcommand when one is given, else the container.
+    let mut cmd = ctx.node.commands.get(&inner[0]).ok_or_else(invalid)?;
+    if let (false, Some(sub)) = (cmd.subcommands.is_empty(), inner.get(1)) {
+        cmd = super::table::subcommand(cmd, sub).ok_or_else(invalid)?;
     }
-    let idx: Vec<usize> = cmd.keys.key_indices(inner.len()).collect();
+    // Which positions hold keys is known before the arity check, as in Redis.
+    let Some(idx) = key_positions(cmd, inner) else {
+        return Err(CmdError::msg("ERR The command has no key arguments"));
+    };
+    if !cmd.arity_ok(inner.len()) {
+        return Err(CmdError::msg(
+            "ERR Invalid number of arguments specified for command",
+        ));
+    }
     if idx.is_empty() {
         return Err(CmdError::msg("ERR Invalid arguments specified for command"));
     }
     ctx.out.array_len(idx.len());
     for i in idx {
-        ctx.out.bulk(&inner[i]);
+        ctx.out.bulk(inner.get(i).map_or(&b""[..], |k| k));
     }
     Ok(())
 }
