@@ -274,6 +274,41 @@ pub fn resolve<'t>(table: &'t CommandTable, args: &[Bytes]) -> Result<&'t Comman
     Ok(sub)
 }
 
+/// The last plain command (no subcommands) a connection resolved, by the exact bytes its
+/// name was sent as: a client repeating a command skips the table lookup. The table does
+/// not change while the node runs (renames come from the config file), so an entry never
+/// goes stale.
+#[derive(Default)]
+pub struct Resolved<'t> {
+    name: [u8; Resolved::MAX_NAME],
+    cmd: Option<&'t Command>,
+}
+
+impl<'t> Resolved<'t> {
+    /// Longest name kept (every command name but a few subcommand containers fits).
+    const MAX_NAME: usize = 16;
+
+    /// [`resolve`], through the one-entry cache.
+    fn resolve(&mut self, table: &'t CommandTable, args: &[Bytes]) -> Result<&'t Command, String> {
+        if let (Some(cmd), Some(name)) = (self.cmd, args.first()) {
+            if self.name.get(..cmd.name.len()) == Some(&name[..]) && cmd.arity_ok(args.len()) {
+                return Ok(cmd);
+            }
+        }
+        let found = resolve(table, args)?;
+        if let Some(name) = args.first() {
+            // A subcommand's name has the container's in front: those are not cached.
+            if !found.name.contains('|') && name.len() == found.name.len() {
+                if let Some(slot) = self.name.get_mut(..name.len()) {
+                    slot.copy_from_slice(name);
+                    self.cmd = Some(found);
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
 /// Refuses a command before it runs (rejectCommand): the transaction is flagged, and a
 /// refused EXEC discards the transaction with EXECABORT.
 fn reject(
@@ -347,27 +382,40 @@ pub fn process(
     args: Vec<Bytes>,
     clock: &mut Clock,
 ) -> After {
+    process_cached(node, sess, out, args, clock, &mut Resolved::default())
+}
+
+/// [`process`] for a connection that keeps its last resolved command in `resolved`.
+pub fn process_cached<'n>(
+    node: &'n Node,
+    sess: &mut Session,
+    out: &mut ReplyWriter<'_>,
+    args: Vec<Bytes>,
+    clock: &mut Clock,
+    resolved: &mut Resolved<'n>,
+) -> After {
     // An empty command is skipped, as Redis skips `*0` (the decoder never yields one).
     let Some(name) = args.first() else {
         return After::Continue;
     };
     // ASKING is one-shot: any other command ends it, unless inside MULTI (resetClient).
     let keeps_asking = name.eq_ignore_ascii_case(b"asking");
-    let after = process_checked(node, sess, out, args, clock);
+    let after = process_checked(node, sess, out, args, clock, resolved);
     if !keeps_asking && !sess.in_multi() {
         sess.cluster.asking = false;
     }
     after
 }
 
-fn process_checked(
-    node: &Node,
+fn process_checked<'n>(
+    node: &'n Node,
     sess: &mut Session,
     out: &mut ReplyWriter<'_>,
     args: Vec<Bytes>,
     clock: &mut Clock,
+    resolved: &mut Resolved<'n>,
 ) -> After {
-    let cmd = match resolve(&node.commands, &args) {
+    let cmd = match resolved.resolve(&node.commands, &args) {
         Ok(c) => c,
         Err(e) => {
             let failed = arity_failed(&node.commands, &args);
