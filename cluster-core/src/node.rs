@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use cluster_bus::{NodeFlags, NodeName};
 
-pub use crate::node_slots::NodeSlots;
+pub use crate::node_slots::{NodeSlots, SlotRanges};
 
 use crate::types::{LinkId, Millis};
 
@@ -161,6 +161,10 @@ impl Nodes {
     /// The record for `name`, mutable.
     pub fn get_mut(&mut self, name: &NodeName) -> Option<&mut Node> {
         self.index.get(name).and_then(|i| self.list.get_mut(*i))
+    }
+    /// The position of `name` in table order.
+    pub(crate) fn position(&self, name: &NodeName) -> Option<usize> {
+        self.index.get(name).copied()
     }
     /// True if known.
     pub fn contains(&self, name: &NodeName) -> bool {

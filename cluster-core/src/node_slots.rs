@@ -38,6 +38,25 @@ impl Default for Repr {
     }
 }
 
+/// Iterator over the runs of a [`NodeSlots`], see [`NodeSlots::ranges`].
+#[derive(Debug, Clone)]
+pub enum SlotRanges<'a> {
+    /// Over the stored runs.
+    Runs(std::slice::Iter<'a, (u16, u16)>),
+    /// Over a bitmap's runs.
+    Bits(cluster_bus::Ranges<'a>),
+}
+
+impl Iterator for SlotRanges<'_> {
+    type Item = RangeInclusive<u16>;
+    fn next(&mut self) -> Option<RangeInclusive<u16>> {
+        match self {
+            SlotRanges::Runs(it) => it.next().map(|r| r.0..=r.1),
+            SlotRanges::Bits(it) => it.next(),
+        }
+    }
+}
+
 /// Index of the first run ending at or after `slot`.
 fn run_at(runs: &[(u16, u16)], slot: u16) -> usize {
     runs.partition_point(|r| r.1 < slot)
@@ -68,12 +87,11 @@ impl NodeSlots {
     }
 
     /// The maximal runs of consecutive members, ascending.
-    pub fn ranges(&self) -> impl Iterator<Item = RangeInclusive<u16>> + '_ {
-        let (runs, bits) = match &self.repr {
-            Repr::Runs(runs) => (Some(runs.iter().map(|r| r.0..=r.1)), None),
-            Repr::Bits(b) => (None, Some(b.ranges())),
-        };
-        runs.into_iter().flatten().chain(bits.into_iter().flatten())
+    pub fn ranges(&self) -> SlotRanges<'_> {
+        match &self.repr {
+            Repr::Runs(runs) => SlotRanges::Runs(runs.iter()),
+            Repr::Bits(b) => SlotRanges::Bits(b.ranges()),
+        }
     }
 
     /// The same set as a bitmap (message headers, UPDATE).

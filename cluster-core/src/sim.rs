@@ -856,15 +856,11 @@ impl Sim {
         let Some((_, first)) = running.first() else {
             return Ok(());
         };
-        if let Some(s) = first.owners().iter().position(Option::is_none) {
+        if let Some(s) = (0..cluster_bus::CLUSTER_SLOTS).find(|s| first.slot_owner(*s).is_none()) {
             return Err(format!("slot {s} unassigned"));
         }
         for (i, c) in &running {
-            // One table compare per node; find the slot only when they differ.
-            if c.owners() != first.owners() {
-                let s = (0..cluster_bus::CLUSTER_SLOTS)
-                    .find(|s| c.slot_owner(*s) != first.slot_owner(*s))
-                    .unwrap_or(0);
+            if let Some(s) = c.first_owner_difference(first) {
                 return Err(format!("node{i} disagrees on slot {s}"));
             }
         }
