@@ -1210,6 +1210,82 @@ fn command_list_matches_redis_for_the_commands_served() {
     assert!(all.iter().any(|n| n == "config|get") && all.iter().any(|n| n == "cluster|nodes"));
 }
 
+/// More protocol inputs (bad lengths and signs, NUL bytes, bare CR/LF, quoting, QUIT in a
+/// pipeline, limits at and past their bounds): the same replies and the same closing.
+#[test]
+fn more_protocol_inputs_match_redis() {
+    let (ours, real) = start_pair(21419, 22019);
+    let cases: &[&[u8]] = &[
+        b"*1\r\n$-1\r\n",
+        b"*-5\r\nPING\r\n",
+        b"$3\r\nfoo\r\n",
+        b"*1\r\n:1\r\n",
+        b"*1\r\n+PING\r\n",
+        b"*2\r\n$3\r\nGET\r\n$99999999999\r\n",
+        b"*1048577\r\n",
+        b"*1048576\r\n",
+        b"*1\r\n$0\r\n\r\n",
+        b"*1\r\n$4\r\nPINGxx",
+        b"*1\r\n$4\r\nPING\r\r",
+        b"*1\r$4\r\nPING\r\n",
+        b"*1\n$4\nPING\n",
+        b"*01\r\n$4\r\nPING\r\n",
+        b"*+1\r\n$4\r\nPING\r\n",
+        b"*1\r\n$+4\r\nPING\r\n",
+        b"*1\r\n$04\r\nPING\r\n",
+        b"*1 \r\n$4\r\nPING\r\n",
+        b"* 1\r\n",
+        b"*\r\n",
+        b"*1\r\n$\r\n",
+        b"\x00PING\r\n",
+        b"PI\x00NG\r\n",
+        b"*2\r\n$4\r\nECHO\r\n$3\r\na\x00b\r\n",
+        b"ECHO \"a\\x00b\"\r\n",
+        b"ECHO 'a\\'b'\r\n",
+        b"ECHO \"\\u0041\"\r\n",
+        b"ECHO \"\\\"\"\r\n",
+        b"ECHO \"a\"\"b\"\r\n",
+        b"ECHO a\"b\"\r\n",
+        b"\"\"\r\n",
+        b"''\r\nPING\r\n",
+        b"*1\r\n$4\r\nQUIT\r\nPING\r\n",
+        b"QUIT\r\nPING\r\n",
+        b"*2\r\n$4\r\nPING\r\n",
+        b"*9223372036854775808\r\n",
+        b"*-9223372036854775809\r\n",
+        b"*1\r\n$-9223372036854775808\r\n",
+        b"*1\r\n$512000000000\r\n",
+        b"*1\r\n$536870912\r\n",
+        b"*1\r\n$1\r\nab\r\n",
+        b"\r\n",
+        b"\n",
+        b" \r\n",
+        b"\t\r\n",
+        b"PING\r",
+        b"*1\r\n$4\r\nPING",
+        b"ECHO \\x41\r\n",
+        b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nv\r\n\r\nGET k\r\n",
+    ];
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|case| {
+            let a = exchange(ours.port, case);
+            let b = exchange(real.port, case);
+            (a != b).then(|| {
+                format!(
+                    "input {:?}\n  ours: {:?} closed={}\n  real: {:?} closed={}",
+                    String::from_utf8_lossy(case),
+                    String::from_utf8_lossy(&a.0),
+                    a.1,
+                    String::from_utf8_lossy(&b.0),
+                    b.1
+                )
+            })
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
 /// Everything a server sends back for `bytes` on a fresh connection, until it closes the
 /// connection or stays quiet for a moment (it may be waiting for more input).
 fn exchange(port: u16, bytes: &[u8]) -> (Vec<u8>, bool) {
