@@ -76,6 +76,12 @@ pub(crate) struct Todo {
     pub routing: bool,
     /// Something else changed: rebuild only if the snapshot's non-slot parts differ.
     pub routing_check: bool,
+    /// A record's name, address or hostname was written, or a record was added, since
+    /// the snapshot last matched the table: the next check compares the listed nodes
+    /// one by one. Without it the check compares only the state, our master and the
+    /// open slots, since nothing else could differ (a walk over every slot owner's
+    /// strings per saving input was the largest cost of forming 1000 nodes).
+    pub route_nodes: bool,
     pub handle_failover: bool,
     /// A [`Effect::SaveConfig`] already pushed in this `handle` call, with its fsync.
     pub save_pushed: Option<bool>,
@@ -479,9 +485,10 @@ impl Cluster {
         let stale = |c: &Self| {
             c.last_routing
                 .as_deref()
-                .is_none_or(|last| !c.routing_unchanged_but_slots(last))
+                .is_none_or(|last| !c.routing_unchanged_but_slots(last, c.todo.route_nodes))
         };
-        if self.todo.routing || (check && stale(self)) {
+        let (rebuild, checked) = (self.todo.routing, check);
+        if rebuild || (check && stale(self)) {
             self.todo.routing = false;
             let r = Arc::new(self.routing());
             if self.last_routing.as_deref() != Some(&*r) {
@@ -489,6 +496,15 @@ impl Cluster {
                 out.push(Effect::Routing(r));
             }
         }
+        // Either way the snapshot now matches the table.
+        if rebuild || checked {
+            self.todo.route_nodes = false;
+        }
+    }
+
+    /// A record's name, ip, port or hostname changed, or a record was added.
+    pub(crate) fn route_fields_changed(&mut self) {
+        self.todo.route_nodes = true;
     }
 
     /// New configuration; our record follows the announced ip/ports/hostname.
@@ -515,6 +531,7 @@ impl Cluster {
             me.cport = cport;
             me.pport = pport;
             me.hostname = host;
+            self.route_fields_changed();
             self.save(false);
         }
     }
@@ -1048,7 +1065,9 @@ impl Cluster {
     /// True when [`Cluster::routing`] would give `last` again, provided no slot changed
     /// owner (the slot setters ask for a full rebuild instead): O(N) without
     /// building the 16384-entry table.
-    fn routing_unchanged_but_slots(&self, last: &Routing) -> bool {
+    /// `nodes`: compare the listed nodes too (see [`Todo::route_nodes`]); debug builds
+    /// check that skipping them was right.
+    fn routing_unchanged_but_slots(&self, last: &Routing, nodes: bool) -> bool {
         if last.state_ok != (self.state == Health::Ok)
             || last.my_master != self.route_master()
             || last.migrating != self.migrating
@@ -1056,6 +1075,17 @@ impl Cluster {
         {
             return false;
         }
+        if !nodes {
+            debug_assert!(
+                self.route_nodes_unchanged(last),
+                "a record's routing fields changed without route_fields_changed()"
+            );
+            return true;
+        }
+        self.route_nodes_unchanged(last)
+    }
+
+    fn route_nodes_unchanged(&self, last: &Routing) -> bool {
         let mut before = last.nodes.iter();
         let same = self.route_nodes().all(|n| {
             before.next().is_some_and(|r| {

@@ -740,6 +740,7 @@ impl Cluster {
         n.port = port;
         n.cport = cport;
         self.nodes.insert(n);
+        self.route_fields_changed();
     }
 
     /// cluster-bus.md §15 / client-behaviour.md FAILOVER.
@@ -904,6 +905,7 @@ impl Cluster {
             let old = self.myself;
             let new = random_name(&mut self.rng);
             self.nodes.rename(&old, new);
+            self.route_fields_changed();
             self.myself = new;
             Self::log(
                 out,

@@ -523,6 +523,7 @@ impl Cluster {
                         format!("IP address for this node updated to {local}"),
                     );
                     self.me_mut().ip = local;
+                    self.route_fields_changed();
                     self.save(false);
                 }
             }
@@ -542,6 +543,7 @@ impl Cluster {
                 n.cport = hdr.cport;
                 n.pport = hdr.pport;
                 self.nodes.insert(n);
+                self.route_fields_changed();
                 self.save(false);
                 self.process_gossip(now, None, body, out);
             }
@@ -568,6 +570,7 @@ impl Cluster {
                     format!("Handshake with node {} completed.", Self::nm(&hdr.sender)),
                 );
                 self.nodes.rename(&ln, hdr.sender);
+                self.route_fields_changed();
                 for l in self.links.values_mut() {
                     if l.node == Some(ln) {
                         l.node = Some(hdr.sender);
@@ -587,6 +590,7 @@ impl Cluster {
                     n.pport = 0;
                     n.cport = 0;
                 }
+                self.route_fields_changed();
                 self.free_link(link, Some(out));
                 self.save(false);
                 return;
@@ -716,6 +720,7 @@ impl Cluster {
         if let Some(n) = self.nodes.get_mut(&s) {
             if n.hostname != hostname {
                 n.hostname = hostname;
+                self.route_fields_changed();
                 self.save(false);
             }
         }
@@ -773,6 +778,7 @@ impl Cluster {
             n.pport = hdr.pport;
             n.flags.remove(NodeFlags::NOADDR);
         }
+        self.route_fields_changed();
         if let Some(l) = old_link {
             self.free_link(l, Some(out));
         }
@@ -862,6 +868,7 @@ impl Cluster {
                     node.pport = e.pport;
                     node.cport = e.cport;
                     node.flags.remove(NodeFlags::NOADDR);
+                    self.route_fields_changed();
                     if let Some(l) = old_link {
                         self.free_link(l, Some(out));
                     }
@@ -881,6 +888,7 @@ impl Cluster {
                 n.cport = e.cport;
                 n.pport = e.pport;
                 self.nodes.insert(n);
+                self.route_fields_changed();
                 self.save(false);
             }
         }
