@@ -135,12 +135,15 @@ pub fn first_key_slot(cmd: &Command, args: &[Bytes]) -> Option<u16> {
 /// A command's duration runs from the end of the previous command of the batch (or the
 /// batch start) to its own end, so each command costs one monotonic reading, not two.
 /// What lies between two commands is decoding and the dispatch checks, well under a
-/// microsecond; anything that may wait (a write pause, the world lock held by a writer)
-/// moves the start mark with [`Clock::restart`], so waiting is never counted.
+/// microsecond. Anything else (a wait for a write pause, for the world lock held by a
+/// writer, or commands that were queued or refused instead of run) makes the next
+/// command read its own start ([`Clock::restart`]), so it is never counted.
 pub struct Clock {
     /// Unix milliseconds used by every command of the batch.
     pub now_ms: u64,
     mark: std::time::Instant,
+    /// The mark is not where the next command starts: read the clock before it runs.
+    stale: bool,
 }
 
 impl Clock {
@@ -149,6 +152,7 @@ impl Clock {
         Clock {
             now_ms: crate::keyspace::now_ms(),
             mark: std::time::Instant::now(),
+            stale: false,
         }
     }
 
@@ -157,19 +161,29 @@ impl Clock {
         Clock {
             now_ms,
             mark: std::time::Instant::now(),
+            stale: false,
         }
     }
 
-    /// Starts the next command's duration now (after a wait).
+    /// The next command's duration starts when it starts, not at the mark.
     fn restart(&mut self) {
-        self.mark = std::time::Instant::now();
+        self.stale = true;
     }
 
-    /// Time since the previous lap (or creation or restart); the next duration starts here.
+    /// Called right before a handler runs: reads the start if the mark is stale.
+    fn start(&mut self) {
+        if self.stale {
+            self.mark = std::time::Instant::now();
+            self.stale = false;
+        }
+    }
+
+    /// Time since the start; the next duration starts here.
     fn lap(&mut self) -> std::time::Duration {
         let now = std::time::Instant::now();
         let d = now.saturating_duration_since(self.mark);
         self.mark = now;
+        self.stale = false;
         d
     }
 }
@@ -400,7 +414,12 @@ pub fn process_cached<'n>(
     };
     // ASKING is one-shot: any other command ends it, unless inside MULTI (resetClient).
     let keeps_asking = name.eq_ignore_ascii_case(b"asking");
+    let ran = sess.commands;
     let after = process_checked(node, sess, out, args, clock, resolved);
+    if sess.commands == ran {
+        // Queued or refused: that time is no part of the next command's duration.
+        clock.restart();
+    }
     if !keeps_asking && !sess.in_multi() {
         sess.cluster.asking = false;
     }
@@ -602,6 +621,7 @@ pub fn execute(
         }
     }
 
+    clock.start();
     cmdstats::call_started();
     let now = clock.now_ms;
     let result = {
@@ -630,7 +650,10 @@ pub fn execute(
         None => cmdstats::record_call(cmd.id, took.as_micros() as u64),
     }
     node.latency.command_ran(cmd.flags.fast, took);
-    node.slowlog.record(took, args, &sess.info);
+    // EXEC is not logged itself (its commands are), as 7.0's skip_slowlog flag says.
+    if !cmd.data.is_some_and(|d| d.flags.contains(&"skip_slowlog")) {
+        node.slowlog.record(took, args, &sess.info);
+    }
     if sess.close_after_reply {
         After::Close
     } else {
