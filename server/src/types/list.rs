@@ -462,6 +462,7 @@ impl List {
     /// Approximate bytes used, for MEMORY USAGE.
     pub fn mem_usage(&self) -> usize {
         std::mem::size_of::<Self>()
+            + std::mem::size_of::<Quicklist>()
             + self.q.nodes.capacity() * std::mem::size_of::<Listpack>()
             + self.q.nodes.iter().map(Listpack::heap_size).sum::<usize>()
     }
