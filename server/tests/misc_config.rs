@@ -163,3 +163,62 @@ fn rename_command_renames_and_removes_as_redis() {
     assert_eq!(count(nodes[0].port), format!(":{}\r\n", top.len()));
     assert!(!top.contains(&"flushall") && top.contains(&"config") && top.contains(&"get"));
 }
+
+/// One command from a client bound to `from`, its reply's first line.
+fn call_from(from: &str, port: u16, args: &[&str]) -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let src: std::net::SocketAddr = format!("{from}:0").parse().unwrap();
+    sock.bind(&src.into()).unwrap();
+    let dst: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    sock.connect(&dst.into()).unwrap();
+    let mut stream: std::net::TcpStream = sock.into();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut req = format!("*{}\r\n", args.len());
+    for a in args {
+        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    stream.write_all(req.as_bytes()).unwrap();
+    let mut line = String::new();
+    BufReader::new(stream).read_line(&mut line).unwrap();
+    line
+}
+
+/// `enable-debug-command local` and `enable-protected-configs local` let in clients
+/// connected from 127.0.0.1 only (127.0.0.2 is not local for Redis), as redis-server 7.0.15.
+#[test]
+fn local_means_from_127_0_0_1_as_redis() {
+    if !have_redis() {
+        eprintln!("redis-server not installed: skipped");
+        return;
+    }
+    let args = [
+        "--enable-debug-command",
+        "local",
+        "--enable-protected-configs",
+        "local",
+        "--protected-mode",
+        "no",
+    ];
+    let ours = spawn_with(OURS, "local", 21512, 5000, false, &args);
+    let real = spawn_with("redis-server", "local", 22112, 5000, false, &args);
+    for from in ["127.0.0.1", "127.0.0.2"] {
+        for cmd in [
+            &["DEBUG", "SLEEP", "0"][..],
+            &["CONFIG", "SET", "dir", "."],
+            &["CONFIG", "SET", "hz", "11"],
+        ] {
+            assert_eq!(
+                call_from(from, ours.port, cmd),
+                call_from(from, real.port, cmd),
+                "{cmd:?} from {from}"
+            );
+        }
+    }
+    assert_eq!(
+        call_from("127.0.0.2", ours.port, &["DEBUG", "SLEEP", "0"]).get(..26),
+        Some("-ERR DEBUG command not all")
+    );
+}

@@ -246,8 +246,9 @@ fn command_getkeys(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 pub(super) const DEBUG_NOT_ALLOWED: &str = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
 
 /// Whether DEBUG may run for this client.
-pub(super) fn debug_allowed(node: &Node, _sess: &Session) -> bool {
-    node.config.current().enable_debug_command
+pub(super) fn debug_allowed(node: &Node, sess: &Session) -> bool {
+    let local = crate::config::is_local_peer(sess.info.addr.ip());
+    node.config.current().enable_debug_command.allows(local)
 }
 
 /// Redis's mixDigest: xor in the data's hash, then hash the digest itself.
@@ -741,7 +742,10 @@ fn swapdb(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn config(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    ctx.node.config.command_as(&args[0], &args[1..], ctx.out);
+    let local = crate::config::is_local_peer(ctx.sess.info.addr.ip());
+    ctx.node
+        .config
+        .command_as(&args[0], &args[1..], local, ctx.out);
     if args[1].eq_ignore_ascii_case(b"set") {
         // Applied before the next command runs, as Redis applies CONFIG SET.
         ctx.node.apply_runtime_config();

@@ -25,13 +25,14 @@ const HELP: &[&str] = &[
 impl ConfigStore {
     /// Runs `CONFIG <args...>` (`args[0]` is the subcommand) and writes Redis's reply.
     pub fn command(&self, args: &[Bytes], out: &mut ReplyWriter<'_>) {
-        self.command_as(b"CONFIG", args, out);
+        self.command_as(b"CONFIG", args, false, out);
     }
 
     /// [`ConfigStore::command`] for the command called `name` (a `rename-command` may have
     /// renamed CONFIG): HELP and the unknown-subcommand error name it, upper-cased, as Redis
-    /// does.
-    pub fn command_as(&self, name: &[u8], args: &[Bytes], out: &mut ReplyWriter<'_>) {
+    /// does. `local`: the client is connected from 127.0.0.1 or ::1 (`enable-protected-configs
+    /// local`).
+    pub fn command_as(&self, name: &[u8], args: &[Bytes], local: bool, out: &mut ReplyWriter<'_>) {
         let name = name.to_ascii_uppercase();
         let Some(sub) = args.first() else {
             out.error(b"ERR wrong number of arguments for 'config' command");
@@ -61,7 +62,7 @@ impl ConfigStore {
         }
         match lower.as_slice() {
             b"get" => self.config_get(&args[1..], out),
-            b"set" => match self.config_set(&args[1..]) {
+            b"set" => match self.config_set(&args[1..], local) {
                 Ok(()) => out.ok(),
                 Err(e) => out.error(e.as_bytes()),
             },
@@ -132,11 +133,11 @@ impl ConfigStore {
     }
 
     /// CONFIG SET name value [name value ...]: all or nothing, checks in Redis's order.
-    fn config_set(&self, args: &[Bytes]) -> Result<(), String> {
+    fn config_set(&self, args: &[Bytes], local: bool) -> Result<(), String> {
         if args.len() % 2 == 1 {
             return Err("ERR syntax error".into());
         }
-        let protected_ok = self.current().enable_protected_configs;
+        let protected_ok = self.current().enable_protected_configs.allows(local);
         // (index, alias used, name as given, value)
         let mut targets: Vec<(usize, bool, &Bytes, &Bytes)> = Vec::with_capacity(args.len() / 2);
         for pair in args.chunks_exact(2) {

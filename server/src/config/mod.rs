@@ -38,6 +38,42 @@ pub enum LogLevel {
     Warning,
 }
 
+/// `enable-debug-command`, `enable-protected-configs`: who may use what they guard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allow {
+    /// Nobody (`no`, the default).
+    No,
+    /// Every client (`yes`).
+    Yes,
+    /// Clients connected from 127.0.0.1 or ::1 (`local`).
+    Local,
+}
+
+impl Allow {
+    fn from_num(n: i128) -> Allow {
+        match n {
+            1 => Allow::Yes,
+            2 => Allow::Local,
+            _ => Allow::No,
+        }
+    }
+
+    /// Whether a client is allowed; `local` says it is connected from 127.0.0.1 or ::1
+    /// (Redis's islocalClient compares those two texts: 127.0.0.2 is not local).
+    pub fn allows(self, local: bool) -> bool {
+        match self {
+            Allow::No => false,
+            Allow::Yes => true,
+            Allow::Local => local,
+        }
+    }
+}
+
+/// Whether a peer is local as Redis's islocalClient sees it.
+pub fn is_local_peer(ip: std::net::IpAddr) -> bool {
+    ip == std::net::Ipv4Addr::LOCALHOST || ip == std::net::Ipv6Addr::LOCALHOST
+}
+
 /// `cluster-preferred-endpoint-type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EndpointType {
@@ -108,11 +144,10 @@ pub struct Config {
     /// Worker threads of the runtime: `io-threads` when the configuration sets it, otherwise
     /// the number of cores.
     pub worker_threads: usize,
-    /// `enable-debug-command` is `yes` or `local`.
-    pub enable_debug_command: bool,
-    /// `enable-protected-configs` is `yes` (`local` needs the client's address, which CONFIG
-    /// SET does not see here, so it counts as `no`).
-    pub enable_protected_configs: bool,
+    /// `enable-debug-command`.
+    pub enable_debug_command: Allow,
+    /// `enable-protected-configs`.
+    pub enable_protected_configs: Allow,
     /// `cluster-config-file`.
     pub cluster_config_file: String,
     /// `cluster-port` (0 = port + 10000).
@@ -266,8 +301,8 @@ impl Config {
             } else {
                 cores
             },
-            enable_debug_command: num(values, "enable-debug-command") != 0,
-            enable_protected_configs: num(values, "enable-protected-configs") == 1,
+            enable_debug_command: Allow::from_num(num(values, "enable-debug-command")),
+            enable_protected_configs: Allow::from_num(num(values, "enable-protected-configs")),
             cluster_config_file: string(values, "cluster-config-file").unwrap_or_default(),
             cluster_port: clamp(num(values, "cluster-port"), u16::MAX),
             cluster_node_timeout: clamp(num(values, "cluster-node-timeout"), u64::MAX),
