@@ -816,7 +816,9 @@ impl Cluster {
         for e in body.gossip.iter() {
             let flags = e.flags;
             let bad = flags.intersects(NodeFlags::PFAIL | NodeFlags::FAIL);
-            if self.nodes.contains(&e.node) {
+            // One name lookup per entry: nothing below removes a record, so the
+            // position stays valid (an insert only appends).
+            if let Some(pos) = self.nodes.position(&e.node) {
                 if let Some(s) = sender.filter(|_| sender_is_master && e.node != self.myself) {
                     if bad {
                         if self.add_failure_report(now, e.node, s) {
@@ -831,7 +833,7 @@ impl Cluster {
                             );
                         }
                         self.mark_node_as_failing_if_needed(now, e.node, out);
-                    } else if self.del_failure_report(now, e.node, s) {
+                    } else if self.del_failure_report_at(now, pos, s) {
                         Self::log(
                             out,
                             LogLevel::Verbose,
@@ -843,10 +845,11 @@ impl Cluster {
                         );
                     }
                 }
-                let reports = self.failure_reports_count(now, e.node);
-                let Some(node) = self.nodes.get_mut(&e.node) else {
+                let validity = self.report_validity();
+                let Some(node) = self.nodes.at_mut(pos) else {
                     continue;
                 };
+                let reports = Self::valid_reports(node, now, validity);
                 if !bad && node.ping_sent == 0 && reports == 0 {
                     let pong = u64::from(e.pong_received) * 1000;
                     if pong <= now.saturating_add(500) && pong > node.pong_received {
@@ -916,16 +919,12 @@ impl Cluster {
     }
 
     /// §11.2 — `clusterNodeDelFailureReport`. True if one was removed.
-    fn del_failure_report(&mut self, now: Millis, about: NodeName, from: NodeName) -> bool {
-        let validity = self
-            .cfg
-            .node_timeout
-            .saturating_mul(FAIL_REPORT_VALIDITY_MULT);
-        let Some(n) = self.nodes.get_mut(&about) else {
+    fn del_failure_report_at(&mut self, now: Millis, pos: usize, from: NodeName) -> bool {
+        let validity = self.report_validity();
+        let Some(n) = self.nodes.at_mut(pos) else {
             return false;
         };
-        n.fail_reports
-            .retain(|(_, t)| now.saturating_sub(*t) <= validity);
+        Self::valid_reports(n, now, validity);
         let before = n.fail_reports.len();
         n.fail_reports.retain(|(r, _)| *r != from);
         before != n.fail_reports.len()
@@ -933,13 +932,20 @@ impl Cluster {
 
     /// §11.2 — `clusterNodeFailureReportsCount`: valid reports (2 × node_timeout).
     pub(crate) fn failure_reports_count(&mut self, now: Millis, about: NodeName) -> usize {
-        let validity = self
-            .cfg
+        let validity = self.report_validity();
+        self.nodes
+            .get_mut(&about)
+            .map_or(0, |n| Self::valid_reports(n, now, validity))
+    }
+
+    fn report_validity(&self) -> Millis {
+        self.cfg
             .node_timeout
-            .saturating_mul(FAIL_REPORT_VALIDITY_MULT);
-        let Some(n) = self.nodes.get_mut(&about) else {
-            return 0;
-        };
+            .saturating_mul(FAIL_REPORT_VALIDITY_MULT)
+    }
+
+    /// Drop `n`'s expired failure reports; how many are left.
+    fn valid_reports(n: &mut Node, now: Millis, validity: Millis) -> usize {
         n.fail_reports
             .retain(|(_, t)| now.saturating_sub(*t) <= validity);
         n.fail_reports.len()
