@@ -222,3 +222,23 @@ fn local_means_from_127_0_0_1_as_redis() {
         Some("-ERR DEBUG command not all")
     );
 }
+
+/// Protected mode (no password) refuses clients that are not local in the same sense: from
+/// 127.0.0.2 too, as redis-server 7.0.15 does.
+#[test]
+fn protected_mode_refuses_127_0_0_2_as_redis() {
+    if !have_redis() {
+        eprintln!("redis-server not installed: skipped");
+        return;
+    }
+    let ours = spawn_with(OURS, "protected", 21513, 5000, false, &[]);
+    let real = spawn_with("redis-server", "protected", 22113, 5000, false, &[]);
+    for from in ["127.0.0.1", "127.0.0.2"] {
+        assert_eq!(
+            call_from(from, ours.port, &["PING"]),
+            call_from(from, real.port, &["PING"]),
+            "PING from {from}"
+        );
+    }
+    assert!(call_from("127.0.0.2", ours.port, &["PING"]).starts_with("-DENIED"));
+}

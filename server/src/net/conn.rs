@@ -40,7 +40,10 @@ pub(super) fn start(
     let _ = stream.set_nodelay(true);
     let refusal = if node.clients.len() >= cfg.maxclients as usize {
         Some(MAX_CLIENTS_REACHED)
-    } else if cfg.protected_mode && cfg.requirepass.is_none() && !peer.ip().is_loopback() {
+    } else if cfg.protected_mode
+        && cfg.requirepass.is_none()
+        && !crate::config::is_local_peer(peer.ip())
+    {
         Some(PROTECTED_MODE_DENIED)
     } else {
         None
