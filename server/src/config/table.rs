@@ -504,7 +504,7 @@ pub static CONFIGS: &[Spec] = &[
         INT_MAX,
         -2,
     ),
-    i("tcp-keepalive", NONE, MOD, 0, INT_MAX, 300),
+    i("tcp-keepalive", NONE, MOD | USED, 0, INT_MAX, 300),
     i("cluster-migration-barrier", NONE, MOD | USED, 0, INT_MAX, 1),
     i("active-defrag-cycle-min", NONE, MOD, 1, 99, 1),
     i("active-defrag-cycle-max", NONE, MOD, 1, 99, 25),

@@ -29,6 +29,16 @@ const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mod
 /// Read buffer growth step.
 const READ_CHUNK: usize = 16 * 1024;
 
+/// `tcp-keepalive` as Redis's anetKeepAlive sets it: probes after `secs` idle, then every
+/// third of that (at least 1 s), three of them.
+fn keepalive(stream: &TcpStream, secs: u64) -> std::io::Result<()> {
+    let ka = socket2::TcpKeepalive::new()
+        .with_time(Duration::from_secs(secs))
+        .with_interval(Duration::from_secs((secs / 3).max(1)))
+        .with_retries(3);
+    socket2::SockRef::from(stream).set_tcp_keepalive(&ka)
+}
+
 /// Sets up and spawns the task of a freshly accepted connection.
 pub(super) fn start(
     node: Arc<Node>,
@@ -39,6 +49,9 @@ pub(super) fn start(
     node.stats.connections.fetch_add(1, Ordering::Relaxed);
     let cfg = node.config.current();
     let _ = stream.set_nodelay(true);
+    if cfg.tcp_keepalive > 0 {
+        let _ = keepalive(&stream, cfg.tcp_keepalive);
+    }
     let refusal = if node.clients.len() >= cfg.maxclients as usize {
         Some(MAX_CLIENTS_REACHED)
     } else if cfg.protected_mode
