@@ -730,6 +730,9 @@ const WORDS: &[&str] = &[
     "REFCOUNT",
     "FREQ",
     "HELP",
+    "CHANNELS",
+    "NUMSUB",
+    "NUMPAT",
 ];
 const NAMES: &[&str] = &[
     "GET",
@@ -783,6 +786,11 @@ const NAMES: &[&str] = &[
     "MOVE",
     "PING",
     "ECHO",
+    "PTTL",
+    "INCRBYFLOAT",
+    "FLUSHALL",
+    "PUBLISH",
+    "PUBSUB",
 ];
 
 fn pick(list: &'static [&'static str]) -> impl Strategy<Value = Vec<u8>> {
