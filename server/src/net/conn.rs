@@ -39,6 +39,14 @@ fn keepalive(stream: &TcpStream, secs: u64) -> std::io::Result<()> {
     socket2::SockRef::from(stream).set_tcp_keepalive(&ka)
 }
 
+/// The line Redis logs when a client breaks its `client-output-buffer-limit`.
+fn log_output_limit(handle: &ClientHandle) {
+    tracing::warn!(
+        "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+        handle.info_line(crate::keyspace::now_ms()).trim_end()
+    );
+}
+
 /// Sets up and spawns the task of a freshly accepted connection.
 pub(super) fn start(
     node: Arc<Node>,
@@ -121,6 +129,7 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
     let mut out = BytesMut::with_capacity(READ_CHUNK);
     let query_limit = cfg.client_query_buffer_limit;
     let mut timeout = cfg.timeout;
+    let mut obuf_limits = cfg.client_output_buffer_limit;
     drop(cfg);
     let mut config_changes = node.config.subscribe();
     // Long-lived futures: re-creating them every iteration would re-register their wakers.
@@ -133,7 +142,9 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
     let mut resolved = commands::Resolved::default();
     loop {
         if config_changes.has_changed().unwrap_or(false) {
-            timeout = config_changes.borrow_and_update().timeout;
+            let cfg = config_changes.borrow_and_update();
+            timeout = cfg.timeout;
+            obuf_limits = cfg.client_output_buffer_limit;
         }
         let idle = async {
             if timeout == 0 || sess.in_pubsub() || sess.blocked.is_some() {
@@ -212,6 +223,13 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
                 &mut resolved,
             );
         }
+        // client-output-buffer-limit: replies at the hard limit close the client unsent, as
+        // Redis's checkClientOutputBufferLimits; the soft limit is timed while they wait.
+        let class = obuf_limits[if sess.in_pubsub() { 2 } else { 0 }];
+        if class.hard > 0 && out.len() as u64 >= class.hard {
+            log_output_limit(handle);
+            break;
+        }
         if !out.is_empty() {
             if pipelined {
                 // Let the other connections with input run their commands first, then
@@ -232,10 +250,25 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
             }
             if !out.is_empty() {
                 handle.omem.store(out.len() as u64, Ordering::Relaxed);
+                // Redis closes a client whose pending replies stay at the soft limit for more
+                // than its seconds (counted in whole seconds, hence the extra one).
+                let over_soft = class.soft > 0 && out.len() as u64 >= class.soft;
+                let soft_timer = async move {
+                    if over_soft {
+                        let secs = u64::try_from(class.soft_seconds).unwrap_or(0) + 1;
+                        tokio::time::sleep(Duration::from_secs(secs)).await;
+                    } else {
+                        std::future::pending::<()>().await;
+                    }
+                };
                 let written = tokio::select! {
                     biased;
                     _ = &mut killed => break,
                     w = stream.write_all(&out) => w,
+                    _ = soft_timer => {
+                        log_output_limit(handle);
+                        break;
+                    }
                 };
                 handle.omem.store(0, Ordering::Relaxed);
                 if written.is_err() {
