@@ -117,7 +117,7 @@ fn requirepass_gates_commands_until_auth() {
     let mut d = Raw::connect(s.port);
     assert_eq!(
         d.cmd(&["HELLO", "3"]),
-        "-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n"
+        "-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time\r\n"
     );
 }
 

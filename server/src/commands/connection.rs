@@ -71,12 +71,17 @@ fn auth(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 /// clientSetName's check: printable ASCII without spaces; empty clears the name.
-fn set_name(ctx: &mut Ctx<'_, '_>, name: &Bytes) -> CmdResult {
+fn check_name(name: &[u8]) -> CmdResult {
     if name.iter().any(|&b| !(b'!'..=b'~').contains(&b)) {
         return Err(CmdError::msg(
             "ERR Client names cannot contain spaces, newlines or special characters.",
         ));
     }
+    Ok(())
+}
+
+fn set_name(ctx: &mut Ctx<'_, '_>, name: &Bytes) -> CmdResult {
+    check_name(name)?;
     ctx.sess.info.set_name(if name.is_empty() {
         None
     } else {
@@ -121,8 +126,12 @@ fn hello(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         }
         ctx.sess.authenticated = true;
     }
+    // 7.0.15 checks the name after AUTH and before requiring authentication.
+    if let Some(n) = name {
+        check_name(n)?;
+    }
     if !ctx.sess.authenticated {
-        return Err(CmdError::msg("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+        return Err(CmdError::msg("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
     if let Some(n) = name {
         set_name(ctx, n)?;
