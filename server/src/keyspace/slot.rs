@@ -39,22 +39,51 @@ const fn crc16_tables() -> [[u16; 256]; 4] {
 
 static CRC16_TABLES: [[u16; 256]; 4] = crc16_tables();
 
+/// The register after four more bytes.
+#[inline]
+fn crc16_step4(crc: u16, [b0, b1, b2, b3]: [u8; 4]) -> u16 {
+    let [t0, t1, t2, t3] = &CRC16_TABLES;
+    let [hi, lo] = crc.to_be_bytes();
+    t3[usize::from(hi ^ b0)] ^ t2[usize::from(lo ^ b1)] ^ t1[usize::from(b2)] ^ t0[usize::from(b3)]
+}
+
+/// The register after one more byte.
+#[inline]
+fn crc16_step(crc: u16, b: u8) -> u16 {
+    (crc << 8) ^ CRC16_TABLES[0][usize::from(((crc >> 8) as u8) ^ b)]
+}
+
 /// CRC-16/XMODEM (poly 0x1021, init 0, not reflected), as Redis's crc16.c.
 pub fn crc16(bytes: &[u8]) -> u16 {
-    let [t0, t1, t2, t3] = &CRC16_TABLES;
     let mut chunks = bytes.chunks_exact(4);
-    let mut crc = 0u16;
+    let crc = (&mut chunks).fold(0, |crc, c| crc16_step4(crc, [c[0], c[1], c[2], c[3]]));
+    chunks
+        .remainder()
+        .iter()
+        .fold(crc, |crc, &b| crc16_step(crc, b))
+}
+
+/// The CRC of a key without `{` (one pass, the common case), or `None` if it has one.
+fn crc16_untagged(key: &[u8]) -> Option<u16> {
+    const BRACES: u32 = u32::from_ne_bytes([b'{'; 4]);
+    let mut chunks = key.chunks_exact(4);
+    let mut crc = 0;
     for c in &mut chunks {
-        let [b0, b1, b2, b3] = [c[0], c[1], c[2], c[3]];
-        let [hi, lo] = crc.to_be_bytes();
-        crc = t3[usize::from(hi ^ b0)]
-            ^ t2[usize::from(lo ^ b1)]
-            ^ t1[usize::from(b2)]
-            ^ t0[usize::from(b3)];
+        let bytes = [c[0], c[1], c[2], c[3]];
+        // A zero byte in `x` is a `{` in the chunk.
+        let x = u32::from_ne_bytes(bytes) ^ BRACES;
+        if x.wrapping_sub(0x0101_0101) & !x & 0x8080_8080 != 0 {
+            return None;
+        }
+        crc = crc16_step4(crc, bytes);
     }
-    chunks.remainder().iter().fold(crc, |crc, &b| {
-        (crc << 8) ^ t0[usize::from(((crc >> 8) as u8) ^ b)]
-    })
+    for &b in chunks.remainder() {
+        if b == b'{' {
+            return None;
+        }
+        crc = crc16_step(crc, b);
+    }
+    Some(crc)
 }
 
 /// The part of `key` that is hashed: the first non-empty `{tag}`, else the whole key (§1.2).
@@ -76,7 +105,11 @@ fn memchr_byte(b: u8, hay: &[u8]) -> Option<usize> {
 
 /// The hash slot of `key` (0..16383).
 pub fn key_slot(key: &[u8]) -> u16 {
-    crc16(hash_part(key)) & 0x3FFF
+    let crc = match crc16_untagged(key) {
+        Some(crc) => crc,
+        None => crc16(hash_part(key)),
+    };
+    crc & 0x3FFF
 }
 
 #[cfg(test)]
@@ -118,6 +151,30 @@ mod tests {
             for len in 1..9 {
                 let key = vec![b; len];
                 assert_eq!(crc16(&key), crc16_bitwise(&key));
+            }
+        }
+    }
+
+    /// The one-pass slot of untagged keys against hashing what `hash_part` picks, with a
+    /// `{` (or a byte next to it in value) at every position of keys of up to 12 bytes.
+    #[test]
+    fn one_pass_slot_matches_hash_part() {
+        for len in 0..13 {
+            for pos in 0..len.max(1) {
+                for mark in [b'{', b'}', b'z', b'|', 0x7a, 0xfb] {
+                    let mut key: Vec<u8> = (0..len).map(|i| b'a' + i as u8).collect();
+                    if let Some(k) = key.get_mut(pos) {
+                        *k = mark;
+                    }
+                    if len > pos + 2 {
+                        key[len - 1] = b'}';
+                    }
+                    assert_eq!(
+                        key_slot(&key),
+                        crc16_bitwise(hash_part(&key)) & 0x3FFF,
+                        "{key:?}"
+                    );
+                }
             }
         }
     }
