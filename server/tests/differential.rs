@@ -1154,6 +1154,61 @@ fn blocking_timeouts_match_redis() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Top-level elements of an array reply, as their own bytes.
+fn elements(reply: &[u8]) -> Vec<Vec<u8>> {
+    let mut buf = bytes::BytesMut::from(reply);
+    let limits = resp_proto::Limits::default();
+    let Some(header) = reply.iter().position(|&b| b == b'\n') else {
+        return Vec::new();
+    };
+    let _ = buf.split_to(header + 1);
+    let mut items = Vec::new();
+    while !buf.is_empty() {
+        let mut probe = buf.clone();
+        match resp_proto::decode_frame(&mut probe, &limits) {
+            Ok(Some(_)) => items.push(buf.split_to(buf.len() - probe.len()).to_vec()),
+            _ => break,
+        }
+    }
+    items
+}
+
+/// COMMAND with no subcommand (redis-py's cluster client sends it first) lists every command
+/// COMMAND COUNT counts, each entry as COMMAND INFO gives it and, outside containers (whose
+/// subcommands come in Redis's random dict order), byte for byte redis-server's.
+#[test]
+fn command_alone_lists_the_table_as_redis() {
+    let (ours, real) = start_pair(21420, 22020);
+    let mut o = Raw::connect(ours.port);
+    let mut r = Raw::connect(real.port);
+    for resp3 in [false, true] {
+        if resp3 {
+            o.call(&[b"HELLO", b"3"]);
+            r.call(&[b"HELLO", b"3"]);
+        }
+        let all = elements(&o.call(&[b"COMMAND"]));
+        // Right after COMMAND alone: its subcommands must still be told apart.
+        let count = String::from_utf8_lossy(&o.call(&[b"COMMAND", b"COUNT"])).into_owned();
+        assert_eq!(format!(":{}\r\n", all.len()), count);
+        for entry in &all {
+            let fields = elements(entry);
+            let name = String::from_utf8_lossy(&fields[0]).into_owned();
+            let name = name.rsplit("\r\n").nth(1).unwrap_or_default().to_owned();
+            let info = o.call(&[b"COMMAND", b"INFO", name.as_bytes()]);
+            assert_eq!(elements(&info), std::slice::from_ref(entry), "{name}");
+            let container = matches!(fields.get(9), Some(f) if !f.starts_with(b"*0\r\n"));
+            if !container {
+                let theirs = r.call(&[b"COMMAND", b"INFO", name.as_bytes()]);
+                assert_eq!(
+                    String::from_utf8_lossy(&info),
+                    String::from_utf8_lossy(&theirs),
+                    "{name} (RESP3 {resp3})"
+                );
+            }
+        }
+    }
+}
+
 /// The bulk strings of a flat array reply, sorted.
 fn sorted_bulks(reply: &[u8]) -> Vec<String> {
     let text = String::from_utf8_lossy(reply).into_owned();

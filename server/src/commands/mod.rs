@@ -266,6 +266,10 @@ pub fn resolve<'t>(table: &'t CommandTable, args: &[Bytes]) -> Result<&'t Comman
         return Ok(cmd);
     }
     let Some(sub_name) = args.get(1) else {
+        // A container that also runs alone (COMMAND, arity -1) is its own command.
+        if cmd.arity_ok(args.len()) {
+            return Ok(cmd);
+        }
         return Err(format!(
             "ERR wrong number of arguments for '{}' command",
             cmd.name
@@ -311,8 +315,12 @@ impl<'t> Resolved<'t> {
         }
         let found = resolve(table, args)?;
         if let Some(name) = args.first() {
-            // A subcommand's name has the container's in front: those are not cached.
-            if !found.name.contains('|') && name.len() == found.name.len() {
+            // A subcommand's name has the container's in front: those are not cached, nor
+            // a container run alone (COMMAND), which its subcommands would then hit.
+            if !found.name.contains('|')
+                && found.subcommands.is_empty()
+                && name.len() == found.name.len()
+            {
                 if let Some(slot) = self.name.get_mut(..name.len()) {
                     slot.copy_from_slice(name);
                     self.cmd = Some(found);
