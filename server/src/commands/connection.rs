@@ -216,10 +216,7 @@ fn reset(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
 }
 
 fn select(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    let id = parse_i64(&args[1])?;
-    let id = i32::try_from(id).map_err(|_| {
-        CmdError::msg("ERR value is out of range, value must between -2147483648 and 2147483647")
-    })?;
+    let id = super::numbers::parse_i32(&args[1])?;
     if ctx.node.cluster_enabled() && id != 0 {
         return Err(CmdError::msg("ERR SELECT is not allowed in cluster mode"));
     }

@@ -182,7 +182,7 @@ fn copy(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         if eq(&args[j], "replace") {
             replace = true;
         } else if eq(&args[j], "db") && more > 0 {
-            let id = parse_i64(&args[j + 1])?;
+            let id = i64::from(super::numbers::parse_i32(&args[j + 1])?);
             // Checked against `databases` even in cluster mode, where only db 0 exists.
             let databases = i64::from(ctx.node.config.current().databases);
             if id < 0
@@ -237,7 +237,7 @@ fn move_key(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     }
     let key = &args[1];
     let src_db = ctx.sess.db;
-    let id = parse_i64(&args[2])?;
+    let id = super::numbers::parse_i32(&args[2])?;
     if id < 0 || id as u64 >= ctx.node.keyspace.db_count() as u64 {
         return Err(CmdError::DB_RANGE);
     }

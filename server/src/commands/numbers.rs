@@ -9,6 +9,13 @@ pub fn parse_i64(b: &[u8]) -> Result<i64, CmdError> {
     parse_i64_strict(b).ok_or(CmdError::NOT_INT)
 }
 
+/// Parses an `int` argument like getIntFromObjectOrReply (a database index).
+pub fn parse_i32(b: &[u8]) -> Result<i32, CmdError> {
+    i32::try_from(parse_i64(b)?).map_err(|_| {
+        CmdError::msg("ERR value is out of range, value must between -2147483648 and 2147483647")
+    })
+}
+
 /// Parses a float like string2ld: no leading space, the whole string, finite or infinite,
 /// never NaN.
 pub fn parse_f64(b: &[u8]) -> Option<f64> {
