@@ -187,7 +187,6 @@ fn start(startup: &Startup, cwd: &Path, no_args: bool) -> i32 {
         }
         let serving = tokio::spawn(net::serve(Arc::clone(&node), listeners, shutdown.clone()));
         shutdown.cancelled().await;
-        tracing::warn!("User requested shutdown...");
         node.persistence.exit_save(&node);
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, serving).await;
         0

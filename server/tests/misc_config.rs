@@ -316,3 +316,51 @@ fn tcp_keepalive_is_set_on_client_sockets_as_redis() {
     );
     assert_eq!(timers(off.port), [(0, 0)]);
 }
+
+/// The log lines after "Ready to accept connections", without their pid/time prefix.
+fn tail_after_ready(dir: &std::path::Path) -> Vec<String> {
+    let log = std::fs::read_to_string(dir.join("node.log")).unwrap_or_default();
+    log.lines()
+        .skip_while(|l| !l.contains("Ready to accept connections"))
+        .skip(1)
+        // "pid:R dd Mon yyyy hh:mm:ss.mmm C message": keep "C message".
+        .map(|l| l.splitn(6, ' ').nth(5).unwrap_or(l).to_owned())
+        .collect()
+}
+
+/// SHUTDOWN SAVE / SHUTDOWN / SHUTDOWN NOSAVE log as redis-server 7.0.15: 'User requested
+/// shutdown...' first, then the final save's lines.
+#[test]
+fn shutdown_commands_log_like_redis() {
+    if !have_redis() {
+        eprintln!("redis-server not installed: skipped");
+        return;
+    }
+    for (i, (cmd, save)) in [
+        (&["SHUTDOWN", "SAVE"][..], ""),
+        (&["SHUTDOWN"], "3600 1"),
+        (&["SHUTDOWN", "NOSAVE"], "3600 1"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let port = 21516 + i as u16;
+        let mut logs = Vec::new();
+        for program in [OURS, "redis-server"] {
+            let mut node = spawn_with(program, "shutdown", port, 5000, false, &["--save", save]);
+            call(node.port, &["SET", "k", "v"]);
+            let _ = try_call(node.port, cmd);
+            wait_until("exit", Duration::from_secs(10), || {
+                node.child
+                    .as_mut()
+                    .is_some_and(|c| c.try_wait().ok().flatten().is_some())
+            });
+            logs.push(tail_after_ready(&node.dir));
+        }
+        assert_eq!(logs[0], logs[1], "{cmd:?} with save '{save}'");
+        assert_eq!(
+            logs[0].first().map(String::as_str),
+            Some("# User requested shutdown...")
+        );
+    }
+}

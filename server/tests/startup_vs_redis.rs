@@ -202,3 +202,9 @@ fn unbindable_address_fails_like_redis() {
         "M # Failed listening on port 21224 (TCP), aborting."
     );
 }
+
+#[test]
+fn sigterm_with_save_points_logs_the_final_save_like_redis() {
+    // 'User requested shutdown...' comes before the final save's lines, as in 7.0.15.
+    compare("final-save", 21560, &["--save", "3600 1"]);
+}

@@ -202,6 +202,8 @@ impl Persistence {
     /// SHUTDOWN's save decision: save when asked to, or when save points exist and NOSAVE
     /// was not given. Errors are logged as Redis logs them.
     pub fn shutdown_save(&self, node: &Node, save: bool, nosave: bool) -> Result<(), RdbError> {
+        // prepareForShutdown's first line, before the final save (SHUTDOWN or a signal).
+        tracing::warn!("User requested shutdown...");
         self.final_save_decided.store(true, Ordering::Relaxed);
         let configured = !node.config.current().save.is_empty();
         if nosave || !(save || configured) {
