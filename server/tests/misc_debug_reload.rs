@@ -281,3 +281,36 @@ fn reload_in_cluster_mode_as_redis() {
         ],
     );
 }
+
+/// The log lines after "Ready to accept connections": level and message, each run of
+/// digits blanked.
+fn reload_log(dir: &std::path::Path) -> Vec<String> {
+    let log = std::fs::read_to_string(dir.join("node.log")).unwrap_or_default();
+    log.lines()
+        .skip_while(|l| !l.contains("Ready to accept connections"))
+        .skip(1)
+        .map(|l| {
+            let msg = l.splitn(6, ' ').nth(5).unwrap_or(l);
+            let mut out = String::new();
+            for c in msg.chars() {
+                if !c.is_ascii_digit() {
+                    out.push(c);
+                } else if !out.ends_with('N') {
+                    out.push('N');
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+#[test]
+fn reload_logs_like_redis() {
+    if !have_redis() {
+        eprintln!("redis-server not installed: skipped");
+        return;
+    }
+    let nodes = pair("log", 21505, 22105, false, &[]);
+    same(&nodes, &[&["SET", "a", "1"], &["DEBUG", "RELOAD"]]);
+    assert_eq!(reload_log(&nodes[0].dir), reload_log(&nodes[1].dir));
+}

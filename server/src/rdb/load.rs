@@ -236,7 +236,16 @@ fn aux(stats: &mut LoadStats, k: &[u8], v: &[u8], now: u64) {
 /// Startup: loads `dir/dbfilename` if it exists, logging as redis-server does. Returns
 /// Ok(None) when there is no file, Err with the lines to log when loading failed.
 pub fn load_at_startup(node: &Node) -> Result<Option<LoadStats>, RdbError> {
-    load_file(node, false)
+    let start = Instant::now();
+    let stats = load_file(node, false)?;
+    if stats.is_some() {
+        // loadDataFromDisk's line: startup only, not DEBUG RELOAD.
+        tracing::info!(
+            "DB loaded from disk: {:.3} seconds",
+            start.elapsed().as_secs_f64()
+        );
+    }
+    Ok(stats)
 }
 
 /// Loads `dir/dbfilename` as startup does (Ok(None): no file); `merge` replaces keys already
@@ -244,7 +253,6 @@ pub fn load_at_startup(node: &Node) -> Result<Option<LoadStats>, RdbError> {
 pub fn load_file(node: &Node, merge: bool) -> Result<Option<LoadStats>, RdbError> {
     let cfg = node.config.current();
     let path = cfg.dir.join(&cfg.dbfilename);
-    let start = Instant::now();
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -263,10 +271,6 @@ pub fn load_file(node: &Node, merge: bool) -> Result<Option<LoadStats>, RdbError
         "Done loading RDB, keys loaded: {}, keys expired: {}.",
         stats.keys_loaded,
         stats.keys_expired
-    );
-    tracing::info!(
-        "DB loaded from disk: {:.3} seconds",
-        start.elapsed().as_secs_f64()
     );
     node.persistence.loaded(&stats);
     Ok(Some(stats))
