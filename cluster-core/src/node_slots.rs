@@ -219,6 +219,7 @@ impl NodeSlots {
                 runs.splice(lo..hi, [(first, last)]);
                 let n: u32 = runs.iter().map(|r| u32::from(r.1 - r.0) + 1).sum();
                 self.len = u16::try_from(n).unwrap_or(u16::MAX);
+                self.bitmap_if_fragmented();
             }
             Repr::Bits(bits) => {
                 bits.insert_range(a..=b);
@@ -292,6 +293,32 @@ mod tests {
         s.insert_range(10..=20);
         m.insert_range(10..=20);
         check(&s, &m);
+    }
+
+    proptest::proptest! {
+        /// Any sequence of inserts, removes and ranges (clustered so runs touch and
+        /// split, long enough to cross into the bitmap) answers as a bitmap does.
+        #[test]
+        fn any_operations_match_a_bitmap(
+            ops in proptest::collection::vec((0u8..3, 0u16..700, 0u16..40), 0..700)
+        ) {
+            let mut s = NodeSlots::default();
+            let mut m = SlotSet::EMPTY;
+            for (op, slot, width) in ops {
+                match op {
+                    0 => proptest::prop_assert_eq!(s.insert(slot), m.insert(slot)),
+                    1 => proptest::prop_assert_eq!(s.remove(slot), m.remove(slot)),
+                    _ => {
+                        s.insert_range(slot..=slot + width);
+                        m.insert_range(slot..=slot + width);
+                    }
+                }
+            }
+            check(&s, &m);
+            for slot in 0..800u16 {
+                proptest::prop_assert_eq!(s.contains(slot), m.contains(slot));
+            }
+        }
     }
 
     #[test]
