@@ -2,7 +2,8 @@
 //! CPU pinning, measured in turn (A, B, A, B) by redis-benchmark: the string commands, then
 //! the data-type commands (redis-benchmark's own LPUSH ... LRANGE_100 tests); then memory as
 //! RSS after loading the same data into each (DEBUG POPULATE strings, small hashes, sets,
-//! sorted sets). Prints throughput, latency and memory ratios (ours / redis-server).
+//! sorted sets). Prints throughput, latency, server CPU time per request and memory ratios
+//! (ours / redis-server).
 //!
 //! With no selector everything runs; `--strings`, `--types[=lpush,zadd,...]` and
 //! `--memory[=strings,hashes,sets,zsets]` pick parts so a run stays short.
@@ -216,6 +217,22 @@ struct Sample {
     rps: f64,
     p50: f64,
     p99: f64,
+    /// Server CPU time (all threads, user + kernel) per request, in nanoseconds: what the
+    /// server spent, which other load on the machine disturbs far less than throughput.
+    cpu_ns: f64,
+}
+
+/// Nanoseconds a process's threads have run (the sum of their schedstat run times); 0
+/// where /proc has no schedstat.
+fn cpu_time_ns(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
 }
 
 /// The CSV line redis-benchmark prints for `test` ("LRANGE_100 (first 100 elements)" for
@@ -230,11 +247,13 @@ fn result_line<'a>(text: &'a str, test: &str) -> Option<&'a str> {
 
 fn run_benchmark(
     args: &BenchArgs,
-    port: u16,
+    server: &Server,
     test: &str,
     pipeline: u32,
     size: u32,
 ) -> Result<Sample, String> {
+    let port = server.port;
+    let cpu_before = cpu_time_ns(server.child.id());
     let out = pinned(&args.client_cpus, "redis-benchmark")
         .args([
             "-h",
@@ -260,6 +279,7 @@ fn run_benchmark(
         ])
         .output()
         .map_err(|e| format!("cannot run redis-benchmark: {e}"))?;
+    let cpu = cpu_time_ns(server.child.id()).saturating_sub(cpu_before);
     let text = String::from_utf8_lossy(&out.stdout);
     let line = result_line(&text, test)
         .ok_or_else(|| format!("no {test} result from redis-benchmark: {text}"))?;
@@ -273,14 +293,25 @@ fn run_benchmark(
         rps: get(0),
         p50: get(3),
         p99: get(5),
+        cpu_ns: cpu as f64 / args.requests.max(1) as f64,
     })
 }
 
+/// The round with the best throughput, with the least CPU per request of any round.
 fn best(samples: &[Sample]) -> Sample {
-    samples
+    let mut b = samples
         .iter()
         .copied()
-        .fold(Sample::default(), |b, s| if s.rps > b.rps { s } else { b })
+        .fold(Sample::default(), |b, s| if s.rps > b.rps { s } else { b });
+    b.cpu_ns = samples
+        .iter()
+        .map(|s| s.cpu_ns)
+        .filter(|&c| c > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    if !b.cpu_ns.is_finite() {
+        b.cpu_ns = 0.0;
+    }
+    b
 }
 
 fn rss_kb(pid: u32) -> u64 {
@@ -310,11 +341,11 @@ fn throughput(
     cases: &[(&str, u32, u32)],
 ) -> Result<(), String> {
     println!(
-        "\nredis-benchmark -c 50 -n {} -r 100000, servers on cpu {}, client on cpu {}, best of {} alternating rounds\n",
+        "\nredis-benchmark -c 50 -n {} -r 100000, servers on cpu {}, client on cpu {}, best of {} alternating rounds; cpu: server CPU ns per request (least of the rounds)\n",
         args.requests, args.server_cpus, args.client_cpus, args.rounds
     );
     println!(
-        "{:<10} {:>3} {:>5} | {:>12} {:>12} {:>6} | {:>6} {:>6} | {:>6} {:>6} | {:>5} {:>5}",
+        "{:<10} {:>3} {:>5} | {:>12} {:>12} {:>6} | {:>6} {:>6} | {:>6} {:>6} | {:>5} {:>5} | {:>6} {:>6} {:>5}",
         "test",
         "P",
         "size",
@@ -326,18 +357,21 @@ fn throughput(
         "p99 o",
         "p99 r",
         "p50×",
-        "p99×"
+        "p99×",
+        "cpu o",
+        "cpu r",
+        "cpu×"
     );
     for &(test, pipeline, size) in cases {
         let mut a = Vec::new();
         let mut b = Vec::new();
         for _ in 0..args.rounds {
-            a.push(run_benchmark(args, ours.port, test, pipeline, size)?);
-            b.push(run_benchmark(args, redis.port, test, pipeline, size)?);
+            a.push(run_benchmark(args, ours, test, pipeline, size)?);
+            b.push(run_benchmark(args, redis, test, pipeline, size)?);
         }
         let (o, r) = (best(&a), best(&b));
         println!(
-            "{:<10} {:>3} {:>5} | {:>12.0} {:>12.0} {:>6.2} | {:>6.3} {:>6.3} | {:>6.3} {:>6.3} | {:>5.2} {:>5.2}",
+            "{:<10} {:>3} {:>5} | {:>12.0} {:>12.0} {:>6.2} | {:>6.3} {:>6.3} | {:>6.3} {:>6.3} | {:>5.2} {:>5.2} | {:>6.0} {:>6.0} {:>5.2}",
             test.to_uppercase(),
             pipeline,
             size,
@@ -349,7 +383,10 @@ fn throughput(
             o.p99,
             r.p99,
             ratio(o.p50, r.p50),
-            ratio(o.p99, r.p99)
+            ratio(o.p99, r.p99),
+            o.cpu_ns,
+            r.cpu_ns,
+            ratio(o.cpu_ns, r.cpu_ns)
         );
     }
     Ok(())
