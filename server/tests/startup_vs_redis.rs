@@ -208,3 +208,116 @@ fn sigterm_with_save_points_logs_the_final_save_like_redis() {
     // 'User requested shutdown...' comes before the final save's lines, as in 7.0.15.
     compare("final-save", 21560, &["--save", "3600 1"]);
 }
+
+/// Sends one command and reads its reply (one read: the replies here are short).
+fn call(stream: &mut std::net::TcpStream, args: &[&str]) -> String {
+    use std::io::{Read, Write};
+    let mut req = format!("*{}\r\n", args.len());
+    for a in args {
+        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    stream.write_all(req.as_bytes()).unwrap();
+    let mut buf = [0u8; 512];
+    let n = stream.read(&mut buf).unwrap();
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+/// A final save that cannot complete (`dbfilename` is a directory): SHUTDOWN fails, then
+/// SIGTERM tries the save again. The log from the first 'User requested shutdown...' to
+/// the second 'Errors trying to shut down', with the pid of the temp file and the
+/// directory blanked.
+fn failed_final_save_log(bin: &Path, dir: &Path, port: u16) -> Vec<String> {
+    let log = dir.join("server.log");
+    let child = Command::new(bin)
+        .args(["--port", &port.to_string(), "--logfile", "server.log"])
+        .args(["--pidfile", "server.pid", "--save", "3600 1"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let guard = KillOnDrop(child);
+    let wait_for = |what: &str, times: usize| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.matches(what).count() >= times {
+                return text;
+            }
+            assert!(Instant::now() < deadline, "{bin:?}: no {what:?} x{times}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait_for("Ready to accept connections", 1);
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    assert_eq!(call(&mut c, &["SET", "k", "v"]), "+OK\r\n");
+    std::fs::create_dir(dir.join("dump.rdb")).unwrap();
+    assert_eq!(
+        call(&mut c, &["SHUTDOWN"]),
+        "-ERR Errors trying to SHUTDOWN. Check logs.\r\n"
+    );
+    let pid = guard.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let text = wait_for("Errors trying to shut down the server", 2);
+    let dir_text = dir.display().to_string();
+    let lines: Vec<String> = text
+        .lines()
+        .map(normalize)
+        .map(|l| {
+            let l = l.replace(&dir_text, "DIR");
+            match l.find("temp-") {
+                Some(at) => {
+                    let tail = &l[at + 5..];
+                    let digits = tail.bytes().take_while(u8::is_ascii_digit).count();
+                    format!("{}temp-N{}", &l[..at], &tail[digits..])
+                }
+                None => l,
+            }
+        })
+        .collect();
+    let first = lines
+        .iter()
+        .position(|l| l.ends_with("User requested shutdown..."))
+        .unwrap();
+    let last = lines
+        .iter()
+        .rposition(|l| {
+            l.ends_with(
+                "Errors trying to shut down the server. Check the logs for more information.",
+            )
+        })
+        .unwrap();
+    lines[first..=last].to_vec()
+}
+
+#[test]
+fn sigterm_after_a_failed_shutdown_save_tries_the_save_again_like_redis() {
+    let Some(real) = real_redis() else {
+        eprintln!("redis-server 7.0.15 not installed: skipping");
+        return;
+    };
+    let dir = scratch("failed-save-real");
+    let theirs = failed_final_save_log(&real, &dir, 21470);
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("failed-save-ours");
+    let ours = failed_final_save_log(Path::new(env!("CARGO_BIN_EXE_server")), &dir, 21470);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(
+        ours,
+        theirs,
+        "ours:\n{}\nreal:\n{}",
+        ours.join("\n"),
+        theirs.join("\n")
+    );
+    assert_eq!(
+        ours.iter()
+            .filter(|l| l.contains("Error moving temp DB file temp-N.rdb on the final destination dump.rdb (in server root dir DIR): Is a directory"))
+            .count(),
+        2
+    );
+}

@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::BufWriter;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
@@ -42,7 +42,11 @@ pub struct Persistence {
     load_keys_loaded: AtomicU64,
     load_keys_expired: AtomicU64,
     temp_counter: AtomicU64,
+    /// Set once a shutdown went through its final save (or had none to make): the exit
+    /// that follows makes no other. A failed one leaves it unset, so a signal tries again.
     final_save_decided: AtomicBool,
+    /// Foreground saves write `temp-<pid>.rdb` as Redis's rdbSave does, one at a time.
+    foreground: Mutex<()>,
 }
 
 impl Persistence {
@@ -79,13 +83,14 @@ impl Persistence {
     pub fn save(&self, node: &Node, world_held: bool) -> Result<(), RdbError> {
         let dirty_before = node.stats.dirty.load(Ordering::Relaxed);
         let plan = snapshot::begin(node, world_held, || None);
-        let result = self.write_file(node, plan);
-        match &result {
-            Ok(()) => {
-                tracing::info!("DB saved on disk");
-                self.saved(node, dirty_before);
-            }
-            Err(e) => tracing::warn!("Write error saving DB on disk: {e}"),
+        // Taken after the snapshot's instant: a caller holding the world lock may wait here
+        // for another save's writing, which needs no world lock.
+        let _one = self.foreground.lock();
+        let tmp = format!("temp-{}.rdb", std::process::id());
+        let result = self.write_file(node, plan, &tmp);
+        if result.is_ok() {
+            tracing::info!("DB saved on disk");
+            self.saved(node, dirty_before);
         }
         result
     }
@@ -101,11 +106,12 @@ impl Persistence {
         self.saves.fetch_add(1, Ordering::Relaxed);
     }
 
-    fn write_file(&self, node: &Node, plan: Plan) -> Result<(), RdbError> {
+    /// Writes `plan` to `dir/tmp`, then renames it to `dir/dbfilename`; failures are
+    /// logged as rdbSave logs them.
+    fn write_file(&self, node: &Node, plan: Plan, tmp: &str) -> Result<(), RdbError> {
         let cfg = node.config.current();
-        let n = self.temp_counter.fetch_add(1, Ordering::Relaxed);
-        let tmp = cfg.dir.join(format!("temp-{}-{n}.rdb", std::process::id()));
-        let result = write_to(node, plan, &tmp, &cfg.dir.join(&cfg.dbfilename));
+        let tmp = cfg.dir.join(tmp);
+        let result = write_to(node, plan, &tmp, &cfg.dir, &cfg.dbfilename);
         if result.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
@@ -137,7 +143,10 @@ impl Persistence {
             .name("bgsave".into())
             .spawn(move || {
                 let p = &me.persistence;
-                let result = p.write_file(&me, plan);
+                // Redis's child names the file after its own pid; a thread has none.
+                let n = p.temp_counter.fetch_add(1, Ordering::Relaxed);
+                let result =
+                    p.write_file(&me, plan, &format!("temp-{}-{n}.rdb", std::process::id()));
                 let secs = p
                     .bgsave_started
                     .lock()
@@ -151,8 +160,7 @@ impl Persistence {
                         p.last_bgsave_failed.store(false, Ordering::Relaxed);
                         tracing::info!("Background saving terminated with success");
                     }
-                    Err(e) => {
-                        tracing::warn!("Write error saving DB on disk: {e}");
+                    Err(_) => {
                         p.last_bgsave_failed.store(true, Ordering::Relaxed);
                         tracing::warn!("Background saving error");
                     }
@@ -204,15 +212,19 @@ impl Persistence {
     pub fn shutdown_save(&self, node: &Node, save: bool, nosave: bool) -> Result<(), RdbError> {
         // prepareForShutdown's first line, before the final save (SHUTDOWN or a signal).
         tracing::warn!("User requested shutdown...");
-        self.final_save_decided.store(true, Ordering::Relaxed);
         let configured = !node.config.current().save.is_empty();
-        if nosave || !(save || configured) {
-            return Ok(());
+        if !nosave && (save || configured) {
+            tracing::info!("Saving the final RDB snapshot before exiting.");
+            if let Err(e) = self.save(node, false) {
+                tracing::warn!("Error trying to save the DB, can't exit.");
+                tracing::warn!(
+                    "Errors trying to shut down the server. Check the logs for more information."
+                );
+                return Err(e);
+            }
         }
-        tracing::info!("Saving the final RDB snapshot before exiting.");
-        self.save(node, false).inspect_err(|_| {
-            tracing::warn!("Error trying to save the DB, can't exit.");
-        })
+        self.final_save_decided.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     /// The exit path after SIGTERM/SIGINT: the final save SHUTDOWN would have made, unless
@@ -253,24 +265,57 @@ impl Persistence {
 }
 
 /// Writes `plan` to `tmp`, syncs it and renames it over `dest`.
-fn write_to(node: &Node, plan: Plan, tmp: &Path, dest: &Path) -> Result<(), RdbError> {
+fn write_to(
+    node: &Node,
+    plan: Plan,
+    tmp: &Path,
+    dir: &Path,
+    dbfilename: &str,
+) -> Result<(), RdbError> {
+    let name = tmp
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let file = File::create(tmp).map_err(|e| {
         tracing::warn!(
-            "Failed opening the temp RDB file {} (in server root dir {}) for saving: {e}",
-            tmp.file_name()
-                .map_or_else(String::new, |n| n.to_string_lossy().into_owned()),
-            tmp.parent()
-                .map_or_else(PathBuf::new, Path::to_path_buf)
-                .display()
+            "Failed opening the temp RDB file {name} (in server root dir {}) for saving: {}",
+            dir.display(),
+            strerror(&e)
         );
         e
     })?;
-    let mut w = BufWriter::with_capacity(1 << 20, file);
-    snapshot::write(node, plan, &mut w)?;
-    let file = w.into_inner().map_err(|e| e.into_error())?;
-    file.sync_all()?;
-    std::fs::rename(tmp, dest)?;
+    let written = (|| -> Result<(), RdbError> {
+        let mut w = BufWriter::with_capacity(1 << 20, file);
+        snapshot::write(node, plan, &mut w)?;
+        let file = w.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        Ok(())
+    })();
+    if let Err(e) = written {
+        let text = match &e {
+            RdbError::Io(io) => strerror(io),
+            other => other.to_string(),
+        };
+        tracing::warn!("Write error saving DB on disk: {text}");
+        return Err(e);
+    }
+    std::fs::rename(tmp, dir.join(dbfilename)).map_err(|e| {
+        tracing::warn!(
+            "Error moving temp DB file {name} on the final destination {dbfilename} (in server root dir {}): {}",
+            dir.display(),
+            strerror(&e)
+        );
+        e
+    })?;
     Ok(())
+}
+
+/// An I/O error as C's strerror words it (Rust's text adds " (os error N)").
+fn strerror(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) if e.raw_os_error().is_some() => text[..at].to_owned(),
+        _ => text,
+    }
 }
 
 /// Runs the save schedule every 100 ms until the node is dropped.
