@@ -275,13 +275,12 @@ fn write_to(
     let name = tmp
         .file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let file = File::create(tmp).map_err(|e| {
+    let file = File::create(tmp).inspect_err(|e| {
         tracing::warn!(
             "Failed opening the temp RDB file {name} (in server root dir {}) for saving: {}",
             dir.display(),
-            strerror(&e)
+            strerror(e)
         );
-        e
     })?;
     let written = (|| -> Result<(), RdbError> {
         let mut w = BufWriter::with_capacity(1 << 20, file);
@@ -298,13 +297,12 @@ fn write_to(
         tracing::warn!("Write error saving DB on disk: {text}");
         return Err(e);
     }
-    std::fs::rename(tmp, dir.join(dbfilename)).map_err(|e| {
+    std::fs::rename(tmp, dir.join(dbfilename)).inspect_err(|e| {
         tracing::warn!(
             "Error moving temp DB file {name} on the final destination {dbfilename} (in server root dir {}): {}",
             dir.display(),
-            strerror(&e)
+            strerror(e)
         );
-        e
     })?;
     Ok(())
 }
