@@ -33,6 +33,9 @@ const MIN_ARG_BYTES: usize = 6;
 pub struct CommandDecoder {
     limits: Limits,
     pending: Option<Pending>,
+    /// The arguments of the command being read or last returned by [`Self::next_command`]:
+    /// one vector for the connection's life, so a command costs no allocation of its own.
+    args: Vec<Bytes>,
     /// Reused scratch: (offset, length) of the arguments found in the current scan.
     found: Vec<(usize, usize)>,
 }
@@ -43,7 +46,6 @@ struct Pending {
     remaining: usize,
     /// Length of the argument whose `$N` header was read but whose payload is incomplete.
     bulk_len: Option<usize>,
-    args: Vec<Bytes>,
 }
 
 /// Where a search stopped: C's `strchr` stops at the first NUL too.
@@ -60,6 +62,7 @@ impl CommandDecoder {
         CommandDecoder {
             limits,
             pending: None,
+            args: Vec::new(),
             found: Vec::new(),
         }
     }
@@ -96,26 +99,52 @@ impl CommandDecoder {
         buf: &mut BytesMut,
         authenticated: bool,
     ) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+        Ok(self.next_command(buf, authenticated)?.map(std::mem::take))
+    }
+
+    /// [`Self::decode`] without handing over the vector: the arguments stay in one the decoder
+    /// keeps and clears at the next call (the caller may take or edit it meanwhile). The
+    /// server's per-command path: no vector is allocated and freed per command.
+    pub fn next_command(
+        &mut self,
+        buf: &mut BytesMut,
+        authenticated: bool,
+    ) -> Result<Option<&mut Vec<Bytes>>, ProtocolError> {
+        if self.pending.is_none() {
+            // Now, not later: the previous command's arguments share the read buffer's
+            // allocation, which `BytesMut::reserve` can reuse only once nothing else holds it.
+            self.clear_args();
+        }
         loop {
-            if self.pending.is_some() {
-                return self.continue_multibulk(buf, 0, authenticated);
-            }
-            let Some(&first) = buf.first() else {
-                return Ok(None);
-            };
-            let next = if first == b'*' {
-                self.start_multibulk(buf, authenticated)?
+            let done = if self.pending.is_some() {
+                self.continue_multibulk(buf, 0, authenticated)?
             } else {
-                self.inline(buf)?
-            };
-            match next {
-                Step::NeedMore => return Ok(None),
-                Step::Skipped => continue,
-                Step::Started(header) => {
-                    return self.continue_multibulk(buf, header, authenticated)
+                let Some(&first) = buf.first() else {
+                    return Ok(None);
+                };
+                let next = if first == b'*' {
+                    self.start_multibulk(buf, authenticated)?
+                } else {
+                    self.inline(buf)?
+                };
+                match next {
+                    Step::NeedMore => false,
+                    Step::Skipped => continue,
+                    Step::Started(header) => self.continue_multibulk(buf, header, authenticated)?,
+                    Step::Command => true,
                 }
-                Step::Command(args) => return Ok(Some(args)),
-            }
+            };
+            return Ok(done.then_some(&mut self.args));
+        }
+    }
+
+    /// Empties the argument vector, dropping it instead when a huge command grew it: an idle
+    /// connection should not keep a large allocation (Redis frees `argv` after each command).
+    fn clear_args(&mut self) {
+        if self.args.capacity() > MAX_PREALLOCATED_ARGS {
+            self.args = Vec::new();
+        } else {
+            self.args.clear();
         }
     }
 
@@ -136,7 +165,8 @@ impl CommandDecoder {
         if args.is_empty() {
             return Ok(Step::Skipped);
         }
-        Ok(Step::Command(args.into_iter().map(Bytes::from).collect()))
+        self.args.extend(args.into_iter().map(Bytes::from));
+        Ok(Step::Command)
     }
 
     fn start_multibulk(
@@ -188,24 +218,24 @@ impl CommandDecoder {
         let capacity = remaining
             .min(MAX_PREALLOCATED_ARGS)
             .min(buffered / MIN_ARG_BYTES + 1);
+        self.args.reserve(capacity);
         self.pending = Some(Pending {
             remaining,
             bulk_len: None,
-            args: Vec::with_capacity(capacity),
         });
         // The header is consumed together with the arguments that follow it.
         Step::Started(header)
     }
 
-    /// Reads arguments of the pending command from `buf[start..]`.
+    /// Reads arguments of the pending command from `buf[start..]`; true when it is complete.
     fn continue_multibulk(
         &mut self,
         buf: &mut BytesMut,
         start: usize,
         authenticated: bool,
-    ) -> Result<Option<Vec<Bytes>>, ProtocolError> {
+    ) -> Result<bool, ProtocolError> {
         let Some(p) = self.pending.as_mut() else {
-            return Ok(None);
+            return Ok(false);
         };
         self.found.clear();
         let mut pos = start;
@@ -215,20 +245,30 @@ impl CommandDecoder {
         while remaining > 0 {
             let len = match bulk_len {
                 Some(len) => len,
-                None => match read_bulk_header(
+                None => match quick_bulk_header(
                     buf.get(pos..).unwrap_or_default(),
                     &self.limits,
                     authenticated,
                 ) {
-                    Ok(Some((len, header))) => {
+                    Some((len, header)) => {
                         pos += header;
                         len
                     }
-                    Ok(None) => break,
-                    Err(e) => {
-                        error = Some(e);
-                        break;
-                    }
+                    None => match read_bulk_header(
+                        buf.get(pos..).unwrap_or_default(),
+                        &self.limits,
+                        authenticated,
+                    ) {
+                        Ok(Some((len, header))) => {
+                            pos += header;
+                            len
+                        }
+                        Ok(None) => break,
+                        Err(e) => {
+                            error = Some(e);
+                            break;
+                        }
+                    },
                 },
             };
             // Payload plus two bytes Redis skips unseen (normally `\r\n`).
@@ -249,16 +289,17 @@ impl CommandDecoder {
         let mut consumed = 0;
         for &(start, len) in &self.found {
             buf.advance(start - consumed);
-            p.args.push(buf.split_to(len).freeze());
+            self.args.push(buf.split_to(len).freeze());
             consumed = start + len;
         }
         buf.advance(pos - consumed);
         p.remaining = remaining;
         p.bulk_len = bulk_len;
         if remaining > 0 {
-            return Ok(None);
+            return Ok(false);
         }
-        Ok(self.pending.take().map(|p| p.args))
+        self.pending = None;
+        Ok(true)
     }
 }
 
@@ -268,7 +309,8 @@ enum Step {
     Skipped,
     /// A `*N` header of this many bytes was read; the arguments follow.
     Started(usize),
-    Command(Vec<Bytes>),
+    /// An inline command, now in the argument vector.
+    Command,
 }
 
 /// The common case of a count line, `<prefix><digits>\r?` with digits that `string2ll` accepts
@@ -290,6 +332,17 @@ fn quick_count(buf: &[u8], prefix: u8) -> Option<(u64, usize)> {
         }
     }
     None
+}
+
+/// The common case of an argument header, `$<digits>\r?` (see [`quick_count`]) within the
+/// limits: (N, header length). `None` sends it the exact slow way, errors included.
+#[inline]
+fn quick_bulk_header(buf: &[u8], limits: &Limits, authenticated: bool) -> Option<(usize, usize)> {
+    let (n, header) = quick_count(buf, b'$')?;
+    if n > limits.max_bulk_len || (!authenticated && n > UNAUTHENTICATED_MAX_BULK_LEN) {
+        return None;
+    }
+    Some((usize::try_from(n).ok()?, header))
 }
 
 /// Reads `$N\r?` at the start of `buf`: `Ok(None)` if incomplete, else (N, header length).
@@ -325,8 +378,45 @@ fn read_bulk_header(
 
 #[cfg(test)]
 mod tests {
-    use super::{find_c, quick_count};
+    use super::{find_c, quick_bulk_header, quick_count, read_bulk_header};
+    use crate::limits::Limits;
     use crate::number::string2ll;
+
+    #[test]
+    fn quick_bulk_header_agrees_with_the_exact_reader() {
+        let cases: [&[u8]; 12] = [
+            b"$0\r\n",
+            b"$3\r\nGET",
+            b"$16384\r\n",
+            b"$16385\r\n",
+            b"$100\r\n",
+            b"$101\r\n",
+            b"$01\r\n",
+            b"$-1\r\n",
+            b"$3\r",
+            b"$3",
+            b"*3\r\n",
+            b"$536870913\r\n",
+        ];
+        let tight = Limits {
+            max_bulk_len: 100,
+            ..Limits::default()
+        };
+        let mut quick = 0;
+        for limits in [Limits::default(), tight] {
+            for authenticated in [true, false] {
+                for s in cases {
+                    if let Some(got) = quick_bulk_header(s, &limits, authenticated) {
+                        quick += 1;
+                        let want = read_bulk_header(s, &limits, authenticated);
+                        assert_eq!(want, Ok(Some(got)), "{s:?}");
+                    }
+                }
+            }
+        }
+        // Refusals (over a limit, malformed) and partial headers all go the exact way.
+        assert_eq!(quick, 17);
+    }
 
     #[test]
     fn quick_count_only_takes_what_string2ll_takes() {

@@ -369,3 +369,55 @@ fn arguments_share_the_read_buffer() {
     let gap = cmd[1].as_ptr() as usize - cmd[0].as_ptr() as usize;
     assert_eq!(gap, 3 + 2 + 4);
 }
+
+#[test]
+fn the_reused_vector_gives_what_decode_gives() {
+    let input: &[u8] = b"*3\r\n$3\r\nSET\r\n$5\r\nkey:1\r\n$10\r\nvalue\r\nxyz\r\nGET \"key:1\"\r\n*0\r\n*2\r\n$3\r\nGET\r\n$0\r\n\r\n";
+    let want = run(input, true);
+    for cut in 0..=input.len() {
+        let mut d = CommandDecoder::new(Limits::default());
+        let mut buf = BytesMut::new();
+        let mut got = Vec::new();
+        for part in [&input[..cut], &input[cut..]] {
+            buf.extend_from_slice(part);
+            while let Some(cmd) = d.next_command(&mut buf, true).unwrap() {
+                got.push(cmd.clone());
+            }
+        }
+        assert_eq!(got, want.0, "cut at {cut}");
+    }
+    // Errors too.
+    let mut d = CommandDecoder::new(Limits::default());
+    let mut buf = BytesMut::from(&b"*1\r\n$4\r\nPING\r\n*1\r\n$x\r\n"[..]);
+    assert_eq!(
+        d.next_command(&mut buf, true).unwrap().unwrap(),
+        &args(&[b"PING"])
+    );
+    assert_eq!(
+        d.next_command(&mut buf, true),
+        Err(ProtocolError::InvalidBulkLength)
+    );
+}
+
+#[test]
+fn the_reused_vector_lets_go_of_the_read_buffer_and_of_huge_commands() {
+    let n = 5000;
+    let mut wire = format!("*{n}\r\n").into_bytes();
+    for _ in 0..n {
+        wire.extend_from_slice(b"$1\r\nx\r\n");
+    }
+    let mut d = CommandDecoder::new(Limits::default());
+    let mut buf = BytesMut::from(&wire[..]);
+    let cmd = d.next_command(&mut buf, true).unwrap().unwrap();
+    assert_eq!(cmd.len(), n);
+    let payload = cmd[0].clone();
+    assert!(d.next_command(&mut buf, true).unwrap().is_none());
+    // Waiting for more bytes, the decoder holds no argument: the only reference left to
+    // the read buffer's memory is ours.
+    assert!(payload.is_unique());
+    buf.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
+    let cmd = d.next_command(&mut buf, true).unwrap().unwrap();
+    assert_eq!(cmd, &args(&[b"PING"]));
+    // The 5000 slots went with the huge command.
+    assert!(cmd.capacity() < n);
+}

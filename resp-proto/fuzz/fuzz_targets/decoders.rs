@@ -79,6 +79,21 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
+    // The reused argument vector of `next_command` yields exactly what `decode` hands over,
+    // errors included, and keeps no argument of one command in the next.
+    let mut d = CommandDecoder::new(Limits::default());
+    let mut buf = BytesMut::from(data);
+    let mut reused = Vec::new();
+    let reused_err = loop {
+        match d.next_command(&mut buf, true) {
+            Ok(Some(cmd)) => reused.push(cmd.clone()),
+            Ok(None) => break None,
+            Err(e) => break Some(e),
+        }
+    };
+    assert_eq!(whole, reused);
+    assert_eq!(whole_err, reused_err.is_some());
+
     let mut d = CommandDecoder::new(Limits::default());
     let mut buf = BytesMut::new();
     let mut split = Vec::new();
@@ -86,8 +101,8 @@ fuzz_target!(|data: &[u8]| {
     'parts: for part in [&data[..cut], &data[cut..]] {
         buf.extend_from_slice(part);
         loop {
-            match d.decode(&mut buf, true) {
-                Ok(Some(cmd)) => split.push(cmd),
+            match d.next_command(&mut buf, true) {
+                Ok(Some(cmd)) => split.push(std::mem::take(cmd)),
                 Ok(None) => break,
                 Err(_) => {
                     split_err = true;

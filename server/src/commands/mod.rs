@@ -401,10 +401,10 @@ pub fn process(
     node: &Node,
     sess: &mut Session,
     out: &mut ReplyWriter<'_>,
-    args: Vec<Bytes>,
+    mut args: Vec<Bytes>,
     clock: &mut Clock,
 ) -> After {
-    process_cached(node, sess, out, args, clock, &mut Resolved::default())
+    process_cached(node, sess, out, &mut args, clock, &mut Resolved::default())
 }
 
 /// [`process`] for a connection that keeps its last resolved command in `resolved`.
@@ -412,7 +412,7 @@ pub fn process_cached<'n>(
     node: &'n Node,
     sess: &mut Session,
     out: &mut ReplyWriter<'_>,
-    args: Vec<Bytes>,
+    args: &mut Vec<Bytes>,
     clock: &mut Clock,
     resolved: &mut Resolved<'n>,
 ) -> After {
@@ -438,7 +438,7 @@ fn process_checked<'n>(
     node: &'n Node,
     sess: &mut Session,
     out: &mut ReplyWriter<'_>,
-    args: Vec<Bytes>,
+    args: &mut Vec<Bytes>,
     clock: &mut Clock,
     resolved: &mut Resolved<'n>,
 ) -> After {
@@ -523,7 +523,7 @@ fn process_checked<'n>(
         return After::Continue;
     }
     if sess.in_multi() && !bypasses_queue(cmd.name) {
-        sess.queue(args);
+        sess.queue(std::mem::take(args));
         out.simple(b"QUEUED");
         return After::Continue;
     }

@@ -346,7 +346,7 @@ fn run_batch<'n>(
         if sess.blocked.is_some() {
             return false;
         }
-        match decoder.decode(inbuf, sess.authenticated) {
+        match decoder.next_command(inbuf, sess.authenticated) {
             Ok(Some(args)) => {
                 if args.is_empty() {
                     continue;
