@@ -383,6 +383,41 @@ mod tests {
     use crate::number::string2ll;
 
     #[test]
+    fn quick_count_on_every_short_input() {
+        let alphabet = b"$01 9\r\n-\0";
+        let mut quick = 0;
+        for len in 0..=5u32 {
+            for code in 0..alphabet.len().pow(len) {
+                let mut rest = code;
+                let s: Vec<u8> = (0..len)
+                    .map(|_| {
+                        let c = alphabet[rest % alphabet.len()];
+                        rest /= alphabet.len();
+                        c
+                    })
+                    .collect();
+                let cr = find_c(&s, b'\r');
+                // What the exact path reads: `$`, a number string2ll takes, `\r`, one more byte.
+                let exact = match cr {
+                    Some(cr) if s.first() == Some(&b'$') && cr + 2 <= s.len() => {
+                        string2ll(&s[1..cr]).map(|n| (n, cr + 2))
+                    }
+                    _ => None,
+                };
+                let canonical = exact.is_some_and(|(n, h)| n >= 0 && !s[..h - 2].contains(&b'-'));
+                let got = quick_count(&s, b'$');
+                assert_eq!(
+                    got.map(|(n, h)| (i64::try_from(n).unwrap(), h)),
+                    exact.filter(|_| canonical),
+                    "{s:?}"
+                );
+                quick += usize::from(got.is_some());
+            }
+        }
+        assert!(quick > 100);
+    }
+
+    #[test]
     fn quick_bulk_header_agrees_with_the_exact_reader() {
         let cases: [&[u8]; 12] = [
             b"$0\r\n",
