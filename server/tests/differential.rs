@@ -483,6 +483,15 @@ const SCRIPT: &[&[&str]] = &[
         "COMMAND GETKEYS smove a b m",
         "COMMAND GETKEYS copy a b",
         "COMMAND GETKEYS restore k 0 p",
+        // Shard channels are keys for routing only (key specs flagged not_key).
+        "COMMAND GETKEYS spublish ch m",
+        "COMMAND GETKEYS spublish ch",
+        "COMMAND GETKEYS ssubscribe a b",
+        "COMMAND GETKEYS sunsubscribe a",
+        // CLUSTER is a container in 7.0.15: an unknown subcommand is an invalid command.
+        "COMMAND GETKEYS cluster foo",
+        "COMMAND GETKEYS cluster countkeysinslot 1",
+        "COMMAND GETKEYS cluster KEYSLOT k",
         "COMMAND GETKEYS",
         "COMMAND HELP",
         "COMMAND FOO",

@@ -161,15 +161,72 @@ fn listed_commands(ctx: &Ctx<'_, '_>) -> Vec<(Bytes, Vec<Bytes>)> {
             }
         }
     }
-    let limits = resp_proto::Limits::default();
     let mut out = Vec::new();
     for d in ctx.node.commands.all() {
-        let mut buf = bytes::BytesMut::from(d.info_resp2);
-        if let Ok(Some(f)) = resp_proto::decode_frame(&mut buf, &limits) {
+        if let Some(f) = captured_info(d) {
             entry(&f, &mut out);
         }
     }
     out
+}
+
+/// A command's COMMAND INFO entry as captured from redis-server 7.0.15, decoded.
+fn captured_info(d: &super::table::CommandData) -> Option<Frame> {
+    let mut buf = bytes::BytesMut::from(d.info_resp2);
+    resp_proto::decode_frame(&mut buf, &resp_proto::Limits::default())
+        .ok()
+        .flatten()
+}
+
+/// Whether an entry's key specs are all flagged `not_key` (the shard channel commands):
+/// such a command has no keys for COMMAND GETKEYS (doesCommandHaveKeys), though the
+/// cluster routes it by its channel.
+fn only_not_key_specs(info: &Frame) -> bool {
+    let Frame::Array(items) = info else {
+        return false;
+    };
+    let Some(Frame::Array(specs)) = items.get(8) else {
+        return false;
+    };
+    let not_key = |spec: &Frame| {
+        let Frame::Array(fields) = spec else {
+            return false;
+        };
+        fields.chunks_exact(2).any(|kv| match kv {
+            [Frame::Bulk(k), Frame::Array(flags)] if &k[..] == b"flags" => flags
+                .iter()
+                .any(|f| matches!(f, Frame::SimpleString(s) if &s[..] == b"not_key")),
+            _ => false,
+        })
+    };
+    !specs.is_empty() && specs.iter().all(not_key)
+}
+
+/// For a container this node parses itself (CLUSTER): whether its entry lists subcommand
+/// `sub`; None when the entry lists no subcommands.
+fn lists_subcommand(info: &Frame, sub: &[u8]) -> Option<bool> {
+    let Frame::Array(items) = info else {
+        return None;
+    };
+    let Some(Frame::Array(subs)) = items.get(9) else {
+        return None;
+    };
+    if subs.is_empty() {
+        return None;
+    }
+    Some(subs.iter().any(|e| {
+        match e {
+            Frame::Array(fields) => match fields.first() {
+                Some(Frame::Bulk(full)) => full
+                    .iter()
+                    .position(|&b| b == b'|')
+                    .and_then(|at| full.get(at + 1..))
+                    .is_some_and(|name| name.eq_ignore_ascii_case(sub)),
+                _ => false,
+            },
+            _ => false,
+        }
+    }))
 }
 
 fn command_list(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
@@ -220,13 +277,20 @@ fn command_getkeys(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let invalid = || CmdError::msg("ERR Invalid command specified");
     // lookupCommand: a container's subcommand when one is given, else the container.
     let mut cmd = ctx.node.commands.get(&inner[0]).ok_or_else(invalid)?;
-    if let (false, Some(sub)) = (cmd.subcommands.is_empty(), inner.get(1)) {
-        cmd = super::table::subcommand(cmd, sub).ok_or_else(invalid)?;
+    let info = cmd.data.and_then(captured_info);
+    if let Some(sub) = inner.get(1) {
+        if !cmd.subcommands.is_empty() {
+            cmd = super::table::subcommand(cmd, sub).ok_or_else(invalid)?;
+        } else if info.as_ref().and_then(|i| lists_subcommand(i, sub)) == Some(false) {
+            return Err(invalid());
+        }
     }
     // Which positions hold keys is known before the arity check, as in Redis.
-    let Some(idx) = key_positions(cmd, inner) else {
-        return Err(CmdError::msg("ERR The command has no key arguments"));
-    };
+    let no_keys = || CmdError::msg("ERR The command has no key arguments");
+    if cmd.data.is_some() && info.as_ref().is_some_and(only_not_key_specs) {
+        return Err(no_keys());
+    }
+    let idx = key_positions(cmd, inner).ok_or_else(no_keys)?;
     if !cmd.arity_ok(inner.len()) {
         return Err(CmdError::msg(
             "ERR Invalid number of arguments specified for command",
