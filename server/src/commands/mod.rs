@@ -442,10 +442,10 @@ fn process_checked<'n>(
     clock: &mut Clock,
     resolved: &mut Resolved<'n>,
 ) -> After {
-    let cmd = match resolved.resolve(&node.commands, &args) {
+    let cmd = match resolved.resolve(&node.commands, args) {
         Ok(c) => c,
         Err(e) => {
-            let failed = arity_failed(&node.commands, &args);
+            let failed = arity_failed(&node.commands, args);
             reject(node, sess, out, failed, &e);
             return After::Continue;
         }
@@ -484,7 +484,7 @@ fn process_checked<'n>(
     let refusal = if from_master {
         None
     } else {
-        crate::cluster::route(node, sess, cmd, &args, clock.now_ms)
+        crate::cluster::route(node, sess, cmd, args, clock.now_ms)
     };
     if let Some(refusal) = refusal {
         // processCommand: a refused EXEC discards the transaction, anything else flags it.
@@ -529,7 +529,7 @@ fn process_checked<'n>(
     }
     let mark = out.buffer().len();
     let skip = sess.reply_mode != ReplyMode::On;
-    let after = execute(node, sess, out, cmd, &args, clock, false);
+    let after = execute(node, sess, out, cmd, args, clock, false);
     if skip && cmd.name != "client|reply" {
         out.buffer().truncate(mark);
         if sess.reply_mode == ReplyMode::Skip {
