@@ -66,6 +66,24 @@ fn round_big(neg: bool, n: BigUint, e: i64, sticky: bool) -> LongDouble {
     LongDouble { neg, mant, exp }
 }
 
+/// The exponent after `e` or `p`: an optional sign and at least one decimal digit. Its
+/// magnitude saturates at 10^6, far past where any value overflows or underflows, so a
+/// long run of digits cannot overflow the accumulator.
+fn parse_exponent(e: &[u8]) -> Option<i64> {
+    let (neg, digits) = match e.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, e),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let v = digits
+        .iter()
+        .fold(0i64, |v, &d| (v * 10 + i64::from(d - b'0')).min(1_000_000));
+    Some(if neg { -v } else { v })
+}
+
 /// The part of a hexadecimal float after `0x` (lowercase): hex digits with an optional
 /// point, then an optional `p` and a decimal power of two. strtold refuses a result that
 /// overflows or underflows to zero; so does this.
@@ -88,22 +106,10 @@ fn parse_hex(neg: bool, s: &[u8]) -> Option<LongDouble> {
     {
         return None;
     }
-    let mut exp2: i64 = 0;
-    if let Some(e) = exp_part {
-        let (eneg, edigits) = match e.first() {
-            Some(b'-') => (true, &e[1..]),
-            Some(b'+') => (false, &e[1..]),
-            _ => (false, e),
-        };
-        if edigits.is_empty() || !edigits.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        let mut v: i64 = 0;
-        for &d in edigits {
-            v = (v * 10 + i64::from(d - b'0')).min(1_000_000);
-        }
-        exp2 = if eneg { -v } else { v };
-    }
+    let mut exp2 = match exp_part {
+        Some(e) => parse_exponent(e)?,
+        None => 0,
+    };
     let digits: Vec<u8> = int_digits.iter().chain(frac_digits).copied().collect();
     let Some(first) = digits.iter().position(|&d| d != b'0') else {
         return Some(LongDouble {
@@ -165,22 +171,10 @@ impl LongDouble {
         if !int_digits.iter().chain(frac_digits).all(u8::is_ascii_digit) {
             return None;
         }
-        let mut exp10: i64 = 0;
-        if let Some(e) = exp_part {
-            let (eneg, edigits) = match e.first() {
-                Some(b'-') => (true, &e[1..]),
-                Some(b'+') => (false, &e[1..]),
-                _ => (false, e),
-            };
-            if edigits.is_empty() || !edigits.iter().all(u8::is_ascii_digit) {
-                return None;
-            }
-            let mut v: i64 = 0;
-            for &d in edigits {
-                v = (v * 10 + i64::from(d - b'0')).min(1_000_000);
-            }
-            exp10 = if eneg { -v } else { v };
-        }
+        let mut exp10 = match exp_part {
+            Some(e) => parse_exponent(e)?,
+            None => 0,
+        };
         let digits: Vec<u8> = int_digits.iter().chain(frac_digits).copied().collect();
         let first_nonzero = digits.iter().position(|&d| d != b'0');
         let Some(first) = first_nonzero else {
