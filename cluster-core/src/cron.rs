@@ -31,6 +31,11 @@ impl Cluster {
             }
             if n.in_handshake() && now.saturating_sub(n.ctime) > handshake_timeout {
                 self.del_node(&name, out);
+                // Revisit position i only if the deletion moved another record into it:
+                // should the record survive, retrying it would spin forever.
+                if self.nodes.at(i).is_some_and(|m| m.name == name) {
+                    i += 1;
+                }
                 continue;
             }
             if n.link.is_none() {
