@@ -164,6 +164,77 @@ fn rename_command_renames_and_removes_as_redis() {
     assert!(!top.contains(&"flushall") && top.contains(&"config") && top.contains(&"get"));
 }
 
+/// One RESP reply's exact bytes (nested arrays included).
+fn read_reply(r: &mut impl std::io::BufRead, out: &mut Vec<u8>) {
+    let start = out.len();
+    r.read_until(b'\n', out).unwrap();
+    let line = String::from_utf8_lossy(&out[start..]).into_owned();
+    let n: i64 = line.get(1..).unwrap_or("").trim_end().parse().unwrap_or(-1);
+    match line.as_bytes().first() {
+        Some(b'$') if n >= 0 => {
+            let mut body = vec![0; n as usize + 2];
+            r.read_exact(&mut body).unwrap();
+            out.extend_from_slice(&body);
+        }
+        Some(b'*') => (0..n.max(0)).for_each(|_| read_reply(r, out)),
+        _ => {}
+    }
+}
+
+/// `rename-command` names are bytes, as in Redis: names that are not UTF-8 (and differ only
+/// in such bytes) answer to exactly those bytes, the ASCII part case-insensitively.
+#[test]
+fn rename_command_takes_any_bytes_as_redis() {
+    use std::io::{BufReader, Write};
+    if !have_redis() {
+        eprintln!("redis-server not installed: skipped");
+        return;
+    }
+    let conf = "rename-command GET \"g\\xff\"\nrename-command SET \"g\\xfe\"\n\
+                rename-command DEL \"\\xc3\\xa9\"\n";
+    let nodes = [
+        with_conf(OURS, "rename-bytes-ours", 21600, conf),
+        with_conf("redis-server", "rename-bytes-real", 22200, conf),
+    ];
+    let script: &[&[&[u8]]] = &[
+        &[b"g\xfe", b"k", b"v"],
+        &[b"g\xff", b"k"],
+        &[b"G\xff", b"k"],
+        &[b"GET", b"k"],
+        &[b"g\xef\xbf\xbd", b"k"],
+        &[b"COMMAND", b"INFO", b"g\xff", b"g\xfe", b"get"],
+        &[b"COMMAND", b"GETKEYS", b"G\xfe", b"k", b"v"],
+        &[b"\xc3\xa9", b"k"],
+        &[b"\xc3\x89", b"k"],
+        &[b"g\xff", b"k"],
+    ];
+    let mut conns = nodes.each_ref().map(|n| {
+        let s = std::net::TcpStream::connect(("127.0.0.1", n.port)).unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        BufReader::new(s)
+    });
+    for args in script {
+        let mut req = format!("*{}\r\n", args.len()).into_bytes();
+        for a in *args {
+            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            req.extend_from_slice(a);
+            req.extend_from_slice(b"\r\n");
+        }
+        let [ours, real] = conns.each_mut().map(|c| {
+            c.get_mut().write_all(&req).unwrap();
+            let mut out = Vec::new();
+            read_reply(c, &mut out);
+            out
+        });
+        assert_eq!(
+            String::from_utf8_lossy(&ours),
+            String::from_utf8_lossy(&real),
+            "reply to {args:?}"
+        );
+        assert_eq!(ours, real, "reply bytes to {args:?}");
+    }
+}
+
 /// One command from a client bound to `from`, its reply's first line.
 fn call_from(from: &str, port: u16, args: &[&str]) -> String {
     use std::io::{BufRead, BufReader, Write};

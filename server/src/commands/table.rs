@@ -156,8 +156,9 @@ impl Command {
 #[derive(Debug)]
 pub struct CommandTable {
     commands: HashMap<&'static str, Command>,
-    /// After `rename-command` lines: the names in force (lower case) of the commands served.
-    renamed: Option<HashMap<Box<str>, &'static str>>,
+    /// After `rename-command` lines: the names in force (ASCII lower case, any bytes) of the
+    /// commands served.
+    renamed: Option<HashMap<Box<[u8]>, &'static str>>,
 }
 
 impl CommandTable {
@@ -228,10 +229,10 @@ impl CommandTable {
         t
     }
 
-    /// The command called `lower` (a lower-case name) now, after renames.
-    fn named(&self, lower: &str) -> Option<&Command> {
+    /// The command called `lower` (an ASCII lower-case name) now, after renames.
+    fn named(&self, lower: &[u8]) -> Option<&Command> {
         match &self.renamed {
-            None => self.commands.get(lower),
+            None => self.commands.get(std::str::from_utf8(lower).ok()?),
             Some(names) => self.commands.get(names.get(lower)?),
         }
     }
@@ -248,14 +249,15 @@ impl CommandTable {
         let mut buf = [0u8; 32];
         let Some(lower) = buf.get_mut(..name.len()) else {
             // Only a rename can give a command a name this long.
-            let long = String::from_utf8(name.to_ascii_lowercase()).ok()?;
-            return self.renamed.as_ref().and(self.named(&long));
+            return self
+                .renamed
+                .as_ref()
+                .and(self.named(&name.to_ascii_lowercase()));
         };
         for (d, s) in lower.iter_mut().zip(name) {
             *d = s.to_ascii_lowercase();
         }
-        let name = std::str::from_utf8(lower).ok()?;
-        self.named(name)
+        self.named(lower)
     }
 
     /// Every command and subcommand with its statistics id, containers before their
@@ -276,10 +278,14 @@ impl CommandTable {
 
     /// Finds a command or subcommand by its full name (`config|get`), ignoring case.
     pub fn by_full_name(&self, name: &[u8]) -> Option<&Command> {
-        let lower = String::from_utf8_lossy(name).to_ascii_lowercase();
-        match lower.split_once('|') {
-            Some((c, s)) => self.named(c)?.subcommands.get(s),
-            None => self.named(lower.as_str()),
+        let lower = name.to_ascii_lowercase();
+        match lower.iter().position(|&c| c == b'|') {
+            Some(bar) => {
+                let (c, s) = lower.split_at(bar);
+                let s = std::str::from_utf8(s.get(1..)?).ok()?;
+                self.named(c)?.subcommands.get(s)
+            }
+            None => self.named(&lower),
         }
     }
 

@@ -250,17 +250,20 @@ const REDIS_COMMANDS: &[&str] = &[
     "zunionstore",
 ];
 
-/// The command names in force after the `rename-command` lines: current name (lower case)
-/// to the command's own name.
+/// The command names in force after the `rename-command` lines: current name (ASCII lower
+/// case; any bytes, as Redis takes them) to the command's own name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandNames {
-    names: HashMap<String, &'static str>,
+    names: HashMap<Vec<u8>, &'static str>,
 }
 
 impl Default for CommandNames {
     fn default() -> Self {
         CommandNames {
-            names: REDIS_COMMANDS.iter().map(|&n| (n.to_owned(), n)).collect(),
+            names: REDIS_COMMANDS
+                .iter()
+                .map(|&n| (n.as_bytes().to_vec(), n))
+                .collect(),
         }
     }
 }
@@ -268,7 +271,7 @@ impl Default for CommandNames {
 impl CommandNames {
     /// Applies one `rename-command` line; the error is the FATAL CONFIG FILE ERROR reason.
     pub fn rename(&mut self, from: &[u8], to: &[u8]) -> Result<(), String> {
-        let from = String::from_utf8_lossy(from).to_ascii_lowercase();
+        let from = from.to_ascii_lowercase();
         let original = self
             .names
             .remove(&from)
@@ -276,7 +279,7 @@ impl CommandNames {
         if to.is_empty() {
             return Ok(());
         }
-        let to = String::from_utf8_lossy(to).to_ascii_lowercase();
+        let to = to.to_ascii_lowercase();
         if self.names.contains_key(&to) {
             // Redis has already deleted the old name when it finds the new one taken; it
             // stops starting anyway, so the difference cannot be seen.
@@ -286,14 +289,14 @@ impl CommandNames {
         Ok(())
     }
 
-    /// The command called `name` (lower case) now, by its own name.
-    pub fn resolve(&self, name: &str) -> Option<&'static str> {
+    /// The command called `name` (ASCII lower case) now, by its own name.
+    pub fn resolve(&self, name: &[u8]) -> Option<&'static str> {
         self.names.get(name).copied()
     }
 
     /// Every current name with the command it calls.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &'static str)> {
-        self.names.iter().map(|(k, v)| (k.as_str(), *v))
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &'static str)> {
+        self.names.iter().map(|(k, v)| (k.as_slice(), *v))
     }
 }
 
@@ -307,12 +310,12 @@ mod tests {
         let mut n = CommandNames::default();
         assert_eq!(REDIS_COMMANDS.len(), 240);
         n.rename(b"GET", b"get2").unwrap();
-        assert_eq!(n.resolve("get"), None);
-        assert_eq!(n.resolve("get2"), Some("get"));
+        assert_eq!(n.resolve(b"get"), None);
+        assert_eq!(n.resolve(b"get2"), Some("get"));
         n.rename(b"SET", b"GET").unwrap();
-        assert_eq!(n.resolve("get"), Some("set"));
+        assert_eq!(n.resolve(b"get"), Some("set"));
         n.rename(b"flushall", b"").unwrap();
-        assert_eq!(n.resolve("flushall"), None);
+        assert_eq!(n.resolve(b"flushall"), None);
         assert_eq!(
             n.rename(b"flushall", b"x").unwrap_err(),
             "No such command in rename-command"
