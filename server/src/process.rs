@@ -3,10 +3,13 @@
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime};
 
 use tokio_util::sync::CancellationToken;
+
+use crate::node::Node;
 
 /// What INFO's server section reports about this process.
 #[derive(Debug, Clone)]
@@ -83,27 +86,70 @@ impl Pidfile {
     }
 }
 
-/// Cancels `shutdown` at the first SIGTERM or SIGINT (logging Redis's signal-handler line);
-/// a second SIGINT while shutting down exits at once with status 1, as Redis does.
-pub fn spawn_signal_handler(shutdown: CancellationToken) -> std::io::Result<()> {
+/// Shutdown requests from SIGTERM/SIGINT, taken one at a time by the main task.
+#[derive(Debug)]
+pub struct SignalRequests {
+    requests: tokio::sync::mpsc::Receiver<()>,
+    /// Whether a request is being acted on (Redis's `shutdown_asap`).
+    pending: Arc<AtomicBool>,
+}
+
+/// Installs the SIGTERM/SIGINT handler. Each signal logs Redis's signal-handler line and
+/// requests a shutdown; a SIGINT while one is pending or under way exits at once with
+/// status 1, as Redis does.
+pub fn spawn_signal_handler(shutdown: CancellationToken) -> std::io::Result<SignalRequests> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
+    let (tx, requests) = tokio::sync::mpsc::channel(1);
+    let pending = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&pending);
     tokio::spawn(async move {
         loop {
             let name = tokio::select! {
                 _ = term.recv() => "SIGTERM",
                 _ = int.recv() => "SIGINT",
             };
-            if shutdown.is_cancelled() && name == "SIGINT" {
+            if (shutdown.is_cancelled() || flag.load(Ordering::SeqCst)) && name == "SIGINT" {
                 crate::logging::from_signal_handler("You insist... exiting now.");
                 std::process::exit(1);
             }
             crate::logging::from_signal_handler(&format!("Received {name} scheduling shutdown..."));
-            shutdown.cancel();
+            flag.store(true, Ordering::SeqCst);
+            // A full channel already holds a request.
+            let _ = tx.try_send(());
         }
     });
-    Ok(())
+    Ok(SignalRequests { requests, pending })
+}
+
+/// Serves until a shutdown goes through: a SHUTDOWN command (which made its own final
+/// save), or a signal whose final save succeeds. A signal whose save fails is withdrawn
+/// and the server keeps serving until the next one, as redis-server 7.0.15 does.
+pub async fn wait_for_shutdown(
+    node: &Node,
+    shutdown: &CancellationToken,
+    mut signals: Option<SignalRequests>,
+) {
+    loop {
+        let requested = async {
+            match signals.as_mut() {
+                Some(s) => s.requests.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            Some(()) = requested => {}
+        }
+        if node.persistence.exit_save(node).is_ok() {
+            shutdown.cancel();
+            return;
+        }
+        if let Some(s) = &signals {
+            s.pending.store(false, Ordering::SeqCst);
+        }
+    }
 }
 
 #[cfg(test)]

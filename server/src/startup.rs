@@ -174,9 +174,9 @@ fn start(startup: &Startup, cwd: &Path, no_args: bool) -> i32 {
 
     let shutdown = CancellationToken::new();
     let code = runtime.block_on(async {
-        if let Err(e) = process::spawn_signal_handler(shutdown.clone()) {
-            tracing::warn!("Can't install the signal handlers: {e}");
-        }
+        let signals = process::spawn_signal_handler(shutdown.clone())
+            .inspect_err(|e| tracing::warn!("Can't install the signal handlers: {e}"))
+            .ok();
         let node = Arc::new(Node::new(Arc::clone(&store)));
         if crate::rdb::load::startup(&node).is_err() {
             return 1;
@@ -186,8 +186,7 @@ fn start(startup: &Startup, cwd: &Path, no_args: bool) -> i32 {
             crate::cluster::start(&node, prepared, shutdown.clone());
         }
         let serving = tokio::spawn(net::serve(Arc::clone(&node), listeners, shutdown.clone()));
-        shutdown.cancelled().await;
-        node.persistence.exit_save(&node);
+        process::wait_for_shutdown(&node, &shutdown, signals).await;
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, serving).await;
         0
     });

@@ -321,3 +321,73 @@ fn sigterm_after_a_failed_shutdown_save_tries_the_save_again_like_redis() {
         2
     );
 }
+
+/// What a SIGTERM whose final save fails (`dbfilename` is a directory) leaves: whether the
+/// server still answers afterwards, then, once the directory is gone, how a second SIGTERM
+/// ends it (exit status) and whether that save wrote the data.
+fn sigterm_with_failing_save(bin: &Path, dir: &Path, port: u16) -> (String, Option<i32>, bool) {
+    let log = dir.join("server.log");
+    let child = Command::new(bin)
+        .args(["--port", &port.to_string(), "--logfile", "server.log"])
+        .args(["--save", "3600 1"])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut guard = KillOnDrop(child);
+    let wait_for = |what: &str, times: usize| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches(what)
+            .count()
+            < times
+        {
+            assert!(Instant::now() < deadline, "{bin:?}: no {what:?} x{times}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let term = |pid: u32| {
+        assert!(Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success());
+    };
+    wait_for("Ready to accept connections", 1);
+    let mut c = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    assert_eq!(call(&mut c, &["SET", "k", "v"]), "+OK\r\n");
+    std::fs::create_dir(dir.join("dump.rdb")).unwrap();
+    term(guard.0.id());
+    wait_for("Errors trying to shut down the server", 1);
+    let after = call(&mut c, &["GET", "k"]);
+    std::fs::remove_dir(dir.join("dump.rdb")).unwrap();
+    term(guard.0.id());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(s) = guard.0.try_wait().unwrap() {
+            break s.code();
+        }
+        assert!(Instant::now() < deadline, "{bin:?} still running");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    (after, status, dir.join("dump.rdb").is_file())
+}
+
+#[test]
+fn failed_sigterm_save_keeps_serving_until_the_next_signal_like_redis() {
+    let Some(real) = real_redis() else {
+        eprintln!("redis-server 7.0.15 not installed: skipping");
+        return;
+    };
+    let dir = scratch("failing-sigterm-real");
+    let theirs = sigterm_with_failing_save(&real, &dir, 21601);
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir = scratch("failing-sigterm-ours");
+    let ours = sigterm_with_failing_save(Path::new(env!("CARGO_BIN_EXE_server")), &dir, 21601);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(theirs, ("$1\r\nv\r\n".to_string(), Some(0), true));
+    assert_eq!(ours, theirs);
+}

@@ -228,11 +228,12 @@ impl Persistence {
     }
 
     /// The exit path after SIGTERM/SIGINT: the final save SHUTDOWN would have made, unless
-    /// a SHUTDOWN command already decided it.
-    pub fn exit_save(&self, node: &Node) {
-        if !self.final_save_decided.load(Ordering::Relaxed) {
-            let _ = self.shutdown_save(node, false, false);
+    /// a SHUTDOWN command already decided it. An error means the server must keep running.
+    pub fn exit_save(&self, node: &Node) -> Result<(), RdbError> {
+        if self.final_save_decided.load(Ordering::Relaxed) {
+            return Ok(());
         }
+        self.shutdown_save(node, false, false)
     }
 
     /// The `# Persistence` section of INFO, with the fields redis-server 7.0.15 prints.
