@@ -659,7 +659,7 @@ pub fn execute(
     }
     node.latency.command_ran(cmd.flags.fast, took);
     // EXEC is not logged itself (its commands are), as 7.0's skip_slowlog flag says.
-    if !cmd.data.is_some_and(|d| d.flags.contains(&"skip_slowlog")) {
+    if !cmd.flags.skip_slowlog {
         node.slowlog.record(took, args, &sess.info);
     }
     if sess.close_after_reply {

@@ -71,6 +71,8 @@ pub struct Flags {
     pub admin: bool,
     /// O(1) or O(log N) (its slow runs are `fast-command` latency events).
     pub fast: bool,
+    /// Not written to the slow log itself (EXEC: its commands are).
+    pub skip_slowlog: bool,
 }
 
 impl Flags {
@@ -83,6 +85,7 @@ impl Flags {
                 "no_multi" => f.no_multi = true,
                 "admin" => f.admin = true,
                 "fast" => f.fast = true,
+                "skip_slowlog" => f.skip_slowlog = true,
                 _ => {}
             }
         }
