@@ -121,21 +121,8 @@ mod tests {
         assert_eq!(crc16(b"123456789"), 0x31C3);
     }
 
-    /// The bit-at-a-time definition, to check the sliced tables against.
-    fn crc16_bitwise(bytes: &[u8]) -> u16 {
-        let mut crc = 0u16;
-        for &b in bytes {
-            crc ^= u16::from(b) << 8;
-            for _ in 0..8 {
-                crc = if crc & 0x8000 != 0 {
-                    (crc << 1) ^ 0x1021
-                } else {
-                    crc << 1
-                };
-            }
-        }
-        crc
-    }
+    // The bit-at-a-time definition in cluster-core, to check the sliced tables against.
+    use cluster_core::keyslot::crc16 as crc16_bitwise;
 
     #[test]
     fn sliced_crc_matches_bitwise_for_every_length_and_byte() {
