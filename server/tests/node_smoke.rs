@@ -143,3 +143,19 @@ fn scan_with_a_selective_match_bounds_the_work_of_each_call() {
     // At most ~100 keys looked at per call: 5001 keys take dozens of calls, not one.
     assert!(calls >= 40, "{calls} calls");
 }
+
+/// Redis aborts on a POPULATE value size it cannot allocate; here a size past
+/// proto-max-bulk-len is refused and the keys already stored stay.
+#[test]
+fn debug_populate_refuses_a_value_size_past_proto_max_bulk_len() {
+    let s = InProcess::start(21461, "enable-debug-command yes");
+    let mut c = Raw::connect(s.port);
+    assert_eq!(c.cmd(&["SET", "kept", "v"]), "+OK\r\n");
+    assert_eq!(
+        c.cmd(&["DEBUG", "POPULATE", "1", "big", "1000000000000"]),
+        "-ERR string exceeds maximum allowed size (proto-max-bulk-len)\r\n"
+    );
+    assert_eq!(c.cmd(&["DBSIZE"]), ":1\r\n");
+    assert_eq!(c.cmd(&["DEBUG", "POPULATE", "2", "small", "8"]), "+OK\r\n");
+    assert_eq!(c.cmd(&["STRLEN", "small:1"]), ":8\r\n");
+}

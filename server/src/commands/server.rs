@@ -12,7 +12,7 @@ use resp_proto::{Frame, Protocol};
 use super::keys::reply_help;
 use super::numbers::{parse_f64, parse_i64};
 use super::session::Session;
-use super::strings::as_str;
+use super::strings::{as_str, check_len};
 use super::{help_data, CmdError, CmdResult, Ctx, Handler};
 use crate::keyspace::{key_slot, lru_clock, Entry, StrEncoding, StrRef, Value};
 use crate::node::Node;
@@ -449,6 +449,9 @@ fn debug_subcommand(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
                 if n < 0 {
                     return Err(CmdError::msg("ERR value is out of range, must be positive"));
                 }
+                // Redis would attempt the allocation and abort; a value no client could
+                // have written is refused instead.
+                check_len(ctx, n as u64)?;
                 Some(n as usize)
             }
             None => None,

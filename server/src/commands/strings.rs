@@ -444,7 +444,8 @@ fn incrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-fn check_len(ctx: &Ctx<'_, '_>, total: u64) -> CmdResult {
+/// Refuses a string that would grow past `proto-max-bulk-len`, as Redis's checkStringLength.
+pub(super) fn check_len(ctx: &Ctx<'_, '_>, total: u64) -> CmdResult {
     if total > ctx.node.config.current().proto_max_bulk_len {
         return Err(CmdError::msg(
             "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
