@@ -115,6 +115,24 @@ fn run_and_log(bin: &Path, dir: &Path, port: u16, extra: &[&str]) -> Vec<String>
         .collect()
 }
 
+/// Runs `scenario` on redis-server 7.0.15 and then on ours, each in a scratch directory
+/// of its own: (theirs, ours), or None when redis-server 7.0.15 is not installed.
+fn on_both<T>(name: &str, scenario: impl Fn(&Path, &Path) -> T) -> Option<(T, T)> {
+    let Some(real) = real_redis() else {
+        eprintln!("redis-server 7.0.15 not installed: skipping");
+        return None;
+    };
+    let run = |bin: &Path, side: &str| {
+        let dir = scratch(&format!("{name}-{side}"));
+        let result = scenario(bin, &dir);
+        let _ = std::fs::remove_dir_all(&dir);
+        result
+    };
+    let theirs = run(&real, "real");
+    let ours = run(Path::new(env!("CARGO_BIN_EXE_server")), "ours");
+    Some((theirs, ours))
+}
+
 fn real_redis() -> Option<PathBuf> {
     let out = Command::new("redis-server")
         .arg("--version")
@@ -126,16 +144,9 @@ fn real_redis() -> Option<PathBuf> {
 }
 
 fn compare(name: &str, port: u16, extra: &[&str]) {
-    let Some(real) = real_redis() else {
-        eprintln!("redis-server 7.0.15 not installed: skipping");
+    let Some((theirs, ours)) = on_both(name, |bin, dir| run_and_log(bin, dir, port, extra)) else {
         return;
     };
-    let dir = scratch(&format!("{name}-real"));
-    let theirs = run_and_log(&real, &dir, port, extra);
-    let _ = std::fs::remove_dir_all(&dir);
-    let dir = scratch(&format!("{name}-ours"));
-    let ours = run_and_log(Path::new(env!("CARGO_BIN_EXE_server")), &dir, port, extra);
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(
         ours,
         theirs,
@@ -297,16 +308,11 @@ fn failed_final_save_log(bin: &Path, dir: &Path, port: u16) -> Vec<String> {
 
 #[test]
 fn sigterm_after_a_failed_shutdown_save_tries_the_save_again_like_redis() {
-    let Some(real) = real_redis() else {
-        eprintln!("redis-server 7.0.15 not installed: skipping");
+    let Some((theirs, ours)) = on_both("failed-save", |bin, dir| {
+        failed_final_save_log(bin, dir, 21470)
+    }) else {
         return;
     };
-    let dir = scratch("failed-save-real");
-    let theirs = failed_final_save_log(&real, &dir, 21470);
-    let _ = std::fs::remove_dir_all(&dir);
-    let dir = scratch("failed-save-ours");
-    let ours = failed_final_save_log(Path::new(env!("CARGO_BIN_EXE_server")), &dir, 21470);
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(
         ours,
         theirs,
@@ -378,16 +384,11 @@ fn sigterm_with_failing_save(bin: &Path, dir: &Path, port: u16) -> (String, Opti
 
 #[test]
 fn failed_sigterm_save_keeps_serving_until_the_next_signal_like_redis() {
-    let Some(real) = real_redis() else {
-        eprintln!("redis-server 7.0.15 not installed: skipping");
+    let Some((theirs, ours)) = on_both("failing-sigterm", |bin, dir| {
+        sigterm_with_failing_save(bin, dir, 21601)
+    }) else {
         return;
     };
-    let dir = scratch("failing-sigterm-real");
-    let theirs = sigterm_with_failing_save(&real, &dir, 21601);
-    let _ = std::fs::remove_dir_all(&dir);
-    let dir = scratch("failing-sigterm-ours");
-    let ours = sigterm_with_failing_save(Path::new(env!("CARGO_BIN_EXE_server")), &dir, 21601);
-    let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(theirs, ("$1\r\nv\r\n".to_string(), Some(0), true));
     assert_eq!(ours, theirs);
 }
