@@ -11,9 +11,8 @@ use std::time::Duration;
 
 use bytes::{Buf, BytesMut};
 use resp_proto::{CommandDecoder, Limits, ReplyWriter};
-use std::io::Read;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
@@ -28,6 +27,11 @@ const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mod
 
 /// Read buffer growth step.
 const READ_CHUNK: usize = 16 * 1024;
+/// Below this much free space a read buffer that cannot be reclaimed in place is replaced:
+/// smaller reads would fill it and cost another read per batch.
+const READ_MIN: usize = 4 * 1024;
+/// An idle read buffer larger than this (left by a huge request) is given back.
+const READ_KEEP_MAX: usize = 1 << 20;
 
 /// `tcp-keepalive` as Redis's anetKeepAlive sets it: probes after `secs` idle, then every
 /// third of that (at least 1 s), three of them.
@@ -125,7 +129,6 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
     let mut sess = Session::new(handle.clone(), cfg.requirepass.is_none());
     let mut decoder = CommandDecoder::new(limits(node));
     let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
-    let mut scratch = vec![0u8; READ_CHUNK];
     let mut out = BytesMut::with_capacity(READ_CHUNK);
     let query_limit = cfg.client_query_buffer_limit;
     let mut timeout = cfg.timeout;
@@ -164,6 +167,7 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
         let mut pipelined = false;
         let kill_hint = || handle.kill.is_cancelled();
         let push_hint = || handle.push_notify.is_pending();
+        make_room(&mut inbuf);
         tokio::select! {
             biased;
             _ = gated(&mut killed, &mut kill_armed, kill_hint) => break,
@@ -173,19 +177,16 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
                 notified.set(handle.push_notify.notified());
                 push_armed = false;
             }
-            r = stream.readable() => {
-                if r.is_err() {
-                    break;
-                }
-                let n = match read_some(&stream, &mut scratch) {
-                    Ok(0) | Err(_) => break,
+            // Straight into the read buffer's free space. On epoll a short read tells
+            // tokio the socket is drained, so no read that would only fail with EAGAIN
+            // follows (one read per batch).
+            r = stream.read_buf(&mut inbuf) => {
+                let n = match r {
+                    Ok(0) => break,
                     Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
                 };
-                if n == usize::MAX {
-                    // Spurious readiness: nothing to read after all.
-                    continue;
-                }
-                inbuf.extend_from_slice(&scratch[..n]);
                 node.stats.net_input.fetch_add(n as u64, Ordering::Relaxed);
                 let mut clock = commands::Clock::new();
                 handle.last_active.store(clock.now_ms, Ordering::Relaxed);
@@ -306,28 +307,21 @@ fn gated<'a, F: Future + Unpin>(
     })
 }
 
-/// Reads what the socket has into `scratch`: the byte count, 0 at end of stream, or
-/// `usize::MAX` when there was nothing to read. A short read means the socket is drained,
-/// so tokio is told to forget the readiness right away: that saves the extra read that
-/// would only return EAGAIN (one syscall per batch).
-fn read_some(stream: &TcpStream, scratch: &mut [u8]) -> std::io::Result<usize> {
-    let mut short = 0;
-    let cap = scratch.len();
-    let got = stream.try_io(tokio::io::Interest::READABLE, || {
-        let n = (&*socket2::SockRef::from(stream)).read(scratch)?;
-        if n > 0 && n < cap {
-            short = n;
-            return Err(std::io::ErrorKind::WouldBlock.into());
+/// Leaves free space in `inbuf` for the next read: in place when nothing else holds its
+/// allocation (the arguments of the last command were released), else a new buffer once the
+/// space left is small (queued MULTI commands and a partly received command keep slices of
+/// the old one).
+fn make_room(inbuf: &mut BytesMut) {
+    let spare = inbuf.capacity() - inbuf.len();
+    if spare >= READ_CHUNK {
+        return;
+    }
+    if inbuf.try_reclaim(READ_CHUNK) {
+        if inbuf.is_empty() && inbuf.capacity() > READ_KEEP_MAX {
+            *inbuf = BytesMut::with_capacity(READ_CHUNK);
         }
-        Ok(n)
-    });
-    match got {
-        Ok(n) => Ok(n),
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-            Ok(if short > 0 { short } else { usize::MAX })
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(usize::MAX),
-        Err(e) => Err(e),
+    } else if spare < READ_MIN {
+        inbuf.reserve(READ_CHUNK);
     }
 }
 
