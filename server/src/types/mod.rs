@@ -16,6 +16,7 @@
 //! the caller's [`fastrand::Rng`] so tests are deterministic.
 
 pub mod hash;
+mod index;
 pub mod intset;
 pub mod list;
 pub mod listpack;

@@ -313,3 +313,174 @@ proptest! {
         prop_assert!(l.nodes().all(|n| !n.is_empty()));
     }
 }
+
+/// Runs of adds and removes on a large table, so that its index grows and shrinks through
+/// incremental resizes (from 16 entries in tests) with lookups, removals (which move the last
+/// item into the hole) and re-adds in between.
+#[derive(Debug, Clone)]
+enum TableOp {
+    Add(u16),
+    Remove(u16),
+    AddRun(u16, u16),
+    RemoveRun(u16, u16),
+    RemoveAt(usize),
+}
+
+fn table_op() -> impl Strategy<Value = TableOp> {
+    prop_oneof![
+        4 => (0u16..600).prop_map(TableOp::Add),
+        3 => (0u16..600).prop_map(TableOp::Remove),
+        1 => (0u16..600, 1u16..300).prop_map(|(a, n)| TableOp::AddRun(a, n)),
+        1 => (0u16..600, 1u16..300).prop_map(|(a, n)| TableOp::RemoveRun(a, n)),
+        2 => any::<usize>().prop_map(TableOp::RemoveAt),
+    ]
+}
+
+fn table_key(k: u16) -> Vec<u8> {
+    format!("k{k}").into_bytes()
+}
+
+/// Every model key is found at a position holding it, absent keys are not found, and the
+/// index holds each position exactly once.
+fn check_table(
+    t: &table::Dense<set::WholeKey>,
+    model: &std::collections::HashSet<Vec<u8>>,
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(t.len(), model.len());
+    for k in model {
+        let i = t.find(k);
+        prop_assert!(i.is_some(), "{:?} not found", k);
+        prop_assert_eq!(i.and_then(|i| t.get(i)), Some(&k[..]));
+    }
+    for k in 0u16..20 {
+        prop_assert_eq!(t.find(format!("absent{k}").as_bytes()), None);
+    }
+    let mut pos: Vec<u32> = t.index().positions().collect();
+    pos.sort_unstable();
+    prop_assert_eq!(pos, (0..t.len() as u32).collect::<Vec<_>>());
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    #[test]
+    fn incrementally_resized_table_matches_hashset(
+        ops in proptest::collection::vec(table_op(), 1..120),
+    ) {
+        let mut t: table::Dense<set::WholeKey> = table::Dense::with_capacity(0);
+        let mut model = std::collections::HashSet::new();
+        let mut resizes = 0;
+        let mut most = 0;
+        for op in ops {
+            let (adds, removes): (Vec<u16>, Vec<u16>) = match op {
+                TableOp::Add(k) => (vec![k], vec![]),
+                TableOp::Remove(k) => (vec![], vec![k]),
+                TableOp::AddRun(a, n) => ((a..a.saturating_add(n)).collect(), vec![]),
+                TableOp::RemoveRun(a, n) => (vec![], (a..a.saturating_add(n)).collect()),
+                TableOp::RemoveAt(i) => {
+                    if t.len() > 0 {
+                        let i = i % t.len();
+                        let key = t.get(i).unwrap().to_vec();
+                        prop_assert_eq!(t.remove_at(i).map(Vec::from), Some(key.clone()));
+                        prop_assert!(model.remove(&key));
+                        prop_assert_eq!(t.find(&key), None);
+                    }
+                    (vec![], vec![])
+                }
+            };
+            for k in adds {
+                let key = table_key(k);
+                match t.find(&key) {
+                    Some(_) => prop_assert!(model.contains(&key)),
+                    None => {
+                        let i = t.insert_new(key.clone().into());
+                        prop_assert_eq!(t.find(&key), Some(i));
+                        prop_assert!(model.insert(key));
+                    }
+                }
+                resizes += usize::from(t.index().resizing());
+            }
+            for k in removes {
+                let key = table_key(k);
+                match t.find(&key) {
+                    Some(i) => {
+                        prop_assert!(t.remove_at(i).is_some());
+                        prop_assert!(model.remove(&key));
+                        prop_assert_eq!(t.find(&key), None);
+                    }
+                    None => prop_assert!(!model.contains(&key)),
+                }
+                resizes += usize::from(t.index().resizing());
+            }
+            most = most.max(t.len());
+            check_table(&t, &model)?;
+        }
+        // The index starts a resize once it holds 28 entries (hashbrown's capacity for 32
+        // buckets): past that, the sequence went through one.
+        prop_assert!(most <= 28 || resizes > 0, "no resize with {} entries", most);
+    }
+
+    #[test]
+    fn skiplist_with_incremental_index_matches_model(
+        ops in proptest::collection::vec((0u8..5, 0u16..500, -20i32..20, 1usize..200), 1..150),
+    ) {
+        let mut sl = zset::SkipList::new();
+        let mut model: BTreeMap<Vec<u8>, f64> = BTreeMap::new();
+        let sorted = |m: &BTreeMap<Vec<u8>, f64>| {
+            let mut v: Vec<(Vec<u8>, f64)> = m.iter().map(|(k, s)| (k.clone(), *s)).collect();
+            v.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+            v
+        };
+        for (op, k, sc, n) in ops {
+            let sc = f64::from(sc);
+            match op {
+                0 | 1 => {
+                    // A run of new members (or score updates of present ones).
+                    for j in k..k.saturating_add(n as u16) {
+                        let m = table_key(j);
+                        match sl.score(&m) {
+                            Some(_) => sl.update_score(&m, sc),
+                            None => sl.insert(&m, sc),
+                        }
+                        model.insert(m, sc);
+                    }
+                }
+                2 => prop_assert_eq!(sl.remove(&table_key(k)), model.remove(&table_key(k))),
+                3 => {
+                    let gone: Vec<(Vec<u8>, f64)> =
+                        sl.remove_ranks(0, n).into_iter().map(|(m, s)| (m.into_vec(), s)).collect();
+                    let want: Vec<(Vec<u8>, f64)> = sorted(&model).into_iter().take(n).collect();
+                    for (m, _) in &want { model.remove(m); }
+                    prop_assert_eq!(gone, want);
+                }
+                _ => {
+                    for j in k..k.saturating_add(n as u16) {
+                        prop_assert_eq!(sl.remove(&table_key(j)), model.remove(&table_key(j)));
+                    }
+                }
+            }
+            prop_assert_eq!(sl.len(), model.len());
+            for (m, s) in &model {
+                prop_assert_eq!(sl.score(m), Some(*s));
+            }
+            for j in 0u16..10 {
+                prop_assert_eq!(sl.score(format!("absent{j}").as_bytes()), None);
+            }
+        }
+        let want = sorted(&model);
+        let got: Vec<(Vec<u8>, f64)> = sl.walk(0, false).map(|(m, s)| (m.to_vec(), s)).collect();
+        prop_assert_eq!(&got, &want);
+        for (i, (m, _)) in want.iter().enumerate() {
+            prop_assert_eq!(sl.rank(m), Some(i));
+        }
+        let mut seen = Vec::new();
+        let mut cursor = 0;
+        loop {
+            cursor = sl.scan(cursor, 10, |m, s| seen.push((m.to_vec(), s)));
+            if cursor == 0 { break; }
+        }
+        seen.sort_by(|a, b| a.1.total_cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        prop_assert_eq!(seen, want);
+    }
+}

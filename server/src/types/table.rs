@@ -11,7 +11,7 @@ use std::hash::BuildHasher;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 
-use hashbrown::HashTable;
+use super::index::PosIndex;
 
 /// What part of a stored item is its key.
 pub(crate) trait KeyOf {
@@ -30,7 +30,7 @@ pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
 
 pub(crate) struct Dense<K: KeyOf> {
     items: Vec<Box<[u8]>>,
-    index: HashTable<u32>,
+    index: PosIndex,
     _k: PhantomData<K>,
 }
 
@@ -44,11 +44,16 @@ impl<K: KeyOf> Clone for Dense<K> {
     }
 }
 
+/// The hash of the key of the item at `p`, for the index's resizes.
+fn hash_at<K: KeyOf>(items: &[Box<[u8]>]) -> impl Fn(u32) -> Option<u64> + '_ {
+    move |p| items.get(p as usize).map(|it| hash_bytes(K::key(it)))
+}
+
 impl<K: KeyOf> Dense<K> {
     pub(crate) fn with_capacity(n: usize) -> Self {
         Dense {
             items: Vec::with_capacity(n),
-            index: HashTable::with_capacity(n),
+            index: PosIndex::with_capacity(n),
             _k: PhantomData,
         }
     }
@@ -60,10 +65,10 @@ impl<K: KeyOf> Dense<K> {
     pub(crate) fn find(&self, key: &[u8]) -> Option<usize> {
         let items = &self.items;
         self.index
-            .find(hash_bytes(key), |&i| {
+            .find(hash_bytes(key), |i| {
                 items.get(i as usize).is_some_and(|it| K::key(it) == key)
             })
-            .map(|&i| i as usize)
+            .map(|i| i as usize)
     }
 
     pub(crate) fn get(&self, i: usize) -> Option<&[u8]> {
@@ -75,10 +80,9 @@ impl<K: KeyOf> Dense<K> {
         let pos = self.items.len();
         let h = hash_bytes(K::key(&item));
         self.items.push(item);
-        let items = &self.items;
-        self.index.insert_unique(h, pos as u32, |&i| {
-            items.get(i as usize).map_or(0, |it| hash_bytes(K::key(it)))
-        });
+        let end = self.items.len();
+        self.index
+            .insert(h, pos as u32, hash_at::<K>(&self.items), end);
         pos
     }
 
@@ -92,28 +96,27 @@ impl<K: KeyOf> Dense<K> {
     /// Removes the item at `i`, moving the last item into its place.
     pub(crate) fn remove_at(&mut self, i: usize) -> Option<Box<[u8]>> {
         let last = self.items.len().checked_sub(1)?;
-        let item = self.items.get(i)?;
-        let h = hash_bytes(K::key(item));
-        if let Ok(e) = self.index.find_entry(h, |&x| x as usize == i) {
-            e.remove();
-        }
+        let h = hash_bytes(K::key(self.items.get(i)?));
+        self.index.remove(h, i as u32);
         let removed = self.items.swap_remove(i);
         if i != last {
             if let Some(moved) = self.items.get(i) {
                 let mh = hash_bytes(K::key(moved));
-                if let Some(slot) = self.index.find_mut(mh, |&x| x as usize == last) {
-                    *slot = i as u32;
-                }
+                self.index
+                    .repoint(mh, last as u32, i as u32, hash_at::<K>(&self.items));
             }
         }
         if self.items.capacity() > 64 && self.items.len() < self.items.capacity() / 4 {
             self.items.shrink_to(self.items.len() * 2);
-            let items = &self.items;
-            self.index.shrink_to(items.len(), |&x| {
-                items.get(x as usize).map_or(0, |it| hash_bytes(K::key(it)))
-            });
         }
+        let end = self.items.len();
+        self.index.after_remove(hash_at::<K>(&self.items), end);
         Some(removed)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn index(&self) -> &PosIndex {
+        &self.index
     }
 
     pub(crate) fn items(&self) -> &[Box<[u8]>] {

@@ -15,8 +15,7 @@
 //! node gives it a new block (with a new random level, as zslUpdateScore's delete and
 //! insert).
 
-use hashbrown::HashTable;
-
+use crate::types::index::PosIndex;
 use crate::types::table::hash_bytes;
 
 const MAX_LEVEL: usize = 32;
@@ -27,7 +26,8 @@ const HEAD: u32 = 0;
 /// One arena slot. As a level link: the next node's block, the number of elements it skips
 /// and the next node's score (unused at NIL). As a node's header slot: `next` is the
 /// previous node on level 0 (the backward pointer), `span` the member's position in
-/// `members`, `score` the node's own score.
+/// `members`, `score` the node's own score. As a free block's header slot: `next` is the
+/// next free block of the same size.
 #[derive(Clone, Copy, Debug)]
 struct Link {
     next: u32,
@@ -45,9 +45,9 @@ const END: Link = Link {
 #[derive(Clone, Debug)]
 struct Member {
     name: Box<[u8]>,
-    /// Offset of the node's block, NIL for a free position.
+    /// Offset of the node's block; for a free position, the next free position (or NIL).
     at: u32,
-    /// The node's level count (its block is `level + 1` slots).
+    /// The node's level count (its block is `level + 1` slots); 0 for a free position.
     level: u8,
 }
 
@@ -55,15 +55,20 @@ struct Member {
 #[derive(Clone, Debug)]
 pub struct SkipList {
     slots: Vec<Link>,
-    /// Free blocks by level count, reused for nodes of the same level.
-    free_blocks: Vec<Vec<u32>>,
+    /// The first free block of each level count, reused for nodes of the same level. The
+    /// free lists run through the free blocks themselves (as `free_members` through the
+    /// free positions) so that removals never grow a vector: with glibc, a vector growing
+    /// past 64 KB frees its old buffer and that free consolidates every small chunk freed
+    /// so far, a pause of milliseconds in the middle of a ZPOPMIN run.
+    free_blocks: [u32; MAX_LEVEL + 1],
     members: Vec<Member>,
-    free_members: Vec<u32>,
+    /// The first free position in `members` (NIL for none).
+    free_members: u32,
     level: usize,
     len: usize,
     tail: u32,
     /// Positions in `members`, hashed by member.
-    map: HashTable<u32>,
+    map: PosIndex,
 }
 
 impl Default for SkipList {
@@ -88,13 +93,13 @@ impl SkipList {
         slots[HEAD as usize].span = NIL;
         SkipList {
             slots,
-            free_blocks: Vec::new(),
+            free_blocks: [NIL; MAX_LEVEL + 1],
             members: Vec::new(),
-            free_members: Vec::new(),
+            free_members: NIL,
             level: 1,
             len: 0,
             tail: NIL,
-            map: HashTable::new(),
+            map: PosIndex::default(),
         }
     }
 
@@ -132,11 +137,17 @@ impl SkipList {
 
     fn find_member(&self, member: &[u8]) -> Option<u32> {
         let members = &self.members;
-        self.map
-            .find(hash_bytes(member), |&i| {
-                members[i as usize].name[..] == *member
-            })
-            .copied()
+        self.map.find(hash_bytes(member), |i| {
+            members.get(i as usize).is_some_and(|m| *m.name == *member)
+        })
+    }
+
+    /// The node block of the member at position `mi`, None for a free position.
+    fn node_of(&self, mi: u32) -> Option<u32> {
+        self.members
+            .get(mi as usize)
+            .filter(|m| m.level != 0)
+            .map(|m| m.at)
     }
 
     /// The position of `member` in the member array and its score, for a following
@@ -184,7 +195,9 @@ impl SkipList {
 
     /// A block of `level + 1` slots, reused when one of that size is free.
     fn alloc_block(&mut self, level: usize) -> u32 {
-        if let Some(o) = self.free_blocks.get_mut(level).and_then(Vec::pop) {
+        let o = self.free_blocks[level];
+        if o != NIL {
+            self.free_blocks[level] = self.slots[o as usize].next;
             self.slots[o as usize..=o as usize + level].fill(END);
             return o;
         }
@@ -194,10 +207,8 @@ impl SkipList {
     }
 
     fn free_block(&mut self, o: u32, level: usize) {
-        if self.free_blocks.len() <= level {
-            self.free_blocks.resize_with(level + 1, Vec::new);
-        }
-        self.free_blocks[level].push(o);
+        self.slots[o as usize].next = self.free_blocks[level];
+        self.free_blocks[level] = o;
     }
 
     /// Gives member `mi` a node with `score` and links it in.
@@ -275,7 +286,6 @@ impl SkipList {
         self.len -= 1;
         let mi = self.slots[idx as usize].span as usize;
         let level = usize::from(self.members[mi].level);
-        self.members[mi].at = NIL;
         self.free_block(idx, level);
     }
 
@@ -286,21 +296,21 @@ impl SkipList {
             at: NIL,
             level: 0,
         };
-        let mi = match self.free_members.pop() {
-            Some(i) => {
-                self.members[i as usize] = m;
-                i
-            }
-            None => {
+        let mi = match self.free_members {
+            NIL => {
                 self.members.push(m);
                 (self.members.len() - 1) as u32
             }
+            i => {
+                self.free_members = self.members[i as usize].at;
+                self.members[i as usize] = m;
+                i
+            }
         };
         self.insert_node(mi, score);
-        let members = &self.members;
-        self.map.insert_unique(hash_bytes(member), mi, |&i| {
-            hash_bytes(&members[i as usize].name)
-        });
+        let end = self.members.len();
+        self.map
+            .insert(hash_bytes(member), mi, member_hash(&self.members), end);
     }
 
     /// Changes the score of an existing member.
@@ -312,12 +322,9 @@ impl SkipList {
 
     /// Changes the score of the member at position `mi` (from [`SkipList::locate`]).
     pub(crate) fn update_score_at(&mut self, mi: u32, score: f64) {
-        let Some(idx) = self.members.get(mi as usize).map(|m| m.at) else {
+        let Some(idx) = self.node_of(mi) else {
             return;
         };
-        if idx == NIL {
-            return;
-        }
         let update = self.search_node(idx);
         let back = self.back(idx);
         let back_ok = back == NIL || self.score_of(back) < score;
@@ -345,21 +352,23 @@ impl SkipList {
     }
 
     fn remove_member(&mut self, mi: u32) -> Option<f64> {
-        let idx = self.members.get(mi as usize)?.at;
-        if idx == NIL {
-            return None;
-        }
+        let idx = self.node_of(mi)?;
         let score = self.score_of(idx);
         let update = self.search_node(idx);
         self.unlink_at(idx, &update);
         let h = hash_bytes(&self.members[mi as usize].name);
-        if let Ok(e) = self.map.find_entry(h, |&i| i == mi) {
-            e.remove();
-        }
-        self.members[mi as usize].name = Box::default();
-        self.free_members.push(mi);
+        self.map.remove(h, mi);
+        self.members[mi as usize] = Member {
+            name: Box::default(),
+            at: self.free_members,
+            level: 0,
+        };
+        self.free_members = mi;
         if self.len == 0 {
             *self = SkipList::new();
+        } else {
+            let end = self.members.len();
+            self.map.after_remove(member_hash(&self.members), end);
         }
         Some(score)
     }
@@ -376,7 +385,7 @@ impl SkipList {
             if seen >= count.max(1) {
                 return i as u64;
             }
-            if m.at != NIL {
+            if m.level != 0 {
                 f(&m.name, self.score_of(m.at));
                 seen += 1;
             }
@@ -386,8 +395,7 @@ impl SkipList {
 
     /// 0-based rank of `member` in ascending order.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
-        let mi = self.find_member(member)?;
-        let idx = self.members[mi as usize].at;
+        let idx = self.node_of(self.find_member(member)?)?;
         let score = self.score_of(idx);
         let mut x = HEAD;
         let mut rank = 0usize;
@@ -493,13 +501,18 @@ impl SkipList {
                 .iter()
                 .map(|m| crate::types::alloc_size(m.name.len()))
                 .sum::<usize>()
-            + self
-                .free_blocks
-                .iter()
-                .map(|v| v.capacity() * 4)
-                .sum::<usize>()
             + self.map.allocation_size()
-            + self.free_members.capacity() * 4
+    }
+}
+
+/// The hash of the member at position `p` (None for a free position), for the index's
+/// resizes.
+fn member_hash(members: &[Member]) -> impl Fn(u32) -> Option<u64> + '_ {
+    move |p| {
+        members
+            .get(p as usize)
+            .filter(|m| m.level != 0)
+            .map(|m| hash_bytes(&m.name))
     }
 }
 
