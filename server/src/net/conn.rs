@@ -18,6 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::registry::ClientHandle;
 use crate::commands::{self, After, Session};
+use crate::config::ObufLimit;
 use crate::node::Node;
 
 const MAX_CLIENTS_REACHED: &[u8] = b"-ERR max number of clients reached\r\n";
@@ -148,6 +149,7 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
             let cfg = config_changes.borrow_and_update();
             timeout = cfg.timeout;
             obuf_limits = cfg.client_output_buffer_limit;
+            handle.set_pubsub_limit(obuf_limits[2]);
         }
         let idle = async {
             if timeout == 0 || sess.in_pubsub() || sess.blocked.is_some() {
@@ -225,7 +227,7 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
             );
         }
         // client-output-buffer-limit: replies at the hard limit close the client unsent, as
-        // Redis's checkClientOutputBufferLimits; the soft limit is timed while they wait.
+        // Redis's checkClientOutputBufferLimits; the soft limit is timed while they drain.
         let class = obuf_limits[if sess.in_pubsub() { 2 } else { 0 }];
         if class.hard > 0 && out.len() as u64 >= class.hard {
             log_output_limit(handle);
@@ -249,32 +251,12 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
                 Err(_) => break,
             }
-            if !out.is_empty() {
-                handle.omem.store(out.len() as u64, Ordering::Relaxed);
-                // Redis closes a client whose pending replies stay at the soft limit for more
-                // than its seconds (counted in whole seconds, hence the extra one).
-                let over_soft = class.soft > 0 && out.len() as u64 >= class.soft;
-                let soft_timer = async move {
-                    if over_soft {
-                        let secs = u64::try_from(class.soft_seconds).unwrap_or(0) + 1;
-                        tokio::time::sleep(Duration::from_secs(secs)).await;
-                    } else {
-                        std::future::pending::<()>().await;
-                    }
-                };
-                let written = tokio::select! {
-                    biased;
-                    _ = &mut killed => break,
-                    w = stream.write_all(&out) => w,
-                    _ = soft_timer => {
-                        log_output_limit(handle);
-                        break;
-                    }
-                };
-                handle.omem.store(0, Ordering::Relaxed);
-                if written.is_err() {
-                    break;
-                }
+            if !out.is_empty() && !drain(&mut stream, &mut out, handle, &class, &mut killed).await {
+                break;
+            }
+            if handle.soft_limit_over(&class) {
+                log_output_limit(handle);
+                break;
             }
             out.clear();
             if out.capacity() > 1 << 20 {
@@ -287,6 +269,46 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
     }
     let _ = stream.shutdown().await;
     commands::disconnect(node, &mut sess);
+}
+
+/// Writes `out` to a client that reads it slowly, rechecking its output limits whenever
+/// some of it was sent and when the soft limit's time is up (Redis rechecks as replies are
+/// added and once a second in clientsCron), so output that drains back under the soft limit
+/// stops the count. False when the client must be closed.
+async fn drain(
+    stream: &mut TcpStream,
+    out: &mut BytesMut,
+    handle: &ClientHandle,
+    class: &ObufLimit,
+    killed: &mut (impl Future + Unpin),
+) -> bool {
+    loop {
+        handle.omem.store(out.len() as u64, Ordering::Relaxed);
+        if handle.output_limit_reached(out.len() as u64 + handle.queued_len(), class) {
+            log_output_limit(handle);
+            return false;
+        }
+        let deadline = handle.soft_limit_deadline(class);
+        let recheck = async move {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d.into()).await,
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            _ = &mut *killed => return false,
+            w = stream.write(out) => match w {
+                Ok(0) | Err(_) => return false,
+                Ok(n) => out.advance(n),
+            },
+            _ = recheck => {}
+        }
+        if out.is_empty() {
+            handle.omem.store(0, Ordering::Relaxed);
+            return true;
+        }
+    }
 }
 
 /// Polls `fut` the first time, then only while `hint` says it may be ready. For futures
@@ -346,9 +368,7 @@ fn run_batch<'n>(
                     continue;
                 }
                 let mut w = ReplyWriter::new(out, sess.proto);
-                if commands::process_cached(node, sess, &mut w, args, clock, resolved)
-                    == After::Close
-                {
+                if commands::process_cached(node, sess, &mut w, args, clock, resolved) == After::Close {
                     return true;
                 }
             }

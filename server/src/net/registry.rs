@@ -5,12 +5,14 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+
+use crate::config::ObufLimit;
 
 /// One connected client as others see it.
 pub struct ClientHandle {
@@ -46,13 +48,20 @@ pub struct ClientHandle {
     pub blocked: AtomicBool,
     /// Bytes waiting in the output buffer (omem=).
     pub omem: AtomicU64,
-    push: Mutex<BytesMut>,
+    push: Mutex<PushQueue>,
     /// Woken when pub/sub messages are queued or a blocked command was served.
     pub push_notify: Wakeup,
     /// Cancelled to close the connection (CLIENT KILL, output limits, shutdown).
     pub kill: CancellationToken,
-    pubsub_limit: (u64, u64, i64),
-    soft_since: Mutex<Option<Instant>>,
+    /// When the pending output last reached the soft limit: milliseconds since `created`
+    /// plus one, 0 while under it (Redis's obuf_soft_limit_reached_time).
+    soft_since: AtomicU64,
+}
+
+/// Pub/sub messages waiting for the connection task, and the limit they are held to.
+struct PushQueue {
+    bytes: BytesMut,
+    limit: ObufLimit,
 }
 
 impl ClientHandle {
@@ -84,11 +93,17 @@ impl ClientHandle {
             no_evict: AtomicBool::new(false),
             blocked: AtomicBool::new(false),
             omem: AtomicU64::new(0),
-            push: Mutex::new(BytesMut::new()),
+            push: Mutex::new(PushQueue {
+                bytes: BytesMut::new(),
+                limit: ObufLimit {
+                    hard: pubsub_limit.0,
+                    soft: pubsub_limit.1,
+                    soft_seconds: pubsub_limit.2,
+                },
+            }),
             push_notify: Wakeup::default(),
             kill,
-            pubsub_limit,
-            soft_since: Mutex::new(None),
+            soft_since: AtomicU64::new(0),
         }
     }
 
@@ -107,15 +122,16 @@ impl ClientHandle {
         *self.last_cmd.lock() = name;
     }
 
-    /// Queues pub/sub bytes for delivery; closes the client if its output limit is exceeded.
+    /// Queues pub/sub bytes for delivery; closes the client if its pending output (queued
+    /// here and unsent by its connection) breaks the pub/sub output limit.
     pub fn push(&self, bytes: &[u8]) {
-        let len = {
+        let (queued, limit) = {
             let mut q = self.push.lock();
-            q.extend_from_slice(bytes);
-            q.len() as u64
+            q.bytes.extend_from_slice(bytes);
+            (q.bytes.len() as u64, q.limit)
         };
-        let (hard, soft, secs) = self.pubsub_limit;
-        if hard > 0 && len > hard {
+        let pending = queued + self.omem.load(Ordering::Relaxed);
+        if self.output_limit_reached(pending, &limit) {
             tracing::warn!(
                 "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
                 self.id,
@@ -124,21 +140,69 @@ impl ClientHandle {
             self.kill.cancel();
             return;
         }
-        if soft > 0 && len > soft {
-            let mut since = self.soft_since.lock();
-            let start = *since.get_or_insert_with(Instant::now);
-            if start.elapsed().as_secs() as i64 >= secs {
-                self.kill.cancel();
-                return;
-            }
-        }
         self.push_notify.notify_one();
     }
 
     /// Takes everything queued for delivery.
     pub fn take_pushes(&self) -> BytesMut {
-        *self.soft_since.lock() = None;
-        std::mem::take(&mut *self.push.lock())
+        std::mem::take(&mut self.push.lock().bytes)
+    }
+
+    /// Bytes queued for delivery.
+    pub fn queued_len(&self) -> u64 {
+        self.push.lock().bytes.len() as u64
+    }
+
+    /// Follows `CONFIG SET client-output-buffer-limit` for the pub/sub class.
+    pub fn set_pubsub_limit(&self, limit: ObufLimit) {
+        self.push.lock().limit = limit;
+    }
+
+    /// Redis's checkClientOutputBufferLimits with `pending` bytes of output: true at the
+    /// hard limit, or once the soft limit has held for more than its seconds (counted in
+    /// whole seconds, hence the extra one). Dropping under the soft limit restarts the count.
+    pub fn output_limit_reached(&self, pending: u64, limit: &ObufLimit) -> bool {
+        if limit.hard > 0 && pending >= limit.hard {
+            return true;
+        }
+        if limit.soft == 0 || pending < limit.soft {
+            self.clear_soft_limit();
+            return false;
+        }
+        let now = self.age_ms() + 1;
+        match self.soft_since.load(Ordering::Relaxed) {
+            0 => {
+                self.soft_since.store(now, Ordering::Relaxed);
+                false
+            }
+            since => now - since.min(now) >= soft_window(limit).as_millis() as u64,
+        }
+    }
+
+    /// When the pending output, staying at the soft limit, breaks it.
+    pub fn soft_limit_deadline(&self, limit: &ObufLimit) -> Option<Instant> {
+        match self.soft_since.load(Ordering::Relaxed) {
+            0 => None,
+            since => Some(self.created + Duration::from_millis(since - 1) + soft_window(limit)),
+        }
+    }
+
+    /// After the connection sent all its replies: whether the messages still queued keep
+    /// the output at the soft limit past its time (the count restarts if they do not).
+    pub fn soft_limit_over(&self, limit: &ObufLimit) -> bool {
+        self.soft_since.load(Ordering::Relaxed) != 0
+            && self.output_limit_reached(self.queued_len(), limit)
+    }
+
+    /// Forgets that the soft limit was reached (the output drained under it).
+    pub fn clear_soft_limit(&self) {
+        if self.soft_since.load(Ordering::Relaxed) != 0 {
+            self.soft_since.store(0, Ordering::Relaxed);
+        }
+    }
+
+    fn age_ms(&self) -> u64 {
+        u64::try_from(self.created.elapsed().as_millis()).unwrap_or(u64::MAX - 1)
     }
 
     /// The CLIENT LIST / CLIENT INFO line (with trailing newline).
@@ -168,7 +232,7 @@ impl ClientHandle {
             flags.push('N');
         }
         let idle = now_ms.saturating_sub(self.last_active.load(Ordering::Relaxed)) / 1000;
-        let omem = self.omem.load(Ordering::Relaxed);
+        let omem = self.omem.load(Ordering::Relaxed) + self.queued_len();
         format!(
             "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={}\n",
             self.id,
@@ -190,6 +254,11 @@ impl ClientHandle {
             if self.resp3.load(Ordering::Relaxed) { 3 } else { 2 },
         )
     }
+}
+
+/// How long output may stay at the soft limit.
+fn soft_window(limit: &ObufLimit) -> Duration {
+    Duration::from_secs(u64::try_from(limit.soft_seconds).unwrap_or(0) + 1)
 }
 
 /// A [`Notify`] whose pending wakeup can be seen with one atomic load: the connection
