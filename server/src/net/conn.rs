@@ -368,7 +368,9 @@ fn run_batch<'n>(
                     continue;
                 }
                 let mut w = ReplyWriter::new(out, sess.proto);
-                if commands::process_cached(node, sess, &mut w, args, clock, resolved) == After::Close {
+                if commands::process_cached(node, sess, &mut w, args, clock, resolved)
+                    == After::Close
+                {
                     return true;
                 }
             }
