@@ -16,6 +16,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 
+use super::readbuf::ReadSizing;
 use super::registry::ClientHandle;
 use crate::commands::{self, After, Session};
 use crate::config::ObufLimit;
@@ -26,13 +27,8 @@ const MAX_CLIENTS_REACHED: &[u8] = b"-ERR max number of clients reached\r\n";
 /// Word for word redis-server 7.0.15's, its "Setup a an" included.
 const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
-/// Read buffer growth step.
-const READ_CHUNK: usize = 16 * 1024;
-/// Below this much free space a read buffer that cannot be reclaimed in place is replaced:
-/// smaller reads would fill it and cost another read per batch.
-const READ_MIN: usize = 4 * 1024;
-/// An idle read buffer larger than this (left by a huge request) is given back.
-const READ_KEEP_MAX: usize = 1 << 20;
+/// The reply buffer's size when it is (re)allocated.
+const WRITE_CHUNK: usize = 16 * 1024;
 
 /// `tcp-keepalive` as Redis's anetKeepAlive sets it: probes after `secs` idle, then every
 /// third of that (at least 1 s), three of them.
@@ -129,8 +125,9 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
     let cfg = node.config.current();
     let mut sess = Session::new(handle.clone(), cfg.requirepass.is_none());
     let mut decoder = CommandDecoder::new(limits(node));
-    let mut inbuf = BytesMut::with_capacity(READ_CHUNK);
-    let mut out = BytesMut::with_capacity(READ_CHUNK);
+    let mut inbuf = BytesMut::new();
+    let mut sizing = ReadSizing::new();
+    let mut out = BytesMut::with_capacity(WRITE_CHUNK);
     let query_limit = cfg.client_query_buffer_limit;
     let mut timeout = cfg.timeout;
     let mut obuf_limits = cfg.client_output_buffer_limit;
@@ -169,7 +166,7 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
         let mut pipelined = false;
         let kill_hint = || handle.kill.is_cancelled();
         let push_hint = || handle.push_notify.is_pending();
-        make_room(&mut inbuf);
+        let spare = sizing.make_room(&mut inbuf);
         tokio::select! {
             biased;
             _ = gated(&mut killed, &mut kill_armed, kill_hint) => break,
@@ -179,9 +176,9 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
                 notified.set(handle.push_notify.notified());
                 push_armed = false;
             }
-            // Straight into the read buffer's free space. On epoll a short read tells
-            // tokio the socket is drained, so no read that would only fail with EAGAIN
-            // follows (one read per batch).
+            // Straight into the read buffer's free space. On epoll a read that leaves
+            // space tells tokio the socket is drained, so no read that would only fail
+            // with EAGAIN follows (one read per batch).
             r = stream.read_buf(&mut inbuf) => {
                 let n = match r {
                     Ok(0) => break,
@@ -189,6 +186,7 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(_) => break,
                 };
+                sizing.read_done(n, spare);
                 node.stats.net_input.fetch_add(n as u64, Ordering::Relaxed);
                 let mut clock = commands::Clock::new();
                 handle.last_active.store(clock.now_ms, Ordering::Relaxed);
@@ -260,7 +258,7 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
             }
             out.clear();
             if out.capacity() > 1 << 20 {
-                out = BytesMut::with_capacity(READ_CHUNK);
+                out = BytesMut::with_capacity(WRITE_CHUNK);
             }
         }
         if close {
@@ -327,24 +325,6 @@ fn gated<'a, F: Future + Unpin>(
         *armed = true;
         Pin::new(&mut *fut).poll(cx)
     })
-}
-
-/// Leaves free space in `inbuf` for the next read: in place when nothing else holds its
-/// allocation (the arguments of the last command were released), else a new buffer once the
-/// space left is small (queued MULTI commands and a partly received command keep slices of
-/// the old one).
-fn make_room(inbuf: &mut BytesMut) {
-    let spare = inbuf.capacity() - inbuf.len();
-    if spare >= READ_CHUNK {
-        return;
-    }
-    if inbuf.try_reclaim(READ_CHUNK) {
-        if inbuf.is_empty() && inbuf.capacity() > READ_KEEP_MAX {
-            *inbuf = BytesMut::with_capacity(READ_CHUNK);
-        }
-    } else if spare < READ_MIN {
-        inbuf.reserve(READ_CHUNK);
-    }
 }
 
 /// Runs every complete command in `inbuf`. Returns true when the connection must close

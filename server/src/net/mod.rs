@@ -6,6 +6,7 @@
 
 mod conn;
 mod listen;
+mod readbuf;
 mod registry;
 
 use std::io;
