@@ -165,3 +165,88 @@ fn blmove_to_a_destination_of_another_type_is_answered_wrongtype_as_redis() {
     );
     assert_eq!(wrong_destination(ours.port), want);
 }
+
+/// The slow log (`slowlog-log-slower-than 0`) as a user reads it: each entry's arguments,
+/// newest first, less the test's own INFO, SLOWLOG and CONFIG calls (ids, times and
+/// durations differ between servers).
+fn slowlog_args(port: u16) -> Vec<String> {
+    let reply = call(port, &["SLOWLOG", "GET", "100"]);
+    // Entries are `*6 :id :time :micros *argc $..args.. $peer $name`: keep the args.
+    let lines: Vec<&str> = reply.split("\r\n").collect();
+    let mut out = Vec::new();
+    // (Line 0 is the count of entries.)
+    let mut i = 1;
+    while let Some(l) = lines.get(i) {
+        if *l == "*6" {
+            let argc: usize = lines[i + 4].trim_start_matches('*').parse().unwrap();
+            let args: Vec<&str> = (0..argc).map(|k| lines[i + 6 + 2 * k]).collect();
+            if !["info", "slowlog", "config"].contains(&args[0].to_lowercase().as_str()) {
+                out.push(args.join(" "));
+            }
+            i += 5 + 2 * argc;
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The duration SLOWLOG GET shows for the newest BLPOP entry.
+fn blpop_micros(port: u16) -> u64 {
+    let reply = call(port, &["SLOWLOG", "GET", "100"]);
+    let lines: Vec<&str> = reply.split("\r\n").collect();
+    let at = lines.iter().position(|l| *l == "BLPOP").unwrap();
+    // `:micros`, `*argc`, `$len`, `BLPOP`.
+    lines[at - 3].trim_start_matches(':').parse().unwrap()
+}
+
+/// What the slow log shows while a BLPOP waits, once it is served (300 ms later), and
+/// after a BLPOP that timed out; and the served BLPOP's duration.
+fn blocked_slowlog(port: u16) -> (Vec<Vec<String>>, u64) {
+    call(port, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+    call(port, &["SLOWLOG", "RESET"]);
+    let mut seen = Vec::new();
+    let mut waiter = Conn::new(port);
+    let served = std::thread::spawn(move || {
+        let r = waiter.call(&["BLPOP", "sq", "0"]);
+        (waiter, r)
+    });
+    wait_until("BLPOP blocked", Duration::from_secs(5), || {
+        call(port, &["INFO", "clients"]).contains("blocked_clients:1\r\n")
+    });
+    seen.push(slowlog_args(port));
+    // The wait a served call's duration must not include.
+    std::thread::sleep(Duration::from_millis(300));
+    call(port, &["RPUSH", "sq", "a"]);
+    let (mut waiter, r) = served.join().unwrap();
+    assert_eq!(r, "*2\r\n$2\r\nsq\r\n$1\r\na\r\n");
+    seen.push(slowlog_args(port));
+    let micros = blpop_micros(port);
+    call(port, &["SLOWLOG", "RESET"]);
+    assert_eq!(waiter.call(&["BLPOP", "sq", "0.05"]), "*-1\r\n");
+    seen.push(slowlog_args(port));
+    call(port, &["CONFIG", "SET", "slowlog-log-slower-than", "10000"]);
+    (seen, micros)
+}
+
+/// A blocking command goes to the slow log when it is served (after the command that
+/// served it), with its call time rather than the time it waited; one that times out is
+/// not logged at all — as in 7.0.15.
+#[test]
+fn blocked_calls_reach_the_slowlog_when_served_as_redis() {
+    if !have_redis() {
+        eprintln!("redis-server not installed: skipped");
+        return;
+    }
+    let ours = spawn_with(OURS, "blocked-slowlog", 21522, 5000, false, &[]);
+    let real = spawn_with("redis-server", "blocked-slowlog", 22122, 5000, false, &[]);
+    let (want, real_micros) = blocked_slowlog(real.port);
+    let served = vec!["BLPOP sq 0".to_owned(), "RPUSH sq a".to_owned()];
+    assert_eq!(want, [vec![], served, vec![]], "redis-server");
+    let (got, micros) = blocked_slowlog(ours.port);
+    assert_eq!(got, want);
+    assert!(
+        real_micros < 300_000 && micros < 300_000,
+        "{real_micros} {micros}"
+    );
+}

@@ -191,7 +191,7 @@ fn rename_command_takes_any_bytes_as_redis() {
         return;
     }
     let conf = "rename-command GET \"g\\xff\"\nrename-command SET \"g\\xfe\"\n\
-                rename-command DEL \"\\xc3\\xa9\"\n";
+                rename-command DEL \"\\xc3\\xa9\"\nrename-command CONFIG \"c\\xc3\\xa9fg\"\n";
     let nodes = [
         with_conf(OURS, "rename-bytes-ours", 21600, conf),
         with_conf("redis-server", "rename-bytes-real", 22200, conf),
@@ -207,6 +207,10 @@ fn rename_command_takes_any_bytes_as_redis() {
         &[b"\xc3\xa9", b"k"],
         &[b"\xc3\x89", b"k"],
         &[b"g\xff", b"k"],
+        // The container's name as sent, upper-cased byte by byte (ASCII only).
+        &[b"C\xc3\xa9fG", b"nope"],
+        &[b"c\xc3\xa9fg", b"get"],
+        &[b"C\xc3\x89FG", b"get", b"port"],
     ];
     let mut conns = nodes.each_ref().map(|n| {
         let s = std::net::TcpStream::connect(("127.0.0.1", n.port)).unwrap();

@@ -156,14 +156,29 @@ pub struct Blocked {
     waiter: Arc<Waiter>,
     /// None: wait forever (timeout 0).
     deadline: Option<tokio::time::Instant>,
-    /// The blocking call's command id and duration, for its statistics at the unblock.
-    call: Option<(usize, u64)>,
+    /// The blocking call, for its statistics and slow log entry at the unblock.
+    call: Option<BlockingCall>,
+}
+
+/// A call that blocked: what its unblock records.
+struct BlockingCall {
+    id: usize,
+    micros: u64,
+    /// Logged when served, not when called (7.0's updateStatsOnUnblock).
+    args: Vec<Bytes>,
+    slowlog: bool,
 }
 
 impl Blocked {
-    /// Remembers the call that blocked (see [`cmdstats::record_unblocked`]).
-    pub(super) fn set_call(&mut self, id: usize, micros: u64) {
-        self.call = Some((id, micros));
+    /// Remembers the call that blocked (see [`cmdstats::record_unblocked`]); `slowlog`:
+    /// whether it goes to the slow log once served.
+    pub(super) fn set_call(&mut self, id: usize, micros: u64, args: &[Bytes], slowlog: bool) {
+        self.call = Some(BlockingCall {
+            id,
+            micros,
+            args: args.to_vec(),
+            slowlog,
+        });
     }
 
     /// When the timeout passes, if ever.
@@ -701,7 +716,6 @@ pub fn resume(node: &Node, sess: &mut Session, out: &mut BytesMut, timed_out: bo
         return false;
     };
     let w = b.waiter.clone();
-    let call = b.call;
     if timed_out
         && w.state
             .compare_exchange(WAITING, CANCELLED, Ordering::AcqRel, Ordering::Acquire)
@@ -717,12 +731,16 @@ pub fn resume(node: &Node, sess: &mut Session, out: &mut BytesMut, timed_out: bo
     if w.state.load(Ordering::Acquire) == DELIVERED {
         sess.info.blocked.store(false, Ordering::Relaxed);
         out.extend_from_slice(&sess.info.take_pushes());
-        sess.blocked = None;
+        let call = sess.blocked.take().and_then(|b| b.call);
         // updateStatsOnUnblock runs for a served call and for CLIENT UNBLOCK ... ERROR; a
-        // timeout (the timer's, or CLIENT UNBLOCK's) adds nothing, as in 7.0.15.
+        // timeout (the timer's, or CLIENT UNBLOCK's) adds nothing, as in 7.0.15: neither
+        // statistics nor a slow log entry (a blocking call has none of its own).
         let answer = w.answer.load(Ordering::Relaxed);
-        if let (Some((id, micros)), true) = (call, answer != ANSWER_UNCOUNTED) {
-            cmdstats::record_unblocked(id, micros, answer == ANSWER_ERROR);
+        if let (Some(c), true) = (call, answer != ANSWER_UNCOUNTED) {
+            cmdstats::record_unblocked(c.id, c.micros, answer == ANSWER_ERROR);
+            if c.slowlog {
+                node.slowlog.record(c.micros, &c.args, &sess.info);
+            }
         }
         return true;
     }

@@ -92,15 +92,20 @@ impl LatencyMonitor {
 
     /// Records `took` under `event` if monitoring is on and it reached the threshold
     /// (latencyAddSampleIfNeeded).
+    #[inline]
     pub fn add_if_needed(&self, event: &str, took: Duration) {
         let threshold = self.threshold();
-        let ms = took.as_millis() as u64;
-        if threshold != 0 && ms >= threshold {
+        if threshold == 0 {
+            return;
+        }
+        let ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+        if ms >= threshold {
             self.add(event, ms);
         }
     }
 
     /// A command finished: a `fast-command` or `command` event if it was slow.
+    #[inline]
     pub fn command_ran(&self, fast: bool, took: Duration) {
         self.add_if_needed(if fast { "fast-command" } else { "command" }, took);
     }

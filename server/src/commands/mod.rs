@@ -10,6 +10,7 @@ pub mod latency;
 mod lists;
 mod longdouble;
 pub mod migrate;
+mod names;
 mod numbers;
 mod persist;
 pub mod pubsub;
@@ -242,7 +243,7 @@ pub fn write_error(node: &Node, out: &mut ReplyWriter<'_>, text: &str) {
 }
 
 fn unknown_command(args: &[Bytes]) -> String {
-    let name = c_string(&args[0]);
+    let name = c_string(args.first().map_or(&[][..], |a| &a[..]));
     let name = &name[..name.len().min(128)];
     format!(
         "ERR unknown command '{}', with args beginning with: {}",
@@ -252,83 +253,46 @@ fn unknown_command(args: &[Bytes]) -> String {
 }
 
 /// Resolves `args` to a command (descending into subcommands) or the error Redis gives.
+/// Inlined into the dispatcher: a plain command resolves in a few dozen instructions.
+#[inline(always)]
 pub fn resolve<'t>(table: &'t CommandTable, args: &[Bytes]) -> Result<&'t Command, String> {
-    let Some(cmd) = table.get(&args[0]) else {
+    let found = args.first().and_then(|name| table.get(name));
+    match found {
+        Some(cmd) if cmd.subcommands.is_empty() && cmd.arity_ok(args.len()) => Ok(cmd),
+        _ => resolve_further(found, args),
+    }
+}
+
+/// [`resolve`] past a plain command with the right arity: subcommands and errors.
+#[inline(never)]
+fn resolve_further<'t>(found: Option<&'t Command>, args: &[Bytes]) -> Result<&'t Command, String> {
+    let (Some(cmd), Some(name)) = (found, args.first()) else {
         return Err(unknown_command(args));
     };
+    let arity_error =
+        |c: &Command| format!("ERR wrong number of arguments for '{}' command", c.name);
     if cmd.subcommands.is_empty() {
-        if !cmd.arity_ok(args.len()) {
-            return Err(format!(
-                "ERR wrong number of arguments for '{}' command",
-                cmd.name
-            ));
-        }
-        return Ok(cmd);
+        return Err(arity_error(cmd));
     }
     let Some(sub_name) = args.get(1) else {
         // A container that also runs alone (COMMAND, arity -1) is its own command.
         if cmd.arity_ok(args.len()) {
             return Ok(cmd);
         }
-        return Err(format!(
-            "ERR wrong number of arguments for '{}' command",
-            cmd.name
-        ));
+        return Err(arity_error(cmd));
     };
     let Some(sub) = table::subcommand(cmd, sub_name) else {
         let shown = c_string(sub_name);
         return Err(format!(
             "ERR unknown subcommand '{}'. Try {} HELP.",
             String::from_utf8_lossy(&shown[..shown.len().min(128)]),
-            String::from_utf8_lossy(c_string(&args[0])).to_uppercase()
+            String::from_utf8_lossy(&c_string(name).to_ascii_uppercase())
         ));
     };
     if !sub.arity_ok(args.len()) {
-        return Err(format!(
-            "ERR wrong number of arguments for '{}' command",
-            sub.name
-        ));
+        return Err(arity_error(sub));
     }
     Ok(sub)
-}
-
-/// The last plain command (no subcommands) a connection resolved, by the exact bytes its
-/// name was sent as: a client repeating a command skips the table lookup. The table does
-/// not change while the node runs (renames come from the config file), so an entry never
-/// goes stale.
-#[derive(Default)]
-pub struct Resolved<'t> {
-    name: [u8; Resolved::MAX_NAME],
-    cmd: Option<&'t Command>,
-}
-
-impl<'t> Resolved<'t> {
-    /// Longest name kept (every command name but a few subcommand containers fits).
-    const MAX_NAME: usize = 16;
-
-    /// [`resolve`], through the one-entry cache.
-    fn resolve(&mut self, table: &'t CommandTable, args: &[Bytes]) -> Result<&'t Command, String> {
-        if let (Some(cmd), Some(name)) = (self.cmd, args.first()) {
-            if self.name.get(..cmd.name.len()) == Some(&name[..]) && cmd.arity_ok(args.len()) {
-                return Ok(cmd);
-            }
-        }
-        let found = resolve(table, args)?;
-        if let Some(name) = args.first() {
-            // A subcommand's name has the container's in front: those are not cached, nor
-            // a container run alone (COMMAND), which its subcommands would then hit.
-            if !found.name.contains('|')
-                && found.subcommands.is_empty()
-                && name.len() == found.name.len()
-            {
-                if let Some(slot) = self.name.get_mut(..name.len()) {
-                    slot.copy_from_slice(name);
-                    self.cmd = Some(found);
-                }
-            }
-        }
-        Ok(found)
-    }
 }
 
 /// Refuses a command before it runs (rejectCommand): the transaction is flagged, and a
@@ -341,7 +305,7 @@ fn reject(
     text: &str,
 ) {
     sess.flag_multi_error();
-    let is_exec = cmd.is_some_and(|c| c.name == "exec");
+    let is_exec = cmd.is_some_and(|c| c.flags.exec);
     if is_exec {
         tx::end_multi(node, sess);
         let reason = text.strip_prefix("ERR ").unwrap_or(text);
@@ -371,50 +335,14 @@ fn arity_failed<'t>(table: &'t CommandTable, args: &[Bytes]) -> Option<&'t Comma
     }
 }
 
-/// Commands that run immediately even inside MULTI.
-fn bypasses_queue(name: &str) -> bool {
-    matches!(
-        name,
-        "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
-    )
-}
-
-/// Commands a RESP2 client may send while subscribed.
-fn allowed_in_pubsub(name: &str) -> bool {
-    matches!(
-        name,
-        "ping"
-            | "subscribe"
-            | "unsubscribe"
-            | "psubscribe"
-            | "punsubscribe"
-            | "ssubscribe"
-            | "sunsubscribe"
-            | "quit"
-            | "reset"
-    )
-}
-
 /// Runs one command from a client: the checks of Redis's processCommand, then the
 /// handler (or MULTI queueing). The reply is appended to `out`.
 pub fn process(
     node: &Node,
     sess: &mut Session,
     out: &mut ReplyWriter<'_>,
-    mut args: Vec<Bytes>,
-    clock: &mut Clock,
-) -> After {
-    process_cached(node, sess, out, &mut args, clock, &mut Resolved::default())
-}
-
-/// [`process`] for a connection that keeps its last resolved command in `resolved`.
-pub fn process_cached<'n>(
-    node: &'n Node,
-    sess: &mut Session,
-    out: &mut ReplyWriter<'_>,
     args: &mut Vec<Bytes>,
     clock: &mut Clock,
-    resolved: &mut Resolved<'n>,
 ) -> After {
     // An empty command is skipped, as Redis skips `*0` (the decoder never yields one).
     let Some(name) = args.first() else {
@@ -423,7 +351,7 @@ pub fn process_cached<'n>(
     // ASKING is one-shot: any other command ends it, unless inside MULTI (resetClient).
     let keeps_asking = name.eq_ignore_ascii_case(b"asking");
     let ran = sess.commands;
-    let after = process_checked(node, sess, out, args, clock, resolved);
+    let after = process_checked(node, sess, out, args, clock);
     if sess.commands == ran {
         // Queued or refused: that time is no part of the next command's duration.
         clock.restart();
@@ -434,15 +362,14 @@ pub fn process_cached<'n>(
     after
 }
 
-fn process_checked<'n>(
-    node: &'n Node,
+fn process_checked(
+    node: &Node,
     sess: &mut Session,
     out: &mut ReplyWriter<'_>,
     args: &mut Vec<Bytes>,
     clock: &mut Clock,
-    resolved: &mut Resolved<'n>,
 ) -> After {
-    let cmd = match resolved.resolve(&node.commands, args) {
+    let cmd = match resolve(&node.commands, args) {
         Ok(c) => c,
         Err(e) => {
             let failed = arity_failed(&node.commands, args);
@@ -450,9 +377,8 @@ fn process_checked<'n>(
             return After::Continue;
         }
     };
-    let is_exec = cmd.name == "exec";
     sess.last_command = cmd.name;
-    if cmd.data.is_some_and(|d| d.name == "debug") && !server::debug_allowed(node, sess) {
+    if cmd.flags.debug && !server::debug_allowed(node, sess) {
         reject(node, sess, out, Some(cmd), server::DEBUG_NOT_ALLOWED);
         return After::Continue;
     }
@@ -488,7 +414,7 @@ fn process_checked<'n>(
     };
     if let Some(refusal) = refusal {
         // processCommand: a refused EXEC discards the transaction, anything else flags it.
-        if is_exec {
+        if cmd.flags.exec {
             tx::end_multi(node, sess);
         } else {
             sess.flag_multi_error();
@@ -497,9 +423,7 @@ fn process_checked<'n>(
         cmdstats::record_rejected(cmd.id);
         return After::Continue;
     }
-    if sess.in_pubsub()
-        && out.protocol() == resp_proto::Protocol::Resp2
-        && !allowed_in_pubsub(cmd.name)
+    if sess.in_pubsub() && out.protocol() == resp_proto::Protocol::Resp2 && !cmd.flags.subscribed_ok
     {
         write_error(
             node,
@@ -522,7 +446,7 @@ fn process_checked<'n>(
         );
         return After::Continue;
     }
-    if sess.in_multi() && !bypasses_queue(cmd.name) {
+    if sess.in_multi() && !cmd.flags.unqueued {
         sess.queue(std::mem::take(args));
         out.simple(b"QUEUED");
         return After::Continue;
@@ -530,7 +454,7 @@ fn process_checked<'n>(
     let mark = out.buffer().len();
     let skip = sess.reply_mode != ReplyMode::On;
     let after = execute(node, sess, out, cmd, args, clock, false);
-    if skip && cmd.name != "client|reply" {
+    if skip && !cmd.flags.client_reply {
         out.buffer().truncate(mark);
         if sess.reply_mode == ReplyMode::Skip {
             sess.reply_mode = ReplyMode::On;
@@ -539,22 +463,18 @@ fn process_checked<'n>(
     after
 }
 
-/// Commands that take the world lock themselves (DEBUG: exclusively for RELOAD), or (WAIT)
-/// not at all: WAIT
-/// waits for replicas whose acknowledgements need the shared lock, and must not hold it
-/// against a writer waiting for the exclusive one.
-fn takes_world_write(name: &str) -> bool {
-    matches!(
-        name,
-        "exec" | "swapdb" | "wait" | "save" | "bgsave" | "shutdown" | "debug"
-    )
-}
-
 /// `replica-read-only`.
 fn replica_read_only(node: &Node) -> bool {
     node.config
         .get_text("replica-read-only")
         .is_none_or(|v| v == b"yes")
+}
+
+/// A duration in whole microseconds (without `as_micros`'s 128-bit arithmetic).
+fn whole_micros(d: std::time::Duration) -> u64 {
+    d.as_secs()
+        .saturating_mul(1_000_000)
+        .saturating_add(u64::from(d.subsec_micros()))
 }
 
 /// Runs a resolved command's handler (also used by EXEC for queued commands).
@@ -576,7 +496,7 @@ pub fn execute(
     // Propagation order locks come before the world lock (see crate::replication).
     let mut prop = node.repl.begin(cmd, args, reply_at, sess.db, clock.now_ms);
     let mut _world = None;
-    if !world_held && !takes_world_write(cmd.name) {
+    if !world_held && !cmd.flags.own_world_lock {
         let (guard, waited) = node.keyspace.world.read_waited(sess.id);
         _world = Some(guard);
         if waited {
@@ -587,10 +507,11 @@ pub fn execute(
         // Replication started between the check and the world lock: take the order locks.
         drop(_world.take());
         prop = node.repl.begin(cmd, args, reply_at, sess.db, clock.now_ms);
-        _world = (!takes_world_write(cmd.name)).then(|| node.keyspace.world.read(sess.id));
+        _world = (!cmd.flags.own_world_lock).then(|| node.keyspace.world.read(sess.id));
+        // Rare: the locks may have been waited for, which is no part of the command's time.
+        clock.restart();
     }
-    if prop.is_some() {
-        // The order locks may have been waited for.
+    if prop.as_ref().is_some_and(|p| p.waited()) {
         clock.restart();
     }
     // Writes admitted past a pause (manual failover) are counted until they are in the
@@ -621,8 +542,7 @@ pub fn execute(
                         return After::Continue;
                     }
                     prop = node.repl.begin(cmd, args, reply_at, sess.db, clock.now_ms);
-                    _world =
-                        (!takes_world_write(cmd.name)).then(|| node.keyspace.world.read(sess.id));
+                    _world = (!cmd.flags.own_world_lock).then(|| node.keyspace.world.read(sess.id));
                     clock.restart();
                 }
             }
@@ -649,19 +569,23 @@ pub fn execute(
         node.repl.finish(node, prop, cmd, args, reply);
     }
     let took = clock.lap();
+    let micros = whole_micros(took);
+    // EXEC is not logged itself (its commands are), as 7.0's skip_slowlog flag says.
+    let slowlog = !cmd.flags.skip_slowlog;
     match sess.blocked.as_mut() {
-        // Its latency sample is taken when it is answered.
+        // Its latency sample and slow log entry are taken when it is served.
         Some(b) => {
-            cmdstats::record_blocked_call(cmd.id, took.as_micros() as u64);
-            b.set_call(cmd.id, took.as_micros() as u64);
+            cmdstats::record_blocked_call(cmd.id, micros);
+            b.set_call(cmd.id, micros, args, slowlog);
         }
-        None => cmdstats::record_call(cmd.id, took.as_micros() as u64),
+        None => {
+            cmdstats::record_call(cmd.id, micros);
+            if slowlog {
+                node.slowlog.record(micros, args, &sess.info);
+            }
+        }
     }
     node.latency.command_ran(cmd.flags.fast, took);
-    // EXEC is not logged itself (its commands are), as 7.0's skip_slowlog flag says.
-    if !cmd.flags.skip_slowlog {
-        node.slowlog.record(took, args, &sess.info);
-    }
     if sess.close_after_reply {
         After::Close
     } else {

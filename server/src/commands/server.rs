@@ -668,12 +668,16 @@ const SLOWLOG_MAX_ARGC: usize = 32;
 const SLOWLOG_MAX_ARGLEN: usize = 128;
 
 impl SlowLog {
-    /// Records a command if it was slow.
-    pub fn record(&self, took: Duration, args: &[Bytes], client: &crate::net::ClientHandle) {
+    /// Records a command if it was slow (`micros`: its duration).
+    #[inline]
+    pub fn record(&self, micros: u64, args: &[Bytes], client: &crate::net::ClientHandle) {
         let threshold = self.threshold_us.load(std::sync::atomic::Ordering::Relaxed);
-        if threshold < 0 || (took.as_micros() as i64) < threshold {
-            return;
+        if threshold >= 0 && i64::try_from(micros).unwrap_or(i64::MAX) >= threshold {
+            self.push(micros, args, client);
         }
+    }
+
+    fn push(&self, micros: u64, args: &[Bytes], client: &crate::net::ClientHandle) {
         let mut kept: Vec<Bytes> = Vec::new();
         for (i, a) in args.iter().enumerate() {
             if i + 1 == SLOWLOG_MAX_ARGC && args.len() > SLOWLOG_MAX_ARGC {
@@ -698,7 +702,7 @@ impl SlowLog {
                 .next_id
                 .fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             time: crate::keyspace::now_ms() / 1000,
-            micros: took.as_micros() as u64,
+            micros,
             args: kept,
             peer: client.addr.to_string(),
             name: client.name().unwrap_or_default(),

@@ -5,10 +5,7 @@
 //! `table_data.rs`; handlers attach by name. Arity checks, MULTI queueing, COMMAND and
 //! (later) cluster routing all read this one table.
 
-use std::collections::HashMap as StdHashMap;
-
-type HashMap<K, V> = StdHashMap<K, V, foldhash::fast::FixedState>;
-
+use super::names::NameIndex;
 use super::{handler_for, Handler};
 use crate::config::CommandNames;
 
@@ -58,7 +55,9 @@ pub struct SubcommandData {
     pub key_step: i32,
 }
 
-/// Flags the dispatcher needs, decoded once.
+/// Flags the dispatcher needs, decoded once: the captured COMMAND INFO flags it reads, and
+/// the traits some commands have in the dispatcher (decided once by name here, so that
+/// running a command compares no names).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Flags {
     /// May modify the keyspace.
@@ -73,10 +72,27 @@ pub struct Flags {
     pub fast: bool,
     /// Not written to the slow log itself (EXEC: its commands are).
     pub skip_slowlog: bool,
+    /// EXEC: refusing it discards the transaction; it propagates what it ran.
+    pub exec: bool,
+    /// DEBUG: refused unless `enable-debug-command` allows the connection.
+    pub debug: bool,
+    /// Runs at once inside MULTI instead of being queued (EXEC, DISCARD, MULTI, WATCH,
+    /// QUIT, RESET).
+    pub unqueued: bool,
+    /// Allowed to a RESP2 connection in subscribed mode.
+    pub subscribed_ok: bool,
+    /// Takes the world lock itself (exclusively: EXEC, SWAPDB, SAVE...) or not at all (WAIT,
+    /// which must not hold it against a writer waiting for it exclusively).
+    pub own_world_lock: bool,
+    /// May add to the replication stream: writes, EXEC (its writes) and PUBLISH (Redis
+    /// forces its propagation). Nothing else needs the replication hook.
+    pub propagates: bool,
+    /// CLIENT REPLY: answers even while replies are switched off.
+    pub client_reply: bool,
 }
 
 impl Flags {
-    fn from_names(names: &[&str]) -> Flags {
+    fn new(name: &str, names: &[&str]) -> Flags {
         let mut f = Flags::default();
         for n in names {
             match *n {
@@ -89,6 +105,30 @@ impl Flags {
                 _ => {}
             }
         }
+        f.exec = name == "exec";
+        f.debug = name == "debug";
+        f.unqueued = matches!(
+            name,
+            "exec" | "discard" | "multi" | "watch" | "quit" | "reset"
+        );
+        f.subscribed_ok = matches!(
+            name,
+            "ping"
+                | "subscribe"
+                | "unsubscribe"
+                | "psubscribe"
+                | "punsubscribe"
+                | "ssubscribe"
+                | "sunsubscribe"
+                | "quit"
+                | "reset"
+        );
+        f.own_world_lock = matches!(
+            name,
+            "exec" | "swapdb" | "wait" | "save" | "bgsave" | "shutdown" | "debug"
+        );
+        f.propagates = f.write || f.exec || name == "publish";
+        f.client_reply = name == "client|reply";
         f
     }
 }
@@ -136,8 +176,8 @@ pub struct Command {
     pub keys: KeySpec,
     /// The handler, or None for a container whose subcommand is chosen next.
     pub handler: Option<Handler>,
-    /// Subcommands by lower-case name.
-    pub subcommands: HashMap<&'static str, Command>,
+    /// Subcommands (none for a plain command).
+    pub subcommands: Subcommands,
     /// The generated data.
     pub data: Option<&'static CommandData>,
 }
@@ -155,67 +195,106 @@ impl Command {
     }
 }
 
+/// A container's subcommands, by the name after the `|`.
+#[derive(Debug)]
+pub struct Subcommands {
+    /// In name order.
+    list: Vec<Command>,
+    names: NameIndex,
+}
+
+impl Subcommands {
+    fn new(mut list: Vec<Command>) -> Subcommands {
+        list.sort_by_key(|c| c.name);
+        let names = NameIndex::new(list.iter().enumerate().map(|(i, c)| {
+            let short = c.name.split_once('|').map_or(c.name, |(_, b)| b);
+            (short.as_bytes(), i)
+        }));
+        Subcommands { list, names }
+    }
+
+    /// Whether there are none (a plain command).
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// Every subcommand, in name order.
+    pub fn values(&self) -> std::slice::Iter<'_, Command> {
+        self.list.iter()
+    }
+
+    /// The subcommand called `name`, ignoring ASCII case.
+    #[inline]
+    pub fn get(&self, name: &[u8]) -> Option<&Command> {
+        self.list.get(self.names.get(name)?)
+    }
+}
+
 /// Lookup structure built once at start.
 #[derive(Debug)]
 pub struct CommandTable {
-    commands: HashMap<&'static str, Command>,
-    /// After `rename-command` lines: the names in force (ASCII lower case, any bytes) of the
-    /// commands served.
-    renamed: Option<HashMap<Box<[u8]>, &'static str>>,
+    /// In generated (name) order, as `table_data::COMMANDS`.
+    commands: Vec<Command>,
+    /// The names in force (after `rename-command` lines) to indices in `commands`.
+    names: NameIndex,
+    /// Per command: whether some name still calls it.
+    served: Vec<bool>,
 }
 
 impl CommandTable {
     /// Builds the table from the generated data and the handlers.
     pub fn new() -> CommandTable {
-        let mut commands = HashMap::default();
         let mut next_id = 0;
         let mut take_id = || {
             next_id += 1;
             next_id - 1
         };
+        let mut commands = Vec::with_capacity(super::table_data::COMMANDS.len());
         for data in super::table_data::COMMANDS {
-            let mut subcommands = HashMap::default();
-            for s in data.subcommands {
-                let short = s.name.split_once('|').map_or(s.name, |(_, b)| b);
-                subcommands.insert(
-                    short,
-                    Command {
-                        name: s.name,
-                        id: take_id(),
-                        arity: s.arity,
-                        flags: Flags::from_names(s.flags),
-                        keys: KeySpec {
-                            first: s.first_key,
-                            last: s.last_key,
-                            step: s.key_step,
-                        },
-                        handler: handler_for(s.name),
-                        subcommands: HashMap::default(),
-                        data: None,
-                    },
-                );
-            }
-            commands.insert(
-                data.name,
-                Command {
-                    name: data.name,
+            let id = take_id();
+            let subcommands = data
+                .subcommands
+                .iter()
+                .map(|s| Command {
+                    name: s.name,
                     id: take_id(),
-                    arity: data.arity,
-                    flags: Flags::from_names(data.flags),
+                    arity: s.arity,
+                    flags: Flags::new(s.name, s.flags),
                     keys: KeySpec {
-                        first: data.first_key,
-                        last: data.last_key,
-                        step: data.key_step,
+                        first: s.first_key,
+                        last: s.last_key,
+                        step: s.key_step,
                     },
-                    handler: handler_for(data.name),
-                    subcommands,
-                    data: Some(data),
+                    handler: handler_for(s.name),
+                    subcommands: Subcommands::new(Vec::new()),
+                    data: None,
+                })
+                .collect();
+            commands.push(Command {
+                name: data.name,
+                id,
+                arity: data.arity,
+                flags: Flags::new(data.name, data.flags),
+                keys: KeySpec {
+                    first: data.first_key,
+                    last: data.last_key,
+                    step: data.key_step,
                 },
-            );
+                handler: handler_for(data.name),
+                subcommands: Subcommands::new(subcommands),
+                data: Some(data),
+            });
         }
+        let names = NameIndex::new(
+            commands
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (c.name.as_bytes(), i)),
+        );
         CommandTable {
+            served: vec![true; commands.len()],
             commands,
-            renamed: None,
+            names,
         }
     }
 
@@ -224,91 +303,71 @@ impl CommandTable {
     /// statistics, as in Redis).
     pub fn renamed(names: &CommandNames) -> CommandTable {
         let mut t = CommandTable::new();
-        let served = names
+        let own = &t.names;
+        let current: Vec<(&[u8], usize)> = names
             .iter()
-            .filter_map(|(now, own)| t.commands.get_key_value(own).map(|(k, _)| (now.into(), *k)))
+            .filter_map(|(now, own_name)| Some((now, own.get(own_name.as_bytes())?)))
             .collect();
-        t.renamed = Some(served);
+        let mut served = vec![false; t.commands.len()];
+        for &(_, i) in &current {
+            if let Some(s) = served.get_mut(i) {
+                *s = true;
+            }
+        }
+        t.names = NameIndex::new(current);
+        t.served = served;
         t
     }
 
-    /// The command called `lower` (an ASCII lower-case name) now, after renames.
-    fn named(&self, lower: &[u8]) -> Option<&Command> {
-        match &self.renamed {
-            None => self.commands.get(std::str::from_utf8(lower).ok()?),
-            Some(names) => self.commands.get(names.get(lower)?),
-        }
-    }
-
-    /// Whether the command named `own` still answers to some name.
-    fn present(&self, own: &str) -> bool {
-        self.renamed
-            .as_ref()
-            .is_none_or(|names| names.values().any(|&n| n == own))
-    }
-
-    /// Finds a command by name, ignoring ASCII case.
+    /// Finds a command by the name it is called now, ignoring ASCII case.
+    #[inline(always)]
     pub fn get(&self, name: &[u8]) -> Option<&Command> {
-        let mut buf = [0u8; 32];
-        let Some(lower) = buf.get_mut(..name.len()) else {
-            // Only a rename can give a command a name this long.
-            return self
-                .renamed
-                .as_ref()
-                .and(self.named(&name.to_ascii_lowercase()));
-        };
-        for (d, s) in lower.iter_mut().zip(name) {
-            *d = s.to_ascii_lowercase();
-        }
-        self.named(lower)
+        self.commands.get(self.names.get(name)?)
     }
 
     /// Every command and subcommand with its statistics id, containers before their
     /// subcommands, in generated (name) order.
     pub fn with_ids(&self) -> Vec<(&'static str, usize)> {
         let mut out = Vec::new();
-        for d in self.all() {
-            let Some(c) = self.commands.get(d.name) else {
-                continue;
-            };
+        for c in self.served() {
             out.push((c.name, c.id));
-            let mut subs: Vec<&Command> = c.subcommands.values().collect();
-            subs.sort_by_key(|s| s.name);
-            out.extend(subs.iter().map(|s| (s.name, s.id)));
+            out.extend(c.subcommands.values().map(|s| (s.name, s.id)));
         }
         out
     }
 
     /// Finds a command or subcommand by its full name (`config|get`), ignoring case.
     pub fn by_full_name(&self, name: &[u8]) -> Option<&Command> {
-        let lower = name.to_ascii_lowercase();
-        match lower.iter().position(|&c| c == b'|') {
+        match name.iter().position(|&c| c == b'|') {
             Some(bar) => {
-                let (c, s) = lower.split_at(bar);
-                let s = std::str::from_utf8(s.get(1..)?).ok()?;
-                self.named(c)?.subcommands.get(s)
+                let (c, s) = name.split_at(bar);
+                self.get(c)?.subcommands.get(s.get(1..)?)
             }
-            None => self.named(&lower),
+            None => self.get(name),
         }
+    }
+
+    /// The commands some name still calls, in generated (name) order.
+    fn served(&self) -> impl Iterator<Item = &Command> + '_ {
+        self.commands
+            .iter()
+            .zip(&self.served)
+            .filter_map(|(c, &s)| s.then_some(c))
     }
 
     /// Every command (less those `rename-command` removed), in generated (name) order.
     pub fn all(&self) -> impl Iterator<Item = &'static CommandData> + '_ {
-        super::table_data::COMMANDS
-            .iter()
-            .filter(|d| self.present(d.name))
+        self.served().filter_map(|c| c.data)
     }
 
-    /// Number of commands.
+    /// Number of names commands answer to.
     pub fn len(&self) -> usize {
-        self.renamed
-            .as_ref()
-            .map_or(self.commands.len(), HashMap::len)
+        self.names.len()
     }
 
     /// Whether the table is empty.
     pub fn is_empty(&self) -> bool {
-        self.commands.is_empty()
+        self.names.is_empty()
     }
 }
 
@@ -320,7 +379,95 @@ impl Default for CommandTable {
 
 /// Finds a subcommand of `cmd` by name, ignoring ASCII case.
 pub fn subcommand<'a>(cmd: &'a Command, name: &[u8]) -> Option<&'a Command> {
-    let lower = name.to_ascii_lowercase();
-    let name = std::str::from_utf8(&lower).ok()?;
     cmd.subcommands.get(name)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn name_of(t: &CommandTable, name: &[u8]) -> Option<&'static str> {
+        t.get(name).map(|c| c.name)
+    }
+
+    #[test]
+    fn every_command_answers_to_its_name_in_any_case() {
+        let t = CommandTable::new();
+        for d in super::super::table_data::COMMANDS {
+            assert_eq!(name_of(&t, d.name.as_bytes()), Some(d.name));
+            let upper = d.name.to_ascii_uppercase();
+            assert_eq!(name_of(&t, upper.as_bytes()), Some(d.name));
+            let cmd = t.get(upper.as_bytes()).unwrap();
+            for s in d.subcommands {
+                let short = s.name.split_once('|').unwrap().1;
+                assert_eq!(
+                    subcommand(cmd, short.as_bytes()).map(|c| c.name),
+                    Some(s.name)
+                );
+                let upper = short.to_ascii_uppercase();
+                assert_eq!(
+                    subcommand(cmd, upper.as_bytes()).map(|c| c.name),
+                    Some(s.name)
+                );
+                assert_eq!(
+                    t.by_full_name(s.name.to_ascii_uppercase().as_bytes())
+                        .map(|c| c.name),
+                    Some(s.name)
+                );
+            }
+        }
+        assert_eq!(t.len(), super::super::table_data::COMMANDS.len());
+        assert_eq!(name_of(&t, b"gEt"), Some("get"));
+        assert_eq!(name_of(&t, b"CLIENT"), Some("client"));
+    }
+
+    #[test]
+    fn unknown_and_overlong_names_find_nothing() {
+        let t = CommandTable::new();
+        for name in [
+            &b""[..],
+            b"ge",
+            b"gett",
+            b"get\0",
+            b"g\xc3\xa9t",
+            b"\xff\xfe",
+            b"client|setname",
+            b"restore_asking",
+            b"georadiusbymember_rox",
+        ] {
+            assert_eq!(name_of(&t, name), None, "{name:?}");
+        }
+        let long = vec![b'G'; 1 << 20];
+        assert_eq!(name_of(&t, &long), None);
+        let client = t.get(b"client").unwrap();
+        assert!(subcommand(client, b"nosuch").is_none());
+        assert!(subcommand(client, &long).is_none());
+    }
+
+    #[test]
+    fn renamed_commands_answer_to_their_new_name_only() {
+        let mut names = CommandNames::default();
+        names.rename(b"GET", b"Fetch\xff\x00").unwrap();
+        names.rename(b"flushall", b"").unwrap();
+        let long_name = vec![b'L'; 300];
+        names.rename(b"set", &long_name).unwrap();
+        let t = CommandTable::renamed(&names);
+        assert_eq!(name_of(&t, b"get"), None);
+        assert_eq!(name_of(&t, b"FETCH\xff\x00"), Some("get"));
+        assert_eq!(name_of(&t, b"fetch\xff\x00"), Some("get"));
+        assert_eq!(name_of(&t, b"fetch\xff"), None);
+        assert_eq!(name_of(&t, b"flushall"), None);
+        assert_eq!(name_of(&t, b"set"), None);
+        assert_eq!(name_of(&t, &long_name.to_ascii_lowercase()), Some("set"));
+        let mut near = long_name.clone();
+        near[150] = b'M';
+        assert_eq!(name_of(&t, &near), None);
+        // A removed command is gone from COMMAND output; a renamed one keeps its own name.
+        assert!(t.all().all(|d| d.name != "flushall"));
+        assert!(t.all().any(|d| d.name == "get"));
+        assert_eq!(t.len(), super::super::table_data::COMMANDS.len() - 1);
+        assert!(t.with_ids().iter().all(|(n, _)| *n != "flushall"));
+        assert_eq!(name_of(&t, b"Ping"), Some("ping"));
+    }
 }

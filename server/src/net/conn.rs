@@ -140,7 +140,6 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
     let mut notified = std::pin::pin!(handle.push_notify.notified());
     let (mut kill_armed, mut push_armed) = (false, false);
     let mut shown_command = "";
-    let mut resolved = commands::Resolved::default();
     loop {
         if config_changes.has_changed().unwrap_or(false) {
             let cfg = config_changes.borrow_and_update();
@@ -190,7 +189,7 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
                 node.stats.net_input.fetch_add(n as u64, Ordering::Relaxed);
                 let mut clock = commands::Clock::new();
                 handle.last_active.store(clock.now_ms, Ordering::Relaxed);
-                close = run_batch(node, &mut sess, &mut decoder, &mut inbuf, &mut out, &mut clock, &mut resolved);
+                close = run_batch(node, &mut sess, &mut decoder, &mut inbuf, &mut out, &mut clock);
                 if !close && query_limit > 0 && inbuf.len() as u64 > query_limit {
                     tracing::warn!("Closing client that reached max query buffer length: id={} addr={}", handle.id, handle.addr);
                     close = true;
@@ -221,7 +220,6 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
                 &mut inbuf,
                 &mut out,
                 &mut clock,
-                &mut resolved,
             );
         }
         // client-output-buffer-limit: replies at the hard limit close the client unsent, as
@@ -329,14 +327,13 @@ fn gated<'a, F: Future + Unpin>(
 
 /// Runs every complete command in `inbuf`. Returns true when the connection must close
 /// after the replies are flushed.
-fn run_batch<'n>(
-    node: &'n Node,
+fn run_batch(
+    node: &Node,
     sess: &mut Session,
     decoder: &mut CommandDecoder,
     inbuf: &mut BytesMut,
     out: &mut BytesMut,
     clock: &mut commands::Clock,
-    resolved: &mut commands::Resolved<'n>,
 ) -> bool {
     loop {
         if sess.blocked.is_some() {
@@ -348,9 +345,7 @@ fn run_batch<'n>(
                     continue;
                 }
                 let mut w = ReplyWriter::new(out, sess.proto);
-                if commands::process_cached(node, sess, &mut w, args, clock, resolved)
-                    == After::Close
-                {
+                if commands::process(node, sess, &mut w, args, clock) == After::Close {
                     return true;
                 }
             }

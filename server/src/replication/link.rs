@@ -508,13 +508,13 @@ fn apply(
     super::stream::set_master_apply(true);
     let result = loop {
         match decoder.decode(buf, true) {
-            Ok(Some(args)) => {
+            Ok(Some(mut args)) => {
                 if args.is_empty() {
                     continue;
                 }
                 let mut clock = commands::Clock::new();
                 let mut w = ReplyWriter::new(sink, sess.proto);
-                commands::process(node, sess, &mut w, args, &mut clock);
+                commands::process(node, sess, &mut w, &mut args, &mut clock);
                 sink.clear();
                 ack |= super::stream::take_ack_request();
             }

@@ -304,6 +304,16 @@ pub struct PropGuard<'a> {
     exec: bool,
     /// Expiry deletions are deferred to the command's entry ([`stream::defer`]).
     defers: bool,
+    /// Another command held one of the order locks: the command starts later than the
+    /// clock reading before [`Replication::begin`].
+    waited: bool,
+}
+
+impl PropGuard<'_> {
+    /// Whether taking the order locks had to wait.
+    pub fn waited(&self) -> bool {
+        self.waited
+    }
 }
 
 impl Drop for PropGuard<'_> {
@@ -424,6 +434,8 @@ impl Replication {
 
     /// Called before a command runs (before the world lock): takes the order locks of a
     /// write command while propagation is active. `reply_at` is where its reply starts.
+    /// A command that never propagates (reads, most others) costs one flag test.
+    #[inline]
     pub fn begin(
         &self,
         cmd: &Command,
@@ -432,11 +444,26 @@ impl Replication {
         db: usize,
         now: u64,
     ) -> Option<PropGuard<'_>> {
-        // Pops queued by a command that was not propagated must not leak into the next.
+        // Nothing propagates without a backlog, outside a transaction being collected.
+        if !cmd.flags.propagates || !self.active.load(Ordering::Acquire) && !stream::collecting() {
+            return None;
+        }
+        self.begin_propagating(cmd, args, reply_at, db, now)
+    }
+
+    fn begin_propagating(
+        &self,
+        cmd: &Command,
+        args: &[Bytes],
+        reply_at: usize,
+        db: usize,
+        now: u64,
+    ) -> Option<PropGuard<'_>> {
+        // Pops queued by a command that was not propagated must not leak into the next
+        // (they are queued only while propagating, and only a guard taken here takes them).
         drop(stream::take_also());
-        let exec = cmd.name == "exec";
-        let propagates = cmd.flags.write || exec || cmd.name == "publish";
-        if !propagates || stream::is_master_client() {
+        let exec = cmd.flags.exec;
+        if stream::is_master_client() {
             return None;
         }
         if stream::collecting() {
@@ -449,6 +476,7 @@ impl Replication {
                 reply_at,
                 exec: false,
                 defers: false,
+                waited: false,
             });
         }
         if !self.active.load(Ordering::Acquire) {
@@ -468,9 +496,16 @@ impl Replication {
             idx.sort_unstable();
             idx.dedup();
         }
+        let mut waited = false;
         let locks = idx
             .into_iter()
-            .filter_map(|i| self.order.get(i).map(|l| l.0.lock()))
+            .filter_map(|i| self.order.get(i))
+            .map(|l| {
+                l.0.try_lock().unwrap_or_else(|| {
+                    waited = true;
+                    l.0.lock()
+                })
+            })
             .collect();
         if exec {
             stream::collect_begin();
@@ -486,6 +521,7 @@ impl Replication {
             reply_at,
             exec,
             defers: !exec,
+            waited,
         })
     }
 
@@ -493,10 +529,10 @@ impl Replication {
     /// propagation became active meanwhile (checked under the world lock).
     pub fn needs_retry(&self, cmd: &Command, guard: &Option<PropGuard<'_>>) -> bool {
         guard.is_none()
-            && (cmd.flags.write || cmd.name == "exec")
+            && (cmd.flags.write || cmd.flags.exec)
+            && self.active.load(Ordering::Acquire)
             && !stream::is_master_client()
             && !stream::collecting()
-            && self.active.load(Ordering::Acquire)
     }
 
     /// Called after the handler, still under the world lock and the order locks: appends
@@ -636,8 +672,9 @@ impl Replication {
     /// Admits a client write past the write pause: `Err` while paused; otherwise the write
     /// counts as running until the ticket drops (after its stream append), so a pauser can
     /// wait for running writes ([`Replication::drain_writes`]).
+    #[inline]
     pub fn admit_write(&self, cmd: &Command) -> Result<Option<WriteTicket<'_>>, Paused> {
-        if !(cmd.flags.write || cmd.name == "exec") || stream::is_master_client() {
+        if !(cmd.flags.write || cmd.flags.exec) || stream::is_master_client() {
             return Ok(None);
         }
         self.inflight.fetch_add(1, Ordering::SeqCst);
@@ -660,8 +697,15 @@ impl Replication {
     /// Blocks a client's write while writes are paused (CLIENT PAUSE WRITE semantics):
     /// returns once the pause is lifted or expires, or the client is killed. True when it
     /// waited.
+    #[inline]
     pub fn wait_write_pause(&self, cmd: &Command, client: &ClientHandle) -> bool {
-        if !(cmd.flags.write || cmd.name == "exec") || stream::is_master_client() {
+        (cmd.flags.write || cmd.flags.exec)
+            && self.paused_until.load(Ordering::SeqCst) != 0
+            && self.wait_client_write_pause(client)
+    }
+
+    fn wait_client_write_pause(&self, client: &ClientHandle) -> bool {
+        if stream::is_master_client() {
             return false;
         }
         if !self.paused_now() {
