@@ -103,7 +103,9 @@ impl NameIndex {
                 None => entries.push((lower, value)),
             }
         }
-        let size = (entries.len() * 2).next_power_of_two().max(8);
+        // At most half full, so a probe always ends at an empty slot; plain commands have
+        // an empty index of subcommands, two slots.
+        let size = (entries.len() * 2).next_power_of_two().max(2);
         let shift = 64 - size.trailing_zeros();
         let empty = Slot {
             key: Key {
@@ -249,6 +251,18 @@ mod tests {
         }
         let long = vec![b'x'; 100_000];
         assert_eq!(idx.get(&long), None);
+    }
+
+    #[test]
+    fn empty_and_single_indexes_find_only_what_they_hold() {
+        let empty = NameIndex::new(std::iter::empty());
+        assert!(empty.is_empty());
+        for name in [&b""[..], b"get", b"a-much-longer-name-than-sixteen"] {
+            assert_eq!(empty.get(name), None);
+        }
+        let one = NameIndex::new([(&b"get"[..], 7)]);
+        assert_eq!(one.get(b"GET"), Some(7));
+        assert_eq!(one.get(b"set"), None);
     }
 
     #[test]
