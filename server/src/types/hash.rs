@@ -237,7 +237,7 @@ impl Hash {
     pub fn iter(&self) -> HashIter<'_> {
         match self {
             Hash::Listpack(lp) => HashIter::Lp(lp.iter()),
-            Hash::Table(t) => HashIter::Table(t.0.items().iter()),
+            Hash::Table(t) => HashIter::Table(t.0.items()),
         }
     }
 
@@ -339,7 +339,7 @@ pub enum HashIter<'a> {
     /// Over a listpack.
     Lp(super::listpack::Iter<'a>),
     /// Over the table.
-    Table(std::slice::Iter<'a, Box<[u8]>>),
+    Table(super::chunked::Iter<'a, Box<[u8]>>),
 }
 
 impl<'a> Iterator for HashIter<'a> {

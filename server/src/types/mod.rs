@@ -15,6 +15,7 @@
 //! emit them unchanged. Not here: commands, replies, keyspace, RDB. Everything random takes
 //! the caller's [`fastrand::Rng`] so tests are deterministic.
 
+mod chunked;
 pub mod hash;
 mod index;
 pub mod intset;

@@ -138,7 +138,7 @@ impl Set {
     pub fn iter(&self) -> SetIter<'_> {
         match self {
             Set::Intset(s) => SetIter::Intset(s, 0),
-            Set::Table(t) => SetIter::Table(t.0.items().iter()),
+            Set::Table(t) => SetIter::Table(t.0.items()),
         }
     }
 
@@ -310,7 +310,7 @@ pub enum SetIter<'a> {
     /// Over an intset, ascending.
     Intset(&'a Intset, usize),
     /// Over the table.
-    Table(std::slice::Iter<'a, Box<[u8]>>),
+    Table(super::chunked::Iter<'a, Box<[u8]>>),
 }
 
 impl<'a> Iterator for SetIter<'a> {

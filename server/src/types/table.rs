@@ -11,6 +11,7 @@ use std::hash::BuildHasher;
 use std::marker::PhantomData;
 use std::sync::OnceLock;
 
+use super::chunked::{self, Chunked};
 use super::index::PosIndex;
 
 /// What part of a stored item is its key.
@@ -29,7 +30,7 @@ pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
 }
 
 pub(crate) struct Dense<K: KeyOf> {
-    items: Vec<Box<[u8]>>,
+    items: Chunked<Box<[u8]>>,
     index: PosIndex,
     _k: PhantomData<K>,
 }
@@ -45,14 +46,14 @@ impl<K: KeyOf> Clone for Dense<K> {
 }
 
 /// The hash of the key of the item at `p`, for the index's resizes.
-fn hash_at<K: KeyOf>(items: &[Box<[u8]>]) -> impl Fn(u32) -> Option<u64> + '_ {
+fn hash_at<K: KeyOf>(items: &Chunked<Box<[u8]>>) -> impl Fn(u32) -> Option<u64> + '_ {
     move |p| items.get(p as usize).map(|it| hash_bytes(K::key(it)))
 }
 
 impl<K: KeyOf> Dense<K> {
     pub(crate) fn with_capacity(n: usize) -> Self {
         Dense {
-            items: Vec::with_capacity(n),
+            items: Chunked::with_capacity(n),
             index: PosIndex::with_capacity(n),
             _k: PhantomData,
         }
@@ -98,7 +99,7 @@ impl<K: KeyOf> Dense<K> {
         let last = self.items.len().checked_sub(1)?;
         let h = hash_bytes(K::key(self.items.get(i)?));
         self.index.remove(h, i as u32);
-        let removed = self.items.swap_remove(i);
+        let removed = self.items.swap_remove(i)?;
         if i != last {
             if let Some(moved) = self.items.get(i) {
                 let mh = hash_bytes(K::key(moved));
@@ -106,9 +107,7 @@ impl<K: KeyOf> Dense<K> {
                     .repoint(mh, last as u32, i as u32, hash_at::<K>(&self.items));
             }
         }
-        if self.items.capacity() > 64 && self.items.len() < self.items.capacity() / 4 {
-            self.items.shrink_to(self.items.len() * 2);
-        }
+        self.items.shrink_head();
         let end = self.items.len();
         self.index.after_remove(hash_at::<K>(&self.items), end);
         Some(removed)
@@ -119,8 +118,8 @@ impl<K: KeyOf> Dense<K> {
         &self.index
     }
 
-    pub(crate) fn items(&self) -> &[Box<[u8]>] {
-        &self.items
+    pub(crate) fn items(&self) -> chunked::Iter<'_, Box<[u8]>> {
+        self.items.iter()
     }
 
     /// One step of a SCAN-family cursor: visits up to `count` items going down from the
@@ -136,7 +135,7 @@ impl<K: KeyOf> Dense<K> {
             c => usize::try_from(c).unwrap_or(usize::MAX).min(len),
         };
         let bottom = top.saturating_sub(count.max(1));
-        for item in self.items.get(bottom..top).unwrap_or_default().iter().rev() {
+        for item in (bottom..top).rev().filter_map(|i| self.items.get(i)) {
             f(item);
         }
         bottom as u64
@@ -144,7 +143,7 @@ impl<K: KeyOf> Dense<K> {
 
     /// Heap bytes: the vector, the index, and each item's allocation.
     pub(crate) fn heap_size(&self) -> usize {
-        self.items.capacity() * std::mem::size_of::<Box<[u8]>>()
+        self.items.heap_size()
             + self.index.allocation_size()
             + self
                 .items

@@ -15,6 +15,7 @@
 //! node gives it a new block (with a new random level, as zslUpdateScore's delete and
 //! insert).
 
+use crate::types::chunked::Chunked;
 use crate::types::index::PosIndex;
 use crate::types::table::hash_bytes;
 
@@ -61,7 +62,7 @@ pub struct SkipList {
     /// past 64 KB frees its old buffer and that free consolidates every small chunk freed
     /// so far, a pause of milliseconds in the middle of a ZPOPMIN run.
     free_blocks: [u32; MAX_LEVEL + 1],
-    members: Vec<Member>,
+    members: Chunked<Member>,
     /// The first free position in `members` (NIL for none).
     free_members: u32,
     level: usize,
@@ -94,7 +95,7 @@ impl SkipList {
         SkipList {
             slots,
             free_blocks: [NIL; MAX_LEVEL + 1],
-            members: Vec::new(),
+            members: Chunked::default(),
             free_members: NIL,
             level: 1,
             len: 0,
@@ -381,7 +382,8 @@ impl SkipList {
     pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(&[u8], f64)) -> u64 {
         let start = usize::try_from(cursor).unwrap_or(usize::MAX);
         let mut seen = 0;
-        for (i, m) in self.members.iter().enumerate().skip(start) {
+        for i in start..self.members.len() {
+            let Some(m) = self.members.get(i) else { break };
             if seen >= count.max(1) {
                 return i as u64;
             }
@@ -495,7 +497,7 @@ impl SkipList {
     /// Heap bytes held.
     pub fn heap_size(&self) -> usize {
         self.slots.capacity() * std::mem::size_of::<Link>()
-            + self.members.capacity() * std::mem::size_of::<Member>()
+            + self.members.heap_size()
             + self
                 .members
                 .iter()
@@ -507,7 +509,7 @@ impl SkipList {
 
 /// The hash of the member at position `p` (None for a free position), for the index's
 /// resizes.
-fn member_hash(members: &[Member]) -> impl Fn(u32) -> Option<u64> + '_ {
+fn member_hash(members: &Chunked<Member>) -> impl Fn(u32) -> Option<u64> + '_ {
     move |p| {
         members
             .get(p as usize)
