@@ -506,6 +506,92 @@ mod tests {
         );
     }
 
+    fn value_of(e: &Entry) -> Vec<u8> {
+        match e.value() {
+            Value::Str(s) => s.to_vec(),
+            Value::Obj(_) => unreachable!(),
+        }
+    }
+
+    /// Deleting keys moves other entries around in the slot's storage: every remaining key
+    /// must still be found with its own value, the deleted ones gone, and a listing and a
+    /// bucket-by-bucket walk see exactly the remaining keys.
+    #[test]
+    fn deletes_keep_other_keys_of_the_slot_intact() {
+        let ks = Keyspace::new(1);
+        let db = ks.db(0).unwrap_or_else(|| unreachable!());
+        let slot = key_slot(b"{t}");
+        let mut g = db.lock_slot(slot);
+        let key = |i: u32| format!("{{t}}key:{i}").into_bytes();
+        for i in 0..2000u32 {
+            let v = format!("value-{i}-{}", "x".repeat((i % 50) as usize));
+            let e = Entry::new_str(&key(i), v.as_bytes(), StrEncoding::Auto, 0);
+            g.insert(slot, e, 0);
+        }
+        let gone = |i: u32| (i * 7919) % 5 < 2;
+        for i in (0..2000u32).rev().filter(|&i| gone(i)) {
+            assert!(g.remove(slot, &key(i), 0).is_some(), "{i}");
+        }
+        let mut left = std::collections::BTreeSet::new();
+        for i in 0..2000u32 {
+            let found = g.lookup_read(slot, &key(i), 0).map(|e| value_of(e));
+            if gone(i) {
+                assert_eq!(found, None, "{i}");
+            } else {
+                let v = format!("value-{i}-{}", "x".repeat((i % 50) as usize));
+                assert_eq!(found, Some(v.into_bytes()), "{i}");
+                left.insert(key(i));
+            }
+        }
+        let t = g.slot(slot);
+        assert_eq!(t.len(), left.len());
+        let listed: std::collections::BTreeSet<Vec<u8>> =
+            t.iter().map(|e| e.key().to_vec()).collect();
+        assert_eq!(listed, left);
+        let mut walked = std::collections::BTreeSet::new();
+        assert_eq!(t.scan_from(0, |e| walked.insert(e.key().to_vec())), None);
+        assert_eq!(walked, left);
+    }
+
+    /// A SCAN-style walk interrupted by deletions (no insert, so no rehash) still returns
+    /// every key that was there throughout.
+    #[test]
+    fn walk_resumed_after_deletes_misses_no_surviving_key() {
+        let ks = Keyspace::new(1);
+        let db = ks.db(0).unwrap_or_else(|| unreachable!());
+        let slot = key_slot(b"{w}");
+        let mut g = db.lock_slot(slot);
+        let key = |i: u32| format!("{{w}}{i}").into_bytes();
+        for i in 0..500u32 {
+            g.insert(slot, Entry::new_int(&key(i), i64::from(i), 0), 0);
+        }
+        let generation = g.slot(slot).generation();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut pos = 0;
+        let mut round = 0u32;
+        loop {
+            let mut budget = 37;
+            let next = g.slot(slot).scan_from(pos, |e| {
+                seen.insert(e.key().to_vec());
+                budget -= 1;
+                budget > 0
+            });
+            // Delete some keys, seen or not, between two steps.
+            for i in (round * 13..round * 13 + 13).filter(|i| i % 3 == 0) {
+                g.remove(slot, &key(i), 0);
+            }
+            round += 1;
+            match next {
+                Some(p) => pos = p,
+                None => break,
+            }
+        }
+        assert_eq!(g.slot(slot).generation(), generation);
+        for i in (0..500u32).filter(|&i| !(i % 3 == 0 && i < round * 13)) {
+            assert!(seen.contains(&key(i)), "{i}");
+        }
+    }
+
     #[test]
     fn swapdb_moves_data() {
         let ks = Keyspace::new(2);

@@ -19,31 +19,215 @@ pub const SLOTS_PER_SHARD: usize = SLOTS / SHARDS;
 /// The hasher every key table uses (seeded once per process against hash flooding).
 pub type KeyHasher = foldhash::fast::RandomState;
 
-/// The keys of one hash slot.
+/// The keys of one hash slot, in one of two layouts.
+///
+/// A slot starts with its entries in place in the hash table: a lookup reads the table's
+/// control bytes and then the entry, nothing else. But a table holding 48-byte entries in
+/// place costs ~90 bytes per key at the half-full loads that power-of-two tables end up at,
+/// so past [`DENSE_FROM`] keys the slot moves its entries into a dense vector and keeps only
+/// their positions in the table (2 bytes each, 4 past 65536 keys: ~7 bytes per key at that
+/// load; the vector grows by a quarter at a time so its slack stays near a tenth). A lookup
+/// then pays one more hop, table to vector, as Redis's does from bucket to dictEntry; the
+/// keyspaces big enough for that to matter are the ones where the memory does.
 #[derive(Default)]
+#[repr(align(64))]
 pub struct SlotTable {
-    table: HashTable<Entry>,
+    keys: Keys,
     /// Keys in this slot that have a TTL, so the expiry cycle can skip slots without any.
     volatile: u32,
     /// Changes whenever the table may have moved its entries to other buckets (a rehash
-    /// on insert), which invalidates bucket positions held by SCAN cursors.
+    /// on insert, or a change of layout), which invalidates bucket positions held by SCAN
+    /// cursors.
     generation: u16,
+}
+
+/// Keys a slot holds in place before it moves to the dense layout: the capacity of a
+/// 32-bucket table, whose next growth would be the first to cost more than ~3 KB.
+const DENSE_FROM: usize = 28;
+
+enum Keys {
+    /// Entries in place in the table.
+    Inline(HashTable<Entry>),
+    /// Up to 65536 entries, in a dense vector.
+    Dense(Dense<u16>),
+    /// More (boxed so that the slot header stays one cache line).
+    Wide(Box<Dense<u32>>),
+}
+
+impl Default for Keys {
+    fn default() -> Keys {
+        Keys::Inline(HashTable::new())
+    }
+}
+
+/// Where a found key is: a bucket of the in-place table, or a position in the dense
+/// vector.
+type Loc = usize;
+
+/// A slot already holds 2^32 keys (positions are at most `u32`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a hash slot cannot hold more than 4294967296 keys")]
+pub struct SlotFull;
+
+/// A position in a dense slot's vector, as its table stores it.
+trait Position: Copy + Eq {
+    /// `at` as a position, if it fits.
+    fn new(at: usize) -> Option<Self>;
+    fn at(self) -> usize;
+}
+
+impl Position for u16 {
+    fn new(at: usize) -> Option<u16> {
+        u16::try_from(at).ok()
+    }
+    fn at(self) -> usize {
+        usize::from(self)
+    }
+}
+
+impl Position for u32 {
+    fn new(at: usize) -> Option<u32> {
+        u32::try_from(at).ok()
+    }
+    fn at(self) -> usize {
+        self as usize
+    }
+}
+
+/// Entries in a vector, found through a table of their positions hashed by their keys.
+/// SCAN's bucket positions are positions in this table, which a removal never moves.
+struct Dense<P> {
+    table: HashTable<P>,
+    entries: Vec<Entry>,
+}
+
+impl<P: Position> Dense<P> {
+    /// A dense layout of `entries`, or them back if a position would not fit in `P`.
+    fn build(entries: Vec<Entry>, hasher: &KeyHasher) -> Result<Dense<P>, Vec<Entry>> {
+        if entries
+            .len()
+            .checked_sub(1)
+            .is_some_and(|last| P::new(last).is_none())
+        {
+            return Err(entries);
+        }
+        let mut table = HashTable::with_capacity(entries.len() + 1);
+        for (i, e) in entries.iter().enumerate() {
+            if let Some(p) = P::new(i) {
+                table.insert_unique(hasher.hash_one(e.key()), p, |&p: &P| {
+                    entries.get(p.at()).map_or(0, |e| hasher.hash_one(e.key()))
+                });
+            }
+        }
+        Ok(Dense { table, entries })
+    }
+
+    #[inline]
+    fn find(&self, h: u64, key: &[u8]) -> Option<Loc> {
+        let entries = &self.entries;
+        self.table
+            .find(h, |&p| entries.get(p.at()).is_some_and(|e| e.key() == key))
+            .map(|&p| p.at())
+    }
+
+    fn bucket(&self, i: usize) -> Option<&Entry> {
+        self.table
+            .get_bucket(i)
+            .and_then(|&p| self.entries.get(p.at()))
+    }
+
+    /// Adds an entry whose key is not in the table yet (`h` its hash). Returns whether
+    /// the table rehashed, or the entry back if its position does not fit in `P`.
+    fn push(&mut self, h: u64, entry: Entry, hasher: &KeyHasher) -> Result<bool, Entry> {
+        let at = self.entries.len();
+        let Some(pos) = P::new(at) else {
+            return Err(entry);
+        };
+        if at == self.entries.capacity() {
+            // Growing by a quarter, not doubling: the slack is memory held per key.
+            self.entries.reserve_exact((at / 4).max(4));
+        }
+        self.entries.push(entry);
+        let rehash = self.table.len() >= self.table.capacity();
+        let entries = &self.entries;
+        self.table.insert_unique(h, pos, |&p| {
+            entries.get(p.at()).map_or(0, |e| hasher.hash_one(e.key()))
+        });
+        Ok(rehash)
+    }
+
+    /// Takes out the entry at `at` (whose key hashes to `h`). The last entry moves into
+    /// its place, and its table slot is pointed there; no entry changes bucket.
+    fn take(&mut self, h: u64, at: Loc, hasher: &KeyHasher) -> Option<Entry> {
+        let last = self.entries.len().checked_sub(1)?;
+        if at > last {
+            return None;
+        }
+        let (pos, last_pos) = (P::new(at)?, P::new(last)?);
+        self.table.find_entry(h, |&p| p == pos).ok()?.remove();
+        if at != last {
+            let moved = self.entries.get(last).map(|e| hasher.hash_one(e.key()))?;
+            if let Some(slot) = self.table.find_mut(moved, |&p| p == last_pos) {
+                *slot = pos;
+            }
+        }
+        let e = self.entries.swap_remove(at);
+        // Give back what mass deletions left unused (the vector never shrinks on its own).
+        let (len, cap) = (self.entries.len(), self.entries.capacity());
+        if cap > 16 && len < cap / 2 {
+            self.entries.shrink_to(len + len / 4);
+        }
+        Some(e)
+    }
 }
 
 impl SlotTable {
     /// Number of keys (including logically expired ones not yet reclaimed).
     pub fn len(&self) -> usize {
-        self.table.len()
+        match &self.keys {
+            Keys::Inline(t) => t.len(),
+            Keys::Dense(d) => d.entries.len(),
+            Keys::Wide(d) => d.entries.len(),
+        }
     }
 
     /// Whether the slot has no keys.
     pub fn is_empty(&self) -> bool {
-        self.table.is_empty()
+        self.len() == 0
     }
 
     /// Every entry, in table order.
     pub fn iter(&self) -> impl Iterator<Item = &Entry> {
-        self.table.iter()
+        (0..self.num_buckets()).filter_map(|i| self.bucket(i))
+    }
+
+    /// Every entry, in no particular order (cheaper than [`SlotTable::iter`] when dense).
+    fn entries(&self) -> impl Iterator<Item = &Entry> {
+        let (inline, dense) = match &self.keys {
+            Keys::Inline(t) => (Some(t.iter()), None),
+            Keys::Dense(d) => (None, Some(d.entries.iter())),
+            Keys::Wide(d) => (None, Some(d.entries.iter())),
+        };
+        inline
+            .into_iter()
+            .flatten()
+            .chain(dense.into_iter().flatten())
+    }
+
+    fn num_buckets(&self) -> usize {
+        match &self.keys {
+            Keys::Inline(t) => t.num_buckets(),
+            Keys::Dense(d) => d.table.num_buckets(),
+            Keys::Wide(d) => d.table.num_buckets(),
+        }
+    }
+
+    fn bucket(&self, i: usize) -> Option<&Entry> {
+        match &self.keys {
+            Keys::Inline(t) => t.get_bucket(i),
+            Keys::Dense(d) => d.bucket(i),
+            Keys::Wide(d) => d.bucket(i),
+        }
     }
 
     /// See the `generation` field: a bucket position is only meaningful with the
@@ -55,12 +239,12 @@ impl SlotTable {
     /// Visits the entries from bucket `pos` on, in bucket order, while `visit` returns
     /// true. Returns the bucket to resume from, or None when the table's end was reached.
     /// Without a rehash in between, resuming never skips an entry that stayed in the table
-    /// (removals leave the other entries where they are).
+    /// (a removal moves no entry to another bucket).
     pub fn scan_from(&self, pos: usize, mut visit: impl FnMut(&Entry) -> bool) -> Option<usize> {
-        let buckets = self.table.num_buckets();
+        let buckets = self.num_buckets();
         let mut i = pos;
         while i < buckets {
-            let e = self.table.get_bucket(i);
+            let e = self.bucket(i);
             i += 1;
             if let Some(e) = e {
                 if !visit(e) {
@@ -75,6 +259,88 @@ impl SlotTable {
     pub fn volatile(&self) -> u32 {
         self.volatile
     }
+
+    /// Where `key` (whose hash is `h`) is.
+    #[inline]
+    fn find(&self, h: u64, key: &[u8]) -> Option<Loc> {
+        match &self.keys {
+            Keys::Inline(t) => t.find_bucket_index(h, |e| e.key() == key),
+            Keys::Dense(d) => d.find(h, key),
+            Keys::Wide(d) => d.find(h, key),
+        }
+    }
+
+    #[inline]
+    fn get(&self, at: Loc) -> Option<&Entry> {
+        match &self.keys {
+            Keys::Inline(t) => t.get_bucket(at),
+            Keys::Dense(d) => d.entries.get(at),
+            Keys::Wide(d) => d.entries.get(at),
+        }
+    }
+
+    #[inline]
+    fn get_mut(&mut self, at: Loc) -> Option<&mut Entry> {
+        match &mut self.keys {
+            Keys::Inline(t) => t.get_bucket_mut(at),
+            Keys::Dense(d) => d.entries.get_mut(at),
+            Keys::Wide(d) => d.entries.get_mut(at),
+        }
+    }
+
+    /// Adds an entry whose key is not in the table yet (`h` its hash). Returns whether
+    /// entries changed buckets (a rehash, or a change of layout).
+    fn push(&mut self, h: u64, entry: Entry, hasher: &KeyHasher) -> Result<bool, SlotFull> {
+        let (mut entries, entry) = match &mut self.keys {
+            Keys::Inline(t) if t.len() < DENSE_FROM => {
+                let rehash = t.len() >= t.capacity();
+                t.insert_unique(h, entry, |e| hasher.hash_one(e.key()));
+                return Ok(rehash);
+            }
+            Keys::Inline(t) => {
+                let mut entries = Vec::with_capacity(t.len() + t.len() / 4 + 1);
+                entries.extend(std::mem::take(t));
+                (entries, entry)
+            }
+            Keys::Dense(d) => match d.push(h, entry, hasher) {
+                Ok(rehash) => return Ok(rehash),
+                // 65536 keys: on to 4-byte positions.
+                Err(entry) => (std::mem::take(&mut d.entries), entry),
+            },
+            Keys::Wide(d) => return d.push(h, entry, hasher).map_err(|_| SlotFull),
+        };
+        entries.push(entry);
+        self.keys = relayout(entries, hasher);
+        Ok(true)
+    }
+
+    /// Takes out the entry at `at` (whose key hashes to `h`); no other entry changes
+    /// bucket.
+    fn take(&mut self, h: u64, at: Loc, hasher: &KeyHasher) -> Option<Entry> {
+        match &mut self.keys {
+            Keys::Inline(t) => Some(t.get_bucket_entry(at).ok()?.remove().0),
+            Keys::Dense(d) => d.take(h, at, hasher),
+            Keys::Wide(d) => d.take(h, at, hasher),
+        }
+    }
+}
+
+/// Lays `entries` out in the narrowest dense form their positions fit.
+fn relayout(entries: Vec<Entry>, hasher: &KeyHasher) -> Keys {
+    let entries = match Dense::build(entries, hasher) {
+        Ok(d) => return Keys::Dense(d),
+        Err(entries) => entries,
+    };
+    let entries = match Dense::build(entries, hasher) {
+        Ok(d) => return Keys::Wide(Box::new(d)),
+        Err(entries) => entries,
+    };
+    // Unreachable (a wide slot refuses its 2^32nd key), but keep every entry regardless.
+    let mut t = HashTable::with_capacity(entries.len());
+    for e in entries {
+        t.insert_unique(hasher.hash_one(e.key()), e, |e| hasher.hash_one(e.key()));
+    }
+    Keys::Inline(t)
 }
 
 /// Counters kept under the shard lock so the hot path touches no shared cache line.
@@ -199,9 +465,8 @@ impl Shard {
     /// Finds a key without expiring it or counting a hit (OBJECT, TTL bookkeeping).
     pub fn peek(&self, slot: u16, key: &[u8]) -> Option<&Entry> {
         let h = self.hash(key);
-        self.data.slots[local(slot)]
-            .table
-            .find(h, |e| e.key() == key)
+        let t = &self.data.slots[local(slot)];
+        t.find(h, key).and_then(|at| t.get(at))
     }
 
     /// Finds a live key (one probe), reclaiming it if it expired. `read` counts a keyspace
@@ -216,14 +481,16 @@ impl Shard {
         let read = matches!(access, Access::Read | Access::ReadNoTouch);
         let h = self.hash(key);
         let t = &mut self.data.slots[local(slot)];
-        let Ok(occupied) = t.table.find_entry(h, |e| e.key() == key) else {
+        let Some((at, expired)) = t
+            .find(h, key)
+            .and_then(|at| Some((at, t.get(at)?.is_expired(now_ms))))
+        else {
             if read {
                 self.stats.misses += 1;
             }
             return None;
         };
-        let live = !occupied.get().is_expired(now_ms)
-            || (self.expiry.keeps() && crate::replication::is_master_client());
+        let live = !expired || (self.expiry.keeps() && crate::replication::is_master_client());
         if !live && self.expiry.keeps() {
             if read {
                 self.stats.misses += 1;
@@ -234,7 +501,7 @@ impl Shard {
             if read {
                 self.stats.hits += 1;
             }
-            let e = occupied.into_mut();
+            let e = t.get_mut(at)?;
             if self.lfu.enabled() {
                 // Redis counts write lookups too under an LFU policy.
                 if matches!(access, Access::Read | Access::Write) {
@@ -245,7 +512,7 @@ impl Shard {
             }
             return Some(e);
         }
-        drop(occupied.remove());
+        drop(t.take(h, at, &self.hasher));
         // Only keys with a TTL can expire.
         t.volatile -= 1;
         self.data.volatile -= 1;
@@ -301,7 +568,8 @@ impl Shard {
     fn remove_entry(&mut self, slot: u16, key: &[u8]) -> Option<Entry> {
         let h = self.hash(key);
         let t = &mut self.data.slots[local(slot)];
-        let e = t.table.find_entry(h, |e| e.key() == key).ok()?.remove().0;
+        let at = t.find(h, key)?;
+        let e = t.take(h, at, &self.hasher)?;
         if e.expire_at() != 0 {
             t.volatile -= 1;
             self.data.volatile -= 1;
@@ -336,17 +604,18 @@ impl Shard {
         let new_volatile = entry.expire_at() != 0;
         let hasher = &self.hasher;
         let t = &mut self.data.slots[local(slot)];
-        match t.table.find_entry(h, |e| e.key() == entry.key()) {
-            Ok(mut occupied) => {
+        match t.find(h, entry.key()) {
+            Some(at) => {
+                let current = t.get_mut(at)?;
                 if lfu {
-                    if occupied.get().is_expired(now_ms) {
+                    if current.is_expired(now_ms) {
                         entry.touch(super::lfu::init(now_ms));
                     } else {
                         // An overwrite keeps the access counter (dbSetValue).
-                        entry.touch(occupied.get().lru());
+                        entry.touch(current.lru());
                     }
                 }
-                let old = std::mem::replace(occupied.get_mut(), entry);
+                let old = std::mem::replace(current, entry);
                 let old_volatile = old.expire_at() != 0;
                 if old_volatile != new_volatile {
                     if new_volatile {
@@ -368,16 +637,19 @@ impl Shard {
                     Some(old)
                 }
             }
-            Err(absent) => {
+            None => {
                 if lfu {
                     entry.touch(super::lfu::init(now_ms));
                 }
-                let table = absent.into_table();
-                // A full table rehashes on this insert: entries change buckets.
-                let rehash = table.len() >= table.capacity();
-                table.insert_unique(h, entry, |e| hasher.hash_one(e.key()));
-                if rehash {
-                    t.generation = t.generation.wrapping_add(1);
+                match t.push(h, entry, hasher) {
+                    Ok(false) => {}
+                    Ok(true) => t.generation = t.generation.wrapping_add(1),
+                    Err(e) => {
+                        // Only after ~200 GB of entries in one slot; the write is lost, so
+                        // say so rather than wrap a position onto another key.
+                        tracing::error!(slot, "{e}: key not stored");
+                        return None;
+                    }
                 }
                 if new_volatile {
                     t.volatile += 1;
@@ -476,7 +748,7 @@ impl Shard {
             if t.volatile == 0 {
                 continue;
             }
-            for e in t.table.iter() {
+            for e in t.entries() {
                 if e.expire_at() != 0 {
                     examined += 1;
                     if e.is_expired(now_ms) {
@@ -491,5 +763,109 @@ impl Shard {
             self.expire_key(slot, &key);
         }
         (examined, n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_header_is_one_cache_line() {
+        assert_eq!(std::mem::size_of::<SlotTable>(), 64);
+    }
+
+    #[test]
+    fn positions_refuse_what_does_not_fit() {
+        assert_eq!(<u16 as Position>::new(65535), Some(u16::MAX));
+        assert_eq!(<u16 as Position>::new(65536), None);
+        assert_eq!(<u32 as Position>::new(u32::MAX as usize), Some(u32::MAX));
+        assert_eq!(<u32 as Position>::new(u32::MAX as usize + 1), None);
+    }
+
+    /// Keys added one by one across the move to the dense layout, and removed again, are
+    /// found with their own values at every step.
+    #[test]
+    fn keys_survive_the_move_to_the_dense_layout() {
+        let hasher = KeyHasher::default();
+        let mut t = SlotTable::default();
+        let key = |i: usize| format!("k{i}").into_bytes();
+        let n = DENSE_FROM * 3;
+        let generation = t.generation;
+        for i in 0..n {
+            let k = key(i);
+            let h = hasher.hash_one(&k);
+            assert_eq!(t.find(h, &k), None);
+            let e = Entry::new_int(&k, i as i64, 0);
+            if t.push(h, e, &hasher) == Ok(true) {
+                t.generation = t.generation.wrapping_add(1);
+            }
+            assert_eq!(t.len(), i + 1);
+            assert_eq!(matches!(t.keys, Keys::Dense(_)), i + 1 > DENSE_FROM);
+            for j in 0..=i {
+                let k = key(j);
+                let at = t.find(hasher.hash_one(&k), &k);
+                assert_eq!(at.and_then(|at| t.get(at)).map(|e| e.key()), Some(&k[..]));
+            }
+        }
+        assert_ne!(t.generation, generation);
+        assert_eq!(t.iter().count(), n);
+        for i in (0..n).step_by(2) {
+            let k = key(i);
+            let h = hasher.hash_one(&k);
+            let at = t.find(h, &k);
+            assert!(at.and_then(|at| t.take(h, at, &hasher)).is_some(), "{i}");
+        }
+        for i in 0..n {
+            let k = key(i);
+            let found = t.find(hasher.hash_one(&k), &k).and_then(|at| t.get(at));
+            assert_eq!(found.is_some(), i % 2 == 1, "{i}");
+        }
+        let mut walked = 0;
+        assert_eq!(
+            t.scan_from(0, |_| {
+                walked += 1;
+                true
+            }),
+            None
+        );
+        assert_eq!(walked, n / 2);
+    }
+
+    /// A slot past 65536 keys moves to 4-byte positions and keeps every key.
+    #[test]
+    fn a_slot_past_65536_keys_widens_its_positions() {
+        let hasher = KeyHasher::default();
+        let mut t = SlotTable::default();
+        let key = |i: usize| format!("{i}").into_bytes();
+        let n = 65536 + 300;
+        for i in 0..n {
+            let k = key(i);
+            let wide_before = matches!(t.keys, Keys::Wide(_));
+            let moved = t.push(hasher.hash_one(&k), Entry::new_int(&k, 0, 0), &hasher);
+            if i == 65536 {
+                assert!(!wide_before && moved == Ok(true));
+            }
+        }
+        assert!(matches!(t.keys, Keys::Wide(_)));
+        assert_eq!(t.len(), n);
+        for i in (0..n).step_by(3) {
+            let k = key(i);
+            let h = hasher.hash_one(&k);
+            assert!(t
+                .find(h, &k)
+                .and_then(|at| t.take(h, at, &hasher))
+                .is_some());
+        }
+        for i in 0..n {
+            let k = key(i);
+            let found = t.find(hasher.hash_one(&k), &k).and_then(|at| t.get(at));
+            assert_eq!(
+                found.map(|e| e.key()),
+                (i % 3 != 0).then_some(&k[..]),
+                "{i}"
+            );
+        }
+        assert_eq!(t.iter().count(), t.len());
     }
 }
