@@ -122,7 +122,7 @@ impl<P: Position> Dense<P> {
         Ok(Dense { table, entries })
     }
 
-    #[inline]
+    #[inline(always)]
     fn find(&self, h: u64, key: &[u8]) -> Option<Loc> {
         let entries = &self.entries;
         self.table
@@ -260,8 +260,9 @@ impl SlotTable {
         self.volatile
     }
 
-    /// Where `key` (whose hash is `h`) is.
-    #[inline]
+    /// Where `key` (whose hash is `h`) is. (Inlined, with `get` and `get_mut`, so that
+    /// the three tests of the layout in a lookup fold into one.)
+    #[inline(always)]
     fn find(&self, h: u64, key: &[u8]) -> Option<Loc> {
         match &self.keys {
             Keys::Inline(t) => t.find_bucket_index(h, |e| e.key() == key),
@@ -270,7 +271,7 @@ impl SlotTable {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn get(&self, at: Loc) -> Option<&Entry> {
         match &self.keys {
             Keys::Inline(t) => t.get_bucket(at),
@@ -279,7 +280,7 @@ impl SlotTable {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn get_mut(&mut self, at: Loc) -> Option<&mut Entry> {
         match &mut self.keys {
             Keys::Inline(t) => t.get_bucket_mut(at),
