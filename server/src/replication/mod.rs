@@ -248,6 +248,16 @@ pub struct State {
 #[repr(align(128))]
 struct OrderLock(Mutex<()>);
 
+impl OrderLock {
+    /// Locks it, setting `waited` if another command held it.
+    fn take(&self, waited: &mut bool) -> MutexGuard<'_, ()> {
+        self.0.try_lock().unwrap_or_else(|| {
+            *waited = true;
+            self.0.lock()
+        })
+    }
+}
+
 /// Replication state of the node.
 pub struct Replication {
     state: Mutex<State>,
@@ -291,10 +301,62 @@ impl Drop for WriteTicket<'_> {
     }
 }
 
+/// The order locks a command holds (for their drop): most commands have one key, hence
+/// one lock, held without allocating.
+#[derive(Default)]
+struct OrderGuards<'a> {
+    _one: Option<MutexGuard<'a, ()>>,
+    _many: Vec<MutexGuard<'a, ()>>,
+}
+
+impl<'a> OrderGuards<'a> {
+    fn one(g: MutexGuard<'a, ()>) -> Self {
+        OrderGuards {
+            _one: Some(g),
+            _many: Vec::new(),
+        }
+    }
+
+    fn many(gs: Vec<MutexGuard<'a, ()>>) -> Self {
+        OrderGuards {
+            _one: None,
+            _many: gs,
+        }
+    }
+}
+
+/// A set of shard indices (below [`SHARDS`]) as a bitmap: sorted and without repeats for
+/// free, so order locks are always taken in ascending order.
+#[derive(Default)]
+struct ShardSet([u64; SHARDS / 64]);
+
+impl ShardSet {
+    fn insert(&mut self, shard: usize) {
+        if let Some(w) = self.0.get_mut(shard / 64) {
+            *w |= 1 << (shard % 64);
+        }
+    }
+
+    fn len(&self) -> u32 {
+        self.0.iter().map(|w| w.count_ones()).sum()
+    }
+
+    fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0.iter().enumerate().flat_map(|(i, &w)| {
+            let mut rest = w;
+            std::iter::from_fn(move || {
+                let bit = rest.trailing_zeros() as usize;
+                rest &= rest.wrapping_sub(1);
+                (bit < 64).then_some(i * 64 + bit)
+            })
+        })
+    }
+}
+
 /// Held around a write command: its order locks and where the change counter stood.
 pub struct PropGuard<'a> {
     repl: &'a Replication,
-    _locks: Vec<MutexGuard<'a, ()>>,
+    _locks: OrderGuards<'a>,
     /// The database the command started in.
     db: usize,
     /// The command's clock.
@@ -469,7 +531,7 @@ impl Replication {
         if stream::collecting() {
             return Some(PropGuard {
                 repl: self,
-                _locks: Vec::new(),
+                _locks: OrderGuards::default(),
                 db,
                 now,
                 dirty_at: stream::dirty_mark(),
@@ -482,31 +544,31 @@ impl Replication {
         if !self.active.load(Ordering::Acquire) {
             return None;
         }
-        let mut idx: Vec<usize> = cmd
-            .keys
+        let mut shards = ShardSet::default();
+        cmd.keys
             .key_indices(args.len())
             .chain(crate::commands::movable_keys(cmd.name, args).unwrap_or_default())
             .filter_map(|i| args.get(i))
-            .map(|k| shard_of(key_slot(k)))
-            .collect();
-        let all = exec || idx.is_empty() || matches!(cmd.name, "flushall" | "flushdb" | "swapdb");
-        if all {
-            idx = (0..SHARDS).collect();
-        } else {
-            idx.sort_unstable();
-            idx.dedup();
-        }
+            .for_each(|k| shards.insert(shard_of(key_slot(k))));
+        let count = shards.len();
+        let all = exec || count == 0 || matches!(cmd.name, "flushall" | "flushdb" | "swapdb");
         let mut waited = false;
-        let locks = idx
-            .into_iter()
-            .filter_map(|i| self.order.get(i))
-            .map(|l| {
-                l.0.try_lock().unwrap_or_else(|| {
-                    waited = true;
-                    l.0.lock()
-                })
-            })
-            .collect();
+        let locks = if all {
+            OrderGuards::many(self.order.iter().map(|l| l.take(&mut waited)).collect())
+        } else if count == 1 {
+            match shards.iter().next().and_then(|i| self.order.get(i)) {
+                Some(l) => OrderGuards::one(l.take(&mut waited)),
+                None => OrderGuards::default(),
+            }
+        } else {
+            OrderGuards::many(
+                shards
+                    .iter()
+                    .filter_map(|i| self.order.get(i))
+                    .map(|l| l.take(&mut waited))
+                    .collect(),
+            )
+        };
         if exec {
             stream::collect_begin();
         } else {
@@ -791,5 +853,23 @@ fn append(st: &mut State, bytes: &[u8]) {
             ReplicaState::Online | ReplicaState::SendBulk => r.buffered.extend_from_slice(bytes),
             ReplicaState::WaitBgsave => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shard_sets_list_each_shard_once_in_ascending_order() {
+        let mut s = ShardSet::default();
+        assert_eq!(s.len(), 0);
+        for i in [255, 3, 64, 3, 0, 63, 128, 255] {
+            s.insert(i);
+        }
+        assert_eq!(s.len(), 6);
+        assert_eq!(s.iter().collect::<Vec<_>>(), [0, 3, 63, 64, 128, 255]);
+        s.insert(SHARDS);
+        assert_eq!(s.len(), 6);
     }
 }
