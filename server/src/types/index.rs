@@ -109,15 +109,20 @@ impl PosIndex {
         }
     }
 
-    /// After a removal: continues a resize under way, or starts shrinking a table that is
-    /// mostly empty.
-    pub(crate) fn after_remove(&mut self, hash_at: impl Fn(u32) -> Option<u64>, end: usize) {
+    /// After a removal: continues a resize under way, or, with `shrink`, starts shrinking a
+    /// table that is mostly empty.
+    pub(crate) fn after_remove(
+        &mut self,
+        hash_at: impl Fn(u32) -> Option<u64>,
+        end: usize,
+        shrink: bool,
+    ) {
         if self.resize.is_some() {
             self.step(&hash_at, end);
             return;
         }
         let (len, cap) = (self.cur.len(), self.cur.capacity());
-        if cap <= 64 || len >= cap / 4 {
+        if !shrink || cap <= 64 || len >= cap / 4 {
             return;
         }
         if cap >= INCREMENTAL_FROM * 2 {
@@ -255,7 +260,7 @@ mod tests {
         while keys.len() > 20 {
             let k = keys.pop().unwrap_or_default();
             assert!(ix.remove(hash_bytes(&k), keys.len() as u32));
-            ix.after_remove(hash_of(&keys), keys.len());
+            ix.after_remove(hash_of(&keys), keys.len(), true);
             shrinking += usize::from(ix.resizing());
             assert_eq!(find(&ix, &keys, &k), None);
         }

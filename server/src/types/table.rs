@@ -109,7 +109,8 @@ impl<K: KeyOf> Dense<K> {
         }
         self.items.shrink_head();
         let end = self.items.len();
-        self.index.after_remove(hash_at::<K>(&self.items), end);
+        self.index
+            .after_remove(hash_at::<K>(&self.items), end, true);
         Some(removed)
     }
 
