@@ -5,8 +5,8 @@ use bytes::Bytes;
 use super::longdouble::{LongDouble, Parsed};
 use super::numbers::parse_i64;
 use super::types_common::{
-    check_cursor, empty_scan, modify, random_count, read, reply_elem, scan_opts, scan_reply,
-    thresholds, types_err,
+    check_cursor, empty_scan, modify, modify_existing, random_count, read, read_typed, reply_elem,
+    scan_opts, scan_reply, thresholds, typed, typed_mut, types_err,
 };
 use super::{CmdError, CmdResult, Ctx, Handler};
 use crate::keyspace::Obj;
@@ -35,20 +35,6 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
     })
 }
 
-fn as_hash(o: &Obj) -> Result<&Hash, CmdError> {
-    match o {
-        Obj::Hash(h) => Ok(h),
-        _ => Err(CmdError::WRONG_TYPE),
-    }
-}
-
-fn as_hash_mut(o: &mut Obj) -> Result<&mut Hash, CmdError> {
-    match o {
-        Obj::Hash(h) => Ok(h),
-        _ => Err(CmdError::WRONG_TYPE),
-    }
-}
-
 fn new_hash() -> Obj {
     Obj::Hash(Hash::new())
 }
@@ -59,28 +45,10 @@ fn with_hash(
     key: &[u8],
     f: impl FnOnce(&mut Hash, &mut ReplyWriter<'_>) -> Result<usize, CmdError>,
 ) -> CmdResult {
-    modify(ctx, key, Some(&new_hash), |o, out| f(as_hash_mut(o)?, out)).map(|_| ())
-}
-
-/// Changes the hash at `key` if it exists; false when absent.
-fn existing_hash(
-    ctx: &mut Ctx<'_, '_>,
-    key: &[u8],
-    f: impl FnOnce(&mut Hash, &mut ReplyWriter<'_>) -> Result<usize, CmdError>,
-) -> Result<bool, CmdError> {
-    modify(ctx, key, None, |o, out| f(as_hash_mut(o)?, out))
-}
-
-/// Reads the hash at `key` (None when absent); `f` writes the reply.
-fn read_hash(
-    ctx: &mut Ctx<'_, '_>,
-    key: &[u8],
-    f: impl FnOnce(Option<&Hash>, &mut ReplyWriter<'_>),
-) -> CmdResult {
-    read(ctx, key, |o, out| {
-        f(o.map(as_hash).transpose()?, out);
-        Ok(())
+    modify(ctx, key, Some(&new_hash), |o, out| {
+        f(typed_mut::<Hash>(o)?, out)
     })
+    .map(|_| ())
 }
 
 fn set_pairs(ctx: &mut Ctx<'_, '_>, args: &[Bytes], name: &str, hmset: bool) -> CmdResult {
@@ -124,7 +92,7 @@ fn hsetnx(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn hget(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    read_hash(ctx, &args[1], |h, out| {
+    read_typed::<Hash>(ctx, &args[1], |h, out| {
         match h.and_then(|h| h.get(&args[2])) {
             Some(v) => reply_elem(out, v),
             None => out.null(),
@@ -133,7 +101,7 @@ fn hget(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn hmget(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    read_hash(ctx, &args[1], |h, out| {
+    read_typed::<Hash>(ctx, &args[1], |h, out| {
         out.array_len(args.len() - 2);
         for f in &args[2..] {
             match h.and_then(|h| h.get(f)) {
@@ -145,7 +113,7 @@ fn hmget(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn hdel(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    let found = existing_hash(ctx, &args[1], |h, out| {
+    let found = modify_existing::<Hash>(ctx, &args[1], |h, out| {
         let mut n = 0;
         for f in &args[2..] {
             if h.remove(f) {
@@ -165,26 +133,26 @@ fn hdel(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn hlen(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    read_hash(ctx, &args[1], |h, out| {
+    read_typed::<Hash>(ctx, &args[1], |h, out| {
         out.integer(h.map_or(0, |h| h.len() as i64))
     })
 }
 
 fn hstrlen(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    read_hash(ctx, &args[1], |h, out| {
+    read_typed::<Hash>(ctx, &args[1], |h, out| {
         out.integer(h.map_or(0, |h| h.value_len(&args[2]) as i64))
     })
 }
 
 fn hexists(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    read_hash(ctx, &args[1], |h, out| {
+    read_typed::<Hash>(ctx, &args[1], |h, out| {
         out.integer(i64::from(h.is_some_and(|h| h.contains(&args[2]))))
     })
 }
 
 /// HKEYS / HVALS / HGETALL (genericHgetallCommand).
 fn getall(ctx: &mut Ctx<'_, '_>, key: &[u8], keys: bool, vals: bool) -> CmdResult {
-    read_hash(ctx, key, |h, out| {
+    read_typed::<Hash>(ctx, key, |h, out| {
         let n = h.map_or(0, Hash::len);
         if keys && vals {
             out.map_len(n);
@@ -256,7 +224,7 @@ fn hincrbyfloat(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 fn hrandfield(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     if args.len() == 2 {
         let mut rng = fastrand::Rng::new();
-        return read_hash(ctx, &args[1], |h, out| {
+        return read_typed::<Hash>(ctx, &args[1], |h, out| {
             match h.and_then(|h| h.random_field(&mut rng)) {
                 Some((f, _)) => reply_elem(out, f),
                 None => out.null(),
@@ -265,7 +233,7 @@ fn hrandfield(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     }
     let (count, withvalues) = random_count(args, Some(b"withvalues"))?;
     let mut rng = fastrand::Rng::new();
-    read_hash(ctx, &args[1], |h, out| {
+    read_typed::<Hash>(ctx, &args[1], |h, out| {
         let Some(h) = h.filter(|_| count != 0) else {
             out.array_len(0);
             return;
@@ -303,7 +271,7 @@ fn hscan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
             empty_scan(out);
             return Ok(());
         };
-        let h = as_hash(o)?;
+        let h = typed::<Hash>(o)?;
         let opts = scan_opts(args)?;
         let mut items = Vec::new();
         let next = h.scan(cursor, opts.count, |f, v| {

@@ -1,10 +1,12 @@
 //! List commands (t_list.c), without the blocking ones.
 
 use bytes::Bytes;
-use resp_proto::ReplyWriter;
 
 use super::numbers::parse_i64;
-use super::types_common::{modify, mpop_count, read, reply_elem, thresholds, types_err};
+use super::types_common::{
+    modify, modify_existing, mpop_count, read, read_typed, reply_elem, thresholds, typed,
+    typed_mut, types_err,
+};
 use super::{CmdError, CmdResult, Ctx, Handler};
 use crate::keyspace::{key_slot, lru_clock, Entry, MultiGuard, Obj};
 use crate::types::list::End;
@@ -33,46 +35,12 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
     })
 }
 
-fn as_list(o: &Obj) -> Result<&List, CmdError> {
-    match o {
-        Obj::List(l) => Ok(l),
-        _ => Err(CmdError::WRONG_TYPE),
-    }
-}
-
-fn as_list_mut(o: &mut Obj) -> Result<&mut List, CmdError> {
-    match o {
-        Obj::List(l) => Ok(l),
-        _ => Err(CmdError::WRONG_TYPE),
-    }
-}
-
-fn read_list(
-    ctx: &mut Ctx<'_, '_>,
-    key: &[u8],
-    f: impl FnOnce(Option<&List>, &mut ReplyWriter<'_>),
-) -> CmdResult {
-    read(ctx, key, |o, out| {
-        f(o.map(as_list).transpose()?, out);
-        Ok(())
-    })
-}
-
-/// Runs `f` on the list at `key` if it exists; false when absent.
-fn existing_list(
-    ctx: &mut Ctx<'_, '_>,
-    key: &[u8],
-    f: impl FnOnce(&mut List, &mut ReplyWriter<'_>) -> Result<usize, CmdError>,
-) -> Result<bool, CmdError> {
-    modify(ctx, key, None, |o, out| f(as_list_mut(o)?, out))
-}
-
 fn push_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], end: End, only_existing: bool) -> CmdResult {
     let fill = thresholds(ctx).list_max_listpack_size;
     let create = move || Obj::List(List::new(fill));
     let create: Option<&dyn Fn() -> Obj> = if only_existing { None } else { Some(&create) };
     let found = modify(ctx, &args[1], create, |o, out| {
-        let l = as_list_mut(o)?;
+        let l = typed_mut::<List>(o)?;
         for v in &args[2..] {
             l.push(end, v);
         }
@@ -112,7 +80,7 @@ fn pop_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], end: End) -> CmdResult {
         Some(a) => Some(super::zsets::positive(a)?),
         None => None,
     };
-    let found = existing_list(ctx, &args[1], |l, out| match count {
+    let found = modify_existing::<List>(ctx, &args[1], |l, out| match count {
         None => match l.pop(end) {
             Some(v) => {
                 out.bulk(&v);
@@ -152,14 +120,14 @@ fn rpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn llen(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    read_list(ctx, &args[1], |l, out| {
+    read_typed::<List>(ctx, &args[1], |l, out| {
         out.integer(l.map_or(0, |l| l.len() as i64))
     })
 }
 
 fn lrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let (start, stop) = (parse_i64(&args[2])?, parse_i64(&args[3])?);
-    read_list(ctx, &args[1], |l, out| {
+    read_typed::<List>(ctx, &args[1], |l, out| {
         let items = l.map(|l| l.range(start, stop)).unwrap_or_default();
         out.array_len(items.len());
         for e in items {
@@ -171,7 +139,7 @@ fn lrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 fn lindex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     // 7.0 looks the key up (and checks its type) before parsing the index.
     read(ctx, &args[1], |o, out| {
-        let Some(l) = o.map(as_list).transpose()? else {
+        let Some(l) = o.map(typed::<List>).transpose()? else {
             out.null();
             return Ok(());
         };
@@ -185,7 +153,7 @@ fn lindex(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 
 fn lset(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     // Key, then type, then index, as lsetCommand checks them.
-    let found = existing_list(ctx, &args[1], |l, out| {
+    let found = modify_existing::<List>(ctx, &args[1], |l, out| {
         let index = parse_i64(&args[2])?;
         l.set(index, &args[3]).map_err(types_err)?;
         out.ok();
@@ -206,7 +174,7 @@ fn linsert(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     } else {
         return Err(CmdError::SYNTAX);
     };
-    let found = existing_list(ctx, &args[1], |l, out| {
+    let found = modify_existing::<List>(ctx, &args[1], |l, out| {
         match l.insert(&args[3], &args[4], after) {
             Some(n) => {
                 out.integer(n as i64);
@@ -226,7 +194,7 @@ fn linsert(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 
 fn lrem(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let count = parse_i64(&args[2])?;
-    let found = existing_list(ctx, &args[1], |l, out| {
+    let found = modify_existing::<List>(ctx, &args[1], |l, out| {
         let n = l.remove(count, &args[3]);
         out.integer(n as i64);
         Ok(n)
@@ -239,7 +207,7 @@ fn lrem(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 
 fn ltrim(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let (start, stop) = (parse_i64(&args[2])?, parse_i64(&args[3])?);
-    let found = existing_list(ctx, &args[1], |l, out| {
+    let found = modify_existing::<List>(ctx, &args[1], |l, out| {
         let before = l.len();
         l.trim(start, stop);
         out.ok();
@@ -286,7 +254,7 @@ fn lpos(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         rank = -1;
     }
     read(ctx, &args[1], |o, out| {
-        let l = o.map(as_list).transpose()?;
+        let l = o.map(typed::<List>).transpose()?;
         let found = match l {
             Some(l) => l
                 .positions(&args[2], rank, count.unwrap_or(1), maxlen)
@@ -351,7 +319,7 @@ fn lmove_generic(ctx: &mut Ctx<'_, '_>, src: &[u8], dst: &[u8], from: End, to: E
         .shard(ss)
         .and_then(|sh| sh.get_mut(ss, src, now))
         .and_then(|e| e.obj_mut())
-        .and_then(|o| as_list_mut(o).ok())
+        .and_then(|o| typed_mut::<List>(o).ok())
         .and_then(|l| l.pop(from));
     let Some(value) = value else {
         ctx.out.null();
@@ -361,7 +329,7 @@ fn lmove_generic(ctx: &mut Ctx<'_, '_>, src: &[u8], dst: &[u8], from: End, to: E
         match sh
             .get_mut(ds, dst, now)
             .and_then(|e| e.obj_mut())
-            .and_then(|o| as_list_mut(o).ok())
+            .and_then(|o| typed_mut::<List>(o).ok())
         {
             Some(l) => {
                 l.push(to, &value);
@@ -414,7 +382,7 @@ fn lmpop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let end = parse_end(args.get(where_idx).ok_or(CmdError::SYNTAX)?)?;
     let count = mpop_count(args, where_idx + 1)?;
     for key in &args[2..where_idx] {
-        let found = existing_list(ctx, key, |l, out| {
+        let found = modify_existing::<List>(ctx, key, |l, out| {
             let n = count.min(l.len());
             out.array_len(2);
             out.bulk(key);

@@ -5,8 +5,8 @@ use resp_proto::ReplyWriter;
 
 use super::numbers::parse_i64;
 use super::types_common::{
-    check_cursor, empty_scan, modify, multi, random_count, read, reply_elem, scan_opts, scan_reply,
-    thresholds,
+    check_cursor, empty_scan, modify, multi, random_count, read, read_typed, reply_elem, scan_opts,
+    scan_reply, thresholds, typed, typed_mut,
 };
 use super::{CmdError, CmdResult, Ctx, Handler};
 use crate::keyspace::Obj;
@@ -35,31 +35,6 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
     })
 }
 
-fn as_set(o: &Obj) -> Result<&Set, CmdError> {
-    match o {
-        Obj::Set(s) => Ok(s),
-        _ => Err(CmdError::WRONG_TYPE),
-    }
-}
-
-fn as_set_mut(o: &mut Obj) -> Result<&mut Set, CmdError> {
-    match o {
-        Obj::Set(s) => Ok(s),
-        _ => Err(CmdError::WRONG_TYPE),
-    }
-}
-
-fn read_set(
-    ctx: &mut Ctx<'_, '_>,
-    key: &[u8],
-    f: impl FnOnce(Option<&Set>, &mut ReplyWriter<'_>),
-) -> CmdResult {
-    read(ctx, key, |o, out| {
-        f(o.map(as_set).transpose()?, out);
-        Ok(())
-    })
-}
-
 /// Writes members as a set reply (`~` in RESP3).
 fn reply_members<'a>(out: &mut ReplyWriter<'_>, n: usize, members: impl Iterator<Item = Elem<'a>>) {
     out.set_len(n);
@@ -73,7 +48,7 @@ fn sadd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let first = args[2].clone();
     let create = move || Obj::Set(Set::new_for(&first));
     modify(ctx, &args[1], Some(&create), |o, out| {
-        let s = as_set_mut(o)?;
+        let s = typed_mut::<Set>(o)?;
         let added = args[2..].iter().filter(|m| s.add(m, &th)).count();
         out.integer(added as i64);
         Ok(added)
@@ -83,7 +58,7 @@ fn sadd(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 
 fn srem(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let found = modify(ctx, &args[1], None, |o, out| {
-        let s = as_set_mut(o)?;
+        let s = typed_mut::<Set>(o)?;
         let mut removed = 0;
         for m in &args[2..] {
             if s.remove(m) {
@@ -103,20 +78,20 @@ fn srem(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn smembers(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    read_set(ctx, &args[1], |s, out| match s {
+    read_typed::<Set>(ctx, &args[1], |s, out| match s {
         Some(s) => reply_members(out, s.len(), s.iter()),
         None => out.set_len(0),
     })
 }
 
 fn sismember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    read_set(ctx, &args[1], |s, out| {
+    read_typed::<Set>(ctx, &args[1], |s, out| {
         out.integer(i64::from(s.is_some_and(|s| s.contains(&args[2]))))
     })
 }
 
 fn smismember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    read_set(ctx, &args[1], |s, out| {
+    read_typed::<Set>(ctx, &args[1], |s, out| {
         out.array_len(args.len() - 2);
         for m in &args[2..] {
             out.integer(i64::from(s.is_some_and(|s| s.contains(m))));
@@ -125,7 +100,7 @@ fn smismember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn scard(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    read_set(ctx, &args[1], |s, out| {
+    read_typed::<Set>(ctx, &args[1], |s, out| {
         out.integer(s.map_or(0, |s| s.len() as i64))
     })
 }
@@ -138,7 +113,7 @@ fn spop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     };
     let mut rng = fastrand::Rng::new();
     let found = modify(ctx, &args[1], None, |o, out| {
-        let s = as_set_mut(o)?;
+        let s = typed_mut::<Set>(o)?;
         match count {
             None => {
                 let m = s.pop(&mut rng);
@@ -171,7 +146,7 @@ fn srandmember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let mut rng = fastrand::Rng::new();
     let count = match args.len() {
         2 => {
-            return read_set(ctx, &args[1], |s, out| {
+            return read_typed::<Set>(ctx, &args[1], |s, out| {
                 match s.and_then(|s| s.random_member(&mut rng)) {
                     Some(m) => reply_elem(out, m),
                     None => out.null(),
@@ -181,7 +156,7 @@ fn srandmember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         3 => random_count(args, None)?.0,
         _ => return Err(CmdError::SYNTAX),
     };
-    read_set(ctx, &args[1], |s, out| {
+    read_typed::<Set>(ctx, &args[1], |s, out| {
         let Some(s) = s.filter(|_| count != 0) else {
             out.array_len(0);
             return;
@@ -229,7 +204,7 @@ fn smove(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         .and_then(|sh| sh.get_mut(slots[0], src, now));
     let Some(src_set) = src_entry
         .and_then(|e| e.obj_mut())
-        .and_then(|o| as_set_mut(o).ok())
+        .and_then(|o| typed_mut::<Set>(o).ok())
     else {
         ctx.out.integer(0);
         return Ok(());
@@ -284,7 +259,7 @@ fn all_sets<'a>(objs: &[Option<&'a Obj>]) -> Result<Option<Vec<&'a Set>>, CmdErr
     let mut missing = false;
     for o in objs {
         match o {
-            Some(o) => sets.push(as_set(o)?),
+            Some(o) => sets.push(typed::<Set>(o)?),
             None => missing = true,
         }
     }
@@ -293,7 +268,7 @@ fn all_sets<'a>(objs: &[Option<&'a Obj>]) -> Result<Option<Vec<&'a Set>>, CmdErr
 
 /// The sets among `objs`, absent keys left out.
 fn present_sets<'a>(objs: &[Option<&'a Obj>]) -> Result<Vec<&'a Set>, CmdError> {
-    objs.iter().flatten().map(|o| as_set(o)).collect()
+    objs.iter().flatten().map(|o| typed::<Set>(o)).collect()
 }
 
 fn sinter(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
@@ -400,7 +375,7 @@ fn sscan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
             empty_scan(out);
             return Ok(());
         };
-        let s = as_set(o)?;
+        let s = typed::<Set>(o)?;
         let opts = scan_opts(args)?;
         let mut items = Vec::new();
         let next = s.scan(cursor, opts.count, |m| {

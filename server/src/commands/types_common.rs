@@ -8,7 +8,7 @@ use resp_proto::ReplyWriter;
 use super::numbers::parse_i64;
 use super::{CmdError, CmdResult, Ctx};
 use crate::keyspace::{key_slot, lru_clock, Entry, Obj};
-use crate::types::{Elem, Thresholds, TypesError};
+use crate::types::{Elem, Hash, List, Set, Thresholds, TypesError, Zset};
 
 /// A data-type error as the client sees it.
 pub(super) fn types_err(e: TypesError) -> CmdError {
@@ -59,6 +59,65 @@ pub(super) fn read(
         Some(e) => f(Some(obj_of(e)?), ctx.out),
         None => f(None, ctx.out),
     }
+}
+
+/// A collection type a key can hold. The list, hash, set and sorted-set commands reach
+/// their values through it; any other value at the key is WRONGTYPE.
+pub(super) trait Typed: Sized {
+    fn of(o: &Obj) -> Option<&Self>;
+    fn of_mut(o: &mut Obj) -> Option<&mut Self>;
+}
+
+macro_rules! typed_variants {
+    ($($t:ident),*) => {$(
+        impl Typed for $t {
+            fn of(o: &Obj) -> Option<&Self> {
+                match o {
+                    Obj::$t(v) => Some(v),
+                    _ => None,
+                }
+            }
+            fn of_mut(o: &mut Obj) -> Option<&mut Self> {
+                match o {
+                    Obj::$t(v) => Some(v),
+                    _ => None,
+                }
+            }
+        }
+    )*};
+}
+
+typed_variants!(List, Hash, Set, Zset);
+
+/// The value as a `T`, or WRONGTYPE.
+pub(super) fn typed<T: Typed>(o: &Obj) -> Result<&T, CmdError> {
+    T::of(o).ok_or(CmdError::WRONG_TYPE)
+}
+
+/// The value as a mutable `T`, or WRONGTYPE.
+pub(super) fn typed_mut<T: Typed>(o: &mut Obj) -> Result<&mut T, CmdError> {
+    T::of_mut(o).ok_or(CmdError::WRONG_TYPE)
+}
+
+/// Reads the `T` at `key` (None when absent); `f` writes the reply.
+pub(super) fn read_typed<T: Typed>(
+    ctx: &mut Ctx<'_, '_>,
+    key: &[u8],
+    f: impl FnOnce(Option<&T>, &mut ReplyWriter<'_>),
+) -> CmdResult {
+    read(ctx, key, |o, out| {
+        f(o.map(typed::<T>).transpose()?, out);
+        Ok(())
+    })
+}
+
+/// Changes the `T` at `key` if it exists (see [`modify`]); false when absent.
+pub(super) fn modify_existing<T: Typed>(
+    ctx: &mut Ctx<'_, '_>,
+    key: &[u8],
+    f: impl FnOnce(&mut T, &mut ReplyWriter<'_>) -> Result<usize, CmdError>,
+) -> Result<bool, CmdError> {
+    modify(ctx, key, None, |o, out| f(typed_mut(o)?, out))
 }
 
 /// Changes `key` in place; `f` writes the reply and returns the number of changes (dirty

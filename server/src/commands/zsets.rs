@@ -5,8 +5,8 @@ use resp_proto::{Protocol, ReplyWriter};
 
 use super::numbers::parse_i64;
 use super::types_common::{
-    check_cursor, empty_scan, modify, mpop_count, multi, random_count, read, reply_elem, scan_opts,
-    scan_reply, thresholds, types_err,
+    check_cursor, empty_scan, modify, mpop_count, multi, random_count, read, read_typed,
+    reply_elem, scan_opts, scan_reply, thresholds, typed, typed_mut, types_err,
 };
 use super::{CmdError, CmdResult, Ctx, Handler};
 use crate::keyspace::Obj;
@@ -52,33 +52,8 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
     })
 }
 
-fn as_zset(o: &Obj) -> Result<&Zset, CmdError> {
-    match o {
-        Obj::Zset(z) => Ok(z),
-        _ => Err(CmdError::WRONG_TYPE),
-    }
-}
-
-fn as_zset_mut(o: &mut Obj) -> Result<&mut Zset, CmdError> {
-    match o {
-        Obj::Zset(z) => Ok(z),
-        _ => Err(CmdError::WRONG_TYPE),
-    }
-}
-
 fn new_zset() -> Obj {
     Obj::Zset(Zset::new())
-}
-
-fn read_zset(
-    ctx: &mut Ctx<'_, '_>,
-    key: &[u8],
-    f: impl FnOnce(Option<&Zset>, &mut ReplyWriter<'_>),
-) -> CmdResult {
-    read(ctx, key, |o, out| {
-        f(o.map(as_zset).transpose()?, out);
-        Ok(())
-    })
 }
 
 fn resp3(out: &ReplyWriter<'_>) -> bool {
@@ -184,7 +159,7 @@ fn zadd_generic(
     };
     let create: Option<&dyn Fn() -> Obj> = if flags.xx { None } else { Some(&new_zset) };
     let found = modify(ctx, &args[1], create, |o, out| {
-        let z = as_zset_mut(o)?;
+        let z = typed_mut::<Zset>(o)?;
         let (mut added, mut updated, mut last) = (0, 0, None);
         for (score, member) in &pairs {
             match z.add(member, *score, flags, &th).map_err(types_err)? {
@@ -223,7 +198,7 @@ fn zincrby(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 
 fn zrem(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let found = modify(ctx, &args[1], None, |o, out| {
-        let z = as_zset_mut(o)?;
+        let z = typed_mut::<Zset>(o)?;
         let mut n = 0;
         for m in &args[2..] {
             if z.remove(m) {
@@ -243,27 +218,27 @@ fn zrem(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn zcard(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    read_zset(ctx, &args[1], |z, out| {
+    read_typed::<Zset>(ctx, &args[1], |z, out| {
         out.integer(z.map_or(0, |z| z.len() as i64))
     })
 }
 
 fn zcount(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let range = ScoreRange::parse(&args[2], &args[3]).map_err(types_err)?;
-    read_zset(ctx, &args[1], |z, out| {
+    read_typed::<Zset>(ctx, &args[1], |z, out| {
         out.integer(z.map_or(0, |z| z.count_by_score(&range) as i64))
     })
 }
 
 fn zlexcount(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let range = LexRange::parse(&args[2], &args[3]).map_err(types_err)?;
-    read_zset(ctx, &args[1], |z, out| {
+    read_typed::<Zset>(ctx, &args[1], |z, out| {
         out.integer(z.map_or(0, |z| z.count_by_lex(&range) as i64))
     })
 }
 
 fn zscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    read_zset(ctx, &args[1], |z, out| {
+    read_typed::<Zset>(ctx, &args[1], |z, out| {
         match z.and_then(|z| z.score(&args[2])) {
             Some(s) => out.double(s),
             None => out.null(),
@@ -272,7 +247,7 @@ fn zscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn zmscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    read_zset(ctx, &args[1], |z, out| {
+    read_typed::<Zset>(ctx, &args[1], |z, out| {
         out.array_len(args.len() - 2);
         for m in &args[2..] {
             match z.and_then(|z| z.score(m)) {
@@ -284,7 +259,7 @@ fn zmscore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn rank_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], rev: bool) -> CmdResult {
-    read_zset(ctx, &args[1], |z, out| {
+    read_typed::<Zset>(ctx, &args[1], |z, out| {
         match z.and_then(|z| z.rank(&args[2], rev)) {
             Some(r) => out.integer(r as i64),
             None => out.null(),
@@ -403,7 +378,7 @@ fn range_cmd(
     rev: Option<bool>,
 ) -> CmdResult {
     let spec = parse_range(args, 1, false, kind, rev)?;
-    read_zset(ctx, &args[1], |z, out| match z {
+    read_typed::<Zset>(ctx, &args[1], |z, out| match z {
         Some(z) => reply_pairs(
             out,
             spec.results(z).into_iter(),
@@ -447,7 +422,7 @@ fn zrangestore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let th = thresholds(ctx);
     multi(ctx, &args[2..3], Some(&args[1]), |objs, out| {
         let pairs = match objs.first().copied().flatten() {
-            Some(o) => owned(spec.results(as_zset(o)?)),
+            Some(o) => owned(spec.results(typed::<Zset>(o)?)),
             None => Vec::new(),
         };
         out.integer(pairs.len() as i64);
@@ -457,7 +432,7 @@ fn zrangestore(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 
 fn zremrange(ctx: &mut Ctx<'_, '_>, key: &[u8], range: Range) -> CmdResult {
     let found = modify(ctx, key, None, |o, out| {
-        let z = as_zset_mut(o)?;
+        let z = typed_mut::<Zset>(o)?;
         let n = match &range {
             Range::Rank(a, b) => z.remove_range_by_rank(*a, *b),
             Range::Score(r) => z.remove_range_by_score(r),
@@ -500,7 +475,7 @@ fn zpop_generic(
     for key in keys {
         let mut popped_any = false;
         let found = modify(ctx, key, None, |o, out| {
-            let z = as_zset_mut(o)?;
+            let z = typed_mut::<Zset>(o)?;
             popped_any = true;
             let n = usize::try_from(count.unwrap_or(1)).unwrap_or(usize::MAX);
             let popped = z.pop(n, max);
@@ -548,7 +523,7 @@ fn zpop_cmd(ctx: &mut Ctx<'_, '_>, args: &[Bytes], max: bool) -> CmdResult {
     if count == Some(0) {
         // Redis still checks the key's type before answering the empty array.
         return read(ctx, &args[1], |o, out| {
-            o.map(as_zset).transpose()?;
+            o.map(typed::<Zset>).transpose()?;
             out.array_len(0);
             Ok(())
         });
@@ -731,7 +706,7 @@ fn zintercard(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 fn zrandmember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let mut rng = fastrand::Rng::new();
     if args.len() == 2 {
-        return read_zset(ctx, &args[1], |z, out| {
+        return read_typed::<Zset>(ctx, &args[1], |z, out| {
             match z.and_then(|z| {
                 let n = z.len();
                 (n > 0)
@@ -744,7 +719,7 @@ fn zrandmember(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         });
     }
     let (count, withscores) = random_count(args, Some(b"withscores"))?;
-    read_zset(ctx, &args[1], |z, out| {
+    read_typed::<Zset>(ctx, &args[1], |z, out| {
         let Some(z) = z.filter(|_| count != 0) else {
             out.array_len(0);
             return;
@@ -768,7 +743,7 @@ fn zscan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
             empty_scan(out);
             return Ok(());
         };
-        let z = as_zset(o)?;
+        let z = typed::<Zset>(o)?;
         let opts = scan_opts(args)?;
         let mut items = Vec::new();
         let next = z.scan(cursor, opts.count, |m, s| {
