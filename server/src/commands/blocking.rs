@@ -737,9 +737,13 @@ pub fn resume(node: &Node, sess: &mut Session, out: &mut BytesMut, timed_out: bo
         // statistics nor a slow log entry (a blocking call has none of its own).
         let answer = w.answer.load(Ordering::Relaxed);
         if let (Some(c), true) = (call, answer != ANSWER_UNCOUNTED) {
-            cmdstats::record_unblocked(c.id, c.micros, answer == ANSWER_ERROR);
+            let failed = answer == ANSWER_ERROR;
+            cmdstats::record_unblocked(c.id, c.micros, failed);
             if c.slowlog {
-                node.slowlog.record(c.micros, &c.args, &sess.info);
+                // 7.0.15 has freed the arguments of a call CLIENT UNBLOCK ... ERROR
+                // answered: its entry lists none.
+                let args = if failed { &[][..] } else { &c.args[..] };
+                node.slowlog.record(c.micros, args, &sess.info);
             }
         }
         return true;
