@@ -65,9 +65,9 @@ pub fn write_int_string(out: &mut Vec<u8>, n: i64) {
 /// strings over 20 bytes LZF-compressed when compression is on and saves space, else plain.
 pub fn write_string(out: &mut Vec<u8>, s: &[u8], opts: WriteOpts) {
     if s.len() <= 11 {
-        if let Some(n) = crate::types::num::parse_i64_exact(s) {
+        if let Some(n) = resp_proto::string2ll(s) {
             // rdbTryIntegerEncoding also requires the text to be the canonical form,
-            // which parse_i64_exact guarantees.
+            // which string2ll guarantees.
             let mark = out.len();
             if write_small_int(out, n) {
                 return;

@@ -13,8 +13,8 @@
 //! fits inside a key's table entry. Its length is the capacity: the listpack's own length is
 //! `total_bytes`, and bytes past it are slack that quicklist nodes keep for the next push.
 
-use super::num::parse_i64_exact;
 use super::Elem;
+use resp_proto::string2ll;
 
 const HEADER: usize = 6;
 const EOF: u8 = 0xFF;
@@ -59,7 +59,7 @@ pub(crate) enum Enc<'a> {
 impl<'a> Enc<'a> {
     /// Encodes a string as Redis does: an integer when string2ll accepts it.
     pub(crate) fn of(b: &'a [u8]) -> Self {
-        match parse_i64_exact(b) {
+        match string2ll(b) {
             Some(n) => Enc::Int(n),
             None => Enc::Str(b),
         }

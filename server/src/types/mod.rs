@@ -95,7 +95,7 @@ impl Eq for Elem<'_> {}
 impl<'a> Elem<'a> {
     /// Classifies bytes as listpack and intset do: an integer when string2ll accepts them.
     pub fn classify(b: &'a [u8]) -> Self {
-        match num::parse_i64_exact(b) {
+        match resp_proto::string2ll(b) {
             Some(n) => Elem::Int(n),
             None => Elem::Str(b),
         }
@@ -133,7 +133,7 @@ impl<'a> Elem<'a> {
     pub fn as_i64(&self) -> Option<i64> {
         match self {
             Elem::Int(n) => Some(*n),
-            Elem::Str(s) => num::parse_i64_exact(s),
+            Elem::Str(s) => resp_proto::string2ll(s),
         }
     }
 }

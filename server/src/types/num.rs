@@ -1,41 +1,5 @@
-//! Numbers as the value types read and write them: Redis's string2ll, strtod-based score
+//! Numbers as the value types read and write them: strtod-based score
 //! parsing, `%.17g` and the d2string form scores take inside a listpack.
-
-/// Parses `b` as Redis's string2ll does: optional `-`, no `+`, no leading zeros, no spaces,
-/// no `-0`, within i64. Only strings accepted here are stored as integers in a listpack or
-/// an intset, which keeps the round trip byte-exact.
-pub fn parse_i64_exact(b: &[u8]) -> Option<i64> {
-    // LONG_STR_SIZE - 1: longer strings are never integers (lpStringToInt64).
-    if b.is_empty() || b.len() > 20 {
-        return None;
-    }
-    if b == b"0" {
-        return Some(0);
-    }
-    let (neg, digits) = match b.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, b),
-    };
-    match digits.first() {
-        Some(b'1'..=b'9') => {}
-        _ => return None,
-    }
-    let mut v: u64 = 0;
-    for &c in digits {
-        if !c.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(c - b'0'))?;
-    }
-    if neg {
-        if v > (i64::MAX as u64) + 1 {
-            return None;
-        }
-        Some((v as i64).wrapping_neg())
-    } else {
-        i64::try_from(v).ok()
-    }
-}
 
 /// Parses a float the way Redis's getDoubleFromObject does with strtod: the whole string,
 /// no leading space, hexadecimal floats accepted, overflow (`1e400`) and underflow to zero
@@ -275,18 +239,5 @@ mod tests {
             assert_eq!(parse_f64(bad), None, "{:?}", String::from_utf8_lossy(bad));
         }
         assert_eq!(parse_f64(b"0e-400"), Some(0.0));
-    }
-
-    #[test]
-    fn string2ll_rules() {
-        assert_eq!(parse_i64_exact(b"0"), Some(0));
-        assert_eq!(parse_i64_exact(b"-0"), None);
-        assert_eq!(parse_i64_exact(b"01"), None);
-        assert_eq!(parse_i64_exact(b"+1"), None);
-        assert_eq!(parse_i64_exact(b"-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(parse_i64_exact(b"9223372036854775807"), Some(i64::MAX));
-        assert_eq!(parse_i64_exact(b"9223372036854775808"), None);
-        assert_eq!(parse_i64_exact(b" 1"), None);
-        assert_eq!(parse_i64_exact(b""), None);
     }
 }

@@ -130,7 +130,7 @@ proptest! {
                 _ => {
                     let r = h.incr_by(&f, 3, &th);
                     let cur = model.iter().find(|(k, _)| *k == f).map(|(_, v)| v.clone());
-                    match cur.as_deref().map(num::parse_i64_exact) {
+                    match cur.as_deref().map(resp_proto::string2ll) {
                         Some(None) => prop_assert_eq!(r, Err(TypesError::HashValueNotInteger)),
                         Some(Some(n)) => {
                             let exp = n.checked_add(3);
@@ -170,14 +170,14 @@ proptest! {
                 _ => prop_assert_eq!(st.remove(&m), model.remove(&m)),
             }
             prop_assert_eq!(st.len(), model.len());
-            if model.iter().any(|m| num::parse_i64_exact(m).is_none()) || model.len() > th.set_max_intset_entries {
+            if model.iter().any(|m| resp_proto::string2ll(m).is_none()) || model.len() > th.set_max_intset_entries {
                 prop_assert_eq!(st.encoding(), "hashtable");
             }
         }
         for m in &model { prop_assert!(st.contains(m)); }
         let got: Vec<Vec<u8>> = st.iter().map(|e| e.to_vec()).collect();
         if st.encoding() == "intset" {
-            let mut ints: Vec<i64> = got.iter().map(|m| num::parse_i64_exact(m).unwrap()).collect();
+            let mut ints: Vec<i64> = got.iter().map(|m| resp_proto::string2ll(m).unwrap()).collect();
             let sorted = { let mut s = ints.clone(); s.sort(); s };
             prop_assert_eq!(&ints, &sorted);
             ints.dedup();

@@ -2,9 +2,9 @@
 //! `set-max-intset-entries`, then a hash table, never back (setTypeConvert).
 
 use super::intset::Intset;
-use super::num::parse_i64_exact;
 use super::table::{Dense, KeyOf};
 use super::{sample_distinct, Elem, Thresholds};
+use resp_proto::string2ll;
 
 pub(crate) struct WholeKey;
 
@@ -37,7 +37,7 @@ impl Set {
     /// An empty set in the form Redis picks for its first member (setTypeCreate): intset
     /// for an integer, hash table otherwise.
     pub fn new_for(first: &[u8]) -> Self {
-        match parse_i64_exact(first) {
+        match string2ll(first) {
             Some(_) => Set::Intset(Intset::new()),
             None => Set::Table(TableSet(Box::new(Dense::with_capacity(0)))),
         }
@@ -80,7 +80,7 @@ impl Set {
     /// SISMEMBER.
     pub fn contains(&self, member: &[u8]) -> bool {
         match self {
-            Set::Intset(s) => parse_i64_exact(member).is_some_and(|x| s.contains(x)),
+            Set::Intset(s) => string2ll(member).is_some_and(|x| s.contains(x)),
             Set::Table(t) => t.0.find(member).is_some(),
         }
     }
@@ -98,7 +98,7 @@ impl Set {
     /// SADD of one member; true when it is new.
     pub fn add(&mut self, member: &[u8], th: &Thresholds) -> bool {
         if let Set::Intset(s) = self {
-            match parse_i64_exact(member) {
+            match string2ll(member) {
                 Some(x) => {
                     if !s.insert(x) {
                         return false;
@@ -126,7 +126,7 @@ impl Set {
     /// SREM of one member; true when it was there.
     pub fn remove(&mut self, member: &[u8]) -> bool {
         match self {
-            Set::Intset(s) => parse_i64_exact(member).is_some_and(|x| s.remove(x)),
+            Set::Intset(s) => string2ll(member).is_some_and(|x| s.remove(x)),
             Set::Table(t) => match t.0.find(member) {
                 Some(i) => t.0.remove_at(i).is_some(),
                 None => false,
