@@ -1,12 +1,12 @@
 //! Numbers parsed and formatted the way Redis does.
 
-use crate::keyspace::parse_i64_strict;
+use resp_proto::string2ll;
 
 use super::CmdError;
 
 /// Parses an integer argument like getLongLongFromObject (string2ll).
 pub fn parse_i64(b: &[u8]) -> Result<i64, CmdError> {
-    parse_i64_strict(b).ok_or(CmdError::NOT_INT)
+    string2ll(b).ok_or(CmdError::NOT_INT)
 }
 
 /// Parses an `int` argument like getIntFromObjectOrReply (a database index).

@@ -280,45 +280,11 @@ pub fn lru_clock(now_ms: u64) -> u32 {
     ((now_ms / 1000) & 0x00FF_FFFF) as u32
 }
 
-/// Parses like Redis's string2ll: no leading '+', no leading zeros, no spaces, fits i64.
-pub fn parse_i64_strict(b: &[u8]) -> Option<i64> {
-    if b.is_empty() || b.len() > 20 {
-        return None;
-    }
-    if b == b"0" {
-        return Some(0);
-    }
-    let (neg, digits) = match b.split_first() {
-        Some((b'-', rest)) => (true, rest),
-        _ => (false, b),
-    };
-    let (&first, _) = digits.split_first()?;
-    if !(b'1'..=b'9').contains(&first) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &d in digits {
-        if !d.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
-    }
-    if neg {
-        if v > (i64::MAX as u64) + 1 {
-            None
-        } else {
-            Some((v as i64).wrapping_neg())
-        }
-    } else {
-        i64::try_from(v).ok()
-    }
-}
-
 impl Entry {
     /// A string entry encoded as `enc` says.
     pub fn new_str(key: &[u8], val: &[u8], enc: StrEncoding, lru: u32) -> Entry {
         if enc == StrEncoding::Auto {
-            if let Some(n) = parse_i64_strict(val) {
+            if let Some(n) = resp_proto::string2ll(val) {
                 return Entry::new_int(key, n, lru);
             }
         }
@@ -615,15 +581,6 @@ mod tests {
         assert_eq!(e.encoding(), "raw");
         assert_eq!(e.key(), b"key");
         assert_eq!(e.value(), Value::Str(StrRef::Bytes(b"abcd")));
-    }
-
-    #[test]
-    fn strict_integers() {
-        assert_eq!(parse_i64_strict(b"-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(parse_i64_strict(b"9223372036854775808"), None);
-        assert_eq!(parse_i64_strict(b"+1"), None);
-        assert_eq!(parse_i64_strict(b"-0"), None);
-        assert_eq!(parse_i64_strict(b" 1"), None);
     }
 
     #[test]
