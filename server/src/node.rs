@@ -42,9 +42,14 @@ impl Stats {
     }
 
     /// Counts an error reply by its code (`ERR`, `WRONGTYPE`...).
-    pub fn error_kind(&self, text: &str) {
-        let code = text.split(' ').next().unwrap_or("ERR");
-        *self.error_kinds.lock().entry(code.to_owned()).or_default() += 1;
+    pub fn error_kind(&self, text: &[u8]) {
+        let code = text.split(|&b| b == b' ').next().unwrap_or(b"ERR");
+        let code = String::from_utf8_lossy(code);
+        *self
+            .error_kinds
+            .lock()
+            .entry(code.into_owned())
+            .or_default() += 1;
     }
 
     /// Counts keyspace changes.

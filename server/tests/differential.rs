@@ -1345,6 +1345,10 @@ fn more_protocol_inputs_match_redis() {
         b"*1\r\n$4\r\nPING",
         b"ECHO \\x41\r\n",
         b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3\r\nv\r\n\r\nGET k\r\n",
+        // Errors echo the bytes the client sent, not a UTF-8 rendering of them.
+        b"*2\r\n$3\r\nx\xffy\r\n$2\r\n\xe9a\r\n",
+        b"*2\r\n$6\r\nCONFIG\r\n$2\r\n\xffq\r\n",
+        b"MULTI\r\n*1\r\n$2\r\n\xff\xfe\r\nEXEC\r\n",
     ];
     let failures: Vec<String> = cases
         .iter()

@@ -304,7 +304,7 @@ fn serve(node: &Node, w: &Arc<Waiter>, key: &[u8]) -> Served {
             // An error reply of the node's, not a failure of the command that pushed.
             let text = CmdError::WRONG_TYPE.0;
             node.stats.error();
-            node.stats.error_kind(&text);
+            node.stats.error_kind(text.as_bytes());
             out.error(text.as_bytes());
             w.client.push(&buf);
             w.client.blocked.store(false, Ordering::Relaxed);

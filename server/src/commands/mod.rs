@@ -204,21 +204,20 @@ pub enum After {
     Close,
 }
 
-/// Formats `'a' 'b' ` the way Redis lists the first arguments of an unknown command.
-fn args_preview(args: &[Bytes]) -> String {
-    let mut s = String::new();
+/// Appends `'a' 'b' ` the way Redis lists the first arguments of an unknown command: the
+/// bytes as they came (Redis's `%s`), not text.
+fn args_preview(s: &mut Vec<u8>, args: &[Bytes]) {
+    let start = s.len();
     for a in args.iter().skip(1) {
-        if s.len() >= 128 {
+        let used = s.len() - start;
+        if used >= 128 {
             break;
         }
-        let room = 128 - s.len();
         let text = c_string(a);
-        let shown = &text[..text.len().min(room)];
-        s.push('\'');
-        s.push_str(&String::from_utf8_lossy(shown));
-        s.push_str("' ");
+        s.push(b'\'');
+        s.extend_from_slice(&text[..text.len().min(128 - used)]);
+        s.extend_from_slice(b"' ");
     }
-    s
 }
 
 /// The bytes a C `%s` would print: up to the first NUL.
@@ -230,32 +229,28 @@ fn c_string(b: &[u8]) -> &[u8] {
 }
 
 /// Writes an error reply the way Redis's addReplyError does (CR/LF become spaces), and
-/// counts it.
-pub fn write_error(node: &Node, out: &mut ReplyWriter<'_>, text: &str) {
+/// counts it. Bytes, not text: some errors echo what the client sent.
+pub fn write_error(node: &Node, out: &mut ReplyWriter<'_>, text: impl AsRef<[u8]>) {
+    let text = text.as_ref();
     node.stats.error();
     cmdstats::note_error();
     node.stats.error_kind(text);
-    let clean: Vec<u8> = text
-        .bytes()
-        .map(|b| if b == b'\r' || b == b'\n' { b' ' } else { b })
-        .collect();
-    out.error(&clean);
+    out.error(text);
 }
 
-fn unknown_command(args: &[Bytes]) -> String {
+fn unknown_command(args: &[Bytes]) -> Vec<u8> {
     let name = c_string(args.first().map_or(&[][..], |a| &a[..]));
-    let name = &name[..name.len().min(128)];
-    format!(
-        "ERR unknown command '{}', with args beginning with: {}",
-        String::from_utf8_lossy(name),
-        args_preview(args)
-    )
+    let mut s = b"ERR unknown command '".to_vec();
+    s.extend_from_slice(&name[..name.len().min(128)]);
+    s.extend_from_slice(b"', with args beginning with: ");
+    args_preview(&mut s, args);
+    s
 }
 
 /// Resolves `args` to a command (descending into subcommands) or the error Redis gives.
 /// Inlined into the dispatcher: a plain command resolves in a few dozen instructions.
 #[inline(always)]
-pub fn resolve<'t>(table: &'t CommandTable, args: &[Bytes]) -> Result<&'t Command, String> {
+pub fn resolve<'t>(table: &'t CommandTable, args: &[Bytes]) -> Result<&'t Command, Vec<u8>> {
     let found = args.first().and_then(|name| table.get(name));
     match found {
         Some(cmd) if cmd.subcommands.is_empty() && cmd.arity_ok(args.len()) => Ok(cmd),
@@ -265,12 +260,13 @@ pub fn resolve<'t>(table: &'t CommandTable, args: &[Bytes]) -> Result<&'t Comman
 
 /// [`resolve`] past a plain command with the right arity: subcommands and errors.
 #[inline(never)]
-fn resolve_further<'t>(found: Option<&'t Command>, args: &[Bytes]) -> Result<&'t Command, String> {
+fn resolve_further<'t>(found: Option<&'t Command>, args: &[Bytes]) -> Result<&'t Command, Vec<u8>> {
     let (Some(cmd), Some(name)) = (found, args.first()) else {
         return Err(unknown_command(args));
     };
-    let arity_error =
-        |c: &Command| format!("ERR wrong number of arguments for '{}' command", c.name);
+    let arity_error = |c: &Command| {
+        format!("ERR wrong number of arguments for '{}' command", c.name).into_bytes()
+    };
     if cmd.subcommands.is_empty() {
         return Err(arity_error(cmd));
     }
@@ -283,11 +279,12 @@ fn resolve_further<'t>(found: Option<&'t Command>, args: &[Bytes]) -> Result<&'t
     };
     let Some(sub) = table::subcommand(cmd, sub_name) else {
         let shown = c_string(sub_name);
-        return Err(format!(
-            "ERR unknown subcommand '{}'. Try {} HELP.",
-            String::from_utf8_lossy(&shown[..shown.len().min(128)]),
-            String::from_utf8_lossy(&c_string(name).to_ascii_uppercase())
-        ));
+        let mut s = b"ERR unknown subcommand '".to_vec();
+        s.extend_from_slice(&shown[..shown.len().min(128)]);
+        s.extend_from_slice(b"'. Try ");
+        s.extend_from_slice(&c_string(name).to_ascii_uppercase());
+        s.extend_from_slice(b" HELP.");
+        return Err(s);
     };
     if !sub.arity_ok(args.len()) {
         return Err(arity_error(sub));
@@ -302,18 +299,17 @@ fn reject(
     sess: &mut Session,
     out: &mut ReplyWriter<'_>,
     cmd: Option<&Command>,
-    text: &str,
+    text: impl AsRef<[u8]>,
 ) {
+    let text = text.as_ref();
     sess.flag_multi_error();
     let is_exec = cmd.is_some_and(|c| c.flags.exec);
     if is_exec {
         tx::end_multi(node, sess);
-        let reason = text.strip_prefix("ERR ").unwrap_or(text);
-        write_error(
-            node,
-            out,
-            &format!("EXECABORT Transaction discarded because of: {reason}"),
-        );
+        let reason = text.strip_prefix(b"ERR ").unwrap_or(text);
+        let mut s = b"EXECABORT Transaction discarded because of: ".to_vec();
+        s.extend_from_slice(reason);
+        write_error(node, out, s);
     } else {
         write_error(node, out, text);
     }
@@ -428,7 +424,7 @@ fn process_checked(
         write_error(
             node,
             out,
-            &format!(
+            format!(
                 "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
                 cmd.name
             ),
@@ -488,7 +484,7 @@ pub fn execute(
     world_held: bool,
 ) -> After {
     let Some(handler) = cmd.handler else {
-        write_error(node, out, &unknown_command(args));
+        write_error(node, out, unknown_command(args));
         return After::Continue;
     };
     sess.commands += 1;
@@ -562,7 +558,7 @@ pub fn execute(
         handler(&mut ctx, args)
     };
     if let Err(e) = result {
-        write_error(node, out, &e.0);
+        write_error(node, out, e.0.as_bytes());
     }
     if prop.is_some() {
         let reply = out.buffer();
