@@ -30,6 +30,10 @@ const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mod
 /// The reply buffer's size when it is (re)allocated.
 const WRITE_CHUNK: usize = 16 * 1024;
 
+/// How long a connection with a grown read buffer stays quiet before giving it back
+/// (Redis's clientsCron trims query buffers idle for more than 2 seconds).
+const IDLE_TRIM: Duration = Duration::from_secs(2);
+
 /// `tcp-keepalive` as Redis's anetKeepAlive sets it: probes after `secs` idle, then every
 /// third of that (at least 1 s), three of them.
 fn keepalive(stream: &TcpStream, secs: u64) -> std::io::Result<()> {
@@ -166,6 +170,13 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
         let kill_hint = || handle.kill.is_cancelled();
         let push_hint = || handle.push_notify.is_pending();
         let spare = sizing.make_room(&mut inbuf);
+        let grown = ReadSizing::grown(&inbuf);
+        let quiet = async move {
+            if !grown {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(IDLE_TRIM).await;
+        };
         tokio::select! {
             biased;
             _ = gated(&mut killed, &mut kill_armed, kill_hint) => break,
@@ -208,6 +219,10 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
             }
             _ = idle => break,
             _ = block_timer => block_timed_out = true,
+            _ = quiet => {
+                sizing.trim_idle(&mut inbuf);
+                continue;
+            }
         }
         // A blocked command ended (served by a writer, or timed out): run what queued up.
         while !close && commands::blocking::resume(node, &mut sess, &mut out, block_timed_out) {

@@ -44,6 +44,21 @@ impl ReadSizing {
         buf.capacity() - buf.len()
     }
 
+    /// Whether `buf`, as [`ReadSizing::make_room`] left it, has grown past the first read
+    /// size: only then is it worth trimming when the connection goes quiet.
+    pub(super) fn grown(buf: &BytesMut) -> bool {
+        buf.capacity() > READ_CHUNK
+    }
+
+    /// A quiet connection gives back a grown buffer it holds nothing in (Redis trims an idle
+    /// client's query buffer in clientsCron the same way); the next read starts small.
+    pub(super) fn trim_idle(&mut self, buf: &mut BytesMut) {
+        if buf.is_empty() && Self::grown(buf) {
+            *buf = BytesMut::new();
+            self.want = READ_CHUNK;
+        }
+    }
+
     /// Records a read of `n` bytes into `spare` bytes of free space.
     pub(super) fn read_done(&mut self, n: usize, spare: usize) {
         if n >= spare {
@@ -108,6 +123,24 @@ mod tests {
         buf.advance(buf.len());
         s.make_room(&mut buf);
         assert!(buf.capacity() < 4 * READ_CHUNK);
+    }
+
+    #[test]
+    fn an_idle_trim_gives_back_a_grown_empty_buffer_only() {
+        let (mut s, mut buf) = (ReadSizing::new(), BytesMut::new());
+        for _ in 0..4 {
+            buf.advance(buf.len());
+            read(&mut s, &mut buf, usize::MAX);
+        }
+        // Bytes of an unfinished command stay.
+        s.trim_idle(&mut buf);
+        assert!(!buf.is_empty());
+        // As the connection loop does: room is made, then the quiet connection waits.
+        buf.advance(buf.len());
+        assert!(s.make_room(&mut buf) > READ_CHUNK && ReadSizing::grown(&buf));
+        s.trim_idle(&mut buf);
+        assert!(!ReadSizing::grown(&buf));
+        assert_eq!(s.make_room(&mut buf), READ_CHUNK);
     }
 
     #[test]
