@@ -247,7 +247,7 @@ fn cases() -> Vec<(&'static str, Vec<u8>)> {
                 let mut lp = server::types::Listpack::new();
                 lp.push_back(b"packed");
                 lp.push_back(b"42");
-                string(p, lp.as_bytes());
+                string(p, &lp.redis_bytes());
             }),
         ),
         (

@@ -118,7 +118,7 @@ fn write_list(out: &mut Vec<u8>, l: &List, opts: WriteOpts) {
     write_len(out, l.nodes().count() as u64);
     for node in l.nodes() {
         write_len(out, QUICKLIST_NODE_PACKED);
-        write_string(out, node.as_bytes(), opts);
+        write_string(out, &node.redis_bytes(), opts);
     }
 }
 
@@ -129,7 +129,7 @@ pub fn write_value(out: &mut Vec<u8>, v: Value<'_>, opts: WriteOpts) {
         Value::Str(StrRef::Bytes(b)) => write_string(out, b, opts),
         Value::Obj(Obj::List(l)) => write_list(out, l, opts),
         Value::Obj(Obj::Hash(Hash::Listpack(lp))) | Value::Obj(Obj::Zset(Zset::Listpack(lp))) => {
-            write_string(out, lp.as_bytes(), opts)
+            write_string(out, &lp.redis_bytes(), opts)
         }
         Value::Obj(Obj::Hash(h)) => {
             write_len(out, h.len() as u64);

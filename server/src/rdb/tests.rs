@@ -148,7 +148,7 @@ fn corrupt_bodies_with_valid_footers_are_refused() {
         lp.push_back(v.as_bytes());
     }
     let mut body = vec![rtype::HASH_LISTPACK];
-    encode::write_string(&mut body, lp.as_bytes(), WriteOpts { compress: false });
+    encode::write_string(&mut body, &lp.redis_bytes(), WriteOpts { compress: false });
     assert!(restore_payload(&refoot(&body), &th()).is_err());
     // Intset not ascending.
     let mut body = vec![rtype::SET_INTSET];

@@ -1,37 +1,54 @@
-//! Redis's listpack, byte for byte: the compact form of small hashes, small sorted sets and
-//! every quicklist node.
+//! Redis's listpack entries, byte for byte: the compact form of small hashes, small sorted
+//! sets and every quicklist node.
 //!
-//! Layout: `total_bytes: u32 LE`, `count: u16 LE` (65535 once it no longer fits), entries,
-//! `0xFF`. An entry is its encoding and data followed by a "backlen" that lets a reader walk
-//! backwards. Integers (strings string2ll accepts) are stored in 1 to 9 bytes, short strings
-//! with a one-byte header. Because the bytes are exactly Redis's, an RDB writer can emit them
-//! as they are (RDB_TYPE_*_LISTPACK) and memory per entry is Redis's.
+//! Redis's layout is `total_bytes: u32 LE`, `count: u16 LE` (65535 once it no longer fits),
+//! entries, `0xFF`. An entry is its encoding and data followed by a "backlen" that lets a
+//! reader walk backwards. Integers (strings string2ll accepts) are stored in 1 to 9 bytes,
+//! short strings with a one-byte header. The entries here are exactly Redis's, so memory per
+//! entry is Redis's and [`Listpack::redis_bytes`] rebuilds the RDB/DUMP payload by adding
+//! the header and end byte back.
+//!
+//! Held in memory, the listpack drops what the buffer already knows: `total_bytes` (the
+//! boxed slice has a length) and the end byte (a walk stops at the length). What remains is
+//! a two-byte header then the entries: a 5-field hash of 8-byte values takes 72 bytes, which
+//! glibc serves from an 80-byte chunk where Redis's 77 bytes need a 96-byte one. The header
+//! keeps the count in its low 15 bits (saturating, then found by walking) so HLEN/ZCARD stay
+//! O(1); its top bit says the buffer has slack past the entries, which quicklist nodes keep
+//! for the next push: then the buffer's last four bytes hold the listpack's length.
 //!
 //! Positions are byte offsets into the buffer, like the `unsigned char *p` of listpack.c.
 //!
 //! The buffer is a boxed slice (two words, not a `Vec`'s three) so a collection holding one
-//! fits inside a key's table entry. Its length is the capacity: the listpack's own length is
-//! `total_bytes`, and bytes past it are slack that quicklist nodes keep for the next push.
+//! fits inside a key's table entry.
 
 use super::Elem;
 use resp_proto::string2ll;
 
-const HEADER: usize = 6;
+/// The in-memory header: the count and the slack flag.
+const HEADER: usize = 2;
+/// Redis's header: `total_bytes: u32`, `count: u16`.
+const REDIS_HEADER: usize = 6;
 const EOF: u8 = 0xFF;
-/// The header's count saturates here; beyond it the count is found by walking.
-const COUNT_UNKNOWN: u16 = u16::MAX;
+/// Redis's header count saturates here.
+const REDIS_COUNT_UNKNOWN: u16 = u16::MAX;
+/// Our header's count saturates here; beyond it the count is found by walking.
+const COUNT_UNKNOWN: u16 = 0x7FFF;
+/// Header bit: the buffer has slack, and its last [`TRAILER`] bytes hold the length.
+const SLACK: u16 = 0x8000;
+/// Size of the length recorded at the end of a buffer with slack.
+const TRAILER: usize = 4;
 
 /// A listpack: one contiguous buffer of entries.
 #[derive(Clone)]
 pub struct Listpack {
-    /// The listpack's bytes, then slack up to the allocation's size.
+    /// Header, entries, then (when the header says so) slack ending with the length.
     buf: Box<[u8]>,
 }
 
-/// Two listpacks are equal when their bytes are (slack aside).
+/// Two listpacks are equal when their entries are (slack aside).
 impl PartialEq for Listpack {
     fn eq(&self, other: &Self) -> bool {
-        self.as_bytes() == other.as_bytes()
+        self.buf[HEADER..self.total()] == other.buf[HEADER..other.total()]
     }
 }
 
@@ -173,45 +190,100 @@ fn write_backlen(l: usize, out: &mut [u8]) {
 }
 
 impl Listpack {
-    /// An empty listpack (7 bytes, as lpNew).
+    /// An empty listpack (lpNew's, less the bytes the buffer knows).
     pub fn new() -> Self {
-        let mut buf = [0u8; HEADER + 1];
-        buf[..4].copy_from_slice(&((HEADER + 1) as u32).to_le_bytes());
-        buf[HEADER] = EOF;
-        Listpack { buf: buf.into() }
+        Listpack {
+            buf: [0u8; HEADER].into(),
+        }
     }
 
-    /// The exact bytes, as Redis would store them (DUMP/RDB payload of a listpack).
-    pub fn as_bytes(&self) -> &[u8] {
-        &self.buf[..self.total()]
+    /// Redis's bytes of this listpack, header and end byte included (the DUMP/RDB payload).
+    pub fn redis_bytes(&self) -> Vec<u8> {
+        let entries = &self.buf[HEADER..self.total()];
+        let total = REDIS_HEADER + entries.len() + 1;
+        let count = self.len().min(usize::from(REDIS_COUNT_UNKNOWN)) as u16;
+        let mut out = Vec::with_capacity(total);
+        out.extend_from_slice(&(total as u32).to_le_bytes());
+        out.extend_from_slice(&count.to_le_bytes());
+        out.extend_from_slice(entries);
+        out.push(EOF);
+        out
     }
 
-    /// The listpack's length from its header; the buffer always holds at least that much.
+    fn header(&self) -> u16 {
+        u16::from_le_bytes([self.buf[0], self.buf[1]])
+    }
+
+    fn has_slack(&self) -> bool {
+        self.header() & SLACK != 0
+    }
+
+    /// Where the entries end: the buffer's end, or the length recorded in its slack.
     fn total(&self) -> usize {
-        u32::from_le_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]]) as usize
+        if self.has_slack() {
+            let n = self.buf.len();
+            u32::from_le_bytes([
+                self.buf[n - 4],
+                self.buf[n - 3],
+                self.buf[n - 2],
+                self.buf[n - 1],
+            ]) as usize
+        } else {
+            self.buf.len()
+        }
     }
 
-    /// Reallocates the buffer to exactly `cap` bytes (at least the listpack's length).
-    fn realloc(&mut self, cap: usize) {
+    /// Bytes the entries may grow to without reallocating.
+    fn room(&self) -> usize {
+        if self.has_slack() {
+            self.buf.len() - TRAILER
+        } else {
+            self.buf.len()
+        }
+    }
+
+    /// Reallocates the buffer to `cap` bytes (at least the entries' end) with the slack
+    /// flag set as asked; the caller then records the length with [`Listpack::set_total`].
+    fn realloc(&mut self, cap: usize, slack: bool) {
         let mut v = std::mem::take(&mut self.buf).into_vec();
         if cap > v.len() {
             v.reserve_exact(cap - v.len());
         }
         v.resize(cap, 0);
         self.buf = v.into_boxed_slice();
+        let h = self.header() & !SLACK | if slack { SLACK } else { 0 };
+        self.buf[..HEADER].copy_from_slice(&h.to_le_bytes());
     }
 
-    /// Makes room for `n` more bytes past the listpack's end, with no slack beyond them.
+    /// Makes room for `n` more bytes past the entries, with no slack beyond them.
     fn grow(&mut self, n: usize) {
         let need = self.total() + n;
-        if self.buf.len() < need {
-            self.realloc(need);
+        if self.room() < need {
+            self.realloc(need, false);
         }
     }
 
-    /// Total size in bytes (lpBytes).
+    /// Records where the entries now end (after [`Listpack::grow`] made room for them).
+    fn set_total(&mut self, total: usize) {
+        if self.has_slack() {
+            let n = self.buf.len();
+            self.buf[n - TRAILER..].copy_from_slice(&(total as u32).to_le_bytes());
+        }
+    }
+
+    /// Records that the entries now end earlier at `total`, giving memory back like
+    /// lpDelete's realloc (a node's slack is kept unless it grew too large).
+    fn shrink_to(&mut self, total: usize) {
+        if self.has_slack() && self.buf.len() <= total + total / 4 + 16 + TRAILER {
+            self.set_total(total);
+        } else {
+            self.realloc(total, false);
+        }
+    }
+
+    /// Total size in bytes Redis's listpack would have (lpBytes).
     pub fn bytes_len(&self) -> usize {
-        self.total()
+        self.total() - HEADER + REDIS_HEADER + 1
     }
 
     /// Heap bytes held (capacity included).
@@ -221,7 +293,7 @@ impl Listpack {
 
     /// Number of entries.
     pub fn len(&self) -> usize {
-        let c = u16::from_le_bytes([self.buf[4], self.buf[5]]);
+        let c = self.header() & !SLACK;
         if c != COUNT_UNKNOWN {
             return usize::from(c);
         }
@@ -236,7 +308,7 @@ impl Listpack {
 
     /// Whether there are no entries.
     pub fn is_empty(&self) -> bool {
-        self.buf.get(HEADER) == Some(&EOF)
+        self.total() == HEADER
     }
 
     fn set_count(&mut self, n: usize) {
@@ -245,11 +317,12 @@ impl Listpack {
         } else {
             n as u16
         };
-        self.buf[4..6].copy_from_slice(&c.to_le_bytes());
+        let h = self.header() & SLACK | c;
+        self.buf[..HEADER].copy_from_slice(&h.to_le_bytes());
     }
 
     fn adjust_count(&mut self, delta: isize) {
-        let c = u16::from_le_bytes([self.buf[4], self.buf[5]]);
+        let c = self.header() & !SLACK;
         let n = if c == COUNT_UNKNOWN {
             self.len()
         } else {
@@ -258,25 +331,21 @@ impl Listpack {
         self.set_count(n);
     }
 
-    fn set_total(&mut self, total: usize) {
-        self.buf[0..4].copy_from_slice(&(total as u32).to_le_bytes());
-    }
-
     /// Offset of the first entry.
     pub fn first(&self) -> Option<usize> {
-        (self.buf[HEADER] != EOF).then_some(HEADER)
+        (self.total() > HEADER).then_some(HEADER)
     }
 
     /// Offset of the last entry.
     pub fn last(&self) -> Option<usize> {
-        let end = self.total() - 1;
+        let end = self.total();
         (end > HEADER).then(|| self.prev_of(end))
     }
 
     /// Offset of the entry after `off`.
     pub fn next(&self, off: usize) -> Option<usize> {
         let n = off + self.entry_size(off);
-        (self.buf[n] != EOF).then_some(n)
+        (n < self.total()).then_some(n)
     }
 
     /// Offset of the entry before `off`.
@@ -382,17 +451,17 @@ impl Listpack {
 
     fn insert_enc(&mut self, off: usize, enc: Enc<'_>) {
         let n = enc.entry_len();
-        // Exact growth, as lpInsert's realloc: a listpack carries no slack.
-        self.grow(n);
         let old = self.total();
+        // Exact growth, as lpInsert's realloc, unless a quicklist node reserved slack.
+        self.grow(n);
         self.buf.copy_within(off..old, off + n);
         enc.write(&mut self.buf[off..off + n]);
         self.set_total(old + n);
         self.adjust_count(1);
     }
 
-    /// Inserts `value` before the entry at `off` (or at the end when `off` is the
-    /// terminator's offset, see [`Listpack::end`]).
+    /// Inserts `value` before the entry at `off` (or at the end when `off` is
+    /// [`Listpack::end`]).
     pub fn insert_before(&mut self, off: usize, value: &[u8]) {
         self.insert_enc(off, Enc::of(value));
     }
@@ -406,9 +475,9 @@ impl Listpack {
         self.insert_enc(off, enc);
     }
 
-    /// Offset of the terminator: inserting there appends.
+    /// Offset just past the last entry (where Redis's end byte is): inserting there appends.
     pub fn end(&self) -> usize {
-        self.total() - 1
+        self.total()
     }
 
     /// Makes room for `additional` more bytes with some slack (an eighth of the size, at
@@ -416,8 +485,9 @@ impl Listpack {
     /// on every push.
     pub fn reserve_for_growth(&mut self, additional: usize) {
         let total = self.total();
-        if self.buf.len() - total < additional {
-            self.realloc(total + additional.max(total / 8).max(16));
+        if self.room() - total < additional {
+            self.realloc(total + additional.max(total / 8).max(16) + TRAILER, true);
+            self.set_total(total);
         }
     }
 
@@ -439,18 +509,18 @@ impl Listpack {
 
     /// Removes up to `n` entries starting at `off`.
     pub fn delete_n(&mut self, off: usize, n: usize) -> Option<usize> {
+        let total = self.total();
         let mut end = off;
         let mut removed = 0;
-        while removed < n && self.buf[end] != EOF {
+        while removed < n && end < total {
             end += self.entry_size(end);
             removed += 1;
         }
-        let total = self.total();
         self.buf.copy_within(end..total, off);
-        self.set_total(total - (end - off));
-        self.shrink();
+        let total = total - (end - off);
+        self.shrink_to(total);
         self.adjust_count(-(removed as isize));
-        (self.buf[off] != EOF).then_some(off)
+        (off < total).then_some(off)
     }
 
     /// Replaces the entry at `off` with `value`.
@@ -461,23 +531,17 @@ impl Listpack {
     pub(crate) fn replace_enc(&mut self, off: usize, enc: Enc<'_>) {
         let old = self.entry_size(off);
         let n = enc.entry_len();
+        let total = self.total();
         if n > old {
             self.grow(n - old);
         }
-        let total = self.total();
         self.buf.copy_within(off + old..total, off + n);
         enc.write(&mut self.buf[off..off + n]);
-        self.set_total(total + n - old);
+        let total = total + n - old;
         if n < old {
-            self.shrink();
-        }
-    }
-
-    fn shrink(&mut self) {
-        // Give memory back like lpDelete's realloc, without shrinking on every byte.
-        let total = self.total();
-        if self.buf.len() > total + total / 4 + 16 {
-            self.realloc(total);
+            self.shrink_to(total);
+        } else {
+            self.set_total(total);
         }
     }
 
@@ -491,9 +555,10 @@ impl Listpack {
             Elem::Int(n) => Some(n),
             Elem::Str(_) => None,
         };
+        let total = self.total();
         let mut off = from?;
         loop {
-            if *self.buf.get(off)? == EOF {
+            if off >= total {
                 return None;
             }
             let (len, data) = self.body(off);
@@ -507,7 +572,7 @@ impl Listpack {
             }
             off += len + backlen_size(len);
             for _ in 0..skip {
-                if *self.buf.get(off)? == EOF {
+                if off >= total {
                     return None;
                 }
                 off += self.entry_size(off);
@@ -517,44 +582,51 @@ impl Listpack {
 
     /// Builds a listpack from Redis's listpack bytes, validating every entry (RESTORE/RDB).
     pub fn from_bytes(bytes: &[u8]) -> Option<Listpack> {
-        if bytes.len() < HEADER + 1 || bytes.len() > u32::MAX as usize {
+        if bytes.len() < REDIS_HEADER + 1 || bytes.len() > u32::MAX as usize {
             return None;
         }
         let total = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]) as usize;
         if total != bytes.len() || bytes[total - 1] != EOF {
             return None;
         }
-        let lp = Listpack { buf: bytes.into() };
+        let entries = bytes.get(REDIS_HEADER..total - 1)?;
+        let mut buf = Vec::with_capacity(HEADER + entries.len());
+        buf.extend_from_slice(&[0; HEADER]);
+        buf.extend_from_slice(entries);
+        let mut lp = Listpack {
+            buf: buf.into_boxed_slice(),
+        };
+        let end = lp.buf.len();
         let mut off = HEADER;
         let mut n = 0usize;
-        while off < total - 1 {
-            let e = *bytes.get(off)?;
-            let need = match e {
+        while off < end {
+            let need = match lp.buf[off] {
                 0xE0..=0xEF => 2,
                 0xF0 => 5,
                 0xF5..=0xFF => return None,
                 _ => 1,
             };
-            if off + need > total - 1 {
+            if off + need > end {
                 return None;
             }
             let (l, _) = lp.body(off);
             let size = l + backlen_size(l);
-            if off + size > total - 1 {
+            if off + size > end {
                 return None;
             }
             let mut back = [0u8; 5];
             write_backlen(l, &mut back);
-            if bytes.get(off + l..off + size) != back.get(..size - l) {
+            if lp.buf.get(off + l..off + size) != back.get(..size - l) {
                 return None;
             }
             off += size;
             n += 1;
         }
         let c = u16::from_le_bytes([bytes[4], bytes[5]]);
-        if c != COUNT_UNKNOWN && usize::from(c) != n {
+        if c != REDIS_COUNT_UNKNOWN && usize::from(c) != n {
             return None;
         }
+        lp.set_count(n);
         Some(lp)
     }
 }
@@ -583,21 +655,24 @@ mod tests {
     fn bytes_match_redis() {
         // RPUSH l a 1 -1 300 hello then DEBUG LISTPACK / DUMP on redis-server 7.0.15.
         let mut lp = Listpack::new();
-        assert_eq!(lp.as_bytes(), [7, 0, 0, 0, 0, 0, 0xFF]);
+        assert_eq!(lp.redis_bytes(), [7, 0, 0, 0, 0, 0, 0xFF]);
         lp.push_back(b"a");
-        assert_eq!(&lp.as_bytes()[6..9], [0x81, b'a', 2]);
+        assert_eq!(lp.redis_bytes(), [10, 0, 0, 0, 1, 0, 0x81, b'a', 2, 0xFF]);
         let mut lp = Listpack::new();
         lp.push_back(b"0");
-        assert_eq!(&lp.as_bytes()[6..8], [0, 1]);
+        assert_eq!(&lp.redis_bytes()[6..8], [0, 1]);
         // ZADD z 3 c stores "c" then int 3: 81 63 02 03 01.
         let mut lp = Listpack::new();
         lp.push_back(b"c");
         lp.push_back(b"3");
-        assert_eq!(&lp.as_bytes()[6..11], [0x81, b'c', 2, 3, 1]);
+        assert_eq!(&lp.redis_bytes()[6..11], [0x81, b'c', 2, 3, 1]);
         // 4503599627370496 is stored F4 + 8 bytes, backlen 9.
         let mut lp = Listpack::new();
         lp.push_back(b"4503599627370496");
-        assert_eq!(&lp.as_bytes()[6..16], [0xF4, 0, 0, 0, 0, 0, 0, 0x10, 0, 9]);
+        assert_eq!(
+            &lp.redis_bytes()[6..16],
+            [0xF4, 0, 0, 0, 0, 0, 0, 0x10, 0, 9]
+        );
     }
 
     #[test]
@@ -628,7 +703,7 @@ mod tests {
         }
         let got: Vec<Elem<'_>> = lp.iter().collect();
         assert_eq!(got, vals.iter().map(|&v| Elem::Int(v)).collect::<Vec<_>>());
-        assert!(Listpack::from_bytes(lp.as_bytes()).is_some());
+        assert!(Listpack::from_bytes(&lp.redis_bytes()).is_some());
     }
 
     #[test]
@@ -650,18 +725,18 @@ mod tests {
         }
         back.reverse();
         assert_eq!(back, vals);
-        assert!(Listpack::from_bytes(lp.as_bytes()).is_some());
+        assert!(Listpack::from_bytes(&lp.redis_bytes()).is_some());
     }
 
     #[test]
     fn corrupt_bytes_are_refused() {
         let mut lp = Listpack::new();
         lp.push_back(b"hello");
-        let mut b = lp.as_bytes().to_vec();
+        let mut b = lp.redis_bytes();
         b[6] = 0x85 + 10;
         assert!(Listpack::from_bytes(&b).is_none());
         assert!(Listpack::from_bytes(&[1, 2, 3]).is_none());
-        let mut b = lp.as_bytes().to_vec();
+        let mut b = lp.redis_bytes();
         b[4] = 9;
         assert!(Listpack::from_bytes(&b).is_none());
     }
@@ -683,6 +758,84 @@ mod tests {
         assert!(lp.seek(-4).is_none());
         lp.delete_n(lp.first().unwrap(), 10);
         assert!(lp.is_empty());
-        assert_eq!(lp.as_bytes(), Listpack::new().as_bytes());
+        assert_eq!(lp.redis_bytes(), Listpack::new().redis_bytes());
+        assert_eq!(lp.heap_size(), 2);
+    }
+
+    #[test]
+    fn holds_only_the_count_and_the_entries() {
+        // HSET h f1 .. f5 with 8-byte values: Redis's 77 bytes less total_bytes and 0xFF.
+        let mut lp = Listpack::new();
+        for i in 1..=5 {
+            lp.push_back(format!("f{i}").as_bytes());
+            lp.push_back(b"abcdefgh");
+        }
+        assert_eq!(lp.heap_size(), 72);
+        assert_eq!(lp.bytes_len(), 77);
+        assert_eq!(lp.redis_bytes().len(), 77);
+        assert_eq!(Listpack::from_bytes(&lp.redis_bytes()).unwrap(), lp);
+        assert_eq!(
+            Listpack::from_bytes(&lp.redis_bytes()).unwrap().heap_size(),
+            72
+        );
+    }
+
+    #[test]
+    fn slack_is_kept_past_the_entries_and_never_read_as_one() {
+        let mut lp = Listpack::new();
+        let mut model: Vec<Vec<u8>> = Vec::new();
+        for i in 0..200 {
+            lp.reserve_for_growth(12);
+            let v = format!("v{i}");
+            if i % 3 == 0 {
+                lp.push_front(v.as_bytes());
+                model.insert(0, v.into_bytes());
+            } else {
+                lp.push_back(v.as_bytes());
+                model.push(v.into_bytes());
+            }
+            assert!(lp.heap_size() >= lp.bytes_len() - 5);
+        }
+        let got: Vec<Vec<u8>> = lp.iter().map(|e| e.to_vec()).collect();
+        assert_eq!(got, model);
+        assert_eq!(lp.len(), 200);
+        let exact = Listpack::from_bytes(&lp.redis_bytes()).unwrap();
+        assert_eq!(exact, lp);
+        assert_eq!(exact.redis_bytes(), lp.redis_bytes());
+        // Deleting most entries gives the slack back; what is left still walks both ways.
+        lp.delete_n(lp.first().unwrap(), 190);
+        assert_eq!(lp.heap_size(), lp.bytes_len() - 5);
+        assert_eq!(lp.len(), 10);
+        assert_eq!(lp.get(lp.last().unwrap()), Elem::Str(&model[199][..]));
+        lp.reserve_for_growth(4);
+        let last = lp.last().unwrap();
+        lp.replace(last, b"a longer value than before");
+        lp.replace(lp.first().unwrap(), b"");
+        assert_eq!(
+            lp.get(lp.last().unwrap()),
+            Elem::Str(b"a longer value than before")
+        );
+        assert_eq!(lp.get(lp.first().unwrap()), Elem::Str(b""));
+        assert!(Listpack::from_bytes(&lp.redis_bytes()).is_some());
+    }
+
+    #[test]
+    fn counts_past_our_header_are_walked_and_written_as_redis() {
+        let mut lp = Listpack::new();
+        for _ in 0..40_000 {
+            lp.push_back(b"1");
+        }
+        assert_eq!(lp.len(), 40_000);
+        let b = lp.redis_bytes();
+        assert_eq!(u16::from_le_bytes([b[4], b[5]]), 40_000);
+        for _ in 0..30_000 {
+            lp.push_back(b"2");
+        }
+        let b = lp.redis_bytes();
+        assert_eq!(u16::from_le_bytes([b[4], b[5]]), u16::MAX);
+        let back = Listpack::from_bytes(&b).unwrap();
+        assert_eq!(back.len(), 70_000);
+        lp.delete_n(lp.first().unwrap(), 69_990);
+        assert_eq!(lp.len(), 10);
     }
 }

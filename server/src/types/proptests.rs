@@ -91,7 +91,7 @@ proptest! {
         while let Some(o) = p { back.push(lp.get(o).to_vec()); p = lp.prev(o); }
         back.reverse();
         prop_assert_eq!(&back, &model);
-        prop_assert!(Listpack::from_bytes(lp.as_bytes()).is_some());
+        prop_assert!(Listpack::from_bytes(&lp.redis_bytes()).is_some());
     }
 
     #[test]

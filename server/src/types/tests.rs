@@ -133,7 +133,7 @@ fn hash_listpack_bytes_are_redis_bytes() {
     let mut h = Hash::new();
     h.set(b"a", b"1", &th());
     assert_eq!(
-        h.as_listpack().unwrap().as_bytes(),
+        h.as_listpack().unwrap().redis_bytes(),
         [12, 0, 0, 0, 2, 0, 0x81, b'a', 2, 1, 1, 0xFF]
     );
 }
@@ -648,7 +648,7 @@ fn quicklist_node_bytes_are_redis_bytes() {
     let l = list_of(&["a", "1", "-1", "300", "hello"]);
     let node = l.nodes().next().unwrap();
     assert_eq!(
-        node.as_bytes(),
+        node.redis_bytes(),
         [
             0x19, 0, 0, 0, 5, 0, 0x81, b'a', 2, 1, 1, 0xDF, 0xFF, 2, 0xC1, 0x2C, 2, 0x85, b'h',
             b'e', b'l', b'l', b'o', 6, 0xFF
