@@ -18,9 +18,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-pub use entry::{
-    lru_clock, Entry, Obj, StrEncoding, StrRef, Value, ValueType, EMBSTR_LIMIT,
-};
+pub use entry::{lru_clock, Entry, Obj, StrEncoding, StrRef, Value, ValueType, EMBSTR_LIMIT};
 pub use glob::string_match;
 pub use shard::{KeyHasher, Shard, ShardStats, SlotTable, SHARDS, SLOTS_PER_SHARD};
 pub use slot::{crc16, hash_part, key_slot, SLOTS};
