@@ -29,7 +29,10 @@ pub(super) const UNBOUND: &str = "CLUSTERDOWN Hash slot not served";
 /// commands through [`movable_keys`]; a bad `numkeys` names no key, and the command then
 /// fails on its own).
 fn command_keys<'a>(cmd: &Command, args: &'a [Bytes]) -> KeyIter<'a, impl Iterator<Item = usize>> {
-    if cmd.name == "migrate" {
+    if !cmd.flags.movable_keys {
+        return KeyIter::Spec(cmd.keys.key_indices(args.len()), args);
+    }
+    if cmd.flags.migrate {
         return KeyIter::Movable(crate::commands::migrate::keys(args).into_iter(), args);
     }
     match movable_keys(cmd.name, args) {
@@ -74,7 +77,7 @@ pub fn route(
     now: u64,
 ) -> Option<String> {
     let handle = node.cluster.get()?;
-    if cmd.name == "exec" {
+    if cmd.flags.exec {
         // EXEC: the keys of every queued command, and whether any of them writes.
         let mut keys: Vec<&Bytes> = Vec::new();
         let mut write = false;
@@ -90,9 +93,9 @@ pub fn route(
         write: cmd.flags.write,
         // Shard channels route like keys, but are served by replicas without READONLY
         // and never count as missing during a slot migration.
-        pubsub_shard: matches!(cmd.name, "ssubscribe" | "sunsubscribe" | "spublish"),
-        migrate: cmd.name == "migrate",
-        asking: cmd.name == "restore-asking",
+        pubsub_shard: cmd.flags.shard_channel,
+        migrate: cmd.flags.migrate,
+        asking: cmd.flags.asking,
     };
     decide(node, handle, sess, command_keys(cmd, args), kind, now)
 }

@@ -89,6 +89,14 @@ pub struct Flags {
     pub propagates: bool,
     /// CLIENT REPLY: answers even while replies are switched off.
     pub client_reply: bool,
+    /// Its keys are found by parsing its arguments (`movablekeys`), not from key specs.
+    pub movable_keys: bool,
+    /// MIGRATE: served by a node while its slot is migrating or importing.
+    pub migrate: bool,
+    /// RESTORE-ASKING (`asking`): runs as if ASKING had been sent.
+    pub asking: bool,
+    /// SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH: shard channels route like keys.
+    pub shard_channel: bool,
 }
 
 impl Flags {
@@ -102,6 +110,8 @@ impl Flags {
                 "admin" => f.admin = true,
                 "fast" => f.fast = true,
                 "skip_slowlog" => f.skip_slowlog = true,
+                "movablekeys" => f.movable_keys = true,
+                "asking" => f.asking = true,
                 _ => {}
             }
         }
@@ -129,6 +139,8 @@ impl Flags {
         );
         f.propagates = f.write || f.exec || name == "publish";
         f.client_reply = name == "client|reply";
+        f.migrate = name == "migrate";
+        f.shard_channel = matches!(name, "ssubscribe" | "sunsubscribe" | "spublish");
         f
     }
 }

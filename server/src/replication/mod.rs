@@ -547,7 +547,13 @@ impl Replication {
         let mut shards = ShardSet::default();
         cmd.keys
             .key_indices(args.len())
-            .chain(crate::commands::movable_keys(cmd.name, args).unwrap_or_default())
+            .chain(
+                cmd.flags
+                    .movable_keys
+                    .then(|| crate::commands::movable_keys(cmd.name, args))
+                    .flatten()
+                    .unwrap_or_default(),
+            )
             .filter_map(|i| args.get(i))
             .for_each(|k| shards.insert(shard_of(key_slot(k))));
         let count = shards.len();
