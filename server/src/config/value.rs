@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use super::grammar::{memtoull, string2ll, strtoll_full};
 use super::table::{Check, Kind, Spec, Special, Unit};
 
-/// Output buffer limits of one client class.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Output buffer limits of one client class (the default: none).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ObufLimit {
     /// Hard limit in bytes (0 = none).
     pub hard: u64,

@@ -85,13 +85,12 @@ pub(super) fn start(
     }
     let laddr = stream.local_addr().unwrap_or(peer);
     let fd = raw_fd(&stream);
-    let ps = cfg.client_output_buffer_limit[2];
     let handle = Arc::new(ClientHandle::new(
         node.clients.next_id(),
         peer,
         laddr,
         fd,
-        (ps.hard, ps.soft, ps.soft_seconds),
+        cfg.client_output_buffer_limit[2],
         shutdown.child_token(),
     ));
     node.clients.add(handle.clone());

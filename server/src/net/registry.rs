@@ -65,14 +65,14 @@ struct PushQueue {
 }
 
 impl ClientHandle {
-    /// A handle for a new connection. `pubsub_limit` is (hard, soft, soft seconds); `kill`
+    /// A handle for a new connection. `pubsub_limit` holds its pub/sub messages; `kill`
     /// closes the connection when cancelled (a child of the server's shutdown token).
     pub fn new(
         id: u64,
         addr: SocketAddr,
         laddr: SocketAddr,
         fd: i64,
-        pubsub_limit: (u64, u64, i64),
+        pubsub_limit: ObufLimit,
         kill: CancellationToken,
     ) -> ClientHandle {
         ClientHandle {
@@ -95,11 +95,7 @@ impl ClientHandle {
             omem: AtomicU64::new(0),
             push: Mutex::new(PushQueue {
                 bytes: BytesMut::new(),
-                limit: ObufLimit {
-                    hard: pubsub_limit.0,
-                    soft: pubsub_limit.1,
-                    soft_seconds: pubsub_limit.2,
-                },
+                limit: pubsub_limit,
             }),
             push_notify: Wakeup::default(),
             kill,

@@ -451,7 +451,7 @@ async fn stream_loop(
         c.stream.peer_addr()?,
         c.stream.local_addr()?,
         -1,
-        (0, 0, 0),
+        crate::config::ObufLimit::default(),
         cancel.child_token(),
     ));
     let kill = handle.kill.clone();
