@@ -107,6 +107,11 @@ ASKING
 PING
 GET {foo}zzz
 ASKING
+NOSUCHCMD
+GET {foo}zzz
+asking
+GET {foo}zzz
+ASKING
 MULTI
 GET {foo}zzz
 SET {foo}zzz 1

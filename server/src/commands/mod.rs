@@ -341,13 +341,14 @@ pub fn process(
     clock: &mut Clock,
 ) -> After {
     // An empty command is skipped, as Redis skips `*0` (the decoder never yields one).
-    let Some(name) = args.first() else {
+    if args.is_empty() {
         return After::Continue;
-    };
-    // ASKING is one-shot: any other command ends it, unless inside MULTI (resetClient).
-    let keeps_asking = name.eq_ignore_ascii_case(b"asking");
+    }
+    // ASKING is one-shot: any other command ends it, unless inside MULTI (resetClient
+    // compares the command run, so a renamed ASKING counts and an unknown one does not).
+    let mut keeps_asking = false;
     let ran = sess.commands;
-    let after = process_checked(node, sess, out, args, clock);
+    let after = process_checked(node, sess, out, args, clock, &mut keeps_asking);
     if sess.commands == ran {
         // Queued or refused: that time is no part of the next command's duration.
         clock.restart();
@@ -364,6 +365,7 @@ fn process_checked(
     out: &mut ReplyWriter<'_>,
     args: &mut Vec<Bytes>,
     clock: &mut Clock,
+    is_asking: &mut bool,
 ) -> After {
     let cmd = match resolve(&node.commands, args) {
         Ok(c) => c,
@@ -373,6 +375,7 @@ fn process_checked(
             return After::Continue;
         }
     };
+    *is_asking = cmd.flags.asking_command;
     sess.last_command = cmd.name;
     if cmd.flags.debug && !server::debug_allowed(node, sess) {
         reject(node, sess, out, Some(cmd), server::DEBUG_NOT_ALLOWED);

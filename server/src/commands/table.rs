@@ -97,6 +97,8 @@ pub struct Flags {
     pub asking: bool,
     /// SSUBSCRIBE, SUNSUBSCRIBE, SPUBLISH: shard channels route like keys.
     pub shard_channel: bool,
+    /// ASKING itself: the ASKING state it sets outlives it (any other command ends it).
+    pub asking_command: bool,
 }
 
 impl Flags {
@@ -140,6 +142,7 @@ impl Flags {
         f.propagates = f.write || f.exec || name == "publish";
         f.client_reply = name == "client|reply";
         f.migrate = name == "migrate";
+        f.asking_command = name == "asking";
         f.shard_channel = matches!(name, "ssubscribe" | "sunsubscribe" | "spublish");
         f
     }
