@@ -142,6 +142,7 @@ pub fn first_key_slot(cmd: &Command, args: &[Bytes]) -> Option<u16> {
 pub struct Clock {
     /// Unix milliseconds used by every command of the batch.
     pub now_ms: u64,
+    began: std::time::Instant,
     mark: std::time::Instant,
     /// The mark is not where the next command starts: read the clock before it runs.
     stale: bool,
@@ -150,20 +151,23 @@ pub struct Clock {
 impl Clock {
     /// Reads the clocks.
     pub fn new() -> Clock {
-        Clock {
-            now_ms: crate::keyspace::now_ms(),
-            mark: std::time::Instant::now(),
-            stale: false,
-        }
+        Clock::at(crate::keyspace::now_ms())
     }
 
     /// A clock at `now_ms` for commands run inside another one (EXEC).
     pub fn at(now_ms: u64) -> Clock {
+        let now = std::time::Instant::now();
         Clock {
             now_ms,
-            mark: std::time::Instant::now(),
+            began: now,
+            mark: now,
             stale: false,
         }
+    }
+
+    /// From the clock's creation to the end of the last command timed (no clock read).
+    pub fn ran_for(&self) -> std::time::Duration {
+        self.mark.saturating_duration_since(self.began)
     }
 
     /// The next command's duration starts when it starts, not at the mark.
