@@ -6,7 +6,8 @@
 //! (ours / redis-server).
 //!
 //! With no selector everything runs; `--strings`, `--types[=lpush,zadd,...]` and
-//! `--memory[=strings,hashes,sets,zsets]` pick parts so a run stays short.
+//! `--memory[=strings,hashes,sets,zsets]` pick parts so a run stays short; `--replica` gives
+//! each master a replica, as in a production cluster.
 
 mod load;
 
@@ -37,6 +38,11 @@ pub struct BenchArgs {
     /// Skip the memory comparison.
     #[arg(long)]
     no_memory: bool,
+    /// Give each master one replica of its own kind (on the client's CPUs, as a replica on
+    /// another host would take nothing from the master's core), as every master of a
+    /// production cluster has: the throughput tables then include streaming each write to it.
+    #[arg(long)]
+    replica: bool,
     /// Run the string throughput suite (SET GET INCR MSET).
     #[arg(long)]
     strings: bool,
@@ -83,6 +89,9 @@ const MEMORY_RUNS: [&str; 4] = ["strings", "hashes", "sets", "zsets"];
 // Apart from the ports the server's tests use (24000-24089 / 24300-24389).
 const OUR_PORT: u16 = 24290;
 const REDIS_PORT: u16 = 24590;
+/// The replicas' ports (`--replica`).
+const OUR_REPLICA_PORT: u16 = 24291;
+const REDIS_REPLICA_PORT: u16 = 24591;
 
 /// Which parts of the benchmark run.
 struct Plan {
@@ -407,6 +416,33 @@ fn start_redis(args: &BenchArgs) -> Result<Server, String> {
     start("redis", "redis-server", &[], REDIS_PORT, &args.server_cpus)
 }
 
+/// A replica of `master` (same program), once its link to the master is up.
+fn start_replica(
+    args: &BenchArgs,
+    name: &'static str,
+    program: &str,
+    master: &Server,
+    port: u16,
+) -> Result<Server, String> {
+    let of = master.port.to_string();
+    let replica = start(
+        name,
+        program,
+        &["--replicaof", "127.0.0.1", &of],
+        port,
+        &args.client_cpus,
+    )?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        let info = call(port, &["INFO", "replication"]);
+        if info.is_ok_and(|r| r.text().is_ok_and(|t| t.contains("master_link_status:up"))) {
+            return Ok(replica);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(format!("{name}'s replica on port {port} did not link up"))
+}
+
 /// What a memory run loads into each server.
 fn load_run(run: &str, keys: u64, port: u16) -> Result<String, String> {
     match run {
@@ -531,6 +567,16 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     if !cases.is_empty() {
         let ours = start_ours(args, &ours_bin)?;
         let redis = start_redis(args)?;
+        // Held to the end of the runs (a Server is killed when dropped).
+        let _replicas = if args.replica {
+            println!("\neach master streams its writes to one replica of its kind");
+            Some((
+                start_replica(args, "ours", &ours_bin, &ours, OUR_REPLICA_PORT)?,
+                start_replica(args, "redis", "redis-server", &redis, REDIS_REPLICA_PORT)?,
+            ))
+        } else {
+            None
+        };
         throughput(args, &ours, &redis, &cases)?;
     }
     if !plan.memory.is_empty() {
