@@ -557,7 +557,7 @@ impl Replication {
             .filter_map(|i| args.get(i))
             .for_each(|k| shards.insert(shard_of(key_slot(k))));
         let count = shards.len();
-        let all = exec || count == 0 || matches!(cmd.name, "flushall" | "flushdb" | "swapdb");
+        let all = exec || count == 0 || cmd.flags.orders_all;
         let mut waited = false;
         let locks = if all {
             OrderGuards::many(self.order.iter().map(|l| l.take(&mut waited)).collect())
@@ -637,9 +637,19 @@ impl Replication {
         } else {
             Vec::new()
         };
+        // The common write: itself, as it came, alone.
+        if changed
+            && args.len() < cmd.flags.rewritten_from
+            && cmds.is_empty()
+            && served.is_empty()
+            && !stream::collecting()
+        {
+            self.feed(&[(Some(db), args)]);
+            return;
+        }
         let deleted = cmds.len();
         // PUBLISH goes to replicas outside cluster mode only (the bus carries it there).
-        let publish = cmd.name == "publish" && !node.cluster_enabled();
+        let publish = cmd.flags.publish && !node.cluster_enabled();
         if changed || publish {
             let reply = reply.get(g.reply_at..).unwrap_or_default();
             cmds.extend(
@@ -667,14 +677,14 @@ impl Replication {
 
     /// Appends commands to the stream, each run in its database (None: any database),
     /// preceded by SELECT when the database changes.
-    pub fn feed(&self, cmds: &[(Option<usize>, Vec<Bytes>)]) {
+    pub fn feed<C: AsRef<[Bytes]>>(&self, cmds: &[(Option<usize>, C)]) {
         // Encoded outside the lock; the lock covers only the SELECT decision and the copy.
         stream::with_scratch(|buf| {
             let mut dbs = cmds.iter().filter_map(|(db, _)| *db);
             let first = dbs.next();
             let uniform = dbs.all(|d| Some(d) == first);
             for (_, c) in cmds {
-                stream::encode(buf, c);
+                stream::encode(buf, c.as_ref());
             }
             let mut st = self.state.lock();
             if st.master.is_some() || st.backlog.is_none() {
@@ -693,7 +703,7 @@ impl Replication {
                         st.seldb = Some(db);
                     }
                 }
-                stream::encode(buf, c);
+                stream::encode(buf, c.as_ref());
             }
             append(&mut st, buf);
         });

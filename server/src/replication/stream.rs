@@ -122,6 +122,8 @@ pub(crate) fn collect_end() -> Vec<Entry> {
 
 /// Appends `args` as a RESP multibulk.
 pub fn encode(out: &mut Vec<u8>, args: &[Bytes]) {
+    // One reservation for the whole command: a length header is at most 23 bytes.
+    out.reserve(args.iter().map(|a| a.len() + 25).sum::<usize>() + 23);
     push_len(out, b'*', args.len());
     for a in args {
         push_len(out, b'$', a.len());
@@ -131,21 +133,10 @@ pub fn encode(out: &mut Vec<u8>, args: &[Bytes]) {
 }
 
 /// `<tag><n>\r\n` without allocating.
-fn push_len(out: &mut Vec<u8>, tag: u8, mut n: usize) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        if let Some(d) = digits.get_mut(i) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 || i == 0 {
-            break;
-        }
-    }
+fn push_len(out: &mut Vec<u8>, tag: u8, n: usize) {
+    let mut digits = itoa::Buffer::new();
     out.push(tag);
-    out.extend_from_slice(digits.get(i..).unwrap_or_default());
+    out.extend_from_slice(digits.format(n).as_bytes());
     out.extend_from_slice(b"\r\n");
 }
 
@@ -212,6 +203,9 @@ fn has_option(args: &[Bytes], from: usize, names: &[&str]) -> bool {
 
 /// The commands that reproduce, on a replica, what `args` did here. `reply` is the reply the
 /// handler wrote (the popped elements of SPOP and the blocking pops, INCRBYFLOAT's result).
+/// Commands with fewer arguments than their `rewritten_from` table flag go to the stream as
+/// they came without coming here: a command given a case below needs that flag set
+/// (commands/table.rs).
 pub fn rewrite(
     node: &Node,
     db: usize,
