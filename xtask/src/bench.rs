@@ -38,9 +38,10 @@ pub struct BenchArgs {
     /// Skip the memory comparison.
     #[arg(long)]
     no_memory: bool,
-    /// Give each master one replica of its own kind (on the client's CPUs, as a replica on
-    /// another host would take nothing from the master's core), as every master of a
-    /// production cluster has: the throughput tables then include streaming each write to it.
+    /// Give each master one replica of its own kind, as every master of a production
+    /// cluster has: the throughput tables then include streaming each write to it and
+    /// applying it there. The replica shares the servers' CPUs, so the client's core stays
+    /// the client's alone and the servers' side pays for both.
     #[arg(long)]
     replica: bool,
     /// Run the string throughput suite (SET GET INCR MSET).
@@ -430,7 +431,7 @@ fn start_replica(
         program,
         &["--replicaof", "127.0.0.1", &of],
         port,
-        &args.client_cpus,
+        &args.server_cpus,
     )?;
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
