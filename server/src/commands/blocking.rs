@@ -730,7 +730,7 @@ pub fn resume(node: &Node, sess: &mut Session, out: &mut BytesMut, timed_out: bo
     }
     if w.state.load(Ordering::Acquire) == DELIVERED {
         sess.info.blocked.store(false, Ordering::Relaxed);
-        out.extend_from_slice(&sess.info.take_pushes());
+        sess.info.move_pushes_into(out);
         let call = sess.blocked.take().and_then(|b| b.call);
         // updateStatsOnUnblock runs for a served call and for CLIENT UNBLOCK ... ERROR; a
         // timeout (the timer's, or CLIENT UNBLOCK's) adds nothing, as in 7.0.15: neither

@@ -404,8 +404,7 @@ fn propagate(ctx: &Ctx<'_, '_>, shard: bool, args: &[Bytes]) {
 fn reply_published(ctx: &mut Ctx<'_, '_>, receivers: usize) {
     if ctx.sess.in_pubsub() {
         // Messages to ourselves come before the reply, as in Redis.
-        let mine = ctx.sess.info.take_pushes();
-        ctx.out.buffer().extend_from_slice(&mine);
+        ctx.sess.info.move_pushes_into(ctx.out.buffer());
     }
     ctx.out.integer(receivers as i64);
 }

@@ -250,7 +250,7 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
             // with a replica attached, SET at -P 1: 2.0 → 1.0x sends per request).
             tokio::task::yield_now().await;
             handle.push_notify.clear();
-            out.extend_from_slice(&handle.take_pushes());
+            handle.move_pushes_into(&mut out);
         }
         // client-output-buffer-limit: replies at the hard limit close the client unsent, as
         // Redis's checkClientOutputBufferLimits; the soft limit is timed while they drain.

@@ -58,6 +58,9 @@ pub struct ClientHandle {
     soft_since: AtomicU64,
 }
 
+/// Capacity a drained push queue keeps for the next messages.
+const PUSH_KEEP: usize = 64 * 1024;
+
 /// Pub/sub messages waiting for the connection task, and the limit they are held to.
 struct PushQueue {
     bytes: BytesMut,
@@ -139,9 +142,16 @@ impl ClientHandle {
         self.push_notify.notify_one();
     }
 
-    /// Takes everything queued for delivery.
-    pub fn take_pushes(&self) -> BytesMut {
-        std::mem::take(&mut self.push.lock().bytes)
+    /// Moves everything queued for delivery to the end of `out`. The queue keeps its
+    /// buffer (a replica's is refilled by every write round) unless a burst grew it past
+    /// [`PUSH_KEEP`].
+    pub fn move_pushes_into(&self, out: &mut BytesMut) {
+        let mut q = self.push.lock();
+        out.extend_from_slice(&q.bytes);
+        q.bytes.clear();
+        if q.bytes.capacity() > PUSH_KEEP {
+            q.bytes = BytesMut::new();
+        }
     }
 
     /// Bytes queued for delivery.

@@ -134,10 +134,19 @@ pub fn encode(out: &mut Vec<u8>, args: &[Bytes]) {
 
 /// `<tag><n>\r\n` without allocating.
 fn push_len(out: &mut Vec<u8>, tag: u8, n: usize) {
-    let mut digits = itoa::Buffer::new();
-    out.push(tag);
-    out.extend_from_slice(digits.format(n).as_bytes());
-    out.extend_from_slice(b"\r\n");
+    // Argument counts and key lengths are mostly under 100: fixed-size copies.
+    match u8::try_from(n) {
+        Ok(n @ 0..=9) => out.extend_from_slice(&[tag, b'0' + n, b'\r', b'\n']),
+        Ok(n @ 10..=99) => {
+            out.extend_from_slice(&[tag, b'0' + n / 10, b'0' + n % 10, b'\r', b'\n'])
+        }
+        _ => {
+            let mut digits = itoa::Buffer::new();
+            out.push(tag);
+            out.extend_from_slice(digits.format(n).as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+    }
 }
 
 thread_local! {
@@ -351,6 +360,15 @@ mod tests {
         let big = Bytes::from(vec![b'x'; 1234567]);
         encode(&mut out, &[big]);
         assert!(out.starts_with(b"*1\r\n$1234567\r\nxx"));
+        // Each length form: one digit, two, three; and the empty argument.
+        for n in [0usize, 9, 10, 99, 100, 255, 256, 1000] {
+            let mut out = Vec::new();
+            encode(&mut out, &[Bytes::from(vec![b'y'; n])]);
+            let mut want = format!("*1\r\n${n}\r\n").into_bytes();
+            want.extend(std::iter::repeat_n(b'y', n));
+            want.extend_from_slice(b"\r\n");
+            assert_eq!(out, want, "length {n}");
+        }
     }
 
     #[test]
