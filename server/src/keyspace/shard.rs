@@ -25,8 +25,9 @@ pub type KeyHasher = foldhash::fast::RandomState;
 /// control bytes and then the entry, nothing else. But a table holding 48-byte entries in
 /// place costs ~90 bytes per key at the half-full loads that power-of-two tables end up at,
 /// so past [`DENSE_FROM`] keys the slot moves its entries into a dense vector and keeps only
-/// their positions in the table (2 bytes each, 4 past 65536 keys: ~7 bytes per key at that
-/// load; the vector grows by a quarter at a time so its slack stays near a tenth). A lookup
+/// their positions in the table (2 bytes each, 4 past 65536 keys, 8 past 2^32: ~7 bytes per
+/// key at that load; the vector grows by a quarter at a time so its slack stays near a
+/// tenth). A lookup
 /// then pays one more hop, table to vector, as Redis's does from bucket to dictEntry; the
 /// keyspaces big enough for that to matter are the ones where the memory does.
 #[derive(Default)]
@@ -50,8 +51,10 @@ enum Keys {
     Inline(HashTable<Entry>),
     /// Up to 65536 entries, in a dense vector.
     Dense(Dense<u16>),
-    /// More (boxed so that the slot header stays one cache line).
+    /// Up to 2^32 (boxed so that the slot header stays one cache line).
     Wide(Box<Dense<u32>>),
+    /// More: a slot can hold as many keys as memory allows, as a Redis dict can.
+    Huge(Box<Dense<usize>>),
 }
 
 impl Default for Keys {
@@ -63,11 +66,6 @@ impl Default for Keys {
 /// Where a found key is: a bucket of the in-place table, or a position in the dense
 /// vector.
 type Loc = usize;
-
-/// A slot already holds 2^32 keys (positions are at most `u32`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("a hash slot cannot hold more than 4294967296 keys")]
-pub struct SlotFull;
 
 /// A position in a dense slot's vector, as its table stores it.
 trait Position: Copy + Eq {
@@ -91,6 +89,15 @@ impl Position for u32 {
     }
     fn at(self) -> usize {
         self as usize
+    }
+}
+
+impl Position for usize {
+    fn new(at: usize) -> Option<usize> {
+        Some(at)
+    }
+    fn at(self) -> usize {
+        self
     }
 }
 
@@ -188,6 +195,7 @@ impl SlotTable {
             Keys::Inline(t) => t.len(),
             Keys::Dense(d) => d.entries.len(),
             Keys::Wide(d) => d.entries.len(),
+            Keys::Huge(d) => d.entries.len(),
         }
     }
 
@@ -207,6 +215,7 @@ impl SlotTable {
             Keys::Inline(t) => (Some(t.iter()), None),
             Keys::Dense(d) => (None, Some(d.entries.iter())),
             Keys::Wide(d) => (None, Some(d.entries.iter())),
+            Keys::Huge(d) => (None, Some(d.entries.iter())),
         };
         inline
             .into_iter()
@@ -219,6 +228,7 @@ impl SlotTable {
             Keys::Inline(t) => t.num_buckets(),
             Keys::Dense(d) => d.table.num_buckets(),
             Keys::Wide(d) => d.table.num_buckets(),
+            Keys::Huge(d) => d.table.num_buckets(),
         }
     }
 
@@ -227,6 +237,7 @@ impl SlotTable {
             Keys::Inline(t) => t.get_bucket(i),
             Keys::Dense(d) => d.bucket(i),
             Keys::Wide(d) => d.bucket(i),
+            Keys::Huge(d) => d.bucket(i),
         }
     }
 
@@ -268,6 +279,7 @@ impl SlotTable {
             Keys::Inline(t) => t.find_bucket_index(h, |e| e.key() == key),
             Keys::Dense(d) => d.find(h, key),
             Keys::Wide(d) => d.find(h, key),
+            Keys::Huge(d) => d.find(h, key),
         }
     }
 
@@ -277,6 +289,7 @@ impl SlotTable {
             Keys::Inline(t) => t.get_bucket(at),
             Keys::Dense(d) => d.entries.get(at),
             Keys::Wide(d) => d.entries.get(at),
+            Keys::Huge(d) => d.entries.get(at),
         }
     }
 
@@ -286,17 +299,18 @@ impl SlotTable {
             Keys::Inline(t) => t.get_bucket_mut(at),
             Keys::Dense(d) => d.entries.get_mut(at),
             Keys::Wide(d) => d.entries.get_mut(at),
+            Keys::Huge(d) => d.entries.get_mut(at),
         }
     }
 
     /// Adds an entry whose key is not in the table yet (`h` its hash). Returns whether
     /// entries changed buckets (a rehash, or a change of layout).
-    fn push(&mut self, h: u64, entry: Entry, hasher: &KeyHasher) -> Result<bool, SlotFull> {
+    fn push(&mut self, h: u64, entry: Entry, hasher: &KeyHasher) -> bool {
         let (mut entries, entry) = match &mut self.keys {
             Keys::Inline(t) if t.len() < DENSE_FROM => {
                 let rehash = t.len() >= t.capacity();
                 t.insert_unique(h, entry, |e| hasher.hash_one(e.key()));
-                return Ok(rehash);
+                return rehash;
             }
             Keys::Inline(t) => {
                 let mut entries = Vec::with_capacity(t.len() + t.len() / 4 + 1);
@@ -304,15 +318,24 @@ impl SlotTable {
                 (entries, entry)
             }
             Keys::Dense(d) => match d.push(h, entry, hasher) {
-                Ok(rehash) => return Ok(rehash),
+                Ok(rehash) => return rehash,
                 // 65536 keys: on to 4-byte positions.
                 Err(entry) => (std::mem::take(&mut d.entries), entry),
             },
-            Keys::Wide(d) => return d.push(h, entry, hasher).map_err(|_| SlotFull),
+            Keys::Wide(d) => match d.push(h, entry, hasher) {
+                Ok(rehash) => return rehash,
+                // 2^32 keys: on to word-sized positions.
+                Err(entry) => (std::mem::take(&mut d.entries), entry),
+            },
+            Keys::Huge(d) => match d.push(h, entry, hasher) {
+                Ok(rehash) => return rehash,
+                // A word-sized position always fits; keep the entry regardless.
+                Err(entry) => (std::mem::take(&mut d.entries), entry),
+            },
         };
         entries.push(entry);
         self.keys = relayout(entries, hasher);
-        Ok(true)
+        true
     }
 
     /// Takes out the entry at `at` (whose key hashes to `h`); no other entry changes
@@ -322,6 +345,7 @@ impl SlotTable {
             Keys::Inline(t) => Some(t.get_bucket_entry(at).ok()?.remove().0),
             Keys::Dense(d) => d.take(h, at, hasher),
             Keys::Wide(d) => d.take(h, at, hasher),
+            Keys::Huge(d) => d.take(h, at, hasher),
         }
     }
 }
@@ -336,7 +360,11 @@ fn relayout(entries: Vec<Entry>, hasher: &KeyHasher) -> Keys {
         Ok(d) => return Keys::Wide(Box::new(d)),
         Err(entries) => entries,
     };
-    // Unreachable (a wide slot refuses its 2^32nd key), but keep every entry regardless.
+    let entries = match Dense::build(entries, hasher) {
+        Ok(d) => return Keys::Huge(Box::new(d)),
+        Err(entries) => entries,
+    };
+    // Unreachable (every position fits a word), but keep every entry regardless.
     let mut t = HashTable::with_capacity(entries.len());
     for e in entries {
         t.insert_unique(hasher.hash_one(e.key()), e, |e| hasher.hash_one(e.key()));
@@ -642,15 +670,8 @@ impl Shard {
                 if lfu {
                     entry.touch(super::lfu::init(now_ms));
                 }
-                match t.push(h, entry, hasher) {
-                    Ok(false) => {}
-                    Ok(true) => t.generation = t.generation.wrapping_add(1),
-                    Err(e) => {
-                        // Only after ~200 GB of entries in one slot; the write is lost, so
-                        // say so rather than wrap a position onto another key.
-                        tracing::error!(slot, "{e}: key not stored");
-                        return None;
-                    }
+                if t.push(h, entry, hasher) {
+                    t.generation = t.generation.wrapping_add(1);
                 }
                 if new_volatile {
                     t.volatile += 1;
@@ -782,6 +803,10 @@ mod tests {
         assert_eq!(<u16 as Position>::new(65536), None);
         assert_eq!(<u32 as Position>::new(u32::MAX as usize), Some(u32::MAX));
         assert_eq!(<u32 as Position>::new(u32::MAX as usize + 1), None);
+        assert_eq!(
+            <usize as Position>::new(u32::MAX as usize + 1),
+            Some(u32::MAX as usize + 1)
+        );
     }
 
     /// Keys added one by one across the move to the dense layout, and removed again, are
@@ -798,7 +823,7 @@ mod tests {
             let h = hasher.hash_one(&k);
             assert_eq!(t.find(h, &k), None);
             let e = Entry::new_int(&k, i as i64, 0);
-            if t.push(h, e, &hasher) == Ok(true) {
+            if t.push(h, e, &hasher) {
                 t.generation = t.generation.wrapping_add(1);
             }
             assert_eq!(t.len(), i + 1);
@@ -845,7 +870,7 @@ mod tests {
             let wide_before = matches!(t.keys, Keys::Wide(_));
             let moved = t.push(hasher.hash_one(&k), Entry::new_int(&k, 0, 0), &hasher);
             if i == 65536 {
-                assert!(!wide_before && moved == Ok(true));
+                assert!(!wide_before && moved);
             }
         }
         assert!(matches!(t.keys, Keys::Wide(_)));
