@@ -27,9 +27,9 @@ pub type KeyHasher = foldhash::fast::RandomState;
 /// so past [`DENSE_FROM`] keys the slot moves its entries into a dense vector and keeps only
 /// their positions in the table (2 bytes each, 4 past 65536 keys, 8 past 2^32: ~7 bytes per
 /// key at that load; the vector grows by a quarter at a time so its slack stays near a
-/// tenth). A lookup
-/// then pays one more hop, table to vector, as Redis's does from bucket to dictEntry; the
-/// keyspaces big enough for that to matter are the ones where the memory does.
+/// tenth). A lookup then pays one more hop, table to vector, as Redis's does from bucket to
+/// dictEntry; the keyspaces big enough for that to matter are the ones where the memory
+/// does.
 #[derive(Default)]
 #[repr(align(64))]
 pub struct SlotTable {
