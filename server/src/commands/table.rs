@@ -8,6 +8,7 @@
 use super::names::NameIndex;
 use super::{handler_for, Handler};
 use crate::config::CommandNames;
+use crate::replication::stream::ReplicaForm;
 
 /// A command as captured from redis-server 7.0.15.
 #[derive(Debug)]
@@ -101,21 +102,17 @@ pub struct Flags {
     pub asking_command: bool,
     /// PUBLISH: propagated (outside cluster mode) whether or not it changed anything.
     pub publish: bool,
-    /// With at least this many arguments (name included) the command may reach replicas
-    /// as other commands than the one sent (relative expiries made absolute, INCRBYFLOAT
-    /// as SET, SPOP as SREM, blocking pops as plain ones); with fewer it goes to the
-    /// stream as it came. `usize::MAX` for the commands never rewritten.
-    pub rewritten_from: usize,
+    /// How it may reach replicas as other commands than the one sent (relative expiries
+    /// made absolute, INCRBYFLOAT as SET, SPOP as SREM, blocking pops as plain ones); None:
+    /// always as it came.
+    pub replica_form: Option<ReplicaForm>,
     /// FLUSHALL, FLUSHDB, SWAPDB: ordered in the stream against writes to every shard.
     pub orders_all: bool,
 }
 
 impl Flags {
     fn new(name: &str, names: &[&str]) -> Flags {
-        let mut f = Flags {
-            rewritten_from: usize::MAX,
-            ..Flags::default()
-        };
+        let mut f = Flags::default();
         for n in names {
             match *n {
                 "write" => f.write = true,
@@ -157,34 +154,7 @@ impl Flags {
         f.asking_command = name == "asking";
         f.shard_channel = matches!(name, "ssubscribe" | "sunsubscribe" | "spublish");
         f.publish = name == "publish";
-        // The commands replication::stream::rewrite has a case for (SET only with options).
-        f.rewritten_from = if name == "set" {
-            4
-        } else if matches!(
-            name,
-            "expire"
-                | "pexpire"
-                | "expireat"
-                | "getex"
-                | "set"
-                | "setex"
-                | "psetex"
-                | "incrbyfloat"
-                | "hincrbyfloat"
-                | "spop"
-                | "blpop"
-                | "brpop"
-                | "bzpopmin"
-                | "bzpopmax"
-                | "blmpop"
-                | "bzmpop"
-                | "brpoplpush"
-                | "blmove"
-        ) {
-            0
-        } else {
-            usize::MAX
-        };
+        f.replica_form = ReplicaForm::of(name);
         f.orders_all = matches!(name, "flushall" | "flushdb" | "swapdb");
         f
     }

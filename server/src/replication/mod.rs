@@ -639,7 +639,10 @@ impl Replication {
         };
         // The common write: itself, as it came, alone.
         if changed
-            && args.len() < cmd.flags.rewritten_from
+            && cmd
+                .flags
+                .replica_form
+                .is_none_or(|f| !f.may_apply(args.len()))
             && cmds.is_empty()
             && served.is_empty()
             && !stream::collecting()
@@ -653,7 +656,7 @@ impl Replication {
         if changed || publish {
             let reply = reply.get(g.reply_at..).unwrap_or_default();
             cmds.extend(
-                stream::rewrite(node, db, cmd.name, args, reply, now)
+                stream::rewrite(node, db, cmd.flags.replica_form, args, reply, now)
                     .into_iter()
                     .map(|c| (Some(db), c)),
             );
@@ -849,7 +852,8 @@ pub fn blocked_served(node: &Node, db: usize, args: &[Bytes], reply: &[u8], now:
         .first()
         .map(|n| String::from_utf8_lossy(n).to_ascii_lowercase())
         .unwrap_or_default();
-    let cmds = stream::rewrite(node, db, &name, args, reply, now);
+    let form = stream::ReplicaForm::of(&name);
+    let cmds = stream::rewrite(node, db, form, args, reply, now);
     stream::also(cmds.into_iter().map(|c| (Some(db), c)).collect());
 }
 

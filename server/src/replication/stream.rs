@@ -210,19 +210,82 @@ fn has_option(args: &[Bytes], from: usize, names: &[&str]) -> bool {
         .any(|a| names.iter().any(|n| a.eq_ignore_ascii_case(n.as_bytes())))
 }
 
-/// The commands that reproduce, on a replica, what `args` did here. `reply` is the reply the
-/// handler wrote (the popped elements of SPOP and the blocking pops, INCRBYFLOAT's result).
-/// Commands with fewer arguments than their `rewritten_from` table flag go to the stream as
-/// they came without coming here: a command given a case below needs that flag set
-/// (commands/table.rs).
+/// How a command may reach replicas as other commands than the one sent. The command table
+/// holds each command's form (decided once from its name), so propagating a write compares
+/// no names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplicaForm {
+    /// EXPIRE, PEXPIRE, EXPIREAT: PEXPIREAT at the absolute time, or DEL once expired.
+    Expire,
+    /// GETEX: PERSIST, or an absolute expiry.
+    GetEx,
+    /// SET with EX, PX or EXAT: SET ... PXAT.
+    Set,
+    /// SETEX, PSETEX: SET ... PXAT.
+    SetEx,
+    /// INCRBYFLOAT: SET key result KEEPTTL.
+    IncrByFloat,
+    /// HINCRBYFLOAT: HSET key field result.
+    HIncrByFloat,
+    /// SPOP: SREM of the popped members.
+    SPop,
+    /// BLPOP, BRPOP, BZPOPMIN, BZPOPMAX: the non-blocking pop (its name).
+    BlockingPop(&'static str),
+    /// BLMPOP or BZMPOP: the pop in the direction asked, with the count served.
+    BlockingMPop {
+        /// BLMPOP (a list pop) rather than BZMPOP.
+        list: bool,
+    },
+    /// BRPOPLPUSH: RPOPLPUSH.
+    BRPopLPush,
+    /// BLMOVE: LMOVE.
+    BLMove,
+}
+
+impl ReplicaForm {
+    /// The form of the command named `name` (lower case), if it has one.
+    pub fn of(name: &str) -> Option<ReplicaForm> {
+        Some(match name {
+            "expire" | "pexpire" | "expireat" => ReplicaForm::Expire,
+            "getex" => ReplicaForm::GetEx,
+            "set" => ReplicaForm::Set,
+            "setex" | "psetex" => ReplicaForm::SetEx,
+            "incrbyfloat" => ReplicaForm::IncrByFloat,
+            "hincrbyfloat" => ReplicaForm::HIncrByFloat,
+            "spop" => ReplicaForm::SPop,
+            "blpop" => ReplicaForm::BlockingPop("LPOP"),
+            "brpop" => ReplicaForm::BlockingPop("RPOP"),
+            "bzpopmin" => ReplicaForm::BlockingPop("ZPOPMIN"),
+            "bzpopmax" => ReplicaForm::BlockingPop("ZPOPMAX"),
+            "blmpop" => ReplicaForm::BlockingMPop { list: true },
+            "bzmpop" => ReplicaForm::BlockingMPop { list: false },
+            "brpoplpush" => ReplicaForm::BRPopLPush,
+            "blmove" => ReplicaForm::BLMove,
+            _ => return None,
+        })
+    }
+
+    /// Whether a call with `argc` arguments (name included) may be rewritten: SET only
+    /// with options.
+    pub fn may_apply(self, argc: usize) -> bool {
+        self != ReplicaForm::Set || argc > 3
+    }
+}
+
+/// The commands that reproduce, on a replica, what `args` did here (`form`: the command's
+/// [`ReplicaForm`]; without one, `args` themselves). `reply` is the reply the handler wrote
+/// (the popped elements of SPOP and the blocking pops, INCRBYFLOAT's result).
 pub fn rewrite(
     node: &Node,
     db: usize,
-    name: &str,
+    form: Option<ReplicaForm>,
     args: &[Bytes],
     reply: &[u8],
     now: u64,
 ) -> Vec<Vec<Bytes>> {
+    let Some(form) = form else {
+        return vec![args.to_vec()];
+    };
     let key = args.get(1).cloned().unwrap_or_default();
     let expiry_cmd = |fallback: Vec<Bytes>| -> Vec<Vec<Bytes>> {
         match expiry_of(node, db, &key, now) {
@@ -231,9 +294,9 @@ pub fn rewrite(
             Some(at) => vec![vec![b("PEXPIREAT"), key.clone(), num(at)]],
         }
     };
-    match name {
-        "expire" | "pexpire" | "expireat" => expiry_cmd(args.to_vec()),
-        "getex" => {
+    match form {
+        ReplicaForm::Expire => expiry_cmd(args.to_vec()),
+        ReplicaForm::GetEx => {
             if has_option(args, 2, &["persist"]) {
                 vec![vec![b("PERSIST"), key]]
             } else if has_option(args, 2, &["ex", "px", "exat", "pxat"]) {
@@ -242,22 +305,23 @@ pub fn rewrite(
                 Vec::new()
             }
         }
-        "set" if has_option(args, 3, &["ex", "px", "exat"]) => {
+        ReplicaForm::Set if has_option(args, 3, &["ex", "px", "exat"]) => {
             set_pxat(node, db, &key, args.get(2), now, args)
         }
-        "setex" | "psetex" => set_pxat(node, db, &key, args.get(3), now, args),
-        "incrbyfloat" => match reply_frame(reply).as_ref().and_then(frame_bytes) {
+        ReplicaForm::Set => vec![args.to_vec()],
+        ReplicaForm::SetEx => set_pxat(node, db, &key, args.get(3), now, args),
+        ReplicaForm::IncrByFloat => match reply_frame(reply).as_ref().and_then(frame_bytes) {
             Some(v) => vec![vec![b("SET"), key, v, b("KEEPTTL")]],
             None => Vec::new(),
         },
-        "hincrbyfloat" => match (
+        ReplicaForm::HIncrByFloat => match (
             reply_frame(reply).as_ref().and_then(frame_bytes),
             args.get(2),
         ) {
             (Some(v), Some(field)) => vec![vec![b("HSET"), key, field.clone(), v]],
             _ => Vec::new(),
         },
-        "spop" => {
+        ReplicaForm::SPop => {
             let members: Vec<Bytes> = match reply_frame(reply) {
                 Some(Frame::Bulk(m)) => vec![m],
                 Some(f) => frame_items(f).iter().filter_map(frame_bytes).collect(),
@@ -270,19 +334,13 @@ pub fn rewrite(
             cmd.extend(members);
             vec![cmd]
         }
-        "blpop" | "brpop" | "bzpopmin" | "bzpopmax" => {
+        ReplicaForm::BlockingPop(pop) => {
             let served = reply_frame(reply)
                 .map(frame_items)
                 .and_then(|v| v.first().and_then(frame_bytes));
-            let pop = match name {
-                "blpop" => "LPOP",
-                "brpop" => "RPOP",
-                "bzpopmin" => "ZPOPMIN",
-                _ => "ZPOPMAX",
-            };
             served.map_or_else(Vec::new, |k| vec![vec![b(pop), k]])
         }
-        "blmpop" | "bzmpop" => {
+        ReplicaForm::BlockingMPop { list } => {
             let items = reply_frame(reply).map(frame_items).unwrap_or_default();
             let (Some(k), Some(popped)) = (items.first().and_then(frame_bytes), items.get(1))
             else {
@@ -301,24 +359,23 @@ pub fn rewrite(
             let left = args
                 .get(3 + numkeys)
                 .is_some_and(|d| d.eq_ignore_ascii_case(b"left") || d.eq_ignore_ascii_case(b"min"));
-            let pop = match (name, left) {
-                ("blmpop", true) => "LPOP",
-                ("blmpop", false) => "RPOP",
-                (_, true) => "ZPOPMIN",
-                _ => "ZPOPMAX",
+            let pop = match (list, left) {
+                (true, true) => "LPOP",
+                (true, false) => "RPOP",
+                (false, true) => "ZPOPMIN",
+                (false, false) => "ZPOPMAX",
             };
             vec![vec![b(pop), k, num(count)]]
         }
-        "brpoplpush" => match (args.get(1), args.get(2)) {
+        ReplicaForm::BRPopLPush => match (args.get(1), args.get(2)) {
             (Some(s), Some(d)) => vec![vec![b("RPOPLPUSH"), s.clone(), d.clone()]],
             _ => Vec::new(),
         },
-        "blmove" => {
+        ReplicaForm::BLMove => {
             let mut cmd = vec![b("LMOVE")];
             cmd.extend(args.iter().skip(1).take(4).cloned());
             vec![cmd]
         }
-        _ => vec![args.to_vec()],
     }
 }
 
@@ -369,6 +426,24 @@ mod tests {
             want.extend_from_slice(b"\r\n");
             assert_eq!(out, want, "length {n}");
         }
+    }
+
+    #[test]
+    fn replica_forms_follow_the_command_and_its_arguments() {
+        assert_eq!(ReplicaForm::of("get"), None);
+        assert_eq!(ReplicaForm::of("pexpireat"), None);
+        assert_eq!(
+            ReplicaForm::of("brpop"),
+            Some(ReplicaForm::BlockingPop("RPOP"))
+        );
+        assert_eq!(
+            ReplicaForm::of("bzmpop"),
+            Some(ReplicaForm::BlockingMPop { list: false })
+        );
+        // SET k v goes as it came; SET k v EX 10 may become SET k v PXAT.
+        assert!(!ReplicaForm::Set.may_apply(3));
+        assert!(ReplicaForm::Set.may_apply(5));
+        assert!(ReplicaForm::Expire.may_apply(3));
     }
 
     #[test]
