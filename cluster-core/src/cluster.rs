@@ -174,8 +174,7 @@ impl Cluster {
         me.cport = cfg.cport;
         me.pport = cfg.pport;
         me.hostname = cfg.hostname.clone();
-        let mut nodes = Nodes::default();
-        nodes.insert(me);
+        let nodes = Nodes::new(me);
         let mut c = Cluster {
             cfg,
             myself: name,
@@ -222,18 +221,17 @@ impl Cluster {
     /// every link starts closed, currentEpoch is raised to the largest configEpoch.
     pub fn load(cfg: Config, bytes: &[u8], seed: u64, now: Millis) -> Result<Self, ConfError> {
         let conf = NodesConf::parse(bytes)?;
-        let myself = conf
+        let me_line = conf
             .nodes
             .iter()
             .find(|n| n.flags.contains(NodeFlags::MYSELF))
-            .map(|n| n.name)
             .ok_or(ConfError {
                 line: 0,
                 kind: crate::nodes_conf::ConfErrorKind::NoMyself,
             })?;
+        let myself = me_line.name;
         let mut c = Cluster::with_name(cfg, myself, fastrand::Rng::with_seed(seed), now);
-        c.nodes = Nodes::default();
-        for l in &conf.nodes {
+        let record = |l: &crate::nodes_conf::NodeLine| {
             let mut n = Node::new(l.name, l.flags, now);
             n.ip = l.ip.clone();
             n.port = l.port;
@@ -247,8 +245,23 @@ impl Cluster {
             if l.master.is_none() {
                 n.config_epoch = l.config_epoch;
             }
-            c.nodes.insert(n);
-        }
+            n
+        };
+        // In file order. The MYSELF line is us; another line with our name cannot replace it.
+        let at = conf
+            .nodes
+            .iter()
+            .position(|l| std::ptr::eq(l, me_line))
+            .unwrap_or(0);
+        let others = |lines: &[crate::nodes_conf::NodeLine]| -> Vec<Node> {
+            lines
+                .iter()
+                .filter(|l| l.name != myself)
+                .map(&record)
+                .collect()
+        };
+        let (before, after) = conf.nodes.split_at_checked(at).unwrap_or((&[], &[]));
+        c.nodes = Nodes::in_order(others(before), record(me_line), others(after));
         for l in &conf.nodes {
             if let Some(m) = l.master {
                 if !c.nodes.contains(&m) {
@@ -271,15 +284,14 @@ impl Cluster {
                 }
             }
         }
-        if let Some(me) = c.nodes.get_mut(&myself) {
-            if let Some(ip) = &c.cfg.announce_ip {
-                me.ip.clone_from(ip);
-            }
-            me.port = c.cfg.port;
-            me.cport = c.cfg.cport;
-            me.pport = c.cfg.pport;
-            me.hostname.clone_from(&c.cfg.hostname);
+        let me = c.nodes.me_mut();
+        if let Some(ip) = &c.cfg.announce_ip {
+            me.ip.clone_from(ip);
         }
+        me.port = c.cfg.port;
+        me.cport = c.cfg.cport;
+        me.pport = c.cfg.pport;
+        me.hostname.clone_from(&c.cfg.hostname);
         // §5.1: masters with slots are migration targets once some master has replicas.
         if c.nodes.iter().any(|n| !n.replicas.is_empty()) {
             for name in c.nodes.names() {
@@ -301,16 +313,10 @@ impl Cluster {
     }
     /// Our record.
     pub fn me(&self) -> &Node {
-        match self.nodes.get(&self.myself) {
-            Some(n) => n,
-            None => unreachable_me(),
-        }
+        self.nodes.me()
     }
     pub(crate) fn me_mut(&mut self) -> &mut Node {
-        match self.nodes.get_mut(&self.myself) {
-            Some(n) => n,
-            None => unreachable_me(),
-        }
+        self.nodes.me_mut()
     }
     /// The node table.
     pub fn nodes(&self) -> &Nodes {
@@ -1119,15 +1125,5 @@ impl Cluster {
     /// Text of a node id for messages.
     pub(crate) fn nm(name: &NodeName) -> String {
         name_text(name)
-    }
-}
-
-#[cold]
-fn unreachable_me() -> ! {
-    // The MYSELF record is created with the state and never removed: `del_node` and
-    // `NodeTable::rename` refuse to touch it. Reaching this is a bug in this crate.
-    #[allow(clippy::panic)]
-    {
-        panic!("cluster-core invariant broken: no MYSELF record")
     }
 }

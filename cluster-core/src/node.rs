@@ -143,24 +143,71 @@ impl Node {
 
 /// The node table: lookup by name, iteration in insertion order (the order nodes.conf
 /// and CLUSTER NODES print; Redis uses its hash table order, which clients may not rely on).
-#[derive(Debug, Clone, Default)]
+/// MYSELF is held apart from the others, at its place in that order: the table cannot lose
+/// it, so [`Nodes::me`] needs no check.
+#[derive(Debug, Clone)]
 pub struct Nodes {
-    /// Records in table order: iterating them (cron, gossip, CLUSTER NODES) hashes
-    /// nothing.
-    list: Vec<Node>,
-    /// Name -> position in `list`. foldhash (randomly seeded per process) instead of
-    /// SipHash: every message and cron step does several name lookups.
+    me: Node,
+    /// MYSELF's position in table order.
+    me_at: usize,
+    /// The other records, in table order: iterating them (cron, gossip, CLUSTER NODES)
+    /// hashes nothing.
+    others: Vec<Node>,
+    /// Name -> position in table order (MYSELF included). foldhash (randomly seeded per
+    /// process) instead of SipHash: every message and cron step does several name lookups.
     index: HashMap<NodeName, usize, foldhash::quality::RandomState>,
 }
 
+// A table always holds MYSELF, so it is never empty.
+#[allow(clippy::len_without_is_empty)]
 impl Nodes {
+    /// A table holding only `me` (MYSELF).
+    pub fn new(me: Node) -> Nodes {
+        let mut index = HashMap::default();
+        index.insert(me.name, 0);
+        Nodes {
+            me,
+            me_at: 0,
+            others: Vec::new(),
+            index,
+        }
+    }
+    /// A table of `before`, `me` (MYSELF) and `after`, in that order (nodes.conf's); a name
+    /// met again replaces the first record in place, as [`Nodes::insert`] does.
+    pub fn in_order(before: Vec<Node>, me: Node, after: Vec<Node>) -> Nodes {
+        let mut t = Nodes::new(me);
+        // While nothing follows MYSELF, a new record goes just before it.
+        for n in before {
+            if t.contains(&n.name) {
+                t.insert(n);
+                continue;
+            }
+            t.index.insert(n.name, t.me_at);
+            t.others.push(n);
+            t.me_at += 1;
+            t.index.insert(t.me.name, t.me_at);
+        }
+        for n in after {
+            t.insert(n);
+        }
+        t
+    }
+    /// Our own record.
+    pub fn me(&self) -> &Node {
+        &self.me
+    }
+    /// Our own record, mutable.
+    pub fn me_mut(&mut self) -> &mut Node {
+        &mut self.me
+    }
     /// The record for `name`.
     pub fn get(&self, name: &NodeName) -> Option<&Node> {
-        self.index.get(name).and_then(|i| self.list.get(*i))
+        self.index.get(name).and_then(|i| self.at(*i))
     }
     /// The record for `name`, mutable.
     pub fn get_mut(&mut self, name: &NodeName) -> Option<&mut Node> {
-        self.index.get(name).and_then(|i| self.list.get_mut(*i))
+        let i = *self.index.get(name)?;
+        self.at_mut(i)
     }
     /// The position of `name` in table order.
     pub(crate) fn position(&self, name: &NodeName) -> Option<usize> {
@@ -170,36 +217,51 @@ impl Nodes {
     pub fn contains(&self, name: &NodeName) -> bool {
         self.index.contains_key(name)
     }
-    /// Number of records.
+    /// Number of records, MYSELF included.
     pub fn len(&self) -> usize {
-        self.list.len()
+        self.others.len() + 1
     }
-    /// True when empty.
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
-    /// Add a record (replacing one of the same name in place).
-    pub fn insert(&mut self, node: Node) {
-        match self
-            .index
-            .get(&node.name)
-            .and_then(|i| self.list.get_mut(*i))
-        {
-            Some(slot) => *slot = node,
-            None => {
-                self.index.insert(node.name, self.list.len());
-                self.list.push(node);
-            }
+    /// Where position `i` is among the others (None: it is MYSELF's).
+    fn other_index(&self, i: usize) -> Option<usize> {
+        match i.cmp(&self.me_at) {
+            std::cmp::Ordering::Less => Some(i),
+            std::cmp::Ordering::Equal => None,
+            std::cmp::Ordering::Greater => Some(i - 1),
         }
     }
-    /// Remove a record.
+    /// Add a record at the end (replacing one of the same name in place; MYSELF stays
+    /// MYSELF).
+    pub fn insert(&mut self, mut node: Node) {
+        if node.name == self.me.name {
+            node.flags |= NodeFlags::MYSELF;
+            self.me = node;
+            return;
+        }
+        if let Some(i) = self.index.get(&node.name).copied() {
+            if let Some(slot) = self.at_mut(i) {
+                *slot = node;
+            }
+            return;
+        }
+        self.index.insert(node.name, self.len());
+        self.others.push(node);
+    }
+    /// Remove a record (never MYSELF).
     pub fn remove(&mut self, name: &NodeName) -> Option<Node> {
-        let i = self.index.remove(name)?;
-        if i >= self.list.len() {
+        let at = *self.index.get(name)?;
+        let i = self.other_index(at)?;
+        if i >= self.others.len() {
             return None;
         }
-        let n = self.list.remove(i);
-        for later in self.list.get(i..).unwrap_or_default() {
+        self.index.remove(name);
+        let n = self.others.remove(i);
+        if self.me_at > at {
+            self.me_at -= 1;
+            if let Some(p) = self.index.get_mut(&self.me.name) {
+                *p -= 1;
+            }
+        }
+        for later in self.others.get(i..).unwrap_or_default() {
             if let Some(p) = self.index.get_mut(&later.name) {
                 *p -= 1;
             }
@@ -208,13 +270,13 @@ impl Nodes {
     }
     /// Rename a record, keeping its position; nothing happens when the new name is taken.
     pub fn rename(&mut self, from: &NodeName, to: NodeName) {
-        // Never by replacing a record that already has the new name: that record may be
-        // MYSELF, and every caller renames to a name it checked is free.
+        // Never by replacing a record that already has the new name: every caller renames
+        // to a name it checked is free.
         if *from == to || !self.contains(from) || self.contains(&to) {
             return;
         }
         if let Some(i) = self.index.remove(from) {
-            if let Some(n) = self.list.get_mut(i) {
+            if let Some(n) = self.at_mut(i) {
                 n.name = to;
                 self.index.insert(to, i);
             }
@@ -222,18 +284,75 @@ impl Nodes {
     }
     /// The record at position `i` in table order.
     pub fn at(&self, i: usize) -> Option<&Node> {
-        self.list.get(i)
+        match self.other_index(i) {
+            None => Some(&self.me),
+            Some(i) => self.others.get(i),
+        }
     }
     /// The record at position `i`, mutable.
     pub(crate) fn at_mut(&mut self, i: usize) -> Option<&mut Node> {
-        self.list.get_mut(i)
+        match self.other_index(i) {
+            None => Some(&mut self.me),
+            Some(i) => self.others.get_mut(i),
+        }
     }
     /// Names in table order.
     pub fn names(&self) -> Vec<NodeName> {
-        self.list.iter().map(|n| n.name).collect()
+        self.iter().map(|n| n.name).collect()
     }
     /// Records in table order.
     pub fn iter(&self) -> impl Iterator<Item = &Node> + '_ {
-        self.list.iter()
+        let (before, after) = self
+            .others
+            .split_at_checked(self.me_at)
+            .unwrap_or((&self.others[..], &[]));
+        before.iter().chain(std::iter::once(&self.me)).chain(after)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn name(c: u8) -> NodeName {
+        NodeName::new([c; cluster_bus::NAME_LEN])
+    }
+
+    fn rec(c: u8) -> Node {
+        Node::new(name(c), NodeFlags::MASTER, 0)
+    }
+
+    fn order(t: &Nodes) -> Vec<u8> {
+        t.iter().map(|n| n.name.as_bytes()[0]).collect()
+    }
+
+    /// Positions, lookups and iteration agree wherever MYSELF sits, across removals before
+    /// and after it; MYSELF itself cannot be removed or replaced by a record of its name.
+    #[test]
+    fn myself_keeps_its_place_and_cannot_be_lost() {
+        let mut me = rec(b'm');
+        me.flags |= NodeFlags::MYSELF;
+        let mut t = Nodes::in_order(vec![rec(b'a'), rec(b'b')], me, vec![rec(b'c')]);
+        assert_eq!(order(&t), b"abmc");
+        assert_eq!(t.len(), 4);
+        for (i, c) in b"abmc".iter().enumerate() {
+            assert_eq!(t.position(&name(*c)), Some(i));
+            assert_eq!(t.at(i).map(|n| n.name), Some(name(*c)));
+        }
+        assert!(t.remove(&name(b'm')).is_none());
+        t.insert(rec(b'm'));
+        assert!(t.me().is_myself());
+        assert!(t.remove(&name(b'a')).is_some());
+        assert_eq!(order(&t), b"bmc");
+        assert_eq!(t.position(&name(b'm')), Some(1));
+        assert_eq!(t.at(2).map(|n| n.name), Some(name(b'c')));
+        t.insert(rec(b'd'));
+        assert!(t.remove(&name(b'c')).is_some());
+        assert_eq!(order(&t), b"bmd");
+        assert_eq!(t.get(&name(b'd')).map(|n| n.name), Some(name(b'd')));
+        t.rename(&name(b'm'), name(b'n'));
+        assert_eq!(t.me().name, name(b'n'));
+        assert_eq!(t.position(&name(b'n')), Some(1));
+        assert!(!t.contains(&name(b'm')));
     }
 }
