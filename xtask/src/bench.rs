@@ -204,8 +204,13 @@ fn start(
     port: u16,
     cpus: &str,
 ) -> Result<Server, String> {
+    // Its own directory: a replica writes the RDB of its full sync there.
+    let dir = workspace_root().join("target/bench").join(port.to_string());
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let child = pinned(cpus, program)
         .args(common_args(port))
+        .arg("--dir")
+        .arg(&dir)
         .args(extra)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
