@@ -63,6 +63,18 @@ impl Default for Keys {
     }
 }
 
+/// `$inline` on an in-place table, `$dense` on a dense layout of any position width.
+macro_rules! by_layout {
+    ($keys:expr, $t:ident => $inline:expr, $d:ident => $dense:expr) => {
+        match $keys {
+            Keys::Inline($t) => $inline,
+            Keys::Dense($d) => $dense,
+            Keys::Wide($d) => $dense,
+            Keys::Huge($d) => $dense,
+        }
+    };
+}
+
 /// Where a found key is: a bucket of the in-place table, or a position in the dense
 /// vector.
 type Loc = usize;
@@ -191,12 +203,7 @@ impl<P: Position> Dense<P> {
 impl SlotTable {
     /// Number of keys (including logically expired ones not yet reclaimed).
     pub fn len(&self) -> usize {
-        match &self.keys {
-            Keys::Inline(t) => t.len(),
-            Keys::Dense(d) => d.entries.len(),
-            Keys::Wide(d) => d.entries.len(),
-            Keys::Huge(d) => d.entries.len(),
-        }
+        by_layout!(&self.keys, t => t.len(), d => d.entries.len())
     }
 
     /// Whether the slot has no keys.
@@ -211,12 +218,11 @@ impl SlotTable {
 
     /// Every entry, in no particular order (cheaper than [`SlotTable::iter`] when dense).
     fn entries(&self) -> impl Iterator<Item = &Entry> {
-        let (inline, dense) = match &self.keys {
-            Keys::Inline(t) => (Some(t.iter()), None),
-            Keys::Dense(d) => (None, Some(d.entries.iter())),
-            Keys::Wide(d) => (None, Some(d.entries.iter())),
-            Keys::Huge(d) => (None, Some(d.entries.iter())),
-        };
+        let (inline, dense) = by_layout!(
+            &self.keys,
+            t => (Some(t.iter()), None),
+            d => (None, Some(d.entries.iter()))
+        );
         inline
             .into_iter()
             .flatten()
@@ -224,21 +230,11 @@ impl SlotTable {
     }
 
     fn num_buckets(&self) -> usize {
-        match &self.keys {
-            Keys::Inline(t) => t.num_buckets(),
-            Keys::Dense(d) => d.table.num_buckets(),
-            Keys::Wide(d) => d.table.num_buckets(),
-            Keys::Huge(d) => d.table.num_buckets(),
-        }
+        by_layout!(&self.keys, t => t.num_buckets(), d => d.table.num_buckets())
     }
 
     fn bucket(&self, i: usize) -> Option<&Entry> {
-        match &self.keys {
-            Keys::Inline(t) => t.get_bucket(i),
-            Keys::Dense(d) => d.bucket(i),
-            Keys::Wide(d) => d.bucket(i),
-            Keys::Huge(d) => d.bucket(i),
-        }
+        by_layout!(&self.keys, t => t.get_bucket(i), d => d.bucket(i))
     }
 
     /// See the `generation` field: a bucket position is only meaningful with the
@@ -275,64 +271,51 @@ impl SlotTable {
     /// the three tests of the layout in a lookup fold into one.)
     #[inline(always)]
     fn find(&self, h: u64, key: &[u8]) -> Option<Loc> {
-        match &self.keys {
-            Keys::Inline(t) => t.find_bucket_index(h, |e| e.key() == key),
-            Keys::Dense(d) => d.find(h, key),
-            Keys::Wide(d) => d.find(h, key),
-            Keys::Huge(d) => d.find(h, key),
-        }
+        by_layout!(
+            &self.keys,
+            t => t.find_bucket_index(h, |e| e.key() == key),
+            d => d.find(h, key)
+        )
     }
 
     #[inline(always)]
     fn get(&self, at: Loc) -> Option<&Entry> {
-        match &self.keys {
-            Keys::Inline(t) => t.get_bucket(at),
-            Keys::Dense(d) => d.entries.get(at),
-            Keys::Wide(d) => d.entries.get(at),
-            Keys::Huge(d) => d.entries.get(at),
-        }
+        by_layout!(&self.keys, t => t.get_bucket(at), d => d.entries.get(at))
     }
 
     #[inline(always)]
     fn get_mut(&mut self, at: Loc) -> Option<&mut Entry> {
-        match &mut self.keys {
-            Keys::Inline(t) => t.get_bucket_mut(at),
-            Keys::Dense(d) => d.entries.get_mut(at),
-            Keys::Wide(d) => d.entries.get_mut(at),
-            Keys::Huge(d) => d.entries.get_mut(at),
-        }
+        by_layout!(
+            &mut self.keys,
+            t => t.get_bucket_mut(at),
+            d => d.entries.get_mut(at)
+        )
     }
 
     /// Adds an entry whose key is not in the table yet (`h` its hash). Returns whether
     /// entries changed buckets (a rehash, or a change of layout).
     fn push(&mut self, h: u64, entry: Entry, hasher: &KeyHasher) -> bool {
-        let (mut entries, entry) = match &mut self.keys {
-            Keys::Inline(t) if t.len() < DENSE_FROM => {
+        if let Keys::Inline(t) = &mut self.keys {
+            if t.len() < DENSE_FROM {
                 let rehash = t.len() >= t.capacity();
                 t.insert_unique(h, entry, |e| hasher.hash_one(e.key()));
                 return rehash;
             }
-            Keys::Inline(t) => {
+        }
+        // Past DENSE_FROM keys in place, or past what the positions hold (65536 for 2-byte,
+        // 2^32 for 4-byte ones): every entry moves to the next layout.
+        let (mut entries, entry) = by_layout!(
+            &mut self.keys,
+            t => {
                 let mut entries = Vec::with_capacity(t.len() + t.len() / 4 + 1);
                 entries.extend(std::mem::take(t));
                 (entries, entry)
+            },
+            d => match d.push(h, entry, hasher) {
+                Ok(rehash) => return rehash,
+                Err(entry) => (std::mem::take(&mut d.entries), entry),
             }
-            Keys::Dense(d) => match d.push(h, entry, hasher) {
-                Ok(rehash) => return rehash,
-                // 65536 keys: on to 4-byte positions.
-                Err(entry) => (std::mem::take(&mut d.entries), entry),
-            },
-            Keys::Wide(d) => match d.push(h, entry, hasher) {
-                Ok(rehash) => return rehash,
-                // 2^32 keys: on to word-sized positions.
-                Err(entry) => (std::mem::take(&mut d.entries), entry),
-            },
-            Keys::Huge(d) => match d.push(h, entry, hasher) {
-                Ok(rehash) => return rehash,
-                // A word-sized position always fits; keep the entry regardless.
-                Err(entry) => (std::mem::take(&mut d.entries), entry),
-            },
-        };
+        );
         entries.push(entry);
         self.keys = relayout(entries, hasher);
         true
@@ -341,12 +324,11 @@ impl SlotTable {
     /// Takes out the entry at `at` (whose key hashes to `h`); no other entry changes
     /// bucket.
     fn take(&mut self, h: u64, at: Loc, hasher: &KeyHasher) -> Option<Entry> {
-        match &mut self.keys {
-            Keys::Inline(t) => Some(t.get_bucket_entry(at).ok()?.remove().0),
-            Keys::Dense(d) => d.take(h, at, hasher),
-            Keys::Wide(d) => d.take(h, at, hasher),
-            Keys::Huge(d) => d.take(h, at, hasher),
-        }
+        by_layout!(
+            &mut self.keys,
+            t => Some(t.get_bucket_entry(at).ok()?.remove().0),
+            d => d.take(h, at, hasher)
+        )
     }
 }
 
