@@ -83,6 +83,14 @@ mod tests {
         got
     }
 
+    /// `times` batches of up to `n` bytes, each consumed before the next is read.
+    fn batches(sizing: &mut ReadSizing, buf: &mut BytesMut, times: usize, n: usize) {
+        for _ in 0..times {
+            buf.advance(buf.len());
+            read(sizing, buf, n);
+        }
+    }
+
     #[test]
     fn batches_that_fit_reuse_the_buffer_in_place() {
         let (mut s, mut buf) = (ReadSizing::new(), BytesMut::new());
@@ -112,14 +120,8 @@ mod tests {
     #[test]
     fn a_large_buffer_is_given_back_after_small_reads() {
         let (mut s, mut buf) = (ReadSizing::new(), BytesMut::new());
-        for _ in 0..8 {
-            buf.advance(buf.len());
-            read(&mut s, &mut buf, usize::MAX);
-        }
-        for _ in 0..8 {
-            buf.advance(buf.len());
-            read(&mut s, &mut buf, 100);
-        }
+        batches(&mut s, &mut buf, 8, usize::MAX);
+        batches(&mut s, &mut buf, 8, 100);
         buf.advance(buf.len());
         s.make_room(&mut buf);
         assert!(buf.capacity() < 4 * READ_CHUNK);
@@ -128,10 +130,7 @@ mod tests {
     #[test]
     fn an_idle_trim_gives_back_a_grown_empty_buffer_only() {
         let (mut s, mut buf) = (ReadSizing::new(), BytesMut::new());
-        for _ in 0..4 {
-            buf.advance(buf.len());
-            read(&mut s, &mut buf, usize::MAX);
-        }
+        batches(&mut s, &mut buf, 4, usize::MAX);
         // Bytes of an unfinished command stay.
         s.trim_idle(&mut buf);
         assert!(!buf.is_empty());
