@@ -67,21 +67,32 @@ enum Op {
 }
 
 impl Op {
+    /// The blocking command this waiter ran (its command table name).
+    fn name(&self) -> &'static str {
+        match self {
+            Op::Pop(End::Left) => "blpop",
+            Op::Pop(_) => "brpop",
+            Op::Move { .. } => "blmove",
+            Op::ListMpop { .. } => "blmpop",
+            Op::ZPop { max: true } => "bzpopmax",
+            Op::ZPop { max: false } => "bzpopmin",
+            Op::ZMpop { .. } => "bzmpop",
+        }
+    }
+
     /// The blocking command this waiter ran, on the key that served it: replication turns
     /// it into the pop that reproduces the service (`crate::replication::blocked_served`).
     fn as_command(&self, key: &[u8]) -> Vec<Bytes> {
         let s = |t: &'static str| Bytes::from_static(t.as_bytes());
         let pick = |left: bool, l, r| s(if left { l } else { r });
         let end = |e: &End| pick(matches!(e, End::Left), "LEFT", "RIGHT");
+        let name = s(self.name());
         let key = Bytes::copy_from_slice(key);
         match self {
-            Op::Pop(e) => vec![pick(matches!(e, End::Left), "BLPOP", "BRPOP"), key],
-            Op::Move { dst, from, to } => vec![s("BLMOVE"), key, dst.clone(), end(from), end(to)],
-            Op::ListMpop { end: e, .. } => vec![s("BLMPOP"), s("0"), s("1"), key, end(e)],
-            Op::ZPop { max } => vec![pick(*max, "BZPOPMAX", "BZPOPMIN"), key],
-            Op::ZMpop { max, .. } => {
-                vec![s("BZMPOP"), s("0"), s("1"), key, pick(*max, "MAX", "MIN")]
-            }
+            Op::Pop(_) | Op::ZPop { .. } => vec![name, key],
+            Op::Move { dst, from, to } => vec![name, key, dst.clone(), end(from), end(to)],
+            Op::ListMpop { end: e, .. } => vec![name, s("0"), s("1"), key, end(e)],
+            Op::ZMpop { max, .. } => vec![name, s("0"), s("1"), key, pick(*max, "MAX", "MIN")],
         }
     }
 
@@ -290,7 +301,9 @@ fn serve(node: &Node, w: &Arc<Waiter>, key: &[u8]) -> Served {
     };
     match pop_for(node, w.db, key, &w.op, now, &mut out, &claim) {
         Ok(Some((dst, taken))) => {
-            crate::replication::blocked_served(node, w.db, &w.op.as_command(key), &buf, now);
+            let form = crate::replication::stream::ReplicaForm::of(w.op.name());
+            let served = w.op.as_command(key);
+            crate::replication::blocked_served(node, w.db, form, &served, &buf, now);
             *w.taken.lock() = Some(taken);
             w.client.push(&buf);
             w.client.blocked.store(false, Ordering::Relaxed);

@@ -841,18 +841,20 @@ pub fn connected_clients(node: &Node) -> usize {
 }
 
 /// A client blocked in `args` (BLPOP key..., as if it had run now on the key that served
-/// it) got `reply` from a push of the running command: its pop goes into the stream right
-/// after that command.
-pub fn blocked_served(node: &Node, db: usize, args: &[Bytes], reply: &[u8], now: u64) {
+/// it; `form`: that command's [`stream::ReplicaForm`]) got `reply` from a push of the running
+/// command: its pop goes into the stream right after that command.
+pub fn blocked_served(
+    node: &Node,
+    db: usize,
+    form: Option<stream::ReplicaForm>,
+    args: &[Bytes],
+    reply: &[u8],
+    now: u64,
+) {
     let propagating = node.repl.active.load(Ordering::Acquire) || stream::collecting();
     if !propagating || stream::is_master_client() {
         return;
     }
-    let name = args
-        .first()
-        .map(|n| String::from_utf8_lossy(n).to_ascii_lowercase())
-        .unwrap_or_default();
-    let form = stream::ReplicaForm::of(&name);
     let cmds = stream::rewrite(node, db, form, args, reply, now);
     stream::also(cmds.into_iter().map(|c| (Some(db), c)).collect());
 }
