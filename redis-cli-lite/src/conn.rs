@@ -59,13 +59,8 @@ impl Conn {
 
     /// Writes one command.
     pub fn send(&mut self, args: &[Vec<u8>]) -> io::Result<()> {
-        let mut out = Vec::with_capacity(16 + args.iter().map(|a| a.len() + 16).sum::<usize>());
-        out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
-        for a in args {
-            out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            out.extend_from_slice(a);
-            out.extend_from_slice(b"\r\n");
-        }
+        let mut out = Vec::new();
+        resp_proto::encode_command(&mut out, args);
         self.stream.write_all(&out)
     }
 

@@ -6,6 +6,37 @@ use crate::error::ProtocolError;
 use crate::frame::{Frame, Protocol};
 use crate::number::{format_double, MAX_DOUBLE_CHARS};
 
+/// Appends a command (`args`, name first) as a RESP multibulk of bulk strings: the form
+/// clients send, and the replication stream carries.
+pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, args: &[A]) {
+    // One reservation for the whole command: a length header is at most 23 bytes.
+    out.reserve(args.iter().map(|a| a.as_ref().len() + 25).sum::<usize>() + 23);
+    push_len(out, b'*', args.len());
+    for a in args {
+        let a = a.as_ref();
+        push_len(out, b'$', a.len());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
+/// `<tag><n>\r\n`.
+fn push_len(out: &mut Vec<u8>, tag: u8, n: usize) {
+    // Argument counts and key lengths are mostly under 100: fixed-size copies.
+    match u8::try_from(n) {
+        Ok(n @ 0..=9) => out.extend_from_slice(&[tag, b'0' + n, b'\r', b'\n']),
+        Ok(n @ 10..=99) => {
+            out.extend_from_slice(&[tag, b'0' + n / 10, b'0' + n % 10, b'\r', b'\n'])
+        }
+        _ => {
+            let mut digits = itoa::Buffer::new();
+            out.push(tag);
+            out.extend_from_slice(digits.format(n).as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+}
+
 /// Appends `frame` to `out` as a connection speaking `proto` receives it (RESP3-only types are
 /// downgraded for RESP2 exactly as [`ReplyWriter`] documents).
 pub fn encode_frame(frame: &Frame, proto: Protocol, out: &mut BytesMut) {

@@ -38,7 +38,7 @@ pub mod codec;
 pub use bytes::{Bytes, BytesMut};
 pub use command::CommandDecoder;
 pub use decode::decode_frame;
-pub use encode::{encode_frame, ReplyWriter};
+pub use encode::{encode_command, encode_frame, ReplyWriter};
 pub use error::{CommandCodecError, DecodeError, ProtocolError};
 pub use frame::{Frame, Protocol};
 /// Redis's `sdssplitargs` and `string2ll`, shared with the config parser and the CLI, which

@@ -4,7 +4,8 @@
 
 use proptest::prelude::*;
 use resp_proto::{
-    decode_frame, encode_frame, Bytes, BytesMut, CommandDecoder, Frame, Limits, Protocol,
+    decode_frame, encode_command, encode_frame, Bytes, BytesMut, CommandDecoder, Frame, Limits,
+    Protocol,
 };
 
 fn bytes() -> impl Strategy<Value = Bytes> {
@@ -120,6 +121,12 @@ proptest! {
         for cmd in &cmds {
             encode_frame(&Frame::Array(cmd.iter().cloned().map(Frame::Bulk).collect()), Protocol::Resp2, &mut wire);
         }
+        // The command encoder writes exactly what the frame encoder does for such an array.
+        let mut direct = Vec::new();
+        for cmd in &cmds {
+            encode_command(&mut direct, cmd);
+        }
+        prop_assert_eq!(&direct[..], &wire[..]);
         let mut points: Vec<usize> = cuts.iter().map(|i| i.index(wire.len() + 1)).collect();
         points.push(0);
         points.push(wire.len());
@@ -134,5 +141,22 @@ proptest! {
             }
         }
         prop_assert_eq!(got, cmds);
+    }
+}
+
+/// Every length form of the command encoder: one digit, two, three and more; the empty
+/// argument; a large one.
+#[test]
+fn command_lengths_are_written_in_every_form() {
+    let mut out = Vec::new();
+    encode_command(&mut out, &["SELECT", "0"]);
+    assert_eq!(out, b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n");
+    for n in [0usize, 9, 10, 99, 100, 255, 256, 1000, 1_234_567] {
+        let mut out = Vec::new();
+        encode_command(&mut out, &[vec![b'y'; n]]);
+        let mut want = format!("*1\r\n${n}\r\n").into_bytes();
+        want.extend(std::iter::repeat_n(b'y', n));
+        want.extend_from_slice(b"\r\n");
+        assert_eq!(out, want, "length {n}");
     }
 }

@@ -119,13 +119,11 @@ impl Conn {
 
     /// Sends one command and reads its whole reply.
     pub(crate) fn call(&mut self, args: &[&str]) -> Result<Reply, String> {
-        let mut req = format!("*{}\r\n", args.len());
-        for a in args {
-            req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-        }
+        let mut req = Vec::new();
+        resp_proto::encode_command(&mut req, args);
         self.reader
             .get_mut()
-            .write_all(req.as_bytes())
+            .write_all(&req)
             .map_err(|e| e.to_string())?;
         read_reply(&mut self.reader, 0)
     }

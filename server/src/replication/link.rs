@@ -194,7 +194,7 @@ impl Conn {
             .map(|p| bytes::Bytes::copy_from_slice(p))
             .collect();
         let mut out = Vec::new();
-        super::stream::encode(&mut out, &args);
+        resp_proto::encode_command(&mut out, &args);
         self.stream.write_all(&out).await?;
         self.line().await
     }
@@ -545,7 +545,7 @@ async fn send_ack(node: &Node, c: &mut Conn) -> Result<(), LinkError> {
         bytes::Bytes::from(off),
     ];
     let mut out = Vec::new();
-    super::stream::encode(&mut out, &args);
+    resp_proto::encode_command(&mut out, &args);
     c.stream.write_all(&out).await?;
     Ok(())
 }

@@ -286,7 +286,7 @@ impl Replication {
                     Bytes::from_static(b"*"),
                 ];
                 let mut bytes = Vec::new();
-                super::stream::encode(&mut bytes, &getack);
+                resp_proto::encode_command(&mut bytes, &getack);
                 append(&mut st, &bytes);
             }
             target

@@ -687,7 +687,7 @@ impl Replication {
             let first = dbs.next();
             let uniform = dbs.all(|d| Some(d) == first);
             for (_, c) in cmds {
-                stream::encode(buf, c.as_ref());
+                resp_proto::encode_command(buf, c.as_ref());
             }
             let mut st = self.state.lock();
             if st.master.is_some() || st.backlog.is_none() {
@@ -702,11 +702,11 @@ impl Replication {
                 if let Some(db) = *db {
                     if st.seldb != Some(db) {
                         let select = [Bytes::from_static(b"SELECT"), Bytes::from(db.to_string())];
-                        stream::encode(buf, &select);
+                        resp_proto::encode_command(buf, &select);
                         st.seldb = Some(db);
                     }
                 }
-                stream::encode(buf, c.as_ref());
+                resp_proto::encode_command(buf, c.as_ref());
             }
             append(&mut st, buf);
         });

@@ -120,35 +120,6 @@ pub(crate) fn collect_end() -> Vec<Entry> {
     COLLECT.with(|c| c.borrow_mut().take().unwrap_or_default())
 }
 
-/// Appends `args` as a RESP multibulk.
-pub fn encode(out: &mut Vec<u8>, args: &[Bytes]) {
-    // One reservation for the whole command: a length header is at most 23 bytes.
-    out.reserve(args.iter().map(|a| a.len() + 25).sum::<usize>() + 23);
-    push_len(out, b'*', args.len());
-    for a in args {
-        push_len(out, b'$', a.len());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-}
-
-/// `<tag><n>\r\n` without allocating.
-fn push_len(out: &mut Vec<u8>, tag: u8, n: usize) {
-    // Argument counts and key lengths are mostly under 100: fixed-size copies.
-    match u8::try_from(n) {
-        Ok(n @ 0..=9) => out.extend_from_slice(&[tag, b'0' + n, b'\r', b'\n']),
-        Ok(n @ 10..=99) => {
-            out.extend_from_slice(&[tag, b'0' + n / 10, b'0' + n % 10, b'\r', b'\n'])
-        }
-        _ => {
-            let mut digits = itoa::Buffer::new();
-            out.push(tag);
-            out.extend_from_slice(digits.format(n).as_bytes());
-            out.extend_from_slice(b"\r\n");
-        }
-    }
-}
-
 thread_local! {
     static SCRATCH: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
@@ -407,26 +378,6 @@ fn set_pxat(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn encodes_multibulk() {
-        let mut out = Vec::new();
-        encode(&mut out, &[b("SELECT"), b("0")]);
-        assert_eq!(out, b"*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n");
-        let mut out = Vec::new();
-        let big = Bytes::from(vec![b'x'; 1234567]);
-        encode(&mut out, &[big]);
-        assert!(out.starts_with(b"*1\r\n$1234567\r\nxx"));
-        // Each length form: one digit, two, three; and the empty argument.
-        for n in [0usize, 9, 10, 99, 100, 255, 256, 1000] {
-            let mut out = Vec::new();
-            encode(&mut out, &[Bytes::from(vec![b'y'; n])]);
-            let mut want = format!("*1\r\n${n}\r\n").into_bytes();
-            want.extend(std::iter::repeat_n(b'y', n));
-            want.extend_from_slice(b"\r\n");
-            assert_eq!(out, want, "length {n}");
-        }
-    }
 
     #[test]
     fn replica_forms_follow_the_command_and_its_arguments() {

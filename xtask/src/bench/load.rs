@@ -5,16 +5,6 @@
 use std::io::{BufReader, Read, Write};
 use std::net::TcpStream;
 
-/// Appends one command in RESP to `out`.
-fn command(out: &mut Vec<u8>, args: &[&[u8]]) {
-    out.extend_from_slice(format!("*{}\r\n", args.len()).as_bytes());
-    for a in args {
-        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-        out.extend_from_slice(a);
-        out.extend_from_slice(b"\r\n");
-    }
-}
-
 /// `HSET hash:<n> f1 <v> ... f5 <v>`, 8-byte values.
 pub fn small_hash(n: u64, out: &mut Vec<u8>) {
     let key = format!("hash:{n}");
@@ -27,7 +17,7 @@ pub fn small_hash(n: u64, out: &mut Vec<u8>) {
         args.push(f);
         args.push(v.as_bytes());
     }
-    command(out, &args);
+    resp_proto::encode_command(out, &args);
 }
 
 /// `SADD set:<n> member:<n>:0 ... member:<n>:99` (strings, so the hashtable encoding).
@@ -36,7 +26,7 @@ pub fn string_set(n: u64, out: &mut Vec<u8>) {
     let members: Vec<String> = (0..100).map(|i| format!("member:{n}:{i}")).collect();
     let mut args: Vec<&[u8]> = vec![b"SADD", key.as_bytes()];
     args.extend(members.iter().map(|m| m.as_bytes()));
-    command(out, &args);
+    resp_proto::encode_command(out, &args);
 }
 
 /// `ZADD zset:<n> 0 m0 1.5 m1 ... 148.5 m99` (listpack under the default thresholds).
@@ -50,7 +40,7 @@ pub fn small_zset(n: u64, out: &mut Vec<u8>) {
         args.push(s.as_bytes());
         args.push(m.as_bytes());
     }
-    command(out, &args);
+    resp_proto::encode_command(out, &args);
 }
 
 /// Counts reply lines until `expected` single-line replies came; fails on an error reply.
