@@ -92,6 +92,40 @@ fn words(line: &str) -> Vec<Vec<u8>> {
 
 /// Scripted exchanges: each group runs on fresh connections after FLUSHALL.
 const SCRIPT: &[&[&str]] = &[
+    // Overwrites of raw strings by values of the same length (rewritten in place).
+    &[
+        "SET r aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "SET r bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb EX 100",
+        "TTL r",
+        "GET r",
+        "OBJECT ENCODING r",
+        "SET r cccccccccccccccccccccccccccccccccccccccccccccccc KEEPTTL",
+        "TTL r",
+        "SET r dddddddddddddddddddddddddddddddddddddddddddddddd",
+        "TTL r",
+        "SET r eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee GET",
+        "SET r ffffffffffffffffffffffffffffffffffffffffffffffff XX GET",
+        "SET r gggggggggggggggggggggggggggggggggggggggggggggggg NX",
+        "GET r",
+        "APPEND r x",
+        "OBJECT ENCODING r",
+        "SET r hhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhhh",
+        "GET r",
+        "OBJECT ENCODING r",
+        "SET r iiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiiii",
+        "GET r",
+        "WATCH r",
+        "SET r jjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjjj",
+        "MULTI",
+        "GET r",
+        "EXEC",
+        "GET r",
+        "STRLEN r",
+        "SET r kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk EX 100",
+        "MSET r lllllllllllllllllllllllllllllllllllllllllllllllll r2 x",
+        "TTL r",
+        "GET r",
+    ],
     &[
         "GET nokey",
         "SET k v",
@@ -712,6 +746,10 @@ const VALUES: &[&str] = &[
     " 1",
     "hello world",
     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    // Raw strings of one length, which an overwrite rewrites in place.
+    "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+    "ccccccccccccccccccccccccccccccccccccccccccccc",
+    "ddddddddddddddddddddddddddddddddddddddddddddd",
 ];
 const WORDS: &[&str] = &[
     "NX",

@@ -6,7 +6,9 @@ use resp_proto::ReplyWriter;
 use super::longdouble::{LongDouble, Parsed};
 use super::numbers::parse_i64;
 use super::{CmdError, CmdResult, Ctx, Handler};
-use crate::keyspace::{key_slot, lru_clock, Entry, StrEncoding, StrRef, Value};
+use crate::keyspace::{
+    key_slot, lru_clock, Entry, Shard, StrEncoding, StrRef, Value, EMBSTR_LIMIT,
+};
 
 pub(super) fn handler(name: &str) -> Option<Handler> {
     Some(match name {
@@ -184,14 +186,13 @@ fn set_generic(
         }
         return Ok(());
     }
-    let mut e = Entry::new_str(key, val, StrEncoding::Auto, lru_clock(ctx.now));
-    if o.keepttl {
-        e.set_expire_raw(old_expire.unwrap_or(0));
-    }
-    if let Some(at) = expire {
-        e.set_expire_raw(at as u64);
-    }
-    shard.insert(slot, e, ctx.now);
+    let expire_at = match expire {
+        Some(at) => at as u64,
+        None if o.keepttl => old_expire.unwrap_or(0),
+        None => 0,
+    };
+    let lfu = ctx.node.keyspace.lfu.enabled();
+    store_str(&mut shard, slot, key, val, expire_at, ctx.now, lfu);
     drop(shard);
     ctx.node.stats.dirty(1);
     if !o.get {
@@ -201,6 +202,33 @@ fn set_generic(
         }
     }
     Ok(())
+}
+
+/// Gives `key` the string `val` with the TTL `expire_at` (0: none), as SET does. A raw
+/// string of the same length takes the new bytes where it is (no allocation, no free);
+/// anything else becomes a new entry. `lfu`: the access field is an LFU counter, which an
+/// overwrite keeps.
+fn store_str(
+    shard: &mut Shard,
+    slot: u16,
+    key: &[u8],
+    val: &[u8],
+    expire_at: u64,
+    now_ms: u64,
+    lfu: bool,
+) {
+    let lru = lru_clock(now_ms);
+    // Only a raw string can be rewritten; for shorter values the extra probe a new key
+    // would cost buys nothing.
+    let in_place = val.len() > EMBSTR_LIMIT
+        && shard.overwrite_in_place(slot, key, expire_at, now_ms, |e| {
+            e.rewrite_raw_str(val, (!lfu).then_some(lru))
+        });
+    if !in_place {
+        let mut e = Entry::new_str(key, val, StrEncoding::Auto, lru);
+        e.set_expire_raw(expire_at);
+        shard.insert(slot, e, now_ms);
+    }
 }
 
 fn set(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
@@ -339,10 +367,10 @@ fn mset_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], nx: bool) -> CmdResult {
             }
         }
     }
-    let lru = lru_clock(ctx.now);
+    let lfu = ctx.node.keyspace.lfu.enabled();
     for ((k, v), &slot) in pairs.iter().zip(&slots) {
         if let Some(s) = guard.shard(slot) {
-            s.insert(slot, Entry::new_str(k, v, StrEncoding::Auto, lru), ctx.now);
+            store_str(s, slot, k, v, 0, ctx.now, lfu);
         }
     }
     ctx.node.stats.dirty(pairs.len() as u64);

@@ -297,6 +297,36 @@ impl Entry {
         Entry { data }
     }
 
+    /// Gives a "raw" string the value `val` of the same length inside the allocation it
+    /// already has: what [`Entry::new_str`] with `Auto` would build for it, without the
+    /// allocation and the free of the old one (most of an overwrite's cost past a kilobyte).
+    /// False, changing nothing, for any other entry or length. `lru`: the new access field,
+    /// or `None` to keep it (an LFU counter survives an overwrite).
+    pub fn rewrite_raw_str(&mut self, val: &[u8], lru: Option<u32>) -> bool {
+        // Longer than an embstr, so never an integer either.
+        if val.len() <= EMBSTR_LIMIT {
+            return false;
+        }
+        let Data::Heap {
+            kv,
+            klen,
+            enc: HeapEnc::InlineRaw,
+            lru: at,
+            ..
+        } = &mut self.data
+        else {
+            return false;
+        };
+        match kv.get_mut(*klen as usize..) {
+            Some(old) if old.len() == val.len() => old.copy_from_slice(val),
+            _ => return false,
+        }
+        if let Some(lru) = lru {
+            *at = lru;
+        }
+        true
+    }
+
     /// An integer-encoded string entry.
     pub fn new_int(key: &[u8], n: i64, lru: u32) -> Entry {
         let le = n.to_le_bytes();
@@ -581,6 +611,49 @@ mod tests {
         assert_eq!(e.encoding(), "raw");
         assert_eq!(e.key(), b"key");
         assert_eq!(e.value(), Value::Str(StrRef::Bytes(b"abcd")));
+    }
+
+    /// A same-length raw value is written over the old one; anything that would change the
+    /// encoding or the size is declined and leaves the entry as it was.
+    #[test]
+    fn only_a_same_length_raw_string_is_rewritten_in_place() {
+        let old = [b'a'; 45];
+        let new = [b'b'; 45];
+        let mut e = Entry::new_str(b"key", &old, StrEncoding::Auto, 7);
+        assert!(e.rewrite_raw_str(&new, Some(9)));
+        assert_eq!((e.key(), e.lru(), e.encoding()), (&b"key"[..], 9, "raw"));
+        assert_eq!(e.value(), Value::Str(StrRef::Bytes(&new)));
+        assert!(e.rewrite_raw_str(&old, None));
+        assert_eq!(e.lru(), 9);
+        assert_eq!(e.value(), Value::Str(StrRef::Bytes(&old)));
+
+        let declined = |mut e: Entry, val: &[u8]| {
+            let before = (e.value_type(), e.encoding(), format!("{:?}", e.value()));
+            assert!(!e.rewrite_raw_str(val, Some(1)));
+            assert_eq!(
+                before,
+                (e.value_type(), e.encoding(), format!("{:?}", e.value()))
+            );
+        };
+        declined(
+            Entry::new_str(b"key", &old, StrEncoding::Auto, 0),
+            &[b'b'; 46],
+        );
+        declined(
+            Entry::new_str(b"key", &old, StrEncoding::Auto, 0),
+            &[b'b'; 44],
+        );
+        declined(
+            Entry::new_str(b"key", &[b'a'; 44], StrEncoding::Auto, 0),
+            &[b'b'; 44],
+        );
+        declined(
+            Entry::new_str(&[b'k'; 40], b"12", StrEncoding::Auto, 0),
+            b"34",
+        );
+        declined(Entry::new_str(b"key", &old, StrEncoding::Raw, 0), &new);
+        let hash = Entry::new_obj(b"key", Obj::Hash(crate::types::Hash::new()), 0);
+        declined(hash, &new);
     }
 
     #[test]

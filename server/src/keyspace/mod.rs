@@ -448,6 +448,46 @@ mod tests {
         assert_eq!(g.stats.expired, 1);
     }
 
+    /// An in-place overwrite does an overwrite's bookkeeping: the TTL count follows the new
+    /// expiry, watchers are told, and an expired key is reclaimed instead of rewritten.
+    #[test]
+    fn in_place_overwrite_keeps_ttl_counts_and_tells_watchers() {
+        let ks = Keyspace::new(1);
+        let db = ks.db(0).unwrap_or_else(|| unreachable!());
+        let slot = key_slot(b"k");
+        let mut g = db.lock_slot(slot);
+        let val = |c: u8| vec![c; 100];
+        let rewrite = |v: Vec<u8>| move |e: &mut Entry| e.rewrite_raw_str(&v, Some(0));
+        assert!(!g.overwrite_in_place(slot, b"k", 0, 1000, rewrite(val(b'a'))));
+        g.insert(
+            slot,
+            Entry::new_str(b"k", &val(b'a'), StrEncoding::Auto, 0),
+            1000,
+        );
+        let watched = Arc::new(AtomicBool::new(false));
+        g.watch(b"k", watched.clone());
+
+        assert!(g.overwrite_in_place(slot, b"k", 5000, 1000, rewrite(val(b'b'))));
+        assert!(watched.load(Ordering::Relaxed));
+        assert_eq!((g.keys(), g.volatile()), (1, 1));
+        let e = g
+            .lookup_read(slot, b"k", 1000)
+            .unwrap_or_else(|| unreachable!());
+        assert_eq!((value_of(e), e.expire_at()), (val(b'b'), 5000));
+
+        assert!(g.overwrite_in_place(slot, b"k", 0, 1000, rewrite(val(b'c'))));
+        assert_eq!((g.keys(), g.volatile()), (1, 0));
+        assert!(!g.overwrite_in_place(slot, b"k", 0, 1000, |_| false));
+        let e = g
+            .lookup_read(slot, b"k", 1000)
+            .unwrap_or_else(|| unreachable!());
+        assert_eq!((value_of(e), e.expire_at()), (val(b'c'), 0));
+
+        assert!(g.set_expire(slot, b"k", 2000, 1000));
+        assert!(!g.overwrite_in_place(slot, b"k", 0, 3000, rewrite(val(b'd'))));
+        assert_eq!((g.keys(), g.volatile(), g.stats.expired), (0, 0, 1));
+    }
+
     #[test]
     fn active_expiry_reclaims() {
         let ks = Keyspace::new(1);

@@ -627,16 +627,7 @@ impl Shard {
                     }
                 }
                 let old = std::mem::replace(current, entry);
-                let old_volatile = old.expire_at() != 0;
-                if old_volatile != new_volatile {
-                    if new_volatile {
-                        t.volatile += 1;
-                        self.data.volatile += 1;
-                    } else {
-                        t.volatile -= 1;
-                        self.data.volatile -= 1;
-                    }
-                }
+                self.count_ttl_change(slot, old.expire_at() != 0, new_volatile);
                 if old.is_expired(now_ms) {
                     self.stats.expired += 1;
                     // Redis looks the key up first, which deletes it (and replicates that).
@@ -672,7 +663,39 @@ impl Shard {
         };
         let before = e.expire_at() != 0;
         e.set_expire_raw(at_ms);
-        let after = at_ms != 0;
+        self.count_ttl_change(slot, before, at_ms != 0);
+        self.signal(key);
+        true
+    }
+
+    /// An overwrite that keeps the entry where it is: `rewrite` changes the live entry of
+    /// `key` in place if it can, and then, as [`Shard::insert`] would, the key's TTL
+    /// becomes `expire_at` (0: none) and its watchers are told. False, with nothing
+    /// changed, when the key is absent (an expired one is reclaimed first) or `rewrite`
+    /// declined.
+    pub fn overwrite_in_place(
+        &mut self,
+        slot: u16,
+        key: &[u8],
+        expire_at: u64,
+        now_ms: u64,
+        rewrite: impl FnOnce(&mut Entry) -> bool,
+    ) -> bool {
+        let Some(e) = self.find_live(slot, key, now_ms, Access::NoTouch) else {
+            return false;
+        };
+        if !rewrite(e) {
+            return false;
+        }
+        let before = e.expire_at() != 0;
+        e.set_expire_raw(expire_at);
+        self.count_ttl_change(slot, before, expire_at != 0);
+        self.signal(key);
+        true
+    }
+
+    /// Keeps the counts of keys with a TTL when one of `slot`'s keys gains or loses its TTL.
+    fn count_ttl_change(&mut self, slot: u16, before: bool, after: bool) {
         let t = &mut self.data.slots[local(slot)];
         match (before, after) {
             (false, true) => {
@@ -685,8 +708,6 @@ impl Shard {
             }
             _ => {}
         }
-        self.signal(key);
-        true
     }
 
     /// Marks a key as modified for WATCH (call after changing a value in place).
