@@ -6,9 +6,7 @@ use resp_proto::ReplyWriter;
 use super::longdouble::{LongDouble, Parsed};
 use super::numbers::parse_i64;
 use super::{CmdError, CmdResult, Ctx, Handler};
-use crate::keyspace::{
-    key_slot, lru_clock, Entry, Shard, StrEncoding, StrRef, Value, EMBSTR_LIMIT,
-};
+use crate::keyspace::{key_slot, lru_clock, Entry, StrEncoding, StrRef, Value, EMBSTR_LIMIT};
 
 pub(super) fn handler(name: &str) -> Option<Handler> {
     Some(match name {
@@ -191,8 +189,7 @@ fn set_generic(
         None if o.keepttl => old_expire.unwrap_or(0),
         None => 0,
     };
-    let lfu = ctx.node.keyspace.lfu.enabled();
-    store_str(&mut shard, slot, key, val, expire_at, ctx.now, lfu);
+    shard.store_str(slot, key, val, expire_at, ctx.now);
     drop(shard);
     ctx.node.stats.dirty(1);
     if !o.get {
@@ -202,33 +199,6 @@ fn set_generic(
         }
     }
     Ok(())
-}
-
-/// Gives `key` the string `val` with the TTL `expire_at` (0: none), as SET does. A raw
-/// string of the same length takes the new bytes where it is (no allocation, no free);
-/// anything else becomes a new entry. `lfu`: the access field is an LFU counter, which an
-/// overwrite keeps.
-fn store_str(
-    shard: &mut Shard,
-    slot: u16,
-    key: &[u8],
-    val: &[u8],
-    expire_at: u64,
-    now_ms: u64,
-    lfu: bool,
-) {
-    let lru = lru_clock(now_ms);
-    // Only a raw string can be rewritten; for shorter values the extra probe a new key
-    // would cost buys nothing.
-    let in_place = val.len() > EMBSTR_LIMIT
-        && shard.overwrite_in_place(slot, key, expire_at, now_ms, |e| {
-            e.rewrite_raw_str(val, (!lfu).then_some(lru))
-        });
-    if !in_place {
-        let mut e = Entry::new_str(key, val, StrEncoding::Auto, lru);
-        e.set_expire_raw(expire_at);
-        shard.insert(slot, e, now_ms);
-    }
 }
 
 fn set(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
@@ -367,10 +337,17 @@ fn mset_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], nx: bool) -> CmdResult {
             }
         }
     }
-    let lfu = ctx.node.keyspace.lfu.enabled();
+    let lru = lru_clock(ctx.now);
     for ((k, v), &slot) in pairs.iter().zip(&slots) {
         if let Some(s) = guard.shard(slot) {
-            store_str(s, slot, k, v, 0, ctx.now, lfu);
+            // Only a raw string can be rewritten in place. Short values are inserted
+            // here: through `store_str` MSET of ten short values ran 15 % slower with the
+            // same instruction count (measured; not understood).
+            if v.len() > EMBSTR_LIMIT {
+                s.store_str(slot, k, v, 0, ctx.now);
+            } else {
+                s.insert(slot, Entry::new_str(k, v, StrEncoding::Auto, lru), ctx.now);
+            }
         }
     }
     ctx.node.stats.dirty(pairs.len() as u64);

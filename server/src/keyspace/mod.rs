@@ -448,44 +448,46 @@ mod tests {
         assert_eq!(g.stats.expired, 1);
     }
 
-    /// An in-place overwrite does an overwrite's bookkeeping: the TTL count follows the new
-    /// expiry, watchers are told, and an expired key is reclaimed instead of rewritten.
+    /// A string stored over a same-length raw string does an overwrite's bookkeeping: the
+    /// TTL count follows the new expiry, watchers are told, and an expired key is
+    /// reclaimed (and counted) before the new value goes in.
     #[test]
-    fn in_place_overwrite_keeps_ttl_counts_and_tells_watchers() {
+    fn strings_stored_in_place_keep_ttl_counts_and_tell_watchers() {
         let ks = Keyspace::new(1);
         let db = ks.db(0).unwrap_or_else(|| unreachable!());
         let slot = key_slot(b"k");
         let mut g = db.lock_slot(slot);
         let val = |c: u8| vec![c; 100];
-        let rewrite = |v: Vec<u8>| move |e: &mut Entry| e.rewrite_raw_str(&v, Some(0));
-        assert!(!g.overwrite_in_place(slot, b"k", 0, 1000, rewrite(val(b'a'))));
-        g.insert(
-            slot,
-            Entry::new_str(b"k", &val(b'a'), StrEncoding::Auto, 0),
-            1000,
-        );
+        g.store_str(slot, b"k", &val(b'a'), 0, 1000);
         let watched = Arc::new(AtomicBool::new(false));
         g.watch(b"k", watched.clone());
 
-        assert!(g.overwrite_in_place(slot, b"k", 5000, 1000, rewrite(val(b'b'))));
+        g.store_str(slot, b"k", &val(b'b'), 5000, 1000);
         assert!(watched.load(Ordering::Relaxed));
         assert_eq!((g.keys(), g.volatile()), (1, 1));
         let e = g
             .lookup_read(slot, b"k", 1000)
             .unwrap_or_else(|| unreachable!());
-        assert_eq!((value_of(e), e.expire_at()), (val(b'b'), 5000));
+        assert_eq!(
+            (value_of(e), e.expire_at(), e.encoding()),
+            (val(b'b'), 5000, "raw")
+        );
 
-        assert!(g.overwrite_in_place(slot, b"k", 0, 1000, rewrite(val(b'c'))));
+        g.store_str(slot, b"k", &val(b'c'), 0, 1000);
         assert_eq!((g.keys(), g.volatile()), (1, 0));
-        assert!(!g.overwrite_in_place(slot, b"k", 0, 1000, |_| false));
         let e = g
             .lookup_read(slot, b"k", 1000)
             .unwrap_or_else(|| unreachable!());
         assert_eq!((value_of(e), e.expire_at()), (val(b'c'), 0));
 
         assert!(g.set_expire(slot, b"k", 2000, 1000));
-        assert!(!g.overwrite_in_place(slot, b"k", 0, 3000, rewrite(val(b'd'))));
-        assert_eq!((g.keys(), g.volatile(), g.stats.expired), (0, 0, 1));
+        g.store_str(slot, b"k", &val(b'd'), 0, 3000);
+        assert_eq!((g.keys(), g.volatile(), g.stats.expired), (1, 0, 1));
+        g.store_str(slot, b"k", b"short", 0, 3000);
+        let e = g
+            .lookup_read(slot, b"k", 3000)
+            .unwrap_or_else(|| unreachable!());
+        assert_eq!((value_of(e), e.encoding()), (b"short".to_vec(), "embstr"));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::sync::Arc;
 // hashbrown 0.17 exposes bucket indices, which SCAN's cursor is made of.
 use hashbrown::HashTable;
 
-use super::entry::Entry;
+use super::entry::{lru_clock, Entry, StrEncoding, EMBSTR_LIMIT};
 use super::slot::SLOTS;
 
 /// Number of lock shards per database (a power of two dividing [`SLOTS`]).
@@ -668,23 +668,43 @@ impl Shard {
         true
     }
 
-    /// An overwrite that keeps the entry where it is: `rewrite` changes the live entry of
-    /// `key` in place if it can, and then, as [`Shard::insert`] would, the key's TTL
-    /// becomes `expire_at` (0: none) and its watchers are told. False, with nothing
-    /// changed, when the key is absent (an expired one is reclaimed first) or `rewrite`
-    /// declined.
-    pub fn overwrite_in_place(
+    /// Gives `key` the string `val` with the TTL `expire_at` (0: none), as SET does. A raw
+    /// string of the same length takes the new bytes where it is, which spares the
+    /// allocation of a new entry and the free of the old one; anything else is stored as a
+    /// new entry by [`Shard::insert`].
+    #[inline]
+    pub fn store_str(&mut self, slot: u16, key: &[u8], val: &[u8], expire_at: u64, now_ms: u64) {
+        let lru = lru_clock(now_ms);
+        // Only a raw string can be rewritten; for a shorter value the probe would be wasted
+        // when the key is new.
+        if val.len() > EMBSTR_LIMIT && self.rewrite_str(slot, key, val, expire_at, now_ms, lru) {
+            return;
+        }
+        let mut e = Entry::new_str(key, val, StrEncoding::Auto, lru);
+        if expire_at != 0 {
+            e.set_expire_raw(expire_at);
+        }
+        self.insert(slot, e, now_ms);
+    }
+
+    /// [`Shard::store_str`]'s overwrite in place, with what [`Shard::insert`] would also do:
+    /// the TTL count follows, watchers are told, and an LFU counter is kept. False, with
+    /// nothing changed, when the key is absent (an expired one is reclaimed first) or its
+    /// entry cannot take `val`.
+    fn rewrite_str(
         &mut self,
         slot: u16,
         key: &[u8],
+        val: &[u8],
         expire_at: u64,
         now_ms: u64,
-        rewrite: impl FnOnce(&mut Entry) -> bool,
+        lru: u32,
     ) -> bool {
+        let keep_lru = self.lfu.enabled();
         let Some(e) = self.find_live(slot, key, now_ms, Access::NoTouch) else {
             return false;
         };
-        if !rewrite(e) {
+        if !e.rewrite_raw_str(val, (!keep_lru).then_some(lru)) {
             return false;
         }
         let before = e.expire_at() != 0;
