@@ -907,8 +907,9 @@ fn long_ttls(mut cmd: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
 #[test]
 fn random_sequences_match_redis() {
     let (ours, real) = start_pair(21411, 22011);
+    // DIFF_CASES raises the count for a longer hunt; the default keeps the test short.
     let config = Config {
-        cases: 500,
+        cases: common::diff_cases("DIFF_CASES", 500),
         failure_persistence: None,
         ..Config::default()
     };

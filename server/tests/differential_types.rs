@@ -1269,12 +1269,8 @@ fn command() -> impl Strategy<Value = Vec<Vec<u8>>> {
 fn random_type_sequences_match_redis() {
     let (ours, real) = start_pair(24013, 24313);
     // TYPES_DIFF_CASES raises the count for a longer hunt; the default keeps the test short.
-    let cases = std::env::var("TYPES_DIFF_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300);
     let config = Config {
-        cases,
+        cases: common::diff_cases("TYPES_DIFF_CASES", 300),
         failure_persistence: None,
         ..Config::default()
     };

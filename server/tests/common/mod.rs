@@ -247,3 +247,13 @@ pub fn mask_client_id(mut reply: Vec<u8>) -> Vec<u8> {
     }
     reply
 }
+
+/// Cases a seeded differential run tries: `default`, or the count in the environment
+/// variable `var` for a longer hunt (the seed is fixed, so more cases go further down the
+/// same sequence).
+pub fn diff_cases(var: &str, default: u32) -> u32 {
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
