@@ -675,6 +675,20 @@ const SCRIPT: &[&[&str]] = &[
         "OBJECT FREQ q",
         "RPUSH q b",
         "OBJECT FREQ q",
+        // An overwrite (in place here) keeps the counter, and the command's lookup counts
+        // one access. Only the first access after the initial 5 counts for sure, so each
+        // key takes one (GETSET, which takes two in Redis, cannot be compared).
+        "SET r1 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "OBJECT FREQ r1",
+        "SET r1 bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb",
+        "OBJECT FREQ r1",
+        "SET r2 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "MSET r2 bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb r3 aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        "OBJECT FREQ r2",
+        "OBJECT FREQ r3",
+        "SET r5 v",
+        "MSET r5 w",
+        "OBJECT FREQ r5",
         "CONFIG SET maxmemory-policy volatile-lfu",
         "OBJECT FREQ q",
         "CONFIG SET maxmemory-policy noeviction",

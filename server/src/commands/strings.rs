@@ -6,7 +6,7 @@ use resp_proto::ReplyWriter;
 use super::longdouble::{LongDouble, Parsed};
 use super::numbers::parse_i64;
 use super::{CmdError, CmdResult, Ctx, Handler};
-use crate::keyspace::{key_slot, lru_clock, Entry, StrEncoding, StrRef, Value, EMBSTR_LIMIT};
+use crate::keyspace::{key_slot, lru_clock, Entry, StrEncoding, StrRef, Value};
 
 pub(super) fn handler(name: &str) -> Option<Handler> {
     Some(match name {
@@ -238,11 +238,11 @@ fn getset(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         Some(e) => reply_str(ctx.out, as_str(e)?),
         None => ctx.out.null(),
     }
-    shard.insert(
-        slot,
-        Entry::new_str(key, val, StrEncoding::Auto, lru_clock(ctx.now)),
-        ctx.now,
-    );
+    if ctx.node.keyspace.lfu.enabled() {
+        // Redis's GETSET looks the key up again to set it: under LFU a second access.
+        shard.get_mut(slot, key, ctx.now);
+    }
+    shard.store_str(slot, key, val, 0, ctx.now);
     ctx.node.stats.dirty(1);
     Ok(())
 }
@@ -337,18 +337,14 @@ fn mset_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], nx: bool) -> CmdResult {
             }
         }
     }
-    let lru = lru_clock(ctx.now);
+    // Under an LFU policy each key's lookup counts an access, as Redis's setKey does.
+    let lfu = ctx.node.keyspace.lfu.enabled();
     for ((k, v), &slot) in pairs.iter().zip(&slots) {
         if let Some(s) = guard.shard(slot) {
-            // Only a raw string can be rewritten in place. Short values are inserted
-            // here: through `store_str`, MSET of ten short values ran 15 % slower at the
-            // same instruction count, the extra time all on the first load of each key's
-            // table probe (a cache miss), as if the ten keys' misses overlapped less.
-            if v.len() > EMBSTR_LIMIT {
-                s.store_str(slot, k, v, 0, ctx.now);
-            } else {
-                s.insert(slot, Entry::new_str(k, v, StrEncoding::Auto, lru), ctx.now);
+            if lfu {
+                s.get_mut(slot, k, ctx.now);
             }
+            s.store_str(slot, k, v, 0, ctx.now);
         }
     }
     ctx.node.stats.dirty(pairs.len() as u64);

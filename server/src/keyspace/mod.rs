@@ -448,46 +448,72 @@ mod tests {
         assert_eq!(g.stats.expired, 1);
     }
 
-    /// A string stored over a same-length raw string does an overwrite's bookkeeping: the
-    /// TTL count follows the new expiry, watchers are told, and an expired key is
-    /// reclaimed (and counted) before the new value goes in.
+    fn str_ptr(e: &Entry) -> *const u8 {
+        match e.value() {
+            Value::Str(StrRef::Bytes(b)) => b.as_ptr(),
+            _ => std::ptr::null(),
+        }
+    }
+
+    /// A string stored over a same-length raw string goes into the bytes the key already
+    /// has, with an overwrite's bookkeeping: the TTL count follows the new expiry, the
+    /// access time is the store's, watchers are told, and an expired key is reclaimed
+    /// (counted, and reported to the expiry sink) before the new value goes in.
     #[test]
     fn strings_stored_in_place_keep_ttl_counts_and_tell_watchers() {
         let ks = Keyspace::new(1);
+        let reclaimed = Arc::new(Mutex::new(Vec::new()));
+        let sink = reclaimed.clone();
+        ks.expiry
+            .set_sink(Box::new(move |_, key| sink.lock().push(key.to_vec())));
         let db = ks.db(0).unwrap_or_else(|| unreachable!());
         let slot = key_slot(b"k");
         let mut g = db.lock_slot(slot);
         let val = |c: u8| vec![c; 100];
         g.store_str(slot, b"k", &val(b'a'), 0, 1000);
+        let at = g.peek(slot, b"k").map(str_ptr);
         let watched = Arc::new(AtomicBool::new(false));
         g.watch(b"k", watched.clone());
 
-        g.store_str(slot, b"k", &val(b'b'), 5000, 1000);
+        g.store_str(slot, b"k", &val(b'b'), 5000, 7000);
         assert!(watched.load(Ordering::Relaxed));
         assert_eq!((g.keys(), g.volatile()), (1, 1));
-        let e = g
-            .lookup_read(slot, b"k", 1000)
-            .unwrap_or_else(|| unreachable!());
-        assert_eq!(
-            (value_of(e), e.expire_at(), e.encoding()),
-            (val(b'b'), 5000, "raw")
-        );
+        let e = g.peek(slot, b"k").unwrap_or_else(|| unreachable!());
+        assert_eq!(Some(str_ptr(e)), at, "not written in place");
+        assert_eq!((value_of(e), e.expire_at()), (val(b'b'), 5000));
+        assert_eq!((e.lru(), e.encoding()), (lru_clock(7000), "raw"));
 
         g.store_str(slot, b"k", &val(b'c'), 0, 1000);
         assert_eq!((g.keys(), g.volatile()), (1, 0));
-        let e = g
-            .lookup_read(slot, b"k", 1000)
-            .unwrap_or_else(|| unreachable!());
+        let e = g.peek(slot, b"k").unwrap_or_else(|| unreachable!());
         assert_eq!((value_of(e), e.expire_at()), (val(b'c'), 0));
 
         assert!(g.set_expire(slot, b"k", 2000, 1000));
         g.store_str(slot, b"k", &val(b'd'), 0, 3000);
         assert_eq!((g.keys(), g.volatile(), g.stats.expired), (1, 0, 1));
+        assert_eq!(*reclaimed.lock(), vec![b"k".to_vec()]);
         g.store_str(slot, b"k", b"short", 0, 3000);
-        let e = g
-            .lookup_read(slot, b"k", 3000)
-            .unwrap_or_else(|| unreachable!());
+        let e = g.peek(slot, b"k").unwrap_or_else(|| unreachable!());
         assert_eq!((value_of(e), e.encoding()), (b"short".to_vec(), "embstr"));
+    }
+
+    /// A replica keeps expired keys until its master deletes them. Its master's overwrite of
+    /// one counts as an expiry whether or not the value could be written in place.
+    #[test]
+    fn a_replica_counts_an_overwritten_expired_key_whatever_the_value_length() {
+        let ks = Keyspace::new(1);
+        ks.expiry.set_keep(true);
+        let db = ks.db(0).unwrap_or_else(|| unreachable!());
+        let slot = key_slot(b"k");
+        let mut g = db.lock_slot(slot);
+        crate::replication::stream::set_master_apply(true);
+        for (i, len) in [100, 101].into_iter().enumerate() {
+            g.store_str(slot, b"k", &[b'a'; 100], 2000, 1000);
+            g.store_str(slot, b"k", &vec![b'b'; len], 0, 3000);
+            assert_eq!(g.stats.expired, i as u64 + 1, "value of {len} bytes");
+            assert_eq!((g.keys(), g.volatile()), (1, 0));
+        }
+        crate::replication::stream::set_master_apply(false);
     }
 
     #[test]

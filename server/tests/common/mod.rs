@@ -26,7 +26,9 @@ pub struct InProcess {
 impl InProcess {
     /// Starts a node on 127.0.0.1:`port` with extra redis.conf lines.
     pub fn start(port: u16, conf: &str) -> InProcess {
-        let text = format!("port {port}\nbind 127.0.0.1\n{conf}\n");
+        // No save points unless `conf` sets some: Redis's defaults would write dump.rdb
+        // into the working directory (FLUSHALL, or enough changes).
+        let text = format!("port {port}\nbind 127.0.0.1\nsave \"\"\n{conf}\n");
         let store = Arc::new(ConfigStore::from_conf_text(&text).expect("config"));
         let listeners = server::net::bind(&store.current()).expect("bind");
         let node = Arc::new(Node::new(store));
