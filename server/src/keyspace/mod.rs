@@ -121,6 +121,12 @@ impl ExpiryHooks {
         self.keep.load(Ordering::Acquire)
     }
 
+    /// Whether an expired key is still a live one to the command running: on a replica,
+    /// to its master's stream (Redis's expireIfNeeded answers 0 to the master client).
+    pub(crate) fn live_to_caller(&self) -> bool {
+        self.keeps() && crate::replication::is_master_client()
+    }
+
     /// Installs the sink told of reclaimed keys (once; later calls are ignored).
     pub fn set_sink(&self, sink: ExpirySink) {
         let _ = self.sink.set(sink);
@@ -497,23 +503,34 @@ mod tests {
         assert_eq!((value_of(e), e.encoding()), (b"short".to_vec(), "embstr"));
     }
 
-    /// A replica keeps expired keys until its master deletes them. Its master's overwrite of
-    /// one counts as an expiry whether or not the value could be written in place.
+    /// A replica keeps expired keys until its master deletes them, so to its master's
+    /// stream an expired key is still there: overwriting it counts no expiry and keeps its
+    /// LFU counter, as in Redis, whether or not the value could be written in place.
     #[test]
-    fn a_replica_counts_an_overwritten_expired_key_whatever_the_value_length() {
+    fn a_replica_overwrites_an_expired_key_for_its_master_as_a_live_one() {
         let ks = Keyspace::new(1);
         ks.expiry.set_keep(true);
+        ks.lfu.configure(true, 10, 1);
         let db = ks.db(0).unwrap_or_else(|| unreachable!());
         let slot = key_slot(b"k");
         let mut g = db.lock_slot(slot);
         crate::replication::stream::set_master_apply(true);
-        for (i, len) in [100, 101].into_iter().enumerate() {
+        for len in [100, 101] {
             g.store_str(slot, b"k", &[b'a'; 100], 2000, 1000);
+            let counter = g.peek(slot, b"k").map(|e| e.lru());
             g.store_str(slot, b"k", &vec![b'b'; len], 0, 3000);
-            assert_eq!(g.stats.expired, i as u64 + 1, "value of {len} bytes");
-            assert_eq!((g.keys(), g.volatile()), (1, 0));
+            let e = g.peek(slot, b"k").unwrap_or_else(|| unreachable!());
+            assert_eq!(Some(e.lru()), counter, "value of {len} bytes");
+            assert_eq!(value_of(e), vec![b'b'; len]);
+            assert_eq!((g.stats.expired, g.keys(), g.volatile()), (0, 1, 0));
         }
         crate::replication::stream::set_master_apply(false);
+        g.store_str(slot, b"k", &[b'c'; 101], 2000, 3000);
+        g.store_str(slot, b"k", &[b'd'; 101], 0, 4000);
+        assert_eq!(
+            g.stats.expired, 1,
+            "a replica's own client sees the key expired"
+        );
     }
 
     #[test]

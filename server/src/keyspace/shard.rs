@@ -501,7 +501,7 @@ impl Shard {
             }
             return None;
         };
-        let live = !expired || (self.expiry.keeps() && crate::replication::is_master_client());
+        let live = !expired || self.expiry.live_to_caller();
         if !live && self.expiry.keeps() {
             if read {
                 self.stats.misses += 1;
@@ -634,8 +634,9 @@ impl Shard {
         match found {
             Some(at) => {
                 let current = t.get_mut(at)?;
+                let expired = current.is_expired(now_ms) && !self.expiry.live_to_caller();
                 if lfu {
-                    if current.is_expired(now_ms) {
+                    if expired {
                         entry.touch(super::lfu::init(now_ms));
                     } else {
                         // An overwrite keeps the access counter (dbSetValue).
@@ -644,7 +645,7 @@ impl Shard {
                 }
                 let old = std::mem::replace(current, entry);
                 self.count_ttl_change(slot, old.expire_at() != 0, new_volatile);
-                if old.is_expired(now_ms) {
+                if expired {
                     self.stats.expired += 1;
                     // Redis looks the key up first, which deletes it (and replicates that).
                     if !self.expiry.keeps() {
@@ -689,7 +690,7 @@ impl Shard {
     /// it is, which spares the allocation of a new entry and the free of the old one, with
     /// what [`Shard::insert`] would also do: the TTL count follows, watchers are told, an
     /// LFU counter is kept. Anything else is stored as a new entry, as by `insert` (which
-    /// also counts an expired key it replaces, on a replica too).
+    /// also counts an expired key it replaces).
     pub fn store_str(&mut self, slot: u16, key: &[u8], val: &[u8], expire_at: u64, now_ms: u64) {
         let lru = lru_clock(now_ms);
         let h = self.hash(key);
@@ -698,7 +699,8 @@ impl Shard {
         if let Some(at) = found.filter(|_| val.len() > EMBSTR_LIMIT) {
             let keep_lru = self.lfu.enabled();
             if let Some(e) = self.data.slots[local(slot)].get_mut(at) {
-                if !e.is_expired(now_ms) && e.rewrite_raw_str(val, (!keep_lru).then_some(lru)) {
+                let live = !e.is_expired(now_ms) || self.expiry.live_to_caller();
+                if live && e.rewrite_raw_str(val, (!keep_lru).then_some(lru)) {
                     let before = e.expire_at() != 0;
                     e.set_expire_raw(expire_at);
                     self.count_ttl_change(slot, before, expire_at != 0);
