@@ -303,10 +303,8 @@ impl Entry {
     /// False, changing nothing, for any other entry or length. `lru`: the new access field,
     /// or `None` to keep it (an LFU counter survives an overwrite).
     pub fn rewrite_raw_str(&mut self, val: &[u8], lru: Option<u32>) -> bool {
-        // Longer than an embstr, so never an integer either.
-        if val.len() <= EMBSTR_LIMIT {
-            return false;
-        }
+        // An "InlineRaw" value is longer than an embstr, so a value of its length is never
+        // an integer or an embstr either: new_str would encode it the same way.
         let Data::Heap {
             kv,
             klen,

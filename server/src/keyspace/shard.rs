@@ -611,7 +611,7 @@ impl Shard {
     fn store(&mut self, slot: u16, entry: Entry, now_ms: u64, moved: bool) -> Option<Entry> {
         let h = self.hash(entry.key());
         let found = self.data.slots[local(slot)].find(h, entry.key());
-        self.store_at(slot, (h, found), entry, now_ms, moved)
+        self.store_at(slot, h, found, entry, now_ms, moved)
     }
 
     /// [`Shard::store`] once the key's hash and place (if it is there) are known.
@@ -621,7 +621,8 @@ impl Shard {
     fn store_at(
         &mut self,
         slot: u16,
-        (h, found): (u64, Option<Loc>),
+        h: u64,
+        found: Option<Loc>,
         mut entry: Entry,
         now_ms: u64,
         moved: bool,
@@ -713,7 +714,7 @@ impl Shard {
         if expire_at != 0 {
             e.set_expire_raw(expire_at);
         }
-        self.store_at(slot, (h, found), e, now_ms, false);
+        self.store_at(slot, h, found, e, now_ms, false);
     }
 
     /// Keeps the counts of keys with a TTL when one of `slot`'s keys gains or loses its TTL.
