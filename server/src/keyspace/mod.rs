@@ -430,13 +430,14 @@ pub fn active_expire_cycle(ks: &Keyspace, budget: std::time::Duration) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn set_get_expire() {
         let ks = Keyspace::new(16);
-        let db = ks.db(0).unwrap_or_else(|| unreachable!());
+        let db = ks.db(0).unwrap();
         let slot = key_slot(b"foo");
         let mut g = db.lock_slot(slot);
         g.insert(
@@ -472,7 +473,7 @@ mod tests {
         let sink = reclaimed.clone();
         ks.expiry
             .set_sink(Box::new(move |_, key| sink.lock().push(key.to_vec())));
-        let db = ks.db(0).unwrap_or_else(|| unreachable!());
+        let db = ks.db(0).unwrap();
         let slot = key_slot(b"k");
         let mut g = db.lock_slot(slot);
         let val = |c: u8| vec![c; 100];
@@ -484,14 +485,14 @@ mod tests {
         g.store_str(slot, b"k", &val(b'b'), 5000, 7000);
         assert!(watched.load(Ordering::Relaxed));
         assert_eq!((g.keys(), g.volatile()), (1, 1));
-        let e = g.peek(slot, b"k").unwrap_or_else(|| unreachable!());
+        let e = g.peek(slot, b"k").unwrap();
         assert_eq!(Some(str_ptr(e)), at, "not written in place");
         assert_eq!((value_of(e), e.expire_at()), (val(b'b'), 5000));
         assert_eq!((e.lru(), e.encoding()), (lru_clock(7000), "raw"));
 
         g.store_str(slot, b"k", &val(b'c'), 0, 1000);
         assert_eq!((g.keys(), g.volatile()), (1, 0));
-        let e = g.peek(slot, b"k").unwrap_or_else(|| unreachable!());
+        let e = g.peek(slot, b"k").unwrap();
         assert_eq!((value_of(e), e.expire_at()), (val(b'c'), 0));
 
         assert!(g.set_expire(slot, b"k", 2000, 1000));
@@ -499,7 +500,7 @@ mod tests {
         assert_eq!((g.keys(), g.volatile(), g.stats.expired), (1, 0, 1));
         assert_eq!(*reclaimed.lock(), vec![b"k".to_vec()]);
         g.store_str(slot, b"k", b"short", 0, 3000);
-        let e = g.peek(slot, b"k").unwrap_or_else(|| unreachable!());
+        let e = g.peek(slot, b"k").unwrap();
         assert_eq!((value_of(e), e.encoding()), (b"short".to_vec(), "embstr"));
     }
 
@@ -511,7 +512,7 @@ mod tests {
         let ks = Keyspace::new(1);
         ks.expiry.set_keep(true);
         ks.lfu.configure(true, 10, 1);
-        let db = ks.db(0).unwrap_or_else(|| unreachable!());
+        let db = ks.db(0).unwrap();
         let slot = key_slot(b"k");
         let mut g = db.lock_slot(slot);
         crate::replication::stream::set_master_apply(true);
@@ -519,7 +520,7 @@ mod tests {
             g.store_str(slot, b"k", &[b'a'; 100], 2000, 1000);
             let counter = g.peek(slot, b"k").map(|e| e.lru());
             g.store_str(slot, b"k", &vec![b'b'; len], 0, 3000);
-            let e = g.peek(slot, b"k").unwrap_or_else(|| unreachable!());
+            let e = g.peek(slot, b"k").unwrap();
             assert_eq!(Some(e.lru()), counter, "value of {len} bytes");
             assert_eq!(value_of(e), vec![b'b'; len]);
             assert_eq!((g.stats.expired, g.keys(), g.volatile()), (0, 1, 0));
@@ -536,7 +537,7 @@ mod tests {
     #[test]
     fn active_expiry_reclaims() {
         let ks = Keyspace::new(1);
-        let db = ks.db(0).unwrap_or_else(|| unreachable!());
+        let db = ks.db(0).unwrap();
         for i in 0..1000u32 {
             let k = format!("k{i}");
             let slot = key_slot(k.as_bytes());
@@ -562,7 +563,7 @@ mod tests {
         ks.expiry.set_sink(Box::new(move |db, key| {
             sink.lock().push((db, key.to_vec()))
         }));
-        let db = ks.db(1).unwrap_or_else(|| unreachable!());
+        let db = ks.db(1).unwrap();
         for k in [&b"lazy"[..], b"active"] {
             let slot = key_slot(k);
             let mut e = Entry::new_str(k, b"v", StrEncoding::Auto, 0);
@@ -592,7 +593,8 @@ mod tests {
     fn value_of(e: &Entry) -> Vec<u8> {
         match e.value() {
             Value::Str(s) => s.to_vec(),
-            Value::Obj(_) => unreachable!(),
+            // No test here stores a collection; an empty value fails its comparison.
+            Value::Obj(_) => Vec::new(),
         }
     }
 
@@ -602,7 +604,7 @@ mod tests {
     #[test]
     fn deletes_keep_other_keys_of_the_slot_intact() {
         let ks = Keyspace::new(1);
-        let db = ks.db(0).unwrap_or_else(|| unreachable!());
+        let db = ks.db(0).unwrap();
         let slot = key_slot(b"{t}");
         let mut g = db.lock_slot(slot);
         let key = |i: u32| format!("{{t}}key:{i}").into_bytes();
@@ -641,7 +643,7 @@ mod tests {
     #[test]
     fn walk_resumed_after_deletes_misses_no_surviving_key() {
         let ks = Keyspace::new(1);
-        let db = ks.db(0).unwrap_or_else(|| unreachable!());
+        let db = ks.db(0).unwrap();
         let slot = key_slot(b"{w}");
         let mut g = db.lock_slot(slot);
         let key = |i: u32| format!("{{w}}{i}").into_bytes();
@@ -678,10 +680,7 @@ mod tests {
     #[test]
     fn swapdb_moves_data() {
         let ks = Keyspace::new(2);
-        let (d0, d1) = (
-            ks.db(0).unwrap_or_else(|| unreachable!()),
-            ks.db(1).unwrap_or_else(|| unreachable!()),
-        );
+        let (d0, d1) = (ks.db(0).unwrap(), ks.db(1).unwrap());
         let slot = key_slot(b"a");
         d0.lock_slot(slot)
             .insert(slot, Entry::new_str(b"a", b"1", StrEncoding::Auto, 0), 0);
