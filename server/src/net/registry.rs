@@ -142,13 +142,19 @@ impl ClientHandle {
         self.push_notify.notify_one();
     }
 
-    /// Moves everything queued for delivery to the end of `out`. The queue keeps its
-    /// buffer (a replica's is refilled by every write round) unless a burst grew it past
+    /// Moves everything queued for delivery to the end of `out`. The queue keeps a buffer
+    /// (a replica's is refilled by every write round) unless it is larger than
     /// [`PUSH_KEEP`].
     pub fn move_pushes_into(&self, out: &mut BytesMut) {
         let mut q = self.push.lock();
-        out.extend_from_slice(&q.bytes);
-        q.bytes.clear();
+        if out.is_empty() {
+            // The usual case: the queued bytes become `out` and `out`'s empty buffer becomes
+            // the queue's, so nothing is copied while writers wait on the lock.
+            std::mem::swap(out, &mut q.bytes);
+        } else {
+            out.extend_from_slice(&q.bytes);
+            q.bytes.clear();
+        }
         if q.bytes.capacity() > PUSH_KEEP {
             q.bytes = BytesMut::new();
         }
