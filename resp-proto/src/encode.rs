@@ -11,28 +11,26 @@ use crate::number::{format_double, MAX_DOUBLE_CHARS};
 pub fn encode_command<A: AsRef<[u8]>>(out: &mut Vec<u8>, args: &[A]) {
     // One reservation for the whole command: a length header is at most 23 bytes.
     out.reserve(args.iter().map(|a| a.as_ref().len() + 25).sum::<usize>() + 23);
-    push_len(out, b'*', args.len());
+    put_header(out, b'*', args.len() as u64);
     for a in args {
         let a = a.as_ref();
-        push_len(out, b'$', a.len());
+        put_header(out, b'$', a.len() as u64);
         out.extend_from_slice(a);
         out.extend_from_slice(b"\r\n");
     }
 }
 
-/// `<tag><n>\r\n`.
-fn push_len(out: &mut Vec<u8>, tag: u8, n: usize) {
-    // Argument counts and key lengths are mostly under 100: fixed-size copies.
+/// `<tag><n>\r\n`: the header of every counted RESP type, in commands and replies.
+fn put_header<B: BufMut>(out: &mut B, tag: u8, n: u64) {
+    // Counts and lengths are mostly under 100: fixed-size copies.
     match u8::try_from(n) {
-        Ok(n @ 0..=9) => out.extend_from_slice(&[tag, b'0' + n, b'\r', b'\n']),
-        Ok(n @ 10..=99) => {
-            out.extend_from_slice(&[tag, b'0' + n / 10, b'0' + n % 10, b'\r', b'\n'])
-        }
+        Ok(n @ 0..=9) => out.put_slice(&[tag, b'0' + n, b'\r', b'\n']),
+        Ok(n @ 10..=99) => out.put_slice(&[tag, b'0' + n / 10, b'0' + n % 10, b'\r', b'\n']),
         _ => {
             let mut digits = itoa::Buffer::new();
-            out.push(tag);
-            out.extend_from_slice(digits.format(n).as_bytes());
-            out.extend_from_slice(b"\r\n");
+            out.put_u8(tag);
+            out.put_slice(digits.format(n).as_bytes());
+            out.put_slice(b"\r\n");
         }
     }
 }
@@ -77,12 +75,7 @@ impl ReplyWriter<'_> {
 
     /// `<prefix><n>\r\n`.
     fn header(&mut self, prefix: u8, n: u64) {
-        let mut buf = itoa::Buffer::new();
-        let digits = buf.format(n).as_bytes();
-        self.out.reserve(digits.len() + 3);
-        self.out.put_u8(prefix);
-        self.out.put_slice(digits);
-        self.out.put_slice(b"\r\n");
+        put_header(self.out, prefix, n);
     }
 
     fn line(&mut self, prefix: u8, text: &[u8]) {
