@@ -328,7 +328,7 @@ pub fn rewrite(
                 .and_then(|n| n.parse::<usize>().ok())
                 .unwrap_or(1);
             let left = args
-                .get(3 + numkeys)
+                .get(numkeys.saturating_add(3))
                 .is_some_and(|d| d.eq_ignore_ascii_case(b"left") || d.eq_ignore_ascii_case(b"min"));
             let pop = match (list, left) {
                 (true, true) => "LPOP",
