@@ -11,7 +11,7 @@
 
 mod load;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -197,6 +197,12 @@ fn common_args(port: u16) -> Vec<String> {
     .collect()
 }
 
+/// Creates `dir` empty: an RDB left there by an earlier run would be loaded at start.
+pub(crate) fn fresh_dir(dir: &Path) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))
+}
+
 fn start(
     name: &'static str,
     program: &str,
@@ -206,7 +212,7 @@ fn start(
 ) -> Result<Server, String> {
     // Its own directory: a replica writes the RDB of its full sync there.
     let dir = workspace_root().join("target/bench").join(port.to_string());
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    fresh_dir(&dir)?;
     let child = pinned(cpus, program)
         .args(common_args(port))
         .arg("--dir")

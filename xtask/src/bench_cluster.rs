@@ -53,8 +53,7 @@ pub(crate) fn start_with(
 ) -> Result<Node, String> {
     let dir =
         std::env::temp_dir().join(format!("xtask-bench-cluster-{port}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    crate::bench::fresh_dir(&dir)?;
     let mut cmd = Command::new(program);
     cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
         .args(extra)
