@@ -106,11 +106,14 @@ fn start(startup: &Startup, cwd: &Path, no_args: bool) -> i32 {
     }
     process::init(cfg.config_file.clone());
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(cfg.worker_threads)
-        .enable_all()
-        .build()
-    {
+    let busy_poll = net::BusyPoll::new(cfg.busy_poll).map(Arc::new);
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.worker_threads(cfg.worker_threads).enable_all();
+    if let Some(b) = &busy_poll {
+        let b = Arc::clone(b);
+        builder.on_thread_park(move || b.before_sleep());
+    }
+    let runtime = match builder.build() {
         Ok(rt) => rt,
         Err(e) => {
             tracing::warn!("Can't start the runtime: {e}");
@@ -185,7 +188,12 @@ fn start(startup: &Startup, cwd: &Path, no_args: bool) -> i32 {
         if let Some(prepared) = cluster {
             crate::cluster::start(&node, prepared, shutdown.clone());
         }
-        let serving = tokio::spawn(net::serve(Arc::clone(&node), listeners, shutdown.clone()));
+        let serving = tokio::spawn(net::serve(
+            Arc::clone(&node),
+            listeners,
+            busy_poll,
+            shutdown.clone(),
+        ));
         process::wait_for_shutdown(&node, &shutdown, signals).await;
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, serving).await;
         0

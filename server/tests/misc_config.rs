@@ -439,3 +439,63 @@ fn shutdown_commands_log_like_redis() {
         );
     }
 }
+
+/// CPU time (user + system) the process has used, in clock ticks.
+fn cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .split_whitespace()
+        .collect();
+    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+}
+
+/// `busy-poll-us` is this server's own directive: CONFIG GET answers it by its name only,
+/// so `CONFIG GET *` lists what Redis 7.0 lists, and it is fixed at startup. Workers that
+/// poll before they sleep still sleep: once its clients fall silent the node spends no CPU.
+#[test]
+fn busy_poll_is_answered_by_name_and_an_idle_node_does_not_spin() {
+    use std::io::{Read, Write};
+
+    let node = spawn_with(
+        OURS,
+        "busypoll",
+        21570,
+        5000,
+        false,
+        &["--busy-poll-us", "50"],
+    );
+    assert_eq!(
+        call(node.port, &["CONFIG", "GET", "busy-poll-us"]),
+        "*2\r\n$12\r\nbusy-poll-us\r\n$2\r\n50\r\n"
+    );
+    assert!(!call(node.port, &["CONFIG", "GET", "*"]).contains("busy-poll"));
+    assert_eq!(
+        call(node.port, &["CONFIG", "SET", "busy-poll-us", "0"]),
+        "-ERR CONFIG SET failed (possibly related to argument 'busy-poll-us') - can't set immutable config\r\n"
+    );
+
+    // Clients that stay connected after a burst of requests, each answered before the next:
+    // the workers poll and sleep over and over.
+    let mut clients: Vec<std::net::TcpStream> = (0..4)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", node.port)).unwrap())
+        .collect();
+    let mut pong = [0u8; 7];
+    for _ in 0..500 {
+        for c in &mut clients {
+            c.write_all(b"PING\r\n").unwrap();
+            c.read_exact(&mut pong).unwrap();
+            assert_eq!(&pong, b"+PONG\r\n");
+        }
+    }
+    let pid = node.child.as_ref().unwrap().id();
+    let before = cpu_ticks(pid);
+    std::thread::sleep(Duration::from_secs(1));
+    let spent = cpu_ticks(pid) - before;
+    // A worker that kept polling would spend the whole second (100 ticks).
+    assert!(spent < 20, "{spent} ticks of CPU in an idle second");
+    drop(clients);
+}

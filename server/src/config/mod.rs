@@ -144,6 +144,8 @@ pub struct Config {
     /// Worker threads of the runtime: `io-threads` when the configuration sets it, otherwise
     /// the number of cores.
     pub worker_threads: usize,
+    /// `busy-poll-us`: how long a worker polls for more input before it sleeps.
+    pub busy_poll: std::time::Duration,
     /// `enable-debug-command`.
     pub enable_debug_command: Allow,
     /// `enable-protected-configs`.
@@ -301,6 +303,10 @@ impl Config {
             } else {
                 cores
             },
+            busy_poll: std::time::Duration::from_micros(clamp(
+                num(values, "busy-poll-us"),
+                u64::MAX,
+            )),
             enable_debug_command: Allow::from_num(num(values, "enable-debug-command")),
             enable_protected_configs: Allow::from_num(num(values, "enable-protected-configs")),
             cluster_config_file: string(values, "cluster-config-file").unwrap_or_default(),

@@ -5,14 +5,15 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::{Arc, Weak};
+use std::os::fd::AsFd;
+use std::sync::{Arc, OnceLock, Weak};
 
 use parking_lot::Mutex;
 use socket2::Socket;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use super::{bind_target, listen};
+use super::{bind_target, listen, BusyPoll};
 use crate::config::{value::strerror, Config};
 use crate::node::Node;
 
@@ -20,6 +21,7 @@ use crate::node::Node;
 #[derive(Default)]
 pub struct Accepting {
     current: Mutex<Current>,
+    busy_poll: OnceLock<Arc<BusyPoll>>,
 }
 
 #[derive(Default)]
@@ -99,6 +101,21 @@ fn bind_all(
 }
 
 impl Accepting {
+    /// Sets the busy poll the listening and client sockets join; once, before the first
+    /// accept loop starts.
+    pub(super) fn set_busy_poll(&self, busy_poll: Option<Arc<BusyPoll>>) {
+        if let Some(b) = busy_poll {
+            let _ = self.busy_poll.set(b);
+        }
+    }
+
+    /// Has the busy poll, if any, watch `socket`.
+    pub(super) fn watch(&self, socket: impl AsFd) {
+        if let Some(b) = self.busy_poll.get() {
+            b.watch(socket);
+        }
+    }
+
     /// Starts accept loops on `sockets` (bound for `port` / `bind`), stopping the previous
     /// ones.
     pub(super) fn start(
@@ -112,6 +129,7 @@ impl Accepting {
         let mut handles = Vec::new();
         let mut listeners = Vec::new();
         for s in sockets {
+            self.watch(&s);
             handles.push(Socket::from(s.try_clone()?));
             listeners.push(TcpListener::from_std(s)?);
         }

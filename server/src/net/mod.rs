@@ -4,6 +4,7 @@
 //! [`serve`] accepts clients, runs the periodic cron (active expiry) and, once the shutdown
 //! token is cancelled, closes every client and returns.
 
+mod busy_poll;
 mod conn;
 mod listen;
 mod readbuf;
@@ -21,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::Config;
 use crate::node::Node;
 
+pub use busy_poll::BusyPoll;
 pub use listen::Accepting;
 pub use registry::{ClientHandle, Registry};
 
@@ -94,8 +96,16 @@ pub fn bind(cfg: &Config) -> io::Result<Listeners> {
 }
 
 /// Accepts clients until `shutdown` is cancelled, then closes them all and returns.
-pub async fn serve(node: Arc<Node>, listeners: Listeners, shutdown: CancellationToken) {
+/// `busy_poll`, when the runtime's workers run it before they sleep, is told of every
+/// listening and client socket.
+pub async fn serve(
+    node: Arc<Node>,
+    listeners: Listeners,
+    busy_poll: Option<Arc<BusyPoll>>,
+    shutdown: CancellationToken,
+) {
     node.set_shutdown_token(shutdown.clone());
+    node.accepting.set_busy_poll(busy_poll);
     node.install_hooks();
     let mut tasks = Vec::new();
     let cfg = node.config.current();
@@ -140,7 +150,10 @@ async fn accept_loop(
             a = listener.accept() => a,
         };
         match accepted {
-            Ok((stream, peer)) => conn::start(node.clone(), stream, peer, shutdown.clone()),
+            Ok((stream, peer)) => {
+                node.accepting.watch(&stream);
+                conn::start(node.clone(), stream, peer, shutdown.clone());
+            }
             Err(_) if stop.is_cancelled() => return,
             Err(e) => {
                 tracing::warn!("Accepting client connection: {e}");

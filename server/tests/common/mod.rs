@@ -40,7 +40,7 @@ impl InProcess {
                 .enable_all()
                 .build()
                 .expect("runtime");
-            rt.block_on(server::net::serve(n, listeners, s));
+            rt.block_on(server::net::serve(n, listeners, None, s));
         });
         wait_for_port(port);
         InProcess {
