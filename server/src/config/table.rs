@@ -849,7 +849,7 @@ pub static CONFIGS: &[Spec] = &[
     ),
     // This server's own, hidden from CONFIG GET patterns so that `CONFIG GET *` lists what
     // Redis 7.0 lists; CONFIG GET answers it by its exact name.
-    i("busy-poll-us", NONE, IMM | HIDDEN | USED, 0, 1_000_000, 20),
+    i("busy-poll-us", NONE, IMM | HIDDEN | USED, 0, 1000, 20),
 ];
 
 /// Directives Redis 7.0 accepts but ignores (removed options), with the argument counts

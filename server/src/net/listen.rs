@@ -109,8 +109,8 @@ impl Accepting {
         }
     }
 
-    /// Has the busy poll, if any, watch `socket`.
-    pub(super) fn watch(&self, socket: impl AsFd) {
+    /// Has the busy poll, if any, end at input on `socket`.
+    pub fn watch(&self, socket: impl AsFd) {
         if let Some(b) = self.busy_poll.get() {
             b.watch(socket);
         }

@@ -220,6 +220,8 @@ async fn session(
         .await
         .map_err(|_| LinkError::Timeout)??;
     let _ = stream.set_nodelay(true);
+    // The master's stream is this replica's busiest input.
+    node.accepting.watch(&stream);
     let mut c = Conn {
         stream,
         buf: BytesMut::new(),
