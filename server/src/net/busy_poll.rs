@@ -21,9 +21,10 @@
 //!
 //! The poll keeps its core rather than yielding it between two looks: a thread that yields
 //! stays runnable, and under contention its input could wait a scheduler slice for it, past
-//! the span. When the scheduler takes the core from it for another thread (a replica beside
-//! its master, anything sharing the core), the thread backs off at once: there the poll
-//! would only keep the other waiting.
+//! the span. But a poll only starts when a yield finds no other thread waiting for the core,
+//! and when the scheduler takes the core from it for another thread (a replica beside its
+//! master, anything sharing the core), the thread backs off at once: on a shared core the
+//! poll would only keep the other waiting.
 
 use std::cell::Cell;
 use std::os::fd::AsFd;
@@ -69,12 +70,18 @@ impl BusyPoll {
         BACKOFF.with(|b| b.next(|| self.spin_alone()));
     }
 
-    /// Polls as [`spin`](Self::spin) does, and tells whether another thread took the core
-    /// meanwhile.
+    /// Polls as [`spin`](Self::spin) does when no other thread waits for this core, and
+    /// tells whether one did, before or during the poll.
     fn spin_alone(&self) -> Outcome {
         let preempted =
             || getrusage(UsageWho::RUSAGE_THREAD).map_or(0, |u| u.involuntary_context_switches());
+        // A yield returns at once when nothing else is runnable here; when something is,
+        // that runs first, and the switch counts as involuntary.
         let before = preempted();
+        std::thread::yield_now();
+        if preempted() != before {
+            return Outcome::Contended;
+        }
         let found = self.spin();
         if preempted() != before {
             Outcome::Contended
@@ -233,6 +240,38 @@ mod tests {
         assert_eq!(run(1, Outcome::Contended), 1);
         assert_eq!(run(SKIPPED, Outcome::Found), 0);
         assert_eq!(run(1, Outcome::Found), 1);
+    }
+
+    #[test]
+    fn no_poll_while_another_thread_waits_for_the_core() {
+        use nix::sched::{sched_getcpu, sched_setaffinity, CpuSet};
+        use nix::unistd::Pid;
+        use std::sync::atomic::{AtomicBool, Ordering};
+
+        let mut here = CpuSet::new();
+        here.set(sched_getcpu().unwrap()).unwrap();
+        let (running, stop) = (AtomicBool::new(false), AtomicBool::new(false));
+        let poll = BusyPoll::new(Duration::from_micros(1)).unwrap();
+        let found = std::thread::scope(|s| {
+            // Pid 0: the calling thread. Both threads end up on this core.
+            s.spawn(|| {
+                sched_setaffinity(Pid::from_raw(0), &here).unwrap();
+                running.store(true, Ordering::Relaxed);
+                while !stop.load(Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            });
+            sched_setaffinity(Pid::from_raw(0), &here).unwrap();
+            while !running.load(Ordering::Relaxed) {
+                std::thread::yield_now();
+            }
+            // The scheduler may hand the core back to the yielder when the hog has had more
+            // than its share, so a yield finds it only most of the time.
+            let found = (0..1000).any(|_| poll.spin_alone() == Outcome::Contended);
+            stop.store(true, Ordering::Relaxed);
+            found
+        });
+        assert!(found);
     }
 
     #[test]
