@@ -108,11 +108,14 @@ fn subscriber_draining_under_the_soft_limit_stays_and_one_staying_over_it_is_clo
     let ours = spawn_with(OURS, "softlimit", 26320, 5000, false, &[]);
     let real = spawn_with("redis-server", "softlimit", 26321, 5000, false, &[]);
     for (drains, closed) in [(true, false), (false, true)] {
-        assert_eq!(
-            slow_subscriber(real.port, drains),
-            closed,
-            "redis-server, draining: {drains}"
-        );
+        // Redis is the reference here, and its verdict depends on timing it does not promise
+        // (its clientsCron looks at each client about once a second; a fresh-clone CI run
+        // once saw it close the draining subscriber): a second run settles it.
+        let real_closed = match slow_subscriber(real.port, drains) {
+            c if c == closed => c,
+            _ => slow_subscriber(real.port, drains),
+        };
+        assert_eq!(real_closed, closed, "redis-server, draining: {drains}");
         assert_eq!(
             slow_subscriber(ours.port, drains),
             closed,
