@@ -21,10 +21,12 @@
 //!
 //! The poll keeps its core rather than yielding it between two looks: a thread that yields
 //! stays runnable, and under contention its input could wait a scheduler slice for it, past
-//! the span. But a poll only starts when a yield finds no other thread waiting for the core,
-//! and when the scheduler takes the core from it for another thread (a replica beside its
-//! master, anything sharing the core), the thread backs off at once: on a shared core the
-//! poll would only keep the other waiting.
+//! the span. But a poll starts only after a yield that let no other thread run, and when the
+//! scheduler gives the core to another thread before or during the poll (a replica beside
+//! its master, anything sharing the core), the thread backs off at once: on a shared core
+//! the poll would only keep the other waiting. The scheduler may hand the core straight back
+//! to a yielding thread when the other has had more than its share, so a shared core is
+//! found within a few sleeps rather than at the first.
 
 use std::cell::Cell;
 use std::os::fd::AsFd;
