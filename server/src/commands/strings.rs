@@ -166,9 +166,9 @@ fn set_generic(
             None => ctx.out.null(),
         }
     }
-    // Plain SET needs nothing from the old value: skip the lookup (under an LFU policy
-    // the lookup counts an access, as Redis's lookupKeyWrite does).
-    let needs_old = o.nx || o.xx || o.keepttl || ctx.node.keyspace.lfu.enabled();
+    // Plain SET needs nothing from the old value: skip the lookup (store_str then counts
+    // the access an LFU policy sees in Redis's lookupKeyWrite).
+    let needs_old = o.nx || o.xx || o.keepttl;
     let old_expire = if needs_old {
         shard.get_mut(slot, key, ctx.now).map(|e| e.expire_at())
     } else {
@@ -189,7 +189,7 @@ fn set_generic(
         None if o.keepttl => old_expire.unwrap_or(0),
         None => 0,
     };
-    shard.store_str(slot, key, val, expire_at, ctx.now);
+    shard.store_str(slot, key, val, expire_at, ctx.now, needs_old);
     drop(shard);
     ctx.node.stats.dirty(1);
     if !o.get {
@@ -238,11 +238,8 @@ fn getset(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         Some(e) => reply_str(ctx.out, as_str(e)?),
         None => ctx.out.null(),
     }
-    if ctx.node.keyspace.lfu.enabled() {
-        // Redis's GETSET looks the key up again to set it: under LFU a second access.
-        shard.get_mut(slot, key, ctx.now);
-    }
-    shard.store_str(slot, key, val, 0, ctx.now);
+    // Redis's GETSET looks the key up again to set it: under LFU a second access.
+    shard.store_str(slot, key, val, 0, ctx.now, false);
     ctx.node.stats.dirty(1);
     Ok(())
 }
@@ -337,14 +334,9 @@ fn mset_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], nx: bool) -> CmdResult {
             }
         }
     }
-    // Under an LFU policy each key's lookup counts an access, as Redis's setKey does.
-    let lfu = ctx.node.keyspace.lfu.enabled();
     for ((k, v), &slot) in pairs.iter().zip(&slots) {
         if let Some(s) = guard.shard(slot) {
-            if lfu {
-                s.get_mut(slot, k, ctx.now);
-            }
-            s.store_str(slot, k, v, 0, ctx.now);
+            s.store_str(slot, k, v, 0, ctx.now, false);
         }
     }
     ctx.node.stats.dirty(pairs.len() as u64);

@@ -477,12 +477,12 @@ mod tests {
         let slot = key_slot(b"k");
         let mut g = db.lock_slot(slot);
         let val = |c: u8| vec![c; 100];
-        g.store_str(slot, b"k", &val(b'a'), 0, 1000);
+        g.store_str(slot, b"k", &val(b'a'), 0, 1000, false);
         let at = g.peek(slot, b"k").map(str_ptr);
         let watched = Arc::new(AtomicBool::new(false));
         g.watch(b"k", watched.clone());
 
-        g.store_str(slot, b"k", &val(b'b'), 5000, 7000);
+        g.store_str(slot, b"k", &val(b'b'), 5000, 7000, false);
         assert!(watched.load(Ordering::Relaxed));
         assert_eq!((g.keys(), g.volatile()), (1, 1));
         let e = g.peek(slot, b"k").unwrap();
@@ -490,16 +490,16 @@ mod tests {
         assert_eq!((value_of(e), e.expire_at()), (val(b'b'), 5000));
         assert_eq!((e.lru(), e.encoding()), (lru_clock(7000), "raw"));
 
-        g.store_str(slot, b"k", &val(b'c'), 0, 1000);
+        g.store_str(slot, b"k", &val(b'c'), 0, 1000, false);
         assert_eq!((g.keys(), g.volatile()), (1, 0));
         let e = g.peek(slot, b"k").unwrap();
         assert_eq!((value_of(e), e.expire_at()), (val(b'c'), 0));
 
         assert!(g.set_expire(slot, b"k", 2000, 1000));
-        g.store_str(slot, b"k", &val(b'd'), 0, 3000);
+        g.store_str(slot, b"k", &val(b'd'), 0, 3000, false);
         assert_eq!((g.keys(), g.volatile(), g.stats.expired), (1, 0, 1));
         assert_eq!(*reclaimed.lock(), vec![b"k".to_vec()]);
-        g.store_str(slot, b"k", b"short", 0, 3000);
+        g.store_str(slot, b"k", b"short", 0, 3000, false);
         let e = g.peek(slot, b"k").unwrap();
         assert_eq!((value_of(e), e.encoding()), (b"short".to_vec(), "embstr"));
     }
@@ -516,22 +516,51 @@ mod tests {
         let slot = key_slot(b"k");
         let mut g = db.lock_slot(slot);
         crate::replication::stream::set_master_apply(true);
+        // `true`: the write lookup's access is the caller's to count; what is checked here
+        // is what the overwrite itself does.
         for len in [100, 101] {
-            g.store_str(slot, b"k", &[b'a'; 100], 2000, 1000);
+            g.store_str(slot, b"k", &[b'a'; 100], 2000, 1000, true);
             let counter = g.peek(slot, b"k").map(|e| e.lru());
-            g.store_str(slot, b"k", &vec![b'b'; len], 0, 3000);
+            g.store_str(slot, b"k", &vec![b'b'; len], 0, 3000, true);
             let e = g.peek(slot, b"k").unwrap();
             assert_eq!(Some(e.lru()), counter, "value of {len} bytes");
             assert_eq!(value_of(e), vec![b'b'; len]);
             assert_eq!((g.stats.expired, g.keys(), g.volatile()), (0, 1, 0));
         }
         crate::replication::stream::set_master_apply(false);
-        g.store_str(slot, b"k", &[b'c'; 101], 2000, 3000);
-        g.store_str(slot, b"k", &[b'd'; 101], 0, 4000);
+        g.store_str(slot, b"k", &[b'c'; 101], 2000, 3000, true);
+        g.store_str(slot, b"k", &[b'd'; 101], 0, 4000, true);
         assert_eq!(
             g.stats.expired, 1,
             "a replica's own client sees the key expired"
         );
+    }
+
+    /// Under LFU, a store whose caller did not look the key up counts the access Redis's
+    /// setKey lookup counts, whether the value is written in place (100 bytes over 100) or
+    /// as a new entry (short, or of another length); one whose caller did, counts none.
+    #[test]
+    fn an_lfu_store_counts_the_write_lookup_once() {
+        let ks = Keyspace::new(1);
+        ks.lfu.configure(true, 10, 1);
+        let db = ks.db(0).unwrap();
+        let cases = [
+            (&[b'b'; 100][..], false, 1),
+            (&[b'c'; 100][..], true, 0),
+            (&b"short"[..], false, 1),
+            (&[b'd'; 101][..], true, 0),
+        ];
+        for (i, (val, looked_up, rise)) in cases.into_iter().enumerate() {
+            let key = format!("k{i}").into_bytes();
+            let slot = key_slot(&key);
+            let mut g = db.lock_slot(slot);
+            let freq = |g: &Shard| g.peek(slot, &key).map(|e| ks.lfu.decayed(e.lru(), 1000));
+            g.store_str(slot, &key, &[b'a'; 100], 0, 1000, false);
+            // A new key starts at the initial count, from which an access always counts.
+            let before = freq(&g);
+            g.store_str(slot, &key, val, 0, 1000, looked_up);
+            assert_eq!(freq(&g), before.map(|f| f + rise), "case {i}");
+        }
     }
 
     #[test]

@@ -686,22 +686,38 @@ impl Shard {
         true
     }
 
-    /// Gives `key` the string `val` with the TTL `expire_at` (0: none), as SET does, in one
-    /// probe of the table. A live raw string of the same length takes the new bytes where
-    /// it is, which spares the allocation of a new entry and the free of the old one, with
-    /// what [`Shard::insert`] would also do: the TTL count follows, watchers are told, an
-    /// LFU counter is kept. Anything else is stored as a new entry, as by `insert` (which
-    /// also counts an expired key it replaces).
-    pub fn store_str(&mut self, slot: u16, key: &[u8], val: &[u8], expire_at: u64, now_ms: u64) {
+    /// Gives `key` the string `val` with the TTL `expire_at` (0: none), as Redis's setKey
+    /// does, in one probe of the table. Under an LFU policy the key's write lookup counts an
+    /// access, unless the caller's own lookup (`looked_up`, as setKey's flags say) already
+    /// did. A live raw string of the same length takes the new bytes where it is, which
+    /// spares the allocation of a new entry and the free of the old one, with what
+    /// [`Shard::insert`] would also do: the TTL count follows, watchers are told, an LFU
+    /// counter is kept. Anything else is stored as a new entry, as by `insert` (which also
+    /// counts an expired key it replaces).
+    pub fn store_str(
+        &mut self,
+        slot: u16,
+        key: &[u8],
+        val: &[u8],
+        expire_at: u64,
+        now_ms: u64,
+        looked_up: bool,
+    ) {
         let lru = lru_clock(now_ms);
         let h = self.hash(key);
         let found = self.data.slots[local(slot)].find(h, key);
+        let lfu = self.lfu.enabled();
+        let count_access = lfu && !looked_up;
         // Only a raw string (longer than an embstr) can be rewritten.
-        if let Some(at) = found.filter(|_| val.len() > EMBSTR_LIMIT) {
-            let keep_lru = self.lfu.enabled();
+        let rewritable = val.len() > EMBSTR_LIMIT;
+        if let Some(at) = found.filter(|_| count_access || rewritable) {
             if let Some(e) = self.data.slots[local(slot)].get_mut(at) {
                 let live = !e.is_expired(now_ms) || self.expiry.live_to_caller();
-                if live && e.rewrite_raw_str(val, (!keep_lru).then_some(lru)) {
+                if live && count_access {
+                    // The overwrite below keeps this counter (dbSetValue).
+                    e.touch(self.lfu.accessed(e.lru(), now_ms));
+                }
+                if live && rewritable && e.rewrite_raw_str(val, (!lfu).then_some(lru)) {
                     let before = e.expire_at() != 0;
                     e.set_expire_raw(expire_at);
                     self.count_ttl_change(slot, before, expire_at != 0);
