@@ -2,6 +2,7 @@
 //! HGETALL order is Redis's), then a hash table, never back (hashTypeConvert).
 
 use super::listpack::Listpack;
+use super::small_bytes::SmallBytes;
 use super::table::{Dense, KeyOf};
 use super::{sample_distinct, Elem, Thresholds, TypesError};
 
@@ -26,21 +27,21 @@ fn read_varint(b: &[u8]) -> (usize, usize) {
     (0, 0)
 }
 
-fn pack(field: &[u8], value: &[u8]) -> Box<[u8]> {
-    let mut v = Vec::with_capacity(field.len() + value.len() + 3);
+fn pack(field: &[u8], value: &[u8]) -> SmallBytes {
+    let mut header = [0u8; 10];
+    let mut used = 0;
     let mut n = field.len();
-    loop {
+    for b in header.iter_mut() {
         let c = (n & 0x7F) as u8;
         n >>= 7;
+        used += 1;
         if n == 0 {
-            v.push(c);
+            *b = c;
             break;
         }
-        v.push(c | 0x80);
+        *b = c | 0x80;
     }
-    v.extend_from_slice(field);
-    v.extend_from_slice(value);
-    v.into_boxed_slice()
+    SmallBytes::concat(&[&header[..used], field, value])
 }
 
 fn unpack(item: &[u8]) -> (&[u8], &[u8]) {
@@ -339,7 +340,7 @@ pub enum HashIter<'a> {
     /// Over a listpack.
     Lp(super::listpack::Iter<'a>),
     /// Over the table.
-    Table(super::chunked::Iter<'a, Box<[u8]>>),
+    Table(super::chunked::Iter<'a, super::small_bytes::SmallBytes>),
 }
 
 impl<'a> Iterator for HashIter<'a> {

@@ -25,6 +25,7 @@ pub mod num;
 #[cfg(test)]
 mod proptests;
 pub mod set;
+mod small_bytes;
 mod table;
 #[cfg(test)]
 mod tests;

@@ -382,7 +382,7 @@ proptest! {
                     if t.len() > 0 {
                         let i = i % t.len();
                         let key = t.get(i).unwrap().to_vec();
-                        prop_assert_eq!(t.remove_at(i).map(Vec::from), Some(key.clone()));
+                        prop_assert_eq!(t.remove_at(i).map(|b| b.to_vec()), Some(key.clone()));
                         prop_assert!(model.remove(&key));
                         prop_assert_eq!(t.find(&key), None);
                     }
@@ -394,7 +394,7 @@ proptest! {
                 match t.find(&key) {
                     Some(_) => prop_assert!(model.contains(&key)),
                     None => {
-                        let i = t.insert_new(key.clone().into());
+                        let i = t.insert_new(key[..].into());
                         prop_assert_eq!(t.find(&key), Some(i));
                         prop_assert!(model.insert(key));
                     }

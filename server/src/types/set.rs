@@ -197,7 +197,7 @@ impl Set {
             Set::Intset(s) => s
                 .remove_at(i)
                 .map(|x| itoa::Buffer::new().format(x).as_bytes().to_vec()),
-            Set::Table(t) => t.0.remove_at(i).map(Vec::from),
+            Set::Table(t) => t.0.remove_at(i).map(|b| b.to_vec()),
         }
     }
 
@@ -310,7 +310,7 @@ pub enum SetIter<'a> {
     /// Over an intset, ascending.
     Intset(&'a Intset, usize),
     /// Over the table.
-    Table(super::chunked::Iter<'a, Box<[u8]>>),
+    Table(super::chunked::Iter<'a, super::small_bytes::SmallBytes>),
 }
 
 impl<'a> Iterator for SetIter<'a> {

@@ -1,11 +1,12 @@
 //! The large form of hashes and sets: a dense vector of byte strings plus a hash index of
 //! positions (the "index map" shape).
 //!
-//! Why not a `HashMap<Vec<u8>, Vec<u8>>`: each element costs one boxed slice (16 bytes) in
-//! the vector and 4 bytes plus a control byte in the index, against Redis's 8-byte bucket,
-//! 24-byte dictEntry and sds headers; a uniformly random element (SPOP, SRANDMEMBER,
-//! HRANDFIELD) is one index into the vector, O(1) as dictGetFairRandomKey; and iteration
-//! walks contiguous memory. Removal swaps the last element into the hole.
+//! Why not a `HashMap<Vec<u8>, Vec<u8>>`: each element costs 24 bytes in the vector (the
+//! element itself up to 22 bytes, else a pointer to it: [`SmallBytes`]) and 4 bytes plus a
+//! control byte in the index, against Redis's 8-byte bucket, 24-byte dictEntry and sds
+//! headers; a uniformly random element (SPOP, SRANDMEMBER, HRANDFIELD) is one index into
+//! the vector, O(1) as dictGetFairRandomKey; and iteration walks contiguous memory.
+//! Removal swaps the last element into the hole.
 
 use std::hash::BuildHasher;
 use std::marker::PhantomData;
@@ -13,6 +14,7 @@ use std::sync::OnceLock;
 
 use super::chunked::{self, Chunked};
 use super::index::PosIndex;
+use super::small_bytes::SmallBytes;
 
 /// What part of a stored item is its key.
 pub(crate) trait KeyOf {
@@ -30,7 +32,7 @@ pub(crate) fn hash_bytes(b: &[u8]) -> u64 {
 }
 
 pub(crate) struct Dense<K: KeyOf> {
-    items: Chunked<Box<[u8]>>,
+    items: Chunked<SmallBytes>,
     index: PosIndex,
     _k: PhantomData<K>,
 }
@@ -46,7 +48,7 @@ impl<K: KeyOf> Clone for Dense<K> {
 }
 
 /// The hash of the key of the item at `p`, for the index's resizes.
-fn hash_at<K: KeyOf>(items: &Chunked<Box<[u8]>>) -> impl Fn(u32) -> Option<u64> + '_ {
+fn hash_at<K: KeyOf>(items: &Chunked<SmallBytes>) -> impl Fn(u32) -> Option<u64> + '_ {
     move |p| items.get(p as usize).map(|it| hash_bytes(K::key(it)))
 }
 
@@ -77,7 +79,7 @@ impl<K: KeyOf> Dense<K> {
     }
 
     /// Inserts an item whose key is known to be absent; returns its position.
-    pub(crate) fn insert_new(&mut self, item: Box<[u8]>) -> usize {
+    pub(crate) fn insert_new(&mut self, item: SmallBytes) -> usize {
         let pos = self.items.len();
         let h = hash_bytes(K::key(&item));
         self.items.push(item);
@@ -88,14 +90,14 @@ impl<K: KeyOf> Dense<K> {
     }
 
     /// Replaces the item at `i` (same key).
-    pub(crate) fn replace(&mut self, i: usize, item: Box<[u8]>) {
+    pub(crate) fn replace(&mut self, i: usize, item: SmallBytes) {
         if let Some(slot) = self.items.get_mut(i) {
             *slot = item;
         }
     }
 
     /// Removes the item at `i`, moving the last item into its place.
-    pub(crate) fn remove_at(&mut self, i: usize) -> Option<Box<[u8]>> {
+    pub(crate) fn remove_at(&mut self, i: usize) -> Option<SmallBytes> {
         let last = self.items.len().checked_sub(1)?;
         let h = hash_bytes(K::key(self.items.get(i)?));
         self.index.remove(h, i as u32);
@@ -119,7 +121,7 @@ impl<K: KeyOf> Dense<K> {
         &self.index
     }
 
-    pub(crate) fn items(&self) -> chunked::Iter<'_, Box<[u8]>> {
+    pub(crate) fn items(&self) -> chunked::Iter<'_, SmallBytes> {
         self.items.iter()
     }
 
@@ -146,10 +148,6 @@ impl<K: KeyOf> Dense<K> {
     pub(crate) fn heap_size(&self) -> usize {
         self.items.heap_size()
             + self.index.allocation_size()
-            + self
-                .items
-                .iter()
-                .map(|b| super::alloc_size(b.len()))
-                .sum::<usize>()
+            + self.items.iter().map(SmallBytes::heap_size).sum::<usize>()
     }
 }

@@ -17,6 +17,7 @@
 
 use crate::types::chunked::Chunked;
 use crate::types::index::PosIndex;
+use crate::types::small_bytes::SmallBytes;
 use crate::types::table::hash_bytes;
 
 const MAX_LEVEL: usize = 32;
@@ -45,7 +46,8 @@ const END: Link = Link {
 /// An element's member string and where its node is.
 #[derive(Clone, Debug)]
 struct Member {
-    name: Box<[u8]>,
+    /// In place when short, so that comparing it costs no hop beyond the member array.
+    name: SmallBytes,
     /// Offset of the node's block; for a free position, the next free position (or NIL).
     at: u32,
     /// The node's level count (its block is `level + 1` slots); 0 for a free position.
@@ -360,7 +362,7 @@ impl SkipList {
         let h = hash_bytes(&self.members[mi as usize].name);
         self.map.remove(h, mi);
         self.members[mi as usize] = Member {
-            name: Box::default(),
+            name: SmallBytes::default(),
             at: self.free_members,
             level: 0,
         };
@@ -490,7 +492,7 @@ impl SkipList {
         };
         let mut out = Vec::with_capacity(mis.len());
         for mi in mis {
-            let member = self.members[mi as usize].name.clone();
+            let member: Box<[u8]> = (*self.members[mi as usize].name).into();
             if let Some(s) = self.remove_member(mi) {
                 out.push((member, s));
             }
@@ -505,7 +507,7 @@ impl SkipList {
             + self
                 .members
                 .iter()
-                .map(|m| crate::types::alloc_size(m.name.len()))
+                .map(|m| m.name.heap_size())
                 .sum::<usize>()
             + self.map.allocation_size()
     }
