@@ -14,7 +14,7 @@
 
 use std::ops::{Index, IndexMut};
 
-/// Elements per chunk: 2048 (32-48 KB for the element types used), small enough that
+/// Elements per chunk: 2048 (48-64 KB for the element types used), small enough that
 /// allocating one is cheap, large enough that the chunk list stays in cache. 16 in tests,
 /// so the type tests run across chunk boundaries.
 const SHIFT: u32 = if cfg!(test) { 4 } else { 11 };

@@ -6,7 +6,8 @@ use super::small_bytes::SmallBytes;
 use super::table::{Dense, KeyOf};
 use super::{sample_distinct, Elem, Thresholds, TypesError};
 
-/// Table items are `varint(field_len) field value` in one allocation.
+/// Table items are `varint(field_len) field value`, in one [`SmallBytes`] (in place up to
+/// 22 bytes, else one allocation).
 pub(crate) struct FieldKey;
 
 impl KeyOf for FieldKey {
@@ -340,7 +341,7 @@ pub enum HashIter<'a> {
     /// Over a listpack.
     Lp(super::listpack::Iter<'a>),
     /// Over the table.
-    Table(super::chunked::Iter<'a, super::small_bytes::SmallBytes>),
+    Table(super::chunked::Iter<'a, SmallBytes>),
 }
 
 impl<'a> Iterator for HashIter<'a> {
@@ -355,6 +356,26 @@ impl<'a> Iterator for HashIter<'a> {
             HashIter::Table(it) => {
                 let (f, v) = unpack(it.next()?);
                 Some((Elem::Str(f), Elem::Str(v)))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Items round-trip whether they sit in place or on the heap, and across the field
+    /// lengths where the varint header grows (127/128, 16383/16384).
+    #[test]
+    fn packed_items_unpack_to_their_field_and_value() {
+        let bytes: Vec<u8> = (0..20000u32).map(|i| (i % 251) as u8).collect();
+        for flen in [0, 1, 5, 20, 21, 22, 127, 128, 16383, 16384] {
+            for vlen in [0, 1, 2, 21, 22, 23, 300] {
+                let (f, v) = (&bytes[..flen], &bytes[1..=vlen]);
+                let item = pack(f, v);
+                assert_eq!(unpack(&item), (f, v), "field {flen}, value {vlen}");
+                assert_eq!(FieldKey::key(&item), f);
             }
         }
     }

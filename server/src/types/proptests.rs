@@ -382,7 +382,7 @@ proptest! {
                     if t.len() > 0 {
                         let i = i % t.len();
                         let key = t.get(i).unwrap().to_vec();
-                        prop_assert_eq!(t.remove_at(i).map(|b| b.to_vec()), Some(key.clone()));
+                        prop_assert_eq!(t.remove_at(i).map(Vec::from), Some(key.clone()));
                         prop_assert!(model.remove(&key));
                         prop_assert_eq!(t.find(&key), None);
                     }
@@ -448,8 +448,7 @@ proptest! {
                 }
                 2 => prop_assert_eq!(sl.remove(&table_key(k)), model.remove(&table_key(k))),
                 3 => {
-                    let gone: Vec<(Vec<u8>, f64)> =
-                        sl.remove_ranks(0, n).into_iter().map(|(m, s)| (m.into_vec(), s)).collect();
+                    let gone = sl.remove_ranks(0, n);
                     let want: Vec<(Vec<u8>, f64)> = sorted(&model).into_iter().take(n).collect();
                     for (m, _) in &want { model.remove(m); }
                     prop_assert_eq!(gone, want);

@@ -2,6 +2,7 @@
 //! `set-max-intset-entries`, then a hash table, never back (setTypeConvert).
 
 use super::intset::Intset;
+use super::small_bytes::SmallBytes;
 use super::table::{Dense, KeyOf};
 use super::{sample_distinct, Elem, Thresholds};
 use resp_proto::string2ll;
@@ -197,7 +198,7 @@ impl Set {
             Set::Intset(s) => s
                 .remove_at(i)
                 .map(|x| itoa::Buffer::new().format(x).as_bytes().to_vec()),
-            Set::Table(t) => t.0.remove_at(i).map(|b| b.to_vec()),
+            Set::Table(t) => t.0.remove_at(i).map(Vec::from),
         }
     }
 
@@ -310,7 +311,7 @@ pub enum SetIter<'a> {
     /// Over an intset, ascending.
     Intset(&'a Intset, usize),
     /// Over the table.
-    Table(super::chunked::Iter<'a, super::small_bytes::SmallBytes>),
+    Table(super::chunked::Iter<'a, SmallBytes>),
 }
 
 impl<'a> Iterator for SetIter<'a> {

@@ -4,19 +4,32 @@
 //! allocation per member (32 bytes from glibc for a 20-byte member), and every comparison
 //! or hash of a member reads that allocation: one more cache miss per step of a skip list
 //! search, the most of what ZADD spends on a big sorted set. Short members, the common case
-//! (ids, `element:000000012345`), live in the array's own slot instead, 24 bytes, the
-//! size of the pointer and length they replace plus the tag.
+//! (ids, `element:000000012345`), live in the array's own 24-byte slot instead. The price
+//! is 8 bytes per longer member: its slot holds the tag beside the pointer and length.
 
 use std::ops::Deref;
 
 /// Bytes kept in place: what fits beside the tag and the length in 24 bytes.
 pub(crate) const INLINE: usize = 22;
 
-/// See the module documentation.
+/// See the module documentation. Built only by [`SmallBytes::concat`] (and `From`), which
+/// keeps an inline length within [`INLINE`].
+#[derive(Clone, Default)]
+pub struct SmallBytes(Repr);
+
 #[derive(Clone)]
-pub enum SmallBytes {
+enum Repr {
     Inline { len: u8, buf: [u8; INLINE] },
     Heap(Box<[u8]>),
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Inline {
+            len: 0,
+            buf: [0; INLINE],
+        }
+    }
 }
 
 // The element arrays are sized by this: a layout change must be a decision.
@@ -26,34 +39,26 @@ impl SmallBytes {
     /// The concatenation of `parts`, allocated once when it does not fit in place.
     pub(crate) fn concat(parts: &[&[u8]]) -> Self {
         let len: usize = parts.iter().map(|p| p.len()).sum();
-        match u8::try_from(len) {
-            Ok(short) if len <= INLINE => {
-                let mut buf = [0; INLINE];
-                let mut at = 0;
-                for p in parts {
-                    buf[at..at + p.len()].copy_from_slice(p);
-                    at += p.len();
-                }
-                SmallBytes::Inline { len: short, buf }
-            }
-            _ => SmallBytes::Heap(parts.concat().into_boxed_slice()),
+        if len > INLINE {
+            return SmallBytes(Repr::Heap(parts.concat().into_boxed_slice()));
         }
+        let mut buf = [0; INLINE];
+        let mut at = 0;
+        for p in parts {
+            buf[at..at + p.len()].copy_from_slice(p);
+            at += p.len();
+        }
+        SmallBytes(Repr::Inline {
+            len: len as u8,
+            buf,
+        })
     }
 
     /// Heap bytes held beyond the value itself.
     pub(crate) fn heap_size(&self) -> usize {
-        match self {
-            SmallBytes::Inline { .. } => 0,
-            SmallBytes::Heap(b) => super::alloc_size(b.len()),
-        }
-    }
-}
-
-impl Default for SmallBytes {
-    fn default() -> Self {
-        SmallBytes::Inline {
-            len: 0,
-            buf: [0; INLINE],
+        match &self.0 {
+            Repr::Inline { .. } => 0,
+            Repr::Heap(b) => super::alloc_size(b.len()),
         }
     }
 }
@@ -64,12 +69,23 @@ impl From<&[u8]> for SmallBytes {
     }
 }
 
+impl From<SmallBytes> for Vec<u8> {
+    /// Reuses a heap member's allocation.
+    fn from(s: SmallBytes) -> Vec<u8> {
+        match s.0 {
+            Repr::Inline { .. } => s.to_vec(),
+            Repr::Heap(b) => b.into_vec(),
+        }
+    }
+}
+
 impl Deref for SmallBytes {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        match self {
-            SmallBytes::Inline { len, buf } => &buf[..usize::from(*len).min(INLINE)],
-            SmallBytes::Heap(b) => b,
+        match &self.0 {
+            // `min` only restates what `concat` keeps true, without a panic path.
+            Repr::Inline { len, buf } => &buf[..usize::from(*len).min(INLINE)],
+            Repr::Heap(b) => b,
         }
     }
 }
@@ -92,15 +108,21 @@ mod tests {
             assert_eq!(&*s, &data[..n]);
             assert_eq!(&*s.clone(), &data[..n]);
             assert_eq!(s.heap_size() == 0, n <= INLINE, "length {n}");
+            assert_eq!(Vec::from(s), &data[..n]);
         }
         assert!(SmallBytes::default().is_empty());
-        for split in 0..40 {
-            let (a, b) = data[..40].split_at(split);
-            let s = SmallBytes::concat(&[b"", a, b]);
-            assert_eq!(&*s, &data[..40]);
-            let s = SmallBytes::concat(&[a.get(..split.min(9)).unwrap_or(a), b"xy"]);
-            assert_eq!(s.len(), split.min(9) + 2);
-            assert_eq!(s.heap_size(), 0);
+    }
+
+    #[test]
+    fn concat_joins_parts_on_either_side_of_the_inline_limit() {
+        let data: Vec<u8> = (100..160u8).collect();
+        for total in [0, 1, INLINE - 1, INLINE, INLINE + 1, 40, 60] {
+            for split in 0..=total {
+                let (a, b) = data[..total].split_at(split);
+                let s = SmallBytes::concat(&[b"", a, b, b""]);
+                assert_eq!(&*s, &data[..total], "{total} split at {split}");
+                assert_eq!(s.heap_size() == 0, total <= INLINE);
+            }
         }
     }
 }

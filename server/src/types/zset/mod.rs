@@ -545,11 +545,7 @@ impl Zset {
                 }
                 out
             }
-            Zset::Skiplist(sl) => sl
-                .remove_ranks(from, n)
-                .into_iter()
-                .map(|(m, s)| (m.into_vec(), s))
-                .collect(),
+            Zset::Skiplist(sl) => sl.remove_ranks(from, n),
         }
     }
 

@@ -351,21 +351,25 @@ impl SkipList {
     /// Removes `member`; its score when it was there.
     pub fn remove(&mut self, member: &[u8]) -> Option<f64> {
         let mi = self.find_member(member)?;
-        self.remove_member(mi)
+        self.remove_member(mi).map(|(_, score)| score)
     }
 
-    fn remove_member(&mut self, mi: u32) -> Option<f64> {
+    /// Removes the member at position `mi`; its name and score.
+    fn remove_member(&mut self, mi: u32) -> Option<(SmallBytes, f64)> {
         let idx = self.node_of(mi)?;
         let score = self.score_of(idx);
         let update = self.search_node(idx);
         self.unlink_at(idx, &update);
         let h = hash_bytes(&self.members[mi as usize].name);
         self.map.remove(h, mi);
-        self.members[mi as usize] = Member {
-            name: SmallBytes::default(),
-            at: self.free_members,
-            level: 0,
-        };
+        let gone = std::mem::replace(
+            &mut self.members[mi as usize],
+            Member {
+                name: SmallBytes::default(),
+                at: self.free_members,
+                level: 0,
+            },
+        );
         self.free_members = mi;
         if self.len == 0 {
             *self = SkipList::new();
@@ -377,7 +381,7 @@ impl SkipList {
             self.map
                 .after_remove(member_hash(&self.members), end, false);
         }
-        Some(score)
+        Some((gone.name, score))
     }
 
     /// One step of a ZSCAN cursor over the member array: visits up to `count` live
@@ -476,7 +480,7 @@ impl SkipList {
     }
 
     /// Removes the elements at 0-based ranks `from..from+n`; returns them.
-    pub fn remove_ranks(&mut self, from: usize, n: usize) -> Vec<(Box<[u8]>, f64)> {
+    pub fn remove_ranks(&mut self, from: usize, n: usize) -> Vec<(Vec<u8>, f64)> {
         let mis: Vec<u32> = {
             let mut v = Vec::with_capacity(n.min(self.len));
             let mut x = if from < self.len {
@@ -490,14 +494,10 @@ impl SkipList {
             }
             v
         };
-        let mut out = Vec::with_capacity(mis.len());
-        for mi in mis {
-            let member: Box<[u8]> = (*self.members[mi as usize].name).into();
-            if let Some(s) = self.remove_member(mi) {
-                out.push((member, s));
-            }
-        }
-        out
+        mis.into_iter()
+            .filter_map(|mi| self.remove_member(mi))
+            .map(|(name, score)| (name.into(), score))
+            .collect()
     }
 
     /// Heap bytes held.
