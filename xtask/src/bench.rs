@@ -241,6 +241,18 @@ struct Sample {
     /// Server CPU time (all threads, user + kernel) per request, in nanoseconds: what the
     /// server spent, which other load on the machine disturbs far less than throughput.
     cpu_ns: f64,
+    /// The share of its run redis-benchmark spent on the CPU: near 1.0, the client is what
+    /// limits throughput, and the server's speed no longer shows in it.
+    client_busy: f64,
+}
+
+/// CPU time (user + system) of this process's waited-for children, in seconds.
+fn children_cpu_s() -> f64 {
+    use nix::sys::resource::{getrusage, UsageWho};
+    getrusage(UsageWho::RUSAGE_CHILDREN).map_or(0.0, |u| {
+        let secs = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+        secs(u.user_time()) + secs(u.system_time())
+    })
 }
 
 /// Nanoseconds a process's threads have run (the sum of their schedstat run times); 0
@@ -275,6 +287,7 @@ fn run_benchmark(
 ) -> Result<Sample, String> {
     let port = server.port;
     let cpu_before = cpu_time_ns(server.child.id());
+    let (client_before, started) = (children_cpu_s(), Instant::now());
     let out = pinned(&args.client_cpus, "redis-benchmark")
         .args([
             "-h",
@@ -301,6 +314,10 @@ fn run_benchmark(
         .output()
         .map_err(|e| format!("cannot run redis-benchmark: {e}"))?;
     let cpu = cpu_time_ns(server.child.id()).saturating_sub(cpu_before);
+    let client_busy = ratio(
+        children_cpu_s() - client_before,
+        started.elapsed().as_secs_f64(),
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let line = result_line(&text, test)
         .ok_or_else(|| format!("no {test} result from redis-benchmark: {text}"))?;
@@ -315,6 +332,7 @@ fn run_benchmark(
         p50: get(3),
         p99: get(5),
         cpu_ns: cpu as f64 / args.requests.max(1) as f64,
+        client_busy,
     })
 }
 
@@ -362,11 +380,11 @@ fn throughput(
     cases: &[(&str, u32, u32)],
 ) -> Result<(), String> {
     println!(
-        "\nredis-benchmark -c 50 -n {} -r 100000, servers on cpu {}, client on cpu {}, best of {} alternating rounds; cpu: server CPU ns per request (least of the rounds)\n",
+        "\nredis-benchmark -c 50 -n {} -r 100000, servers on cpu {}, client on cpu {}, best of {} alternating rounds; cpu: server CPU ns per request (least of the rounds); cli: share of the best round redis-benchmark spent on its CPU (near 1.00: the client limits throughput)\n",
         args.requests, args.server_cpus, args.client_cpus, args.rounds
     );
     println!(
-        "{:<10} {:>3} {:>5} | {:>12} {:>12} {:>6} | {:>6} {:>6} | {:>6} {:>6} | {:>5} {:>5} | {:>6} {:>6} {:>5}",
+        "{:<10} {:>3} {:>5} | {:>12} {:>12} {:>6} | {:>6} {:>6} | {:>6} {:>6} | {:>5} {:>5} | {:>6} {:>6} {:>5} | {:>5} {:>5}",
         "test",
         "P",
         "size",
@@ -381,7 +399,9 @@ fn throughput(
         "p99×",
         "cpu o",
         "cpu r",
-        "cpu×"
+        "cpu×",
+        "cli o",
+        "cli r"
     );
     for &(test, pipeline, size) in cases {
         let mut a = Vec::new();
@@ -392,7 +412,7 @@ fn throughput(
         }
         let (o, r) = (best(&a), best(&b));
         println!(
-            "{:<10} {:>3} {:>5} | {:>12.0} {:>12.0} {:>6.2} | {:>6.3} {:>6.3} | {:>6.3} {:>6.3} | {:>5.2} {:>5.2} | {:>6.0} {:>6.0} {:>5.2}",
+            "{:<10} {:>3} {:>5} | {:>12.0} {:>12.0} {:>6.2} | {:>6.3} {:>6.3} | {:>6.3} {:>6.3} | {:>5.2} {:>5.2} | {:>6.0} {:>6.0} {:>5.2} | {:>5.2} {:>5.2}",
             test.to_uppercase(),
             pipeline,
             size,
@@ -407,7 +427,9 @@ fn throughput(
             ratio(o.p99, r.p99),
             o.cpu_ns,
             r.cpu_ns,
-            ratio(o.cpu_ns, r.cpu_ns)
+            ratio(o.cpu_ns, r.cpu_ns),
+            o.client_busy,
+            r.client_busy
         );
     }
     Ok(())
