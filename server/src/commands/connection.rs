@@ -377,7 +377,7 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         if c.id == ctx.sess.id {
             ctx.sess.close_after_reply = true;
         } else {
-            c.kill.cancel();
+            c.kill();
         }
         ctx.out.ok();
         return Ok(());
@@ -445,7 +445,7 @@ fn client_kill(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         if c.id == ctx.sess.id {
             ctx.sess.close_after_reply = true;
         } else {
-            c.kill.cancel();
+            c.kill();
         }
         killed += 1;
     }

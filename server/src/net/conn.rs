@@ -146,7 +146,7 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
     // Long-lived futures: re-creating them every iteration would re-register their wakers.
     // Once polled they stay registered, so later rounds poll them only when their cheap
     // flag says they may be ready: polling them locks their notifier's waiter list.
-    let mut killed = std::pin::pin!(handle.kill.cancelled());
+    let mut killed = std::pin::pin!(handle.killed());
     let mut notified = std::pin::pin!(handle.push_notify.notified());
     let (mut kill_armed, mut push_armed) = (false, false);
     let mut shown_command = "";
@@ -174,7 +174,7 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
         let mut block_timed_out = false;
         let mut batched = false;
         let mut pushed = false;
-        let kill_hint = || handle.kill.is_cancelled();
+        let kill_hint = || handle.is_killed();
         let push_hint = || handle.push_notify.is_pending();
         let spare = sizing.make_room(&mut inbuf);
         let grown = ReadSizing::grown(&inbuf);

@@ -51,8 +51,12 @@ pub struct ClientHandle {
     push: Mutex<PushQueue>,
     /// Woken when pub/sub messages are queued or a blocked command was served.
     pub push_notify: Wakeup,
-    /// Cancelled to close the connection (CLIENT KILL, output limits, shutdown).
-    pub kill: CancellationToken,
+    /// Cancelled to close the connection (CLIENT KILL, output limits, shutdown); a child
+    /// of the server's shutdown token (or of the replication link's).
+    kill: CancellationToken,
+    /// Set by [`ClientHandle::kill`] before it cancels `kill`: the connection loop checks
+    /// this on every round, where `CancellationToken::is_cancelled` takes a mutex.
+    killed: AtomicBool,
     /// When the pending output last reached the soft limit: milliseconds since `created`
     /// plus one, 0 while under it (Redis's obuf_soft_limit_reached_time).
     soft_since: AtomicU64,
@@ -102,8 +106,35 @@ impl ClientHandle {
             }),
             push_notify: Wakeup::default(),
             kill,
+            killed: AtomicBool::new(false),
             soft_since: AtomicU64::new(0),
         }
+    }
+
+    /// Closes the connection (CLIENT KILL, output limits, shutdown, a replica's resync).
+    pub fn kill(&self) {
+        self.killed.store(true, Ordering::Release);
+        self.kill.cancel();
+        // A token already cancelled through its parent (the shutdown) wakes nobody again,
+        // and the connection may have gone back to sleep before `killed` was set.
+        self.push_notify.notify_one();
+    }
+
+    /// Whether [`ClientHandle::kill`] was called: one atomic load. A cancellation of the
+    /// parent token alone shows in [`ClientHandle::killed`], and here once the shutdown
+    /// kills every client (`Registry::kill_all`).
+    pub fn is_killed(&self) -> bool {
+        self.killed.load(Ordering::Acquire)
+    }
+
+    /// Completes once the connection is to close, whichever token was cancelled.
+    pub fn killed(&self) -> tokio_util::sync::WaitForCancellationFuture<'_> {
+        self.kill.cancelled()
+    }
+
+    /// The token that closes the connection, for a loop that selects on it by value.
+    pub fn kill_token(&self) -> CancellationToken {
+        self.kill.clone()
     }
 
     /// CLIENT SETNAME's value.
@@ -136,7 +167,7 @@ impl ClientHandle {
                 self.id,
                 self.addr
             );
-            self.kill.cancel();
+            self.kill();
             return;
         }
         self.push_notify.notify_one();
@@ -350,7 +381,61 @@ impl Registry {
     /// Asks every client to close.
     pub fn kill_all(&self) {
         for c in self.all() {
-            c.kill.cancel();
+            c.kill();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::Future;
+    use std::pin::pin;
+    use std::task::{Context, Waker};
+
+    fn handle(parent: &CancellationToken) -> Arc<ClientHandle> {
+        let addr: SocketAddr = ([127, 0, 0, 1], 1).into();
+        Arc::new(ClientHandle::new(
+            1,
+            addr,
+            addr,
+            -1,
+            ObufLimit::default(),
+            parent.child_token(),
+        ))
+    }
+
+    fn ready<F: Future>(f: std::pin::Pin<&mut F>) -> bool {
+        f.poll(&mut Context::from_waker(Waker::noop())).is_ready()
+    }
+
+    #[test]
+    fn kill_is_seen_by_the_flag_and_the_future() {
+        let parent = CancellationToken::new();
+        let c = handle(&parent);
+        let mut killed = pin!(c.killed());
+        assert!(!c.is_killed());
+        assert!(!ready(killed.as_mut()));
+        c.kill();
+        assert!(c.is_killed());
+        assert!(ready(killed.as_mut()));
+        assert!(!parent.is_cancelled());
+    }
+
+    /// The shutdown cancels the parent token first: the connection's future completes,
+    /// and once every client is killed the flag is set and a wakeup is pending, for a
+    /// connection that went back to sleep in between.
+    #[test]
+    fn a_shutdown_reaches_a_client_through_its_parent_and_kill_all() {
+        let parent = CancellationToken::new();
+        let registry = Registry::default();
+        let c = handle(&parent);
+        registry.add(c.clone());
+        parent.cancel();
+        assert!(ready(pin!(c.killed())));
+        assert!(!c.push_notify.is_pending());
+        registry.kill_all();
+        assert!(c.is_killed());
+        assert!(c.push_notify.is_pending());
     }
 }

@@ -61,7 +61,7 @@ impl Replication {
         });
         // Our replicas must resync with us (they may continue with the new history).
         for r in st.replicas.drain(..) {
-            r.handle.kill.cancel();
+            r.handle.kill();
         }
         self.set_active(&st);
         node.keyspace.expiry.set_keep(true);
@@ -89,7 +89,7 @@ impl Replication {
         st.second_offset = i64::try_from(st.offset + 1).unwrap_or(i64::MAX);
         st.seldb = None;
         for r in st.replicas.drain(..) {
-            r.handle.kill.cancel();
+            r.handle.kill();
         }
         self.set_active(&st);
         node.keyspace.expiry.set_keep(false);
@@ -456,7 +456,7 @@ async fn stream_loop(
         crate::config::ObufLimit::default(),
         cancel.child_token(),
     ));
-    let kill = handle.kill.clone();
+    let kill = handle.kill_token();
     let _listed = MasterClient::register(node, handle.clone());
     let mut sess = Session::new(handle, true);
     let mut decoder = CommandDecoder::new(Limits {

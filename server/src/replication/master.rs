@@ -249,7 +249,7 @@ impl Replication {
                 tracing::warn!("Full resynchronization of replica id={id} failed: {why}");
                 let mut st = arc.repl.state.lock();
                 if let Some(r) = st.replicas.iter().find(|r| r.id == id) {
-                    r.handle.kill.cancel();
+                    r.handle.kill();
                 }
                 st.replicas.retain(|r| r.id != id);
             }
@@ -297,7 +297,7 @@ impl Replication {
         block_briefly(|| {
             let mut st = self.state.lock();
             reached = count_acked(&st, target);
-            if reached as u64 >= want || client.kill.is_cancelled() {
+            if reached as u64 >= want || client.is_killed() {
                 return true;
             }
             let left = match deadline {
@@ -385,12 +385,12 @@ fn full_sync(
             last = chunk;
             break;
         }
-        if client.kill.is_cancelled() {
+        if client.is_killed() {
             return Err("replica connection closed during the transfer".to_owned());
         }
         client.push(chunk);
         std::thread::sleep(std::time::Duration::from_millis(1));
-        while client.omem.load(Ordering::Relaxed) > 0 && !client.kill.is_cancelled() {
+        while client.omem.load(Ordering::Relaxed) > 0 && !client.is_killed() {
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
     }
@@ -445,7 +445,7 @@ async fn cron(node: Weak<Node>) {
                     "Disconnecting timedout replica (streaming sync): {}",
                     r.handle.addr
                 );
-                r.handle.kill.cancel();
+                r.handle.kill();
             }
         }
     }

@@ -792,7 +792,7 @@ impl Replication {
         if !self.paused_now() {
             return false;
         }
-        master::block_briefly(|| !self.paused_now() || client.kill.is_cancelled());
+        master::block_briefly(|| !self.paused_now() || client.is_killed());
         true
     }
 
