@@ -232,6 +232,9 @@ impl Node {
     pub fn shutdown(&self) {
         if let Some(t) = self.shutdown.lock().as_ref() {
             t.cancel();
+            // The clients' tokens are children of this one, but their connection loops
+            // look at the kill flag: stop them now, before they run another command.
+            self.clients.kill_all();
         }
     }
 }

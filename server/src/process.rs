@@ -144,6 +144,8 @@ pub async fn wait_for_shutdown(
         }
         if node.persistence.exit_save(node).is_ok() {
             shutdown.cancel();
+            // As `Node::shutdown`: no client runs another command after the final save.
+            node.clients.kill_all();
             return;
         }
         if let Some(s) = &signals {

@@ -119,6 +119,9 @@ fn raw_fd(_stream: &TcpStream) -> i64 {
 }
 
 fn cleanup(node: &Node, handle: &Arc<ClientHandle>) {
+    // Whatever ended the connection, code still holding the handle (a full sync waiting
+    // for its output to drain) must see it gone.
+    handle.kill();
     node.pubsub.remove_client(handle);
     node.clients.remove(handle.id);
 }
@@ -390,5 +393,92 @@ fn run_batch(
                 return true;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::net::registry::Registry;
+
+    /// The kill and push branches of `run`'s select, as `run` arms them: ends when the
+    /// connection is to close.
+    async fn until_killed(handle: Arc<ClientHandle>) {
+        let mut killed = std::pin::pin!(handle.killed());
+        let mut notified = std::pin::pin!(handle.push_notify.notified());
+        let (mut kill_armed, mut push_armed) = (false, false);
+        loop {
+            tokio::select! {
+                biased;
+                _ = gated(&mut killed, &mut kill_armed, || handle.is_killed()) => return,
+                _ = gated(&mut notified, &mut push_armed, || handle.push_notify.is_pending()) => {
+                    notified.set(handle.push_notify.notified());
+                    push_armed = false;
+                    handle.push_notify.clear();
+                }
+            }
+        }
+    }
+
+    fn client(parent: &CancellationToken) -> Arc<ClientHandle> {
+        let addr: SocketAddr = ([127, 0, 0, 1], 1).into();
+        Arc::new(ClientHandle::new(
+            1,
+            addr,
+            addr,
+            -1,
+            ObufLimit::default(),
+            parent.child_token(),
+        ))
+    }
+
+    async fn ends(task: tokio::task::JoinHandle<()>) -> bool {
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .is_ok()
+    }
+
+    /// A loop asleep in its select, its futures registered, closes on `kill()`.
+    #[tokio::test]
+    async fn a_sleeping_connection_closes_on_kill() {
+        let parent = CancellationToken::new();
+        let c = client(&parent);
+        let task = tokio::spawn(until_killed(c.clone()));
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        assert!(!task.is_finished());
+        c.kill();
+        assert!(ends(task).await);
+    }
+
+    /// The shutdown cancels the parent token: the loop, woken with its kill hint still
+    /// false, goes back to sleep, and `kill_all` must wake it again.
+    #[tokio::test]
+    async fn a_connection_asleep_through_the_shutdown_closes_at_kill_all() {
+        let parent = CancellationToken::new();
+        let registry = Registry::default();
+        let c = client(&parent);
+        registry.add(c.clone());
+        let task = tokio::spawn(until_killed(c.clone()));
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        parent.cancel();
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        registry.kill_all();
+        assert!(ends(task).await);
+    }
+
+    /// A connection born after the shutdown (its token cancelled through the parent, not
+    /// in the registry `kill_all` walked) closes on its first round.
+    #[tokio::test]
+    async fn a_connection_born_after_the_shutdown_closes_at_once() {
+        let parent = CancellationToken::new();
+        parent.cancel();
+        let c = client(&parent);
+        assert!(ends(tokio::spawn(until_killed(c))).await);
     }
 }
