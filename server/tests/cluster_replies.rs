@@ -102,6 +102,31 @@ fn form(l: &Layout) {
     wait_until("two-node cluster ok", Duration::from_secs(20), || {
         l.ports.iter().all(|&p| state_ok(p))
     });
+    wait_until("epochs settled", Duration::from_secs(20), || {
+        epochs_settled(l)
+    });
+}
+
+/// Both nodes at the same currentEpoch, with different configEpochs. Before that, a node
+/// that has not yet heard of the epoch its peer took in their collision can take the same
+/// one on SETSLOT NODE, and the peer (the smaller name) wins the new collision and the
+/// slot, on redis-server as here.
+fn epochs_settled(l: &Layout) -> bool {
+    let epochs: Vec<(String, String)> = l
+        .ports
+        .iter()
+        .map(|&p| {
+            let info = call(p, &["CLUSTER", "INFO"]);
+            let field = |name: &str| {
+                info.lines()
+                    .find_map(|line| line.strip_prefix(name))
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            (field("cluster_current_epoch:"), field("cluster_my_epoch:"))
+        })
+        .collect();
+    epochs.iter().all(|e| e.0 == epochs[0].0) && epochs[0].1 != epochs[1].1
 }
 
 #[test]
