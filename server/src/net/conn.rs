@@ -399,6 +399,7 @@ fn run_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::net::registry::tests::handle as client;
     use crate::net::registry::Registry;
 
     /// The kill and push branches of `run`'s select, as `run` arms them: ends when the
@@ -418,18 +419,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    fn client(parent: &CancellationToken) -> Arc<ClientHandle> {
-        let addr: SocketAddr = ([127, 0, 0, 1], 1).into();
-        Arc::new(ClientHandle::new(
-            1,
-            addr,
-            addr,
-            -1,
-            ObufLimit::default(),
-            parent.child_token(),
-        ))
     }
 
     async fn ends(task: tokio::task::JoinHandle<()>) -> bool {

@@ -387,13 +387,15 @@ impl Registry {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::future::Future;
     use std::pin::pin;
     use std::task::{Context, Waker};
 
-    fn handle(parent: &CancellationToken) -> Arc<ClientHandle> {
+    /// A client whose kill token is a child of `parent`, as a connection's is of the
+    /// shutdown token.
+    pub(crate) fn handle(parent: &CancellationToken) -> Arc<ClientHandle> {
         let addr: SocketAddr = ([127, 0, 0, 1], 1).into();
         Arc::new(ClientHandle::new(
             1,
