@@ -231,10 +231,15 @@ impl Node {
     /// Starts a shutdown (SHUTDOWN command).
     pub fn shutdown(&self) {
         if let Some(t) = self.shutdown.lock().as_ref() {
-            t.cancel();
-            // The clients' tokens are children of this one, but their connection loops
-            // look at the kill flag: stop them now, before they run another command.
-            self.clients.kill_all();
+            self.stop(t);
         }
+    }
+
+    /// Cancels `shutdown` (the server's token) and closes every client: their tokens are
+    /// its children, but their connection loops look at the kill flag, so they are killed
+    /// now, before they run another command after the final save.
+    pub fn stop(&self, shutdown: &CancellationToken) {
+        shutdown.cancel();
+        self.clients.kill_all();
     }
 }

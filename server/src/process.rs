@@ -143,9 +143,7 @@ pub async fn wait_for_shutdown(
             Some(()) = requested => {}
         }
         if node.persistence.exit_save(node).is_ok() {
-            shutdown.cancel();
-            // As `Node::shutdown`: no client runs another command after the final save.
-            node.clients.kill_all();
+            node.stop(shutdown);
             return;
         }
         if let Some(s) = &signals {
