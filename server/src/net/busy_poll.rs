@@ -12,7 +12,8 @@
 //! stops as soon as any of them (or a replica's link to its master) has input, and when a
 //! task woken from outside the workers (a finished blocking job) waits in the runtime's
 //! queue. Other events (timers, the cluster bus) wait for the poll to end: at most
-//! `busy-poll-us`, capped at a millisecond. It costs at most that much CPU per sleep, and nothing while input keeps coming.
+//! `busy-poll-us`, capped at a millisecond. It costs at most that much CPU per sleep, and
+//! nothing while input keeps coming.
 //! Where input is too sparse for the poll to catch it, each thread stops polling after
 //! [`MISSES`] polls in a row found nothing, and tries again [`SKIPPED`] sleeps later: a
 //! moderately loaded server does not turn its idle time into spinning (measured with a
@@ -28,12 +29,13 @@
 //! to a yielding thread when the other has had more than its share, so a shared core is
 //! found within a few sleeps rather than at the first.
 
-use std::cell::Cell;
+use std::cell::{Cell, OnceCell};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use nix::sys::resource::{getrusage, UsageWho};
+use tokio::runtime::RuntimeMetrics;
 
 /// The sockets to watch and how long to watch them before sleeping.
 #[derive(Debug)]
@@ -97,11 +99,20 @@ impl BusyPoll {
     /// Polls until a watched socket has input (true) or the span is over (false); the park
     /// that follows then finds the input at once.
     fn spin(&self) -> bool {
+        RUNTIME.with(|runtime| {
+            // Fetched once per thread: a handle costs two reference counts each time.
+            let runtime = runtime.get_or_init(|| {
+                tokio::runtime::Handle::try_current()
+                    .ok()
+                    .map(|h| h.metrics())
+            });
+            self.spin_with(runtime.as_ref())
+        })
+    }
+
+    fn spin_with(&self, runtime: Option<&RuntimeMetrics>) -> bool {
         // This worker still counts as searching for work, so no other worker is woken for a
         // task queued from outside the workers: it is this one's to run.
-        let runtime = tokio::runtime::Handle::try_current()
-            .ok()
-            .map(|h| h.metrics());
         let start = Instant::now();
         let mut ready = [EpollEvent::empty()];
         loop {
@@ -111,7 +122,7 @@ impl BusyPoll {
                 // EINTR: the park that follows handles whatever it was.
                 Err(_) => return false,
             }
-            if runtime.as_ref().is_some_and(|m| m.global_queue_depth() > 0) {
+            if runtime.is_some_and(|m| m.global_queue_depth() > 0) {
                 return true;
             }
             if start.elapsed() >= self.span {
@@ -166,6 +177,8 @@ impl Backoff {
 }
 
 thread_local! {
+    /// The runtime this worker thread serves (None outside one).
+    static RUNTIME: OnceCell<Option<RuntimeMetrics>> = const { OnceCell::new() };
     static BACKOFF: Backoff = const {
         Backoff {
             misses: Cell::new(0),
