@@ -41,6 +41,14 @@ const IDLE_TRIM: Duration = Duration::from_secs(2);
 /// from 0.58 to 0.79 ms with 3 µs.
 const LONG_BATCH: Duration = Duration::from_micros(10);
 
+/// Input a connection runs in one turn. A pipeline holding more (16 MSETs of ten 1 KiB
+/// values is 165 KiB) is run a share at a time with the other connections' turns between
+/// the shares, as Redis reads and runs 16 KiB of a client's input per event loop round. The
+/// first share's replies then go out after one round of shares rather than after the whole
+/// pipelines of every connection ahead (MSET of 10 × 1 KiB at -P 16, 50 clients: p99 of
+/// the first reply 9.0 → 2.9 ms, Redis 3.8; 108,000 → 88,000 MSETs/s, Redis 47,000).
+const TURN_INPUT: usize = 16 * 1024;
+
 /// `tcp-keepalive` as Redis's anetKeepAlive sets it: probes after `secs` idle, then every
 /// third of that (at least 1 s), three of them.
 fn keepalive(stream: &TcpStream, secs: u64) -> std::io::Result<()> {
@@ -153,6 +161,7 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
     let mut notified = std::pin::pin!(handle.push_notify.notified());
     let (mut kill_armed, mut push_armed) = (false, false);
     let mut shown_command = "";
+    let mut more = false;
     loop {
         if config_changes.has_changed().unwrap_or(false) {
             let cfg = config_changes.borrow_and_update();
@@ -160,90 +169,96 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
             obuf_limits = cfg.client_output_buffer_limit;
             handle.set_pubsub_limit(obuf_limits[2]);
         }
-        let idle = async {
-            if timeout == 0 || sess.in_pubsub() || sess.blocked.is_some() {
-                std::future::pending::<()>().await;
-            }
-            tokio::time::sleep(Duration::from_secs(timeout)).await;
-        };
-        let block_deadline = sess.blocked.as_ref().and_then(|b| b.deadline());
-        let block_timer = async move {
-            match block_deadline {
-                Some(d) => tokio::time::sleep_until(d).await,
-                None => std::future::pending::<()>().await,
-            }
-        };
         let mut close = false;
         let mut block_timed_out = false;
         let mut batched = false;
         let mut pushed = false;
-        let kill_hint = || handle.is_killed();
-        let push_hint = || handle.push_notify.is_pending();
-        let spare = sizing.make_room(&mut inbuf);
-        let grown = ReadSizing::grown(&inbuf);
-        let quiet = async move {
-            if !grown {
-                std::future::pending::<()>().await;
+        // The turn runs input just read, not the rest of a pipeline.
+        let fresh = !more;
+        if more {
+            // Complete commands are left from the last turn: run the next share of them
+            // without reading.
+            if handle.is_killed() {
+                break;
             }
-            tokio::time::sleep(IDLE_TRIM).await;
-        };
-        tokio::select! {
-            biased;
-            _ = gated(&mut killed, &mut kill_armed, kill_hint) => break,
-            _ = gated(&mut notified, &mut push_armed, push_hint) => {
-                notified.set(handle.push_notify.notified());
-                push_armed = false;
-                pushed = true;
-            }
-            // Straight into the read buffer's free space. On epoll a read that leaves
-            // space tells tokio the socket is drained, so no read that would only fail
-            // with EAGAIN follows (one read per batch).
-            r = stream.read_buf(&mut inbuf) => {
-                let n = match r {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(_) => break,
-                };
-                sizing.read_done(n, spare);
-                node.stats.net_input.fetch_add(n as u64, Ordering::Relaxed);
-                let mut clock = commands::Clock::new();
-                handle.last_active.store(clock.now_ms, Ordering::Relaxed);
-                close = run_batch(node, &mut sess, &mut decoder, &mut inbuf, &mut out, &mut clock);
-                if !close && query_limit > 0 && inbuf.len() as u64 > query_limit {
-                    tracing::warn!("Closing client that reached max query buffer length: id={} addr={}", handle.id, handle.addr);
-                    close = true;
+            (close, more, batched) = turn(
+                node,
+                handle,
+                &mut sess,
+                &mut decoder,
+                &mut inbuf,
+                &mut out,
+                &mut shown_command,
+            );
+        } else {
+            let idle = async {
+                if timeout == 0 || sess.in_pubsub() || sess.blocked.is_some() {
+                    std::future::pending::<()>().await;
                 }
-                if !std::ptr::eq(shown_command, sess.last_command) {
-                    shown_command = sess.last_command;
-                    handle.set_last_command(shown_command);
+                tokio::time::sleep(Duration::from_secs(timeout)).await;
+            };
+            let block_deadline = sess.blocked.as_ref().and_then(|b| b.deadline());
+            let block_timer = async move {
+                match block_deadline {
+                    Some(d) => tokio::time::sleep_until(d).await,
+                    None => std::future::pending::<()>().await,
                 }
-                let ran = std::mem::take(&mut sess.commands);
-                batched = ran > 1 || clock.ran_for() >= LONG_BATCH;
-                node.stats.commands.fetch_add(ran, Ordering::Relaxed);
-                handle.db.store(sess.db, Ordering::Relaxed);
-                handle.multi.store(sess.multi.as_ref().map_or(-1, |q| q.len() as i64), Ordering::Relaxed);
-                handle.sub.store(sess.channels.len(), Ordering::Relaxed);
-                handle.psub.store(sess.patterns.len(), Ordering::Relaxed);
-            }
-            _ = idle => break,
-            _ = block_timer => block_timed_out = true,
-            _ = quiet => {
-                sizing.trim_idle(&mut inbuf);
-                continue;
+            };
+            let kill_hint = || handle.is_killed();
+            let push_hint = || handle.push_notify.is_pending();
+            let spare = sizing.make_room(&mut inbuf);
+            let grown = ReadSizing::grown(&inbuf);
+            let quiet = async move {
+                if !grown {
+                    std::future::pending::<()>().await;
+                }
+                tokio::time::sleep(IDLE_TRIM).await;
+            };
+            tokio::select! {
+                biased;
+                _ = gated(&mut killed, &mut kill_armed, kill_hint) => break,
+                _ = gated(&mut notified, &mut push_armed, push_hint) => {
+                    notified.set(handle.push_notify.notified());
+                    push_armed = false;
+                    pushed = true;
+                }
+                // Straight into the read buffer's free space. On epoll a read that leaves
+                // space tells tokio the socket is drained, so no read that would only fail
+                // with EAGAIN follows (one read per batch).
+                r = stream.read_buf(&mut inbuf) => {
+                    let n = match r {
+                        Ok(0) => break,
+                        Ok(n) => n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                        Err(_) => break,
+                    };
+                    sizing.read_done(n, spare);
+                    node.stats.net_input.fetch_add(n as u64, Ordering::Relaxed);
+                    (close, more, batched) = turn(node, handle, &mut sess, &mut decoder, &mut inbuf, &mut out, &mut shown_command);
+                    if !close && query_limit > 0 && inbuf.len() as u64 > query_limit {
+                        tracing::warn!("Closing client that reached max query buffer length: id={} addr={}", handle.id, handle.addr);
+                        close = true;
+                    }
+                }
+                _ = idle => break,
+                _ = block_timer => block_timed_out = true,
+                _ = quiet => {
+                    sizing.trim_idle(&mut inbuf);
+                    continue;
+                }
             }
         }
         // A blocked command ended (served by a writer, or timed out): run what queued up.
         while !close && commands::blocking::resume(node, &mut sess, &mut out, block_timed_out) {
             block_timed_out = false;
-            let mut clock = commands::Clock::new();
-            close = run_batch(
+            (close, more, _) = turn(
                 node,
+                handle,
                 &mut sess,
                 &mut decoder,
                 &mut inbuf,
                 &mut out,
-                &mut clock,
+                &mut shown_command,
             );
         }
         if pushed {
@@ -262,7 +277,12 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
             log_output_limit(handle);
             break;
         }
-        if !out.is_empty() {
+        // Between the shares of a long pipeline the replies are held, but for the first
+        // share's: those tell the client at once that its pipeline is being served, and
+        // each write costs a wakeup of the client (writing every share of MSET × 16 of
+        // 1 KiB values took 16 µs of server CPU per MSET instead of 9).
+        let hold = more && !fresh && out.len() < WRITE_CHUNK;
+        if !out.is_empty() && !hold {
             if batched {
                 // Let the other connections with input run their commands first, then
                 // write the replies back to back, as Redis's event loop writes them all
@@ -295,6 +315,9 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
             if out.capacity() > 1 << 20 {
                 out = BytesMut::with_capacity(WRITE_CHUNK);
             }
+        } else if more {
+            // The other connections' turns come before this one's next share.
+            tokio::task::yield_now().await;
         }
         if close {
             break;
@@ -362,8 +385,52 @@ fn gated<'a, F: Future + Unpin>(
     })
 }
 
-/// Runs every complete command in `inbuf`. Returns true when the connection must close
-/// after the replies are flushed.
+/// Runs a turn's share of the complete commands in `inbuf` (see [`TURN_INPUT`]) and shows
+/// the session's state to CLIENT LIST. Returns whether the connection must close once the
+/// replies are flushed, whether input is left for another turn, and whether the turn was
+/// a batch whose replies should wait for the other connections' (see the write in `run`).
+fn turn(
+    node: &Node,
+    handle: &ClientHandle,
+    sess: &mut Session,
+    decoder: &mut CommandDecoder,
+    inbuf: &mut BytesMut,
+    out: &mut BytesMut,
+    shown_command: &mut &'static str,
+) -> (bool, bool, bool) {
+    let mut clock = commands::Clock::new();
+    handle.last_active.store(clock.now_ms, Ordering::Relaxed);
+    let end = run_batch(node, sess, decoder, inbuf, out, &mut clock);
+    if !std::ptr::eq(*shown_command, sess.last_command) {
+        *shown_command = sess.last_command;
+        handle.set_last_command(sess.last_command);
+    }
+    let ran = std::mem::take(&mut sess.commands);
+    node.stats.commands.fetch_add(ran, Ordering::Relaxed);
+    handle.db.store(sess.db, Ordering::Relaxed);
+    handle.multi.store(
+        sess.multi.as_ref().map_or(-1, |q| q.len() as i64),
+        Ordering::Relaxed,
+    );
+    handle.sub.store(sess.channels.len(), Ordering::Relaxed);
+    handle.psub.store(sess.patterns.len(), Ordering::Relaxed);
+    let more = end == BatchEnd::TurnUsed;
+    let batched = more || ran > 1 || clock.ran_for() >= LONG_BATCH;
+    (end == BatchEnd::Close, more, batched)
+}
+
+/// Why [`run_batch`] stopped.
+#[derive(Debug, PartialEq, Eq)]
+enum BatchEnd {
+    /// No complete command is left, or the client blocked.
+    Done,
+    /// The turn's input is used up; more may be waiting in the buffer.
+    TurnUsed,
+    /// The connection must close after the replies are flushed.
+    Close,
+}
+
+/// Runs the complete commands in `inbuf`, up to a turn's worth of input.
 fn run_batch(
     node: &Node,
     sess: &mut Session,
@@ -371,10 +438,16 @@ fn run_batch(
     inbuf: &mut BytesMut,
     out: &mut BytesMut,
     clock: &mut commands::Clock,
-) -> bool {
+) -> BatchEnd {
+    let start = inbuf.len();
     loop {
         if sess.blocked.is_some() {
-            return false;
+            return BatchEnd::Done;
+        }
+        // A tail shorter than a share is run with this one: a separate turn and write
+        // would cost more than it lets the others gain.
+        if start - inbuf.len() >= TURN_INPUT && inbuf.len() >= TURN_INPUT {
+            return BatchEnd::TurnUsed;
         }
         match decoder.next_command(inbuf, sess.authenticated) {
             Ok(Some(args)) => {
@@ -383,14 +456,14 @@ fn run_batch(
                 }
                 let mut w = ReplyWriter::new(out, sess.proto);
                 if commands::process(node, sess, &mut w, args, clock) == After::Close {
-                    return true;
+                    return BatchEnd::Close;
                 }
             }
-            Ok(None) => return false,
+            Ok(None) => return BatchEnd::Done,
             Err(e) => {
                 node.stats.error();
                 e.write_reply(out);
-                return true;
+                return BatchEnd::Close;
             }
         }
     }
@@ -399,6 +472,7 @@ fn run_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::ConfigStore;
     use crate::net::registry::tests::handle as client;
     use crate::net::registry::Registry;
 
@@ -469,5 +543,75 @@ mod tests {
         parent.cancel();
         let c = client(&parent);
         assert!(ends(tokio::spawn(until_killed(c))).await);
+    }
+
+    /// `sets` SETs of 1 KiB values and a DBSIZE, as one pipeline.
+    fn pipeline(sets: usize) -> BytesMut {
+        let mut req = Vec::new();
+        let value = [b'v'; 1024];
+        for i in 0..sets {
+            resp_proto::encode_command(
+                &mut req,
+                &[&b"SET"[..], format!("key:{i}").as_bytes(), &value],
+            );
+        }
+        resp_proto::encode_command(&mut req, &[b"DBSIZE"]);
+        BytesMut::from(&req[..])
+    }
+
+    /// Runs `inbuf` turn by turn as `run` does; the input each turn ran, and the replies.
+    fn turns(mut inbuf: BytesMut) -> (Vec<usize>, BytesMut) {
+        let node = Node::new(Arc::new(ConfigStore::default()));
+        let handle = client(&CancellationToken::new());
+        let mut sess = Session::new(handle.clone(), true);
+        let mut decoder = CommandDecoder::new(Limits::default());
+        let (mut out, mut shown, mut shares) = (BytesMut::new(), "", Vec::new());
+        loop {
+            let before = inbuf.len();
+            let (close, more, _) = turn(
+                &node,
+                &handle,
+                &mut sess,
+                &mut decoder,
+                &mut inbuf,
+                &mut out,
+                &mut shown,
+            );
+            assert!(!close);
+            shares.push(before - inbuf.len());
+            if !more {
+                return (shares, out);
+            }
+        }
+    }
+
+    fn replies(sets: usize) -> Vec<u8> {
+        let mut want = b"+OK\r\n".repeat(sets);
+        want.extend_from_slice(format!(":{sets}\r\n").as_bytes());
+        want
+    }
+
+    /// A pipeline far longer than a turn's input runs in shares of about a turn's input,
+    /// every command once and in order.
+    #[test]
+    fn a_long_pipeline_runs_a_share_per_turn() {
+        let (shares, out) = turns(pipeline(160));
+        assert!(shares.len() >= 8, "{shares:?}");
+        let (full, last) = shares.split_at(shares.len() - 1);
+        assert!(
+            full.iter()
+                .all(|&n| (TURN_INPUT..TURN_INPUT + 1100).contains(&n)),
+            "{shares:?}"
+        );
+        assert!(last[0] < 2 * TURN_INPUT, "{shares:?}");
+        assert_eq!(&out[..], &replies(160)[..]);
+    }
+
+    /// Just over a turn's input: the short tail runs in the same turn.
+    #[test]
+    fn a_pipeline_with_a_short_tail_runs_in_one_turn() {
+        let (shares, out) = turns(pipeline(20));
+        assert_eq!(shares.len(), 1, "{shares:?}");
+        assert_eq!(&out[..], &replies(20)[..]);
     }
 }
