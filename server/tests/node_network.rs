@@ -34,6 +34,44 @@ fn pipeline_split_into_single_bytes_runs_in_order() {
     }
 }
 
+/// `n` RPUSHes of a 1 KiB value to `list`, as one pipeline.
+fn rpushes(list: &[u8], n: usize) -> Vec<u8> {
+    encode(&[b"RPUSH", list, &[b'v'; 1024]]).repeat(n)
+}
+
+/// Reads the replies of [`rpushes`] to a new list: its lengths, 1 to `n`, in order.
+fn expect_lengths(c: &mut Raw, n: usize) {
+    for len in 1..=n {
+        assert_eq!(c.reply(), format!(":{len}\r\n").into_bytes());
+    }
+}
+
+/// 200 KiB of requests, which the node runs a share at a time: every reply, in order.
+#[test]
+fn a_long_pipeline_is_answered_whole_and_in_order() {
+    let s = InProcess::start(21435, "");
+    let mut c = Raw::connect(s.port);
+    c.send_raw(&rpushes(b"list", 200));
+    expect_lengths(&mut c, 200);
+}
+
+/// A long pipeline stops at its BLPOP; once another client pushes, the rest runs, in order.
+#[test]
+fn a_long_pipeline_waits_at_its_blocking_command_then_runs_on() {
+    let s = InProcess::start(21436, "");
+    let mut c = Raw::connect(s.port);
+    let mut req = rpushes(b"before", 50);
+    req.extend_from_slice(&encode(&[b"BLPOP", b"wake", b"0"]));
+    req.extend_from_slice(&rpushes(b"after", 50));
+    c.send_raw(&req);
+    expect_lengths(&mut c, 50);
+    let mut d = Raw::connect(s.port);
+    assert_eq!(d.cmd(&["EXISTS", "after"]), ":0\r\n");
+    assert_eq!(d.cmd(&["RPUSH", "wake", "x"]), ":1\r\n");
+    assert_eq!(c.reply(), b"*2\r\n$4\r\nwake\r\n$1\r\nx\r\n");
+    expect_lengths(&mut c, 50);
+}
+
 #[test]
 fn protocol_error_answers_earlier_commands_then_closes() {
     let s = InProcess::start(21421, "");

@@ -61,7 +61,7 @@ pub struct Session {
     pub cluster: crate::cluster::ConnFlags,
     /// Close once the current reply is flushed (QUIT).
     pub close_after_reply: bool,
-    /// Name of the last command (published to the registry once per batch).
+    /// Name of the last command (published to the registry once per turn).
     pub last_command: &'static str,
     /// Commands run since the count was last added to the node's statistics.
     pub commands: u64,

@@ -1,5 +1,6 @@
-//! One client connection: read, run every complete command in order (pipelining), write
-//! all replies with one write, deliver pub/sub messages, honour timeouts and kills.
+//! One client connection: read, run the complete commands in order (pipelining; a long
+//! pipeline a share per turn), write the replies of a turn together, deliver pub/sub
+//! messages, honour timeouts and kills.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -27,21 +28,22 @@ const MAX_CLIENTS_REACHED: &[u8] = b"-ERR max number of clients reached\r\n";
 /// Word for word redis-server 7.0.15's, its "Setup a an" included.
 const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
-/// The reply buffer's size when it is (re)allocated.
+/// The reply buffer's size when it is (re)allocated, and how much of the replies of a
+/// pipeline run in shares may be held back before they are written.
 const WRITE_CHUNK: usize = 16 * 1024;
 
 /// How long a connection with a grown read buffer stays quiet before giving it back
 /// (Redis's clientsCron trims query buffers idle for more than 2 seconds).
 const IDLE_TRIM: Duration = Duration::from_secs(2);
 
-/// A batch whose commands ran this long waits for the other connections' batches before
+/// A turn whose commands ran this long waits for the other connections' batches before
 /// its replies go out (see the write below). A scheduler round costs a few hundred ns, a
 /// small part of this. Set lower, commands whose time straddles it (ZADD into a large
 /// skip list) have some replies held back a round under load: ZADD's p99 at -P 1 went
 /// from 0.58 to 0.79 ms with 3 µs.
 const LONG_BATCH: Duration = Duration::from_micros(10);
 
-/// A batch of this much input also waits, whatever its time: its time grows with its
+/// A turn of this much input also waits, whatever its time: its time grows with its
 /// bytes, and an MSET of ten 1 KiB values takes about `LONG_BATCH`, so by time alone its
 /// replies went out now at once and now a round later, from one run to the next (MSET of
 /// 10 × 1 KiB at -P 1: 51,000 → 62,000 per second, p99 2.3 → 1.1 ms; Redis 42,000 and 1.5).
@@ -54,6 +56,9 @@ const LONG_INPUT: usize = 4 * 1024;
 /// pipelines of every connection ahead (MSET of 10 × 1 KiB at -P 16, 50 clients: p99 of
 /// the first reply 9.0 → 2.9 ms, Redis 3.8; 108,000 → 88,000 MSETs/s, Redis 47,000).
 const TURN_INPUT: usize = 16 * 1024;
+
+// A share is a long turn: its replies wait a round as well.
+const _: () = assert!(TURN_INPUT >= LONG_INPUT);
 
 /// `tcp-keepalive` as Redis's anetKeepAlive sets it: probes after `secs` idle, then every
 /// third of that (at least 1 s), three of them.
@@ -167,7 +172,11 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
     let mut notified = std::pin::pin!(handle.push_notify.notified());
     let (mut kill_armed, mut push_armed) = (false, false);
     let mut shown_command = "";
+    // Complete commands may be left from the last turn's share.
     let mut more = false;
+    // Replies of the pipeline being run in shares already written: they count against the
+    // hard output limit with the rest, as when one turn ran it all.
+    let mut pipeline_sent = 0u64;
     loop {
         if config_changes.has_changed().unwrap_or(false) {
             let cfg = config_changes.borrow_and_update();
@@ -177,26 +186,18 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
         }
         let mut close = false;
         let mut block_timed_out = false;
-        let mut batched = false;
+        let mut defer_write = false;
         let mut pushed = false;
-        // The turn runs input just read, not the rest of a pipeline.
-        let fresh = !more;
-        if more {
-            // Complete commands are left from the last turn: run the next share of them
-            // without reading.
+        // This round runs the next share of a pipeline rather than waiting for input.
+        let continuing = more;
+        let mut input = continuing;
+        if continuing {
+            debug_assert!(sess.blocked.is_none());
             if handle.is_killed() {
                 break;
             }
-            (close, more, batched) = turn(
-                node,
-                handle,
-                &mut sess,
-                &mut decoder,
-                &mut inbuf,
-                &mut out,
-                &mut shown_command,
-            );
         } else {
+            pipeline_sent = 0;
             let idle = async {
                 if timeout == 0 || sess.in_pubsub() || sess.blocked.is_some() {
                     std::future::pending::<()>().await;
@@ -230,7 +231,7 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
                 }
                 // Straight into the read buffer's free space. On epoll a read that leaves
                 // space tells tokio the socket is drained, so no read that would only fail
-                // with EAGAIN follows (one read per batch).
+                // with EAGAIN follows (one read per pipeline).
                 r = stream.read_buf(&mut inbuf) => {
                     let n = match r {
                         Ok(0) => break,
@@ -240,11 +241,7 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
                     };
                     sizing.read_done(n, spare);
                     node.stats.net_input.fetch_add(n as u64, Ordering::Relaxed);
-                    (close, more, batched) = turn(node, handle, &mut sess, &mut decoder, &mut inbuf, &mut out, &mut shown_command);
-                    if !close && query_limit > 0 && inbuf.len() as u64 > query_limit {
-                        tracing::warn!("Closing client that reached max query buffer length: id={} addr={}", handle.id, handle.addr);
-                        close = true;
-                    }
+                    input = true;
                 }
                 _ = idle => break,
                 _ = block_timer => block_timed_out = true,
@@ -254,10 +251,8 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
                 }
             }
         }
-        // A blocked command ended (served by a writer, or timed out): run what queued up.
-        while !close && commands::blocking::resume(node, &mut sess, &mut out, block_timed_out) {
-            block_timed_out = false;
-            (close, more, _) = turn(
+        if input {
+            let t = turn(
                 node,
                 handle,
                 &mut sess,
@@ -266,6 +261,30 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
                 &mut out,
                 &mut shown_command,
             );
+            (close, more, defer_write) = (t.close, t.more, t.defer_write);
+            if !continuing && !close && query_limit > 0 && inbuf.len() as u64 > query_limit {
+                tracing::warn!(
+                    "Closing client that reached max query buffer length: id={} addr={}",
+                    handle.id,
+                    handle.addr
+                );
+                close = true;
+            }
+        }
+        // A blocked command ended (served by a writer, or timed out): run what queued up.
+        while !close && commands::blocking::resume(node, &mut sess, &mut out, block_timed_out) {
+            block_timed_out = false;
+            let t = turn(
+                node,
+                handle,
+                &mut sess,
+                &mut decoder,
+                &mut inbuf,
+                &mut out,
+                &mut shown_command,
+            );
+            (close, more) = (t.close, t.more);
+            defer_write |= t.defer_write;
         }
         if pushed {
             // What the round's other connections publish (or, to a replica, the round's
@@ -279,17 +298,17 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
         // client-output-buffer-limit: replies at the hard limit close the client unsent, as
         // Redis's checkClientOutputBufferLimits; the soft limit is timed while they drain.
         let class = obuf_limits[if sess.in_pubsub() { 2 } else { 0 }];
-        if class.hard > 0 && out.len() as u64 >= class.hard {
+        if class.hard > 0 && pipeline_sent + out.len() as u64 >= class.hard {
             log_output_limit(handle);
             break;
         }
         // Between the shares of a long pipeline the replies are held, but for the first
-        // share's: those tell the client at once that its pipeline is being served, and
-        // each write costs a wakeup of the client (writing every share of MSET × 16 of
-        // 1 KiB values took 16 µs of server CPU per MSET instead of 9).
-        let hold = more && !fresh && out.len() < WRITE_CHUNK;
+        // share's: those tell the client after one round that its pipeline is being
+        // served, and each write costs a wakeup of the client (writing every share of MSET
+        // × 16 of 1 KiB values took 16 µs of server CPU per MSET instead of 9).
+        let hold = more && continuing && out.len() < WRITE_CHUNK;
         if !out.is_empty() && !hold {
-            if batched {
+            if defer_write {
                 // Let the other connections with input run their commands first, then
                 // write the replies back to back, as Redis's event loop writes them all
                 // before it sleeps: a peer that waits on several connections is woken once
@@ -297,13 +316,14 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
                 // pay, and a batch that ran long leaves it time to fall asleep between two
                 // replies (measured on MSET of 10 × 1 KiB at -P 1: 0.78 → 0.10 sleeps per
                 // request for redis-benchmark, 24% less server CPU per request; at -P 16:
-                // 3% less). A short single command is answered at once: there the extra
-                // scheduler round would cost more than it saves.
+                // 3% less). A short single command of little input is answered at once:
+                // there the extra scheduler round would cost more than it saves.
                 tokio::task::yield_now().await;
             }
             node.stats
                 .net_output
                 .fetch_add(out.len() as u64, Ordering::Relaxed);
+            pipeline_sent += out.len() as u64;
             // Most replies fit the socket buffer: try once without waiting.
             match stream.try_write(&out) {
                 Ok(n) => out.advance(n),
@@ -391,10 +411,19 @@ fn gated<'a, F: Future + Unpin>(
     })
 }
 
+/// What a turn left for the connection loop to do.
+struct Turn {
+    /// Close the connection once the replies are flushed.
+    close: bool,
+    /// Complete commands may be left for another turn.
+    more: bool,
+    /// The turn was long: its replies wait for the other connections' (see the write in
+    /// `run`).
+    defer_write: bool,
+}
+
 /// Runs a turn's share of the complete commands in `inbuf` (see [`TURN_INPUT`]) and shows
-/// the session's state to CLIENT LIST. Returns whether the connection must close once the
-/// replies are flushed, whether input is left for another turn, and whether the turn was
-/// a batch whose replies should wait for the other connections' (see the write in `run`).
+/// the session's state to CLIENT LIST.
 fn turn(
     node: &Node,
     handle: &ClientHandle,
@@ -403,11 +432,11 @@ fn turn(
     inbuf: &mut BytesMut,
     out: &mut BytesMut,
     shown_command: &mut &'static str,
-) -> (bool, bool, bool) {
+) -> Turn {
     let mut clock = commands::Clock::new();
     handle.last_active.store(clock.now_ms, Ordering::Relaxed);
     let input = inbuf.len();
-    let end = run_batch(node, sess, decoder, inbuf, out, &mut clock);
+    let end = run_share(node, sess, decoder, inbuf, out, &mut clock);
     if !std::ptr::eq(*shown_command, sess.last_command) {
         *shown_command = sess.last_command;
         handle.set_last_command(sess.last_command);
@@ -421,41 +450,42 @@ fn turn(
     );
     handle.sub.store(sess.channels.len(), Ordering::Relaxed);
     handle.psub.store(sess.patterns.len(), Ordering::Relaxed);
-    let more = end == BatchEnd::TurnUsed;
-    let batched =
-        more || ran > 1 || input - inbuf.len() >= LONG_INPUT || clock.ran_for() >= LONG_BATCH;
-    (end == BatchEnd::Close, more, batched)
+    Turn {
+        close: end == ShareEnd::Close,
+        more: end == ShareEnd::More,
+        defer_write: ran > 1 || input - inbuf.len() >= LONG_INPUT || clock.ran_for() >= LONG_BATCH,
+    }
 }
 
-/// Why [`run_batch`] stopped.
+/// Why [`run_share`] stopped.
 #[derive(Debug, PartialEq, Eq)]
-enum BatchEnd {
+enum ShareEnd {
     /// No complete command is left, or the client blocked.
     Done,
-    /// The turn's input is used up; more may be waiting in the buffer.
-    TurnUsed,
+    /// The share's input is used up; more may be waiting in the buffer.
+    More,
     /// The connection must close after the replies are flushed.
     Close,
 }
 
-/// Runs the complete commands in `inbuf`, up to a turn's worth of input.
-fn run_batch(
+/// Runs the complete commands in `inbuf`, up to a turn's share of input.
+fn run_share(
     node: &Node,
     sess: &mut Session,
     decoder: &mut CommandDecoder,
     inbuf: &mut BytesMut,
     out: &mut BytesMut,
     clock: &mut commands::Clock,
-) -> BatchEnd {
+) -> ShareEnd {
     let start = inbuf.len();
     loop {
         if sess.blocked.is_some() {
-            return BatchEnd::Done;
+            return ShareEnd::Done;
         }
         // A tail shorter than a share is run with this one: a separate turn and write
         // would cost more than it lets the others gain.
         if start - inbuf.len() >= TURN_INPUT && inbuf.len() >= TURN_INPUT {
-            return BatchEnd::TurnUsed;
+            return ShareEnd::More;
         }
         match decoder.next_command(inbuf, sess.authenticated) {
             Ok(Some(args)) => {
@@ -464,14 +494,14 @@ fn run_batch(
                 }
                 let mut w = ReplyWriter::new(out, sess.proto);
                 if commands::process(node, sess, &mut w, args, clock) == After::Close {
-                    return BatchEnd::Close;
+                    return ShareEnd::Close;
                 }
             }
-            Ok(None) => return BatchEnd::Done,
+            Ok(None) => return ShareEnd::Done,
             Err(e) => {
                 node.stats.error();
                 e.write_reply(out);
-                return BatchEnd::Close;
+                return ShareEnd::Close;
             }
         }
     }
@@ -553,22 +583,21 @@ mod tests {
         assert!(ends(tokio::spawn(until_killed(c))).await);
     }
 
-    /// `sets` SETs of 1 KiB values and a DBSIZE, as one pipeline.
-    fn pipeline(sets: usize) -> BytesMut {
+    /// One RPUSH of a 1 KiB value, as a client sends it.
+    fn rpush() -> Vec<u8> {
         let mut req = Vec::new();
-        let value = [b'v'; 1024];
-        for i in 0..sets {
-            resp_proto::encode_command(
-                &mut req,
-                &[&b"SET"[..], format!("key:{i}").as_bytes(), &value],
-            );
-        }
-        resp_proto::encode_command(&mut req, &[b"DBSIZE"]);
-        BytesMut::from(&req[..])
+        resp_proto::encode_command(&mut req, &[&b"RPUSH"[..], b"list", &[b'v'; 1024]]);
+        req
     }
 
-    /// Runs `inbuf` turn by turn as `run` does; the input each turn ran, and the replies.
-    fn turns(mut inbuf: BytesMut) -> (Vec<usize>, BytesMut) {
+    /// `n` RPUSHes, as one pipeline.
+    fn pipeline(n: usize) -> BytesMut {
+        BytesMut::from(&rpush().repeat(n)[..])
+    }
+
+    /// Runs `inbuf` turn by turn as `run` does: the input each turn ran, the replies, and
+    /// the commands the node's statistics counted.
+    fn turns(mut inbuf: BytesMut) -> (Vec<usize>, BytesMut, u64) {
         let node = Node::new(Arc::new(ConfigStore::default()));
         let handle = client(&CancellationToken::new());
         let mut sess = Session::new(handle.clone(), true);
@@ -576,7 +605,7 @@ mod tests {
         let (mut out, mut shown, mut shares) = (BytesMut::new(), "", Vec::new());
         loop {
             let before = inbuf.len();
-            let (close, more, _) = turn(
+            let t = turn(
                 &node,
                 &handle,
                 &mut sess,
@@ -585,41 +614,46 @@ mod tests {
                 &mut out,
                 &mut shown,
             );
-            assert!(!close);
+            assert!(!t.close);
             shares.push(before - inbuf.len());
-            if !more {
-                return (shares, out);
+            if !t.more {
+                let commands = node.stats.commands.load(Ordering::Relaxed);
+                return (shares, out, commands);
             }
         }
     }
 
-    fn replies(sets: usize) -> Vec<u8> {
-        let mut want = b"+OK\r\n".repeat(sets);
-        want.extend_from_slice(format!(":{sets}\r\n").as_bytes());
-        want
+    /// The replies of `n` RPUSHes to one list: its lengths, 1 to `n`, in order.
+    fn replies(n: usize) -> Vec<u8> {
+        (1..=n)
+            .flat_map(|len| format!(":{len}\r\n").into_bytes())
+            .collect()
     }
 
     /// A pipeline far longer than a turn's input runs in shares of about a turn's input,
     /// every command once and in order.
     #[test]
     fn a_long_pipeline_runs_a_share_per_turn() {
-        let (shares, out) = turns(pipeline(160));
+        let (shares, out, commands) = turns(pipeline(160));
         assert!(shares.len() >= 8, "{shares:?}");
         let (full, last) = shares.split_at(shares.len() - 1);
+        let one = rpush().len();
         assert!(
             full.iter()
-                .all(|&n| (TURN_INPUT..TURN_INPUT + 1100).contains(&n)),
+                .all(|&n| (TURN_INPUT..TURN_INPUT + one).contains(&n)),
             "{shares:?}"
         );
         assert!(last[0] < 2 * TURN_INPUT, "{shares:?}");
         assert_eq!(&out[..], &replies(160)[..]);
+        assert_eq!(commands, 160);
     }
 
     /// Just over a turn's input: the short tail runs in the same turn.
     #[test]
     fn a_pipeline_with_a_short_tail_runs_in_one_turn() {
-        let (shares, out) = turns(pipeline(20));
+        let (shares, out, commands) = turns(pipeline(20));
         assert_eq!(shares.len(), 1, "{shares:?}");
         assert_eq!(&out[..], &replies(20)[..]);
+        assert_eq!(commands, 20);
     }
 }

@@ -1,8 +1,8 @@
 //! How large a connection's read buffer is. Requests are read straight into its free space,
-//! one read per batch when the batch fits: a read that fills the space may have left bytes
-//! in the socket and costs another read. So the space doubles while reads fill it (large
-//! pipelines, large values) and halves back while reads use little of it, as Redis's query
-//! buffer grows greedily and is trimmed back when its peak use is far below its size.
+//! one read per pipeline when the pipeline fits: a read that fills the space may have left
+//! bytes in the socket and costs another read. So the space doubles while reads fill it
+//! (large pipelines, large values) and halves back while reads use little of it, as Redis's
+//! query buffer grows greedily and is trimmed back when its peak use is far below its size.
 //!
 //! A buffer whose bytes nothing else holds is reused in place. The decoder keeps slices of it
 //! for a partly received command (and MULTI queues keep the commands they hold), so while
