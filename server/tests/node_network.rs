@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 use common::{encode, start_binary, InProcess, Raw};
@@ -70,6 +70,32 @@ fn a_long_pipeline_waits_at_its_blocking_command_then_runs_on() {
     assert_eq!(d.cmd(&["RPUSH", "wake", "x"]), ":1\r\n");
     assert_eq!(c.reply(), b"*2\r\n$4\r\nwake\r\n$1\r\nx\r\n");
     expect_lengths(&mut c, 50);
+}
+
+/// An unfinished request that outgrows `client-query-buffer-limit` closes its client, also
+/// when the limit was set after the client connected, and stores nothing (as redis-server
+/// 7.0.15 does).
+#[test]
+fn query_buffer_limit_set_while_connected_closes_the_client() {
+    let s = InProcess::start(21437, "");
+    let mut c = Raw::connect(s.port);
+    assert_eq!(c.cmd(&["PING"]), "+PONG\r\n");
+    let mut admin = Raw::connect(s.port);
+    assert_eq!(
+        admin.cmd(&["CONFIG", "SET", "client-query-buffer-limit", "1mb"]),
+        "+OK\r\n"
+    );
+    let mut req = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2000000\r\n".to_vec();
+    req.resize(req.len() + 1_500_000, b'x');
+    // The node may close before it has taken every byte.
+    let _ = c.stream.write_all(&req);
+    let mut chunk = [0u8; 1024];
+    let closed = match c.stream.read(&mut chunk) {
+        Ok(n) => n == 0,
+        Err(e) => e.kind() == std::io::ErrorKind::ConnectionReset,
+    };
+    assert!(closed, "the client stayed connected");
+    assert_eq!(admin.cmd(&["EXISTS", "k"]), ":0\r\n");
 }
 
 #[test]

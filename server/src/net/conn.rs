@@ -160,7 +160,7 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
     let mut inbuf = BytesMut::new();
     let mut sizing = ReadSizing::new();
     let mut out = BytesMut::with_capacity(WRITE_CHUNK);
-    let query_limit = cfg.client_query_buffer_limit;
+    let mut query_limit = cfg.client_query_buffer_limit;
     let mut timeout = cfg.timeout;
     let mut obuf_limits = cfg.client_output_buffer_limit;
     drop(cfg);
@@ -180,6 +180,7 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
     loop {
         if config_changes.has_changed().unwrap_or(false) {
             let cfg = config_changes.borrow_and_update();
+            query_limit = cfg.client_query_buffer_limit;
             timeout = cfg.timeout;
             obuf_limits = cfg.client_output_buffer_limit;
             handle.set_pubsub_limit(obuf_limits[2]);
