@@ -38,10 +38,8 @@ fn pair(spawn: fn(u16, u64) -> Proc, ports: [u16; 2]) -> (Vec<Proc>, Layout) {
 
 fn send(port: u16, args: &[&str]) -> TcpStream {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let mut req = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        req.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-    }
+    let mut req = Vec::new();
+    resp_proto::encode_command(&mut req, args);
     s.write_all(&req).unwrap();
     s
 }

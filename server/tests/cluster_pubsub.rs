@@ -49,14 +49,6 @@ struct Conns {
     pending: BTreeMap<String, Vec<u8>>,
 }
 
-fn encode(args: &[&str]) -> Vec<u8> {
-    let mut req = format!("*{}\r\n", args.len()).into_bytes();
-    for a in args {
-        req.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-    }
-    req
-}
-
 fn escape(b: &[u8]) -> String {
     b.iter()
         .flat_map(|&c| std::ascii::escape_default(c))
@@ -136,7 +128,9 @@ fn run(l: &Layout, script: &str) -> String {
             s
         });
         let args: Vec<&str> = words[1..].iter().map(String::as_str).collect();
-        s.write_all(&encode(&args)).unwrap();
+        let mut req = Vec::new();
+        resp_proto::encode_command(&mut req, &args);
+        s.write_all(&req).unwrap();
         out.push_str(&format!("> {line}\n"));
         c.drain(Some(name));
         let bytes = c.pending.remove(name).unwrap_or_default();

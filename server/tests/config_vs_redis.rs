@@ -44,10 +44,8 @@ impl Conn {
     }
 
     fn call(&mut self, args: &[&str]) -> Vec<u8> {
-        let mut req = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            req.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-        }
+        let mut req = Vec::new();
+        resp_proto::encode_command(&mut req, args);
         self.writer.write_all(&req).unwrap();
         let mut out = Vec::new();
         self.read_reply(&mut out);

@@ -218,12 +218,8 @@ fn rename_command_takes_any_bytes_as_redis() {
         BufReader::new(s)
     });
     for args in script {
-        let mut req = format!("*{}\r\n", args.len()).into_bytes();
-        for a in *args {
-            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            req.extend_from_slice(a);
-            req.extend_from_slice(b"\r\n");
-        }
+        let mut req = Vec::new();
+        resp_proto::encode_command(&mut req, args);
         let [ours, real] = conns.each_mut().map(|c| {
             c.get_mut().write_all(&req).unwrap();
             let mut out = Vec::new();
@@ -251,11 +247,9 @@ fn call_from(from: &str, port: u16, args: &[&str]) -> String {
     stream
         .set_read_timeout(Some(Duration::from_secs(10)))
         .unwrap();
-    let mut req = format!("*{}\r\n", args.len());
-    for a in args {
-        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-    }
-    stream.write_all(req.as_bytes()).unwrap();
+    let mut req = Vec::new();
+    resp_proto::encode_command(&mut req, args);
+    stream.write_all(&req).unwrap();
     let mut line = String::new();
     BufReader::new(stream).read_line(&mut line).unwrap();
     line

@@ -262,11 +262,9 @@ fn resp_command(port: u16, args: &[&str]) -> Vec<u8> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_millis(300)))
         .unwrap();
-    let mut req = format!("*{}\r\n", args.len());
-    for a in args {
-        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-    }
-    s.write_all(req.as_bytes()).unwrap();
+    let mut req = Vec::new();
+    resp_proto::encode_command(&mut req, args);
+    s.write_all(&req).unwrap();
     let mut out = Vec::new();
     let mut buf = [0u8; 65536];
     let deadline = Instant::now() + Duration::from_secs(5);

@@ -223,11 +223,9 @@ fn sigterm_with_save_points_logs_the_final_save_like_redis() {
 /// Sends one command and reads its reply (one read: the replies here are short).
 fn call(stream: &mut std::net::TcpStream, args: &[&str]) -> String {
     use std::io::{Read, Write};
-    let mut req = format!("*{}\r\n", args.len());
-    for a in args {
-        req.push_str(&format!("${}\r\n{a}\r\n", a.len()));
-    }
-    stream.write_all(req.as_bytes()).unwrap();
+    let mut req = Vec::new();
+    resp_proto::encode_command(&mut req, args);
+    stream.write_all(&req).unwrap();
     let mut buf = [0u8; 512];
     let n = stream.read(&mut buf).unwrap();
     String::from_utf8_lossy(&buf[..n]).into_owned()

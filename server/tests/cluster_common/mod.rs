@@ -188,10 +188,8 @@ impl Conn {
     }
 
     pub fn try_call(&mut self, args: &[&str]) -> std::io::Result<Vec<u8>> {
-        let mut req = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            req.extend_from_slice(format!("${}\r\n{a}\r\n", a.len()).as_bytes());
-        }
+        let mut req = Vec::new();
+        resp_proto::encode_command(&mut req, args);
         self.w.write_all(&req)?;
         let mut out = Vec::new();
         read_one(&mut self.r, &mut out)?;
