@@ -191,7 +191,7 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
         let mut pushed = false;
         // This round runs the next share of a pipeline rather than waiting for input.
         let continuing = more;
-        let mut input = continuing;
+        let mut read = false;
         if continuing {
             debug_assert!(sess.blocked.is_none());
             if handle.is_killed() {
@@ -242,7 +242,7 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
                     };
                     sizing.read_done(n, spare);
                     node.stats.net_input.fetch_add(n as u64, Ordering::Relaxed);
-                    input = true;
+                    read = true;
                 }
                 _ = idle => break,
                 _ = block_timer => block_timed_out = true,
@@ -252,18 +252,24 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
                 }
             }
         }
-        if input {
-            let t = turn(
-                node,
-                handle,
-                &mut sess,
-                &mut decoder,
-                &mut inbuf,
-                &mut out,
-                &mut shown_command,
-            );
-            (close, more, defer_write) = (t.close, t.more, t.defer_write);
-            if !continuing && !close && query_limit > 0 && inbuf.len() as u64 > query_limit {
+        // The input, then what queued up behind a blocked command each time one ends
+        // (served by a writer, or timed out).
+        let mut run_now = continuing || read;
+        loop {
+            if run_now {
+                let t = turn(
+                    node,
+                    handle,
+                    &mut sess,
+                    &mut decoder,
+                    &mut inbuf,
+                    &mut out,
+                    &mut shown_command,
+                );
+                (close, more) = (t.close, t.more);
+                defer_write |= t.defer_write;
+            }
+            if read && !close && query_limit > 0 && inbuf.len() as u64 > query_limit {
                 tracing::warn!(
                     "Closing client that reached max query buffer length: id={} addr={}",
                     handle.id,
@@ -271,21 +277,11 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
                 );
                 close = true;
             }
-        }
-        // A blocked command ended (served by a writer, or timed out): run what queued up.
-        while !close && commands::blocking::resume(node, &mut sess, &mut out, block_timed_out) {
+            if close || !commands::blocking::resume(node, &mut sess, &mut out, block_timed_out) {
+                break;
+            }
             block_timed_out = false;
-            let t = turn(
-                node,
-                handle,
-                &mut sess,
-                &mut decoder,
-                &mut inbuf,
-                &mut out,
-                &mut shown_command,
-            );
-            (close, more) = (t.close, t.more);
-            defer_write |= t.defer_write;
+            run_now = true;
         }
         if pushed {
             // What the round's other connections publish (or, to a replica, the round's
