@@ -86,12 +86,12 @@ fn link_times(l: &Layout, a: usize) -> Vec<u64> {
 }
 
 fn pongs_received(port: u16) -> u64 {
-    call(port, &["CLUSTER", "INFO"])
-        .lines()
-        .find_map(|x| x.strip_prefix("cluster_stats_messages_pong_received:"))
-        .unwrap()
-        .parse()
-        .unwrap()
+    field(
+        &call(port, &["CLUSTER", "INFO"]),
+        "cluster_stats_messages_pong_received",
+    )
+    .parse()
+    .unwrap()
 }
 
 fn log_count(dir: &Path, text: &str) -> usize {

@@ -117,13 +117,10 @@ fn epochs_settled(l: &Layout) -> bool {
         .iter()
         .map(|&p| {
             let info = call(p, &["CLUSTER", "INFO"]);
-            let field = |name: &str| {
-                info.lines()
-                    .find_map(|line| line.strip_prefix(name))
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            (field("cluster_current_epoch:"), field("cluster_my_epoch:"))
+            (
+                field(&info, "cluster_current_epoch"),
+                field(&info, "cluster_my_epoch"),
+            )
         })
         .collect();
     epochs.iter().all(|e| e.0 == epochs[0].0) && epochs[0].1 != epochs[1].1

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use cluster_common::{
-    call, myid, ours, redis_cli, restart, state_ok, wait_until, Conn, Proc, OURS,
+    call, field, myid, ours, redis_cli, restart, state_ok, wait_until, Conn, Proc, OURS,
 };
 
 const TIMEOUT: u64 = 1500;
@@ -91,11 +91,8 @@ impl Client {
     }
 }
 
-fn info_field(port: u16, field: &str) -> String {
-    call(port, &["INFO", "replication"])
-        .lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(str::to_owned))
-        .unwrap_or_default()
+fn info_field(port: u16, name: &str) -> String {
+    field(&call(port, &["INFO", "replication"]), name)
 }
 
 fn replica_of(ports: &[u16], master: u16) -> u16 {
@@ -126,14 +123,14 @@ fn failover_keeps_acknowledged_writes() {
     let masters: Vec<u16> = ports
         .iter()
         .copied()
-        .filter(|&p| info_field(p, "role").trim() == "master")
+        .filter(|&p| info_field(p, "role") == "master")
         .collect();
     assert_eq!(masters.len(), 3);
     let replicas: Vec<u16> = masters.iter().map(|&m| replica_of(&ports, m)).collect();
     wait_until("replica links up", Duration::from_secs(20), || {
         replicas
             .iter()
-            .all(|&r| info_field(r, "master_link_status").trim() == "up")
+            .all(|&r| info_field(r, "master_link_status") == "up")
     });
 
     // Writes, each acknowledged by one replica.
@@ -172,7 +169,7 @@ fn failover_keeps_acknowledged_writes() {
     let idx = ports.iter().position(|&p| p == victim).unwrap();
     nodes[idx].kill9();
     wait_until("the replica is promoted", Duration::from_secs(30), || {
-        info_field(heir, "role").trim() == "master"
+        info_field(heir, "role") == "master"
     });
     let survivors: Vec<u16> = ports.iter().copied().filter(|&p| p != victim).collect();
     wait_until("cluster ok after failover", Duration::from_secs(30), || {
@@ -221,7 +218,7 @@ fn failover_keeps_acknowledged_writes() {
     wait_until(
         "its link to the heir is up",
         Duration::from_secs(30),
-        || info_field(victim, "master_link_status").trim() == "up",
+        || info_field(victim, "master_link_status") == "up",
     );
     let role = call(victim, &["ROLE"]);
     assert!(
@@ -292,12 +289,12 @@ fn failover_keeps_acknowledged_writes() {
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(call(promoted, &["CLUSTER", "FAILOVER"]), "+OK\r\n");
     wait_until("manual failover done", Duration::from_secs(20), || {
-        info_field(promoted, "role").trim() == "master" && info_field(old, "role").trim() == "slave"
+        info_field(promoted, "role") == "master" && info_field(old, "role") == "slave"
     });
     wait_until(
         "the old master follows the new one",
         Duration::from_secs(20),
-        || info_field(old, "master_link_status").trim() == "up",
+        || info_field(old, "master_link_status") == "up",
     );
     std::thread::sleep(Duration::from_millis(300));
     stop.store(true, Ordering::Relaxed);

@@ -244,6 +244,16 @@ pub fn myid(port: u16) -> String {
     call(port, &["CLUSTER", "MYID"])
 }
 
+/// The value of `name` in a `name:value` reply (CLUSTER INFO, INFO), "" when absent.
+pub fn field(reply: &str, name: &str) -> String {
+    reply
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(':'))
+        .unwrap_or_default()
+        .trim_end()
+        .to_owned()
+}
+
 pub fn state_ok(port: u16) -> bool {
     try_call(port, &["CLUSTER", "INFO"])
         .is_ok_and(|r| String::from_utf8_lossy(&r).contains("cluster_state:ok"))
