@@ -530,6 +530,13 @@ mod tests {
         }
     }
 
+    /// Lets a spawned loop run until it sleeps in its select.
+    async fn settle() {
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+    }
+
     async fn ends(task: tokio::task::JoinHandle<()>) -> bool {
         tokio::time::timeout(Duration::from_secs(5), task)
             .await
@@ -542,9 +549,7 @@ mod tests {
         let parent = CancellationToken::new();
         let c = client(&parent);
         let task = tokio::spawn(until_killed(c.clone()));
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
+        settle().await;
         assert!(!task.is_finished());
         c.kill();
         assert!(ends(task).await);
@@ -559,13 +564,9 @@ mod tests {
         let c = client(&parent);
         registry.add(c.clone());
         let task = tokio::spawn(until_killed(c.clone()));
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
+        settle().await;
         parent.cancel();
-        for _ in 0..10 {
-            tokio::task::yield_now().await;
-        }
+        settle().await;
         registry.kill_all();
         assert!(ends(task).await);
     }
