@@ -1,8 +1,9 @@
 //! `client-output-buffer-limit` for normal clients, compared with redis-server 7.0.15: a
 //! pipeline whose replies reach the hard limit closes the client before all are sent (a
-//! short one before any is sent, a long one too as it runs a share at a time);
-//! replies over the soft limit are sent when they do not stay there; a client that does not
-//! read while its replies stay over the soft limit longer than its seconds is closed.
+//! short one before any is sent; a long one, which ours runs a share at a time, even when
+//! the client reads its replies as they come); replies over the soft limit are sent when
+//! they do not stay there; a client that does not read while its replies stay over the
+//! soft limit longer than its seconds is closed.
 //! Skipped (with a note) when redis-server is not installed.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -95,4 +96,65 @@ fn slow_readers_are_closed_as_redis_closes_them() {
     }
     let log = std::fs::read_to_string(ours.dir.join("node.log")).unwrap();
     assert!(log.contains("scheduled to be closed ASAP for overcoming of output buffer limits."));
+}
+
+/// A client that reads at once sends a pipeline of 3,000 GETs of a 500-byte value (60 kB
+/// of requests, 1.5 MB of replies) under `normal 1mb 0 0`: whether the server closed it,
+/// and whether every reply came. First, pipelines of PINGs fill the server's reads, so
+/// that ours reads the GETs in large reads and runs them in shares of 16 KiB, each share's
+/// replies well under the limit.
+fn prompt_reader(port: u16) -> (bool, bool) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut read_exactly = |s: &mut TcpStream, mut want: usize| {
+        while want > 0 {
+            want -= s.read(&mut buf).unwrap();
+        }
+    };
+    s.write_all(&resp(&["SET", "k", &"x".repeat(500)])).unwrap();
+    read_exactly(&mut s, 5);
+    for _ in 0..4 {
+        s.write_all(&resp(&["PING"]).repeat(20_000)).unwrap();
+        read_exactly(&mut s, 7 * 20_000);
+    }
+    let limit = ["CONFIG", "SET", "client-output-buffer-limit"];
+    assert_eq!(
+        call(port, &[&limit[..], &["normal 1mb 0 0"]].concat()),
+        "+OK\r\n"
+    );
+    let n = 3000;
+    s.write_all(&resp(&["GET", "k"]).repeat(n)).unwrap();
+    let mut got = 0usize;
+    let closed = loop {
+        match s.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
+            Err(_) => break false,
+        }
+    };
+    call(port, &[&limit[..], &["normal 0 0 0"]].concat());
+    (closed, got == n * 508)
+}
+
+fn resp(args: &[&str]) -> Vec<u8> {
+    let mut req = Vec::new();
+    resp_proto::encode_command(&mut req, args);
+    req
+}
+
+/// The replies of a long pipeline count together against the hard limit, even when the
+/// client reads them as they come: redis-server writes a client at most 64 KiB per event
+/// loop round while it runs 16 KiB of its requests, so they pile up.
+#[test]
+fn a_prompt_reader_of_a_long_pipeline_is_closed_as_redis_closes_it() {
+    if !have_redis() {
+        eprintln!("redis-server not installed: skipped");
+        return;
+    }
+    let ours = spawn_with(OURS, "obuf", 21541, 5000, false, &[]);
+    let real = spawn_with("redis-server", "obuf", 22141, 5000, false, &[]);
+    assert_eq!(prompt_reader(real.port), (true, false), "redis-server");
+    assert_eq!(prompt_reader(ours.port), (true, false), "ours");
 }
