@@ -292,8 +292,9 @@ async fn run(node: &Arc<Node>, mut stream: TcpStream, handle: &Arc<ClientHandle>
             handle.push_notify.clear();
             handle.move_pushes_into(&mut out);
         }
-        // client-output-buffer-limit: replies at the hard limit close the client unsent, as
-        // Redis's checkClientOutputBufferLimits; the soft limit is timed while they drain.
+        // client-output-buffer-limit: replies at the hard limit (with those of the pipeline
+        // already written) close the client unsent, as Redis's checkClientOutputBufferLimits;
+        // the soft limit is timed while they drain.
         let class = obuf_limits[if sess.in_pubsub() { 2 } else { 0 }];
         if class.hard > 0 && pipeline_sent + out.len() as u64 >= class.hard {
             log_output_limit(handle);
