@@ -19,6 +19,20 @@ use cluster_common::*;
 /// `wait`, then reads what comes: whether the server closed the connection, and whether
 /// every reply (`$<len>\r\n` + value + `\r\n`) came.
 fn slow_reader(port: u16, limit: &str, n: usize, len: usize, wait: Duration) -> (bool, bool) {
+    set_limit(port, limit);
+    let value = "x".repeat(len);
+    assert_eq!(call(port, &["SET", "big", &value]), "+OK\r\n");
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.write_all(&resp(&["GET", "big"]).repeat(n)).unwrap();
+    std::thread::sleep(wait);
+    s.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let (closed, got) = read_to_end(&mut s);
+    set_limit(port, "normal 0 0 0");
+    (closed, got == n * (len + len.to_string().len() + 5))
+}
+
+fn set_limit(port: u16, limit: &str) {
     assert_eq!(
         call(
             port,
@@ -26,34 +40,27 @@ fn slow_reader(port: u16, limit: &str, n: usize, len: usize, wait: Duration) -> 
         ),
         "+OK\r\n"
     );
-    let value = "x".repeat(len);
-    assert_eq!(call(port, &["SET", "big", &value]), "+OK\r\n");
-    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.write_all(&b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n".repeat(n))
-        .unwrap();
-    std::thread::sleep(wait);
-    s.set_read_timeout(Some(Duration::from_millis(500)))
-        .unwrap();
+}
+
+/// Reads until the server closes the connection or is quiet for the read timeout: whether
+/// it closed, and how many bytes came.
+fn read_to_end(s: &mut TcpStream) -> (bool, usize) {
     let mut got = 0usize;
     let mut buf = vec![0u8; 1 << 20];
-    let closed = loop {
+    loop {
         match s.read(&mut buf) {
-            Ok(0) => break true,
+            Ok(0) => return (true, got),
             Ok(k) => got += k,
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
-            Err(_) => break false,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return (true, got),
+            Err(_) => return (false, got),
         }
-    };
-    call(
-        port,
-        &[
-            "CONFIG",
-            "SET",
-            "client-output-buffer-limit",
-            "normal 0 0 0",
-        ],
-    );
-    (closed, got == n * (len + len.to_string().len() + 5))
+    }
+}
+
+fn resp(args: &[&str]) -> Vec<u8> {
+    let mut req = Vec::new();
+    resp_proto::encode_command(&mut req, args);
+    req
 }
 
 #[test]
@@ -109,7 +116,9 @@ fn prompt_reader(port: u16) -> (bool, bool) {
     let mut buf = vec![0u8; 1 << 20];
     let mut read_exactly = |s: &mut TcpStream, mut want: usize| {
         while want > 0 {
-            want -= s.read(&mut buf).unwrap();
+            let k = s.read(&mut buf).unwrap();
+            assert!((1..=want).contains(&k), "{k} bytes, {want} awaited");
+            want -= k;
         }
     };
     s.write_all(&resp(&["SET", "k", &"x".repeat(500)])).unwrap();
@@ -118,30 +127,12 @@ fn prompt_reader(port: u16) -> (bool, bool) {
         s.write_all(&resp(&["PING"]).repeat(20_000)).unwrap();
         read_exactly(&mut s, 7 * 20_000);
     }
-    let limit = ["CONFIG", "SET", "client-output-buffer-limit"];
-    assert_eq!(
-        call(port, &[&limit[..], &["normal 1mb 0 0"]].concat()),
-        "+OK\r\n"
-    );
+    set_limit(port, "normal 1mb 0 0");
     let n = 3000;
     s.write_all(&resp(&["GET", "k"]).repeat(n)).unwrap();
-    let mut got = 0usize;
-    let closed = loop {
-        match s.read(&mut buf) {
-            Ok(0) => break true,
-            Ok(k) => got += k,
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => break true,
-            Err(_) => break false,
-        }
-    };
-    call(port, &[&limit[..], &["normal 0 0 0"]].concat());
+    let (closed, got) = read_to_end(&mut s);
+    set_limit(port, "normal 0 0 0");
     (closed, got == n * 508)
-}
-
-fn resp(args: &[&str]) -> Vec<u8> {
-    let mut req = Vec::new();
-    resp_proto::encode_command(&mut req, args);
-    req
 }
 
 /// The replies of a long pipeline count together against the hard limit, even when the
