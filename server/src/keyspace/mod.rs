@@ -11,6 +11,7 @@ mod glob;
 pub mod lfu;
 mod shard;
 mod slot;
+mod slot_table;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -20,8 +21,9 @@ use parking_lot::{Mutex, MutexGuard, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 pub use entry::{lru_clock, Entry, Obj, StrEncoding, StrRef, Value, ValueType, EMBSTR_LIMIT};
 pub use glob::string_match;
-pub use shard::{KeyHasher, Shard, ShardStats, SlotTable, SHARDS, SLOTS_PER_SHARD};
+pub use shard::{Shard, ShardStats, SHARDS, SLOTS_PER_SHARD};
 pub use slot::{crc16, hash_part, key_slot, SLOTS};
+pub use slot_table::{KeyHasher, SlotTable};
 
 /// Wall-clock unix time in milliseconds.
 pub fn now_ms() -> u64 {
