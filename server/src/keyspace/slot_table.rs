@@ -640,4 +640,86 @@ mod tests {
         }
         assert_eq!(t.iter().count(), t.len());
     }
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u8),
+        Remove(u8),
+        /// A SCAN call that visits up to this many entries.
+        Scan(u8),
+    }
+
+    /// Keys from a range that crosses the move to the dense layout.
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        prop_oneof![
+            3 => (0u8..40).prop_map(Op::Insert),
+            2 => (0u8..40).prop_map(Op::Remove),
+            2 => (1u8..8).prop_map(Op::Scan),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Random inserts, removals and SCAN steps against a set: a key is found exactly
+        /// when the set holds it, and a SCAN that comes to its end (restarting the slot
+        /// when the generation changed, as the command does) has returned every key that
+        /// was there all along.
+        #[test]
+        fn a_slot_table_behaves_as_a_set(ops in proptest::collection::vec(op(), 1..300)) {
+            use std::collections::BTreeSet;
+            let hasher = KeyHasher::default();
+            let mut t = SlotTable::default();
+            let mut model = BTreeSet::new();
+            let (mut pos, mut generation) = (0, t.generation());
+            let mut seen = BTreeSet::new();
+            // The keys present since the current SCAN started.
+            let mut stable = BTreeSet::new();
+            for op in ops {
+                match op {
+                    Op::Insert(i) => {
+                        let k = key(usize::from(i));
+                        let h = hasher.hash_one(&k);
+                        proptest::prop_assert_eq!(t.find(h, &k).is_some(), model.contains(&k));
+                        if model.insert(k.clone()) {
+                            t.push(h, Entry::new_int(&k, i64::from(i), 0), &hasher);
+                        }
+                    }
+                    Op::Remove(i) => {
+                        let k = key(usize::from(i));
+                        let h = hasher.hash_one(&k);
+                        let taken = t.find(h, &k).and_then(|at| t.take(h, at, &hasher));
+                        proptest::prop_assert_eq!(taken.is_some(), model.remove(&k));
+                        stable.remove(&k);
+                    }
+                    Op::Scan(n) => {
+                        if t.generation() != generation {
+                            pos = 0;
+                        }
+                        let mut left = n;
+                        let next = t.scan_from(pos, |e| {
+                            seen.insert(e.key().to_vec());
+                            left -= 1;
+                            left > 0
+                        });
+                        generation = t.generation();
+                        if let Some(p) = next {
+                            pos = p;
+                        } else {
+                            proptest::prop_assert!(stable.is_subset(&seen));
+                            seen.clear();
+                            stable = model.clone();
+                            pos = 0;
+                        }
+                    }
+                }
+                proptest::prop_assert_eq!(t.len(), model.len());
+            }
+            let listed: BTreeSet<Vec<u8>> = t.iter().map(|e| e.key().to_vec()).collect();
+            proptest::prop_assert_eq!(&listed, &model);
+            for k in &model {
+                let there = found(&t, hasher.hash_one(k), k);
+                proptest::prop_assert_eq!(there.as_ref(), Some(k));
+            }
+        }
+    }
 }
