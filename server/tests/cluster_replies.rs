@@ -4,7 +4,7 @@
 //! Skipped (with a note) when redis-server is not installed.
 //!
 //! Not compared: the order of GETKEYSINSLOT with several keys in a slot (Redis lists the
-//! newest first; our slot tables are hash tables).
+//! newest first; ours lists a slot in SCAN's order).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod cluster_common;

@@ -36,7 +36,8 @@
 //! # Not yet
 //!
 //! * GETKEYSINSLOT lists keys in slot-table order, not newest first as Redis does (the
-//!   keyspace keeps no insertion order).
+//!   keyspace keeps no insertion order: a small slot's new key takes the place a removed
+//!   one left).
 //! * Module messages on the bus are dropped (no modules).
 
 mod actor;

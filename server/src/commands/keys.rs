@@ -509,8 +509,8 @@ fn scan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
             let s = db.shards()[slot % SHARDS].lock();
             let t = s.slot(sl);
             if t.generation() != generation && pos != 0 {
-                // The table rehashed since: its buckets mean other keys now. Restarting
-                // the slot may repeat keys, never miss one.
+                // The table rehashed or changed layout since: its positions mean other
+                // keys now. Restarting the slot may repeat keys, never miss one.
                 pos = 0;
             }
             let resume = t.scan_from(pos, |e| {
@@ -546,13 +546,13 @@ fn scan(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// SCAN's cursor: the slot, then a bucket position inside the slot's table with the
-/// table generation it belongs to, so one huge slot is returned a page at a time.
+/// SCAN's cursor: the slot, then a position inside the slot's table with the table
+/// generation it belongs to, so one huge slot is returned a page at a time.
 mod scan_cursor {
     const POS_BITS: u32 = 34;
     const GEN_BITS: u32 = 16;
 
-    /// (slot, generation, bucket position).
+    /// (slot, generation, position).
     pub fn decode(cursor: u64) -> (usize, u16, usize) {
         let slot = (cursor >> (POS_BITS + GEN_BITS)) as usize;
         let generation = ((cursor >> POS_BITS) & 0xFFFF) as u16;
@@ -560,7 +560,7 @@ mod scan_cursor {
         (slot, generation, pos)
     }
 
-    /// The cursor resuming at bucket `pos` of `slot`.
+    /// The cursor resuming at position `pos` of `slot`.
     pub fn encode(slot: usize, generation: u16, pos: usize) -> u64 {
         ((slot as u64) << (POS_BITS + GEN_BITS))
             | (u64::from(generation) << POS_BITS)
