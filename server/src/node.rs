@@ -158,7 +158,10 @@ impl Node {
         }
     }
 
-    /// Registers the CONFIG RESETSTAT hook (call once the node is in its `Arc`).
+    /// Gives persistence and replication their node, registers the CONFIG RESETSTAT
+    /// hooks, and starts replicating when `replicaof` is configured. Call once, when the
+    /// node is in its `Arc` with its data loaded, before the cluster or a client can act
+    /// on it.
     pub fn install_hooks(self: &Arc<Self>) {
         self.persistence.attach(self);
         crate::replication::Replication::install(self);

@@ -185,6 +185,9 @@ fn start(startup: &Startup, cwd: &Path, no_args: bool) -> i32 {
             return 1;
         }
         tracing::info!("Ready to accept connections");
+        // Before the cluster starts: its first gossip may make this node a replica, and the
+        // replication link needs the hooks to start.
+        node.install_hooks();
         if let Some(prepared) = cluster {
             crate::cluster::start(&node, prepared, shutdown.clone());
         }

@@ -313,3 +313,40 @@ fn failover_keeps_acknowledged_writes() {
         "writes lost by the manual failover: {lost:?}"
     );
 }
+
+/// A replica restarted from its nodes.conf links to its master again, every time. The
+/// cluster's first gossip can make a starting node a replica before it serves clients;
+/// its replication link used to start only if the node's hooks were installed by then,
+/// which, on a busy machine, they were not (the link then never came up).
+#[test]
+fn a_restarted_replica_links_to_its_master_every_time() {
+    let (mp, rp) = (19010, 19011);
+    let master = ours(mp, TIMEOUT);
+    let mut replica = ours(rp, TIMEOUT);
+    assert_eq!(
+        call(mp, &["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]),
+        "+OK\r\n"
+    );
+    let meet = call(rp, &["CLUSTER", "MEET", "127.0.0.1", &mp.to_string()]);
+    assert_eq!(meet, "+OK\r\n");
+    // Full syncs at once, not after Redis's 5 s wait for more replicas.
+    let no_delay = ["CONFIG", "SET", "repl-diskless-sync-delay", "0"];
+    assert_eq!(call(mp, &no_delay), "+OK\r\n");
+    let master_id = myid(mp);
+    wait_until("the nodes know each other", Duration::from_secs(10), || {
+        call(rp, &["CLUSTER", "NODES"]).contains(&master_id)
+    });
+    assert_eq!(call(rp, &["CLUSTER", "REPLICATE", &master_id]), "+OK\r\n");
+    wait_until("the replica's link is up", Duration::from_secs(10), || {
+        info_field(rp, "master_link_status") == "up"
+    });
+    for round in 0..8 {
+        restart(&mut replica, OURS, TIMEOUT);
+        wait_until(
+            &format!("the link up after restart {round}"),
+            Duration::from_secs(10),
+            || info_field(rp, "master_link_status") == "up",
+        );
+    }
+    drop(master);
+}

@@ -97,7 +97,8 @@ pub fn bind(cfg: &Config) -> io::Result<Listeners> {
 
 /// Accepts clients until `shutdown` is cancelled, then closes them all and returns.
 /// `busy_poll`, when the runtime's workers run it before they sleep, is told of every
-/// listening and client socket.
+/// listening and client socket. The node's hooks must be installed
+/// ([`Node::install_hooks`]).
 pub async fn serve(
     node: Arc<Node>,
     listeners: Listeners,
@@ -106,7 +107,6 @@ pub async fn serve(
 ) {
     node.set_shutdown_token(shutdown.clone());
     node.accepting.set_busy_poll(busy_poll);
-    node.install_hooks();
     let mut tasks = Vec::new();
     let cfg = node.config.current();
     if let Err(e) = node.accepting.start(

@@ -40,7 +40,10 @@ impl InProcess {
                 .enable_all()
                 .build()
                 .expect("runtime");
-            rt.block_on(server::net::serve(n, listeners, None, s));
+            rt.block_on(async {
+                n.install_hooks();
+                server::net::serve(n, listeners, None, s).await
+            });
         });
         wait_for_port(port);
         InProcess {
