@@ -4,6 +4,9 @@
 //! consecutive ports, each in its own directory, forms the cluster with CLUSTER MEET,
 //! ADDSLOTSRANGE and REPLICATE, waits for `cluster_state:ok` on every node and prints the
 //! nodes. cluster-down stops them by the PID files cluster-up wrote.
+//!
+//! Every cluster-up forms a new cluster: a nodes.conf an earlier run left in a node's
+//! directory is removed first (the nodes keep no data: no save points, no AOF).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -34,6 +37,9 @@ pub struct UpArgs {
     /// Use the binary already built instead of running `cargo build --release`.
     #[arg(long)]
     no_build: bool,
+    /// Start this binary instead of our release build (any redis-server 7.0 works too).
+    #[arg(long)]
+    bin: Option<PathBuf>,
 }
 
 /// Options of `cargo xtask cluster-down`.
@@ -68,6 +74,13 @@ fn start_node(bin: &Path, dir: &Path, port: u16, node_timeout: u64) -> Result<u3
     let ndir = node_dir(dir, port);
     std::fs::create_dir_all(&ndir).map_err(|e| format!("{}: {e}", ndir.display()))?;
     let ndir = ndir.canonicalize().map_err(|e| e.to_string())?;
+    // A node that found an earlier run's nodes.conf would rejoin that cluster, slots and
+    // all, and the new one could not be formed.
+    match std::fs::remove_file(ndir.join("nodes.conf")) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(format!("{}: {e}", ndir.join("nodes.conf").display())),
+    }
     let conf = format!(
         "port {port}\nbind 127.0.0.1\ncluster-enabled yes\ncluster-config-file nodes.conf\ncluster-node-timeout {node_timeout}\ndir {}\nlogfile {}\nsave \"\"\nappendonly no\n",
         ndir.display(),
@@ -104,7 +117,7 @@ pub fn up(a: &UpArgs) -> Result<(), String> {
         return Err("ports too high: the bus port (port + 10000) must fit in 65535".into());
     }
     let root = workspace_root();
-    if !a.no_build {
+    if a.bin.is_none() && !a.no_build {
         let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
             .args(["build", "--release", "-p", "server"])
             .current_dir(&root)
@@ -114,7 +127,10 @@ pub fn up(a: &UpArgs) -> Result<(), String> {
             return Err("cargo build --release -p server failed".into());
         }
     }
-    let bin = root.join("target/release/server");
+    let bin = a
+        .bin
+        .clone()
+        .unwrap_or_else(|| root.join("target/release/server"));
     let dir = if a.dir.is_absolute() {
         a.dir.clone()
     } else {
