@@ -127,12 +127,15 @@ fn llen(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 
 fn lrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let (start, stop) = (parse_i64(&args[2])?, parse_i64(&args[3])?);
-    read_typed::<List>(ctx, &args[1], |l, out| {
-        let items = l.map(|l| l.range(start, stop)).unwrap_or_default();
-        out.array_len(items.len());
-        for e in items {
-            reply_elem(out, e);
+    read_typed::<List>(ctx, &args[1], |l, out| match l {
+        Some(l) => {
+            let (n, items) = l.range(start, stop);
+            out.array_len(n);
+            for e in items {
+                reply_elem(out, e);
+            }
         }
+        None => out.array_len(0),
     })
 }
 

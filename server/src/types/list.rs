@@ -243,12 +243,12 @@ impl List {
         self.q.nodes.iter().flat_map(NodeIter::new)
     }
 
-    /// LRANGE: elements `start..=stop` after normalisation (negative from the tail).
-    pub fn range(&self, start: i64, stop: i64) -> Vec<Elem<'_>> {
-        match normalize_range(start, stop, self.q.len) {
-            Some((a, b)) => self.iter().skip(a).take(b - a + 1).collect(),
-            None => Vec::new(),
-        }
+    /// LRANGE: how many elements `start..=stop` are after normalisation (negative from the
+    /// tail), and the elements, read as the reply is written (no vector in between).
+    pub fn range(&self, start: i64, stop: i64) -> (usize, impl Iterator<Item = Elem<'_>> + '_) {
+        let (skip, n) =
+            normalize_range(start, stop, self.q.len).map_or((0, 0), |(a, b)| (a, b - a + 1));
+        (n, self.iter().skip(skip).take(n))
     }
 
     fn split_if_oversized(&mut self, n: usize) {

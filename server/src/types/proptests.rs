@@ -291,7 +291,9 @@ proptest! {
                     }
                 }
                 _ => {
-                    let got = l.range(a, b).into_iter().map(|e| e.to_vec()).collect::<Vec<_>>();
+                    let (n, items) = l.range(a, b);
+                    let got = items.map(|e| e.to_vec()).collect::<Vec<_>>();
+                    prop_assert_eq!(n, got.len());
                     let exp = match list::normalize_range(a, b, model.len()) {
                         Some((x, y)) => model.iter().skip(x).take(y - x + 1).cloned().collect(),
                         None => Vec::new(),

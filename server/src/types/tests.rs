@@ -683,12 +683,13 @@ fn list_push_pop_index_set() {
 fn list_range_trim_insert_remove() {
     let l = list_of(&["a", "b", "c", "d", "e"]);
     assert_eq!(
-        l.range(-3, -1).into_iter().map(s).collect::<Vec<_>>(),
+        l.range(-3, -1).1.map(s).collect::<Vec<_>>(),
         ["c", "d", "e"]
     );
-    assert!(l.range(4, 2).is_empty());
-    assert!(l.range(5, 10).is_empty());
-    assert_eq!(l.range(-100, 1).len(), 2);
+    assert_eq!(l.range(4, 2).0, 0);
+    assert_eq!(l.range(4, 2).1.count(), 0);
+    assert_eq!(l.range(5, 10).1.count(), 0);
+    assert_eq!(l.range(-100, 1).0, 2);
     let mut t = l.clone();
     t.trim(1, -2);
     assert_eq!(all(&t), ["b", "c", "d"]);
