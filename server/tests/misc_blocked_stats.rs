@@ -93,12 +93,9 @@ fn scenario(port: u16) -> Vec<String> {
 
 #[test]
 fn blocked_calls_are_counted_as_redis_counts_them() {
-    if !have_redis() {
-        eprintln!("redis-server not installed: skipped");
+    let Some((ours, real)) = standalone_pair("blocked-stats", 21520, 22120) else {
         return;
-    }
-    let ours = spawn_with(OURS, "blocked-stats", 21520, 5000, false, &[]);
-    let real = spawn_with("redis-server", "blocked-stats", 22120, 5000, false, &[]);
+    };
     let want = scenario(real.port);
     assert_eq!(
         want,
@@ -152,12 +149,9 @@ fn wrong_destination(port: u16) -> Vec<String> {
 
 #[test]
 fn blmove_to_a_destination_of_another_type_is_answered_wrongtype_as_redis() {
-    if !have_redis() {
-        eprintln!("redis-server not installed: skipped");
+    let Some((ours, real)) = standalone_pair("blmove-wrongtype", 21521, 22121) else {
         return;
-    }
-    let ours = spawn_with(OURS, "blmove-wrongtype", 21521, 5000, false, &[]);
-    let real = spawn_with("redis-server", "blmove-wrongtype", 22121, 5000, false, &[]);
+    };
     let want = wrong_destination(real.port);
     assert_eq!(
         want[2],
@@ -250,12 +244,9 @@ fn blocked_slowlog(port: u16) -> (Vec<Vec<String>>, u64) {
 /// 7.0.15.
 #[test]
 fn blocked_calls_reach_the_slowlog_when_served_as_redis() {
-    if !have_redis() {
-        eprintln!("redis-server not installed: skipped");
+    let Some((ours, real)) = standalone_pair("blocked-slowlog", 21522, 22122) else {
         return;
-    }
-    let ours = spawn_with(OURS, "blocked-slowlog", 21522, 5000, false, &[]);
-    let real = spawn_with("redis-server", "blocked-slowlog", 22122, 5000, false, &[]);
+    };
     let (want, real_micros) = blocked_slowlog(real.port);
     let served = vec!["BLPOP sq 0".to_owned(), "RPUSH sq a".to_owned()];
     assert_eq!(

@@ -296,12 +296,9 @@ fn local_means_from_127_0_0_1_as_redis() {
 /// 127.0.0.2 too, as redis-server 7.0.15 does.
 #[test]
 fn protected_mode_refuses_127_0_0_2_as_redis() {
-    if !have_redis() {
-        eprintln!("redis-server not installed: skipped");
+    let Some((ours, real)) = standalone_pair("protected", 21513, 22113) else {
         return;
-    }
-    let ours = spawn_with(OURS, "protected", 21513, 5000, false, &[]);
-    let real = spawn_with("redis-server", "protected", 22113, 5000, false, &[]);
+    };
     for from in ["127.0.0.1", "127.0.0.2"] {
         assert_eq!(
             call_from(from, ours.port, &["PING"]),

@@ -65,12 +65,9 @@ fn resp(args: &[&str]) -> Vec<u8> {
 
 #[test]
 fn slow_readers_are_closed_as_redis_closes_them() {
-    if !have_redis() {
-        eprintln!("redis-server not installed: skipped");
+    let Some((ours, real)) = standalone_pair("obuf", 21540, 22140) else {
         return;
-    }
-    let ours = spawn_with(OURS, "obuf", 21540, 5000, false, &[]);
-    let real = spawn_with("redis-server", "obuf", 22140, 5000, false, &[]);
+    };
     let short = Duration::from_millis(500);
     let big = 100_000;
     let cases = [
@@ -140,12 +137,9 @@ fn prompt_reader(port: u16) -> (bool, bool) {
 /// loop round while it runs 16 KiB of its requests, so they pile up.
 #[test]
 fn a_prompt_reader_of_a_long_pipeline_is_closed_as_redis_closes_it() {
-    if !have_redis() {
-        eprintln!("redis-server not installed: skipped");
+    let Some((ours, real)) = standalone_pair("obuf", 21541, 22141) else {
         return;
-    }
-    let ours = spawn_with(OURS, "obuf", 21541, 5000, false, &[]);
-    let real = spawn_with("redis-server", "obuf", 22141, 5000, false, &[]);
+    };
     assert_eq!(prompt_reader(real.port), (true, false), "redis-server");
     assert_eq!(prompt_reader(ours.port), (true, false), "ours");
 }

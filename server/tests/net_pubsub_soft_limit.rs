@@ -101,12 +101,9 @@ fn slow_subscriber(port: u16, drains: bool) -> bool {
 
 #[test]
 fn subscriber_draining_under_the_soft_limit_stays_and_one_staying_over_it_is_closed() {
-    if !have_redis() {
-        eprintln!("redis-server not installed: skipped");
+    let Some((ours, real)) = standalone_pair("softlimit", 26320, 26321) else {
         return;
-    }
-    let ours = spawn_with(OURS, "softlimit", 26320, 5000, false, &[]);
-    let real = spawn_with("redis-server", "softlimit", 26321, 5000, false, &[]);
+    };
     for (drains, closed) in [(true, false), (false, true)] {
         // Redis is the reference here, and its verdict depends on timing it does not promise
         // (its clientsCron looks at each client about once a second; a fresh-clone CI run

@@ -138,6 +138,19 @@ pub fn real(port: u16, node_timeout: u64) -> Proc {
     spawn("redis-server", "real", port, node_timeout)
 }
 
+/// One of our standalone nodes on `ours` and a standalone redis-server 7.0 on `real`, for a
+/// side-by-side comparison; None (with a note) when redis-server is not installed.
+pub fn standalone_pair(tag: &str, ours: u16, real: u16) -> Option<(Proc, Proc)> {
+    if !have_redis() {
+        eprintln!("redis-server not installed: skipped");
+        return None;
+    }
+    Some((
+        spawn_with(OURS, tag, ours, 5000, false, &[]),
+        spawn_with("redis-server", tag, real, 5000, false, &[]),
+    ))
+}
+
 fn read_one(r: &mut impl BufRead, out: &mut Vec<u8>) -> std::io::Result<()> {
     let mut line = Vec::new();
     r.read_until(b'\n', &mut line)?;
