@@ -11,6 +11,7 @@ mod cluster_blocked;
 mod cluster_debug;
 mod cluster_e2e;
 mod cluster_migrate;
+mod cluster_partition;
 mod cluster_pubsub;
 mod cluster_replies;
 mod cluster_routing;

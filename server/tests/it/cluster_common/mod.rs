@@ -4,7 +4,8 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -49,7 +50,7 @@ pub fn have_redis() -> bool {
             .is_ok()
 }
 
-fn fresh_dir(tag: &str, port: u16) -> PathBuf {
+pub fn fresh_dir(tag: &str, port: u16) -> PathBuf {
     let d = std::env::temp_dir().join(format!("cluster-e2e-{tag}-{port}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
@@ -89,26 +90,13 @@ pub fn restart(node: &mut Proc, program: &str, node_timeout: u64) {
 
 fn start_in(p: &mut Proc, program: &str, node_timeout: u64, cluster: bool, extra: &[&str]) {
     let child = Command::new(program)
-        .args([
-            "--port",
-            &p.port.to_string(),
-            "--bind",
+        .args(node_args(
+            p.port,
             "127.0.0.1",
-            "--cluster-enabled",
-            if cluster { "yes" } else { "no" },
-            "--cluster-node-timeout",
-            &node_timeout.to_string(),
-            "--cluster-config-file",
-            "nodes.conf",
-            "--dir",
-            p.dir.to_str().unwrap(),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--logfile",
-            "node.log",
-        ])
+            node_timeout,
+            cluster,
+            &p.dir,
+        ))
         .args(extra)
         .current_dir(&p.dir)
         .stdin(Stdio::null())
@@ -123,6 +111,39 @@ fn start_in(p: &mut Proc, program: &str, node_timeout: u64, cluster: bool, extra
         Duration::from_secs(10),
         || try_call(port, &["PING"]).is_ok_and(|r| r == b"+PONG\r\n"),
     );
+}
+
+/// The command line every test node of either program starts with: listening on `bind`,
+/// its files in `dir`, nothing saved, the log in `node.log`.
+pub fn node_args(
+    port: u16,
+    bind: &str,
+    node_timeout: u64,
+    cluster: bool,
+    dir: &Path,
+) -> Vec<String> {
+    [
+        "--port",
+        &port.to_string(),
+        "--bind",
+        bind,
+        "--cluster-enabled",
+        if cluster { "yes" } else { "no" },
+        "--cluster-node-timeout",
+        &node_timeout.to_string(),
+        "--cluster-config-file",
+        "nodes.conf",
+        "--dir",
+        dir.to_str().unwrap(),
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--logfile",
+        "node.log",
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }
 
 /// Our binary.
@@ -192,7 +213,11 @@ pub struct Conn {
 
 impl Conn {
     pub fn new(port: u16) -> Conn {
-        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        Conn::new_at(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+    }
+
+    pub fn new_at(addr: SocketAddr) -> Conn {
+        let s = TcpStream::connect(addr).unwrap();
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         Conn {
             w: s.try_clone().unwrap(),
@@ -220,7 +245,12 @@ impl Conn {
 }
 
 pub fn try_call(port: u16, args: &[&str]) -> std::io::Result<Vec<u8>> {
-    let s = TcpStream::connect(("127.0.0.1", port))?;
+    try_call_at(SocketAddr::from((Ipv4Addr::LOCALHOST, port)), args)
+}
+
+/// One command on a new connection to `addr`.
+pub fn try_call_at(addr: SocketAddr, args: &[&str]) -> std::io::Result<Vec<u8>> {
+    let s = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut c = Conn {
         w: s.try_clone()?,
@@ -231,7 +261,12 @@ pub fn try_call(port: u16, args: &[&str]) -> std::io::Result<Vec<u8>> {
 
 /// The reply as text (a bulk's payload, or the whole line for other types).
 pub fn call(port: u16, args: &[&str]) -> String {
-    let raw = try_call(port, args).unwrap();
+    call_at(SocketAddr::from((Ipv4Addr::LOCALHOST, port)), args)
+}
+
+/// As [`call`], to any address.
+pub fn call_at(addr: SocketAddr, args: &[&str]) -> String {
+    let raw = try_call_at(addr, args).unwrap();
     let text = String::from_utf8_lossy(&raw).into_owned();
     if text.starts_with('$') {
         text.split_once("\r\n")

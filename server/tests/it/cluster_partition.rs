@@ -1,0 +1,348 @@
+//! A network partition between real processes. Every node runs in a network namespace of
+//! its own with an address of its own, the namespaces joined by a bridge; the test cuts a
+//! master off by taking its link down, then heals it. What the loopback tests cannot show:
+//! the cut-off master stays up and sees everyone else vanish, as after a switch failure.
+//!
+//! Needs root and iproute2 (CI runs as root); without them the tests say so and pass.
+//! Addresses: a /24 of 198.18.0.0/15 (RFC 2544's benchmark range) chosen by process id, one
+//! interface in this process's namespace to reach the nodes; all removed on drop.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::cluster_common::{
+    call_at, field, fresh_dir, have_redis, node_args, try_call_at, wait_until, Conn, Proc, OURS,
+};
+
+/// Every node listens on this port, each in its own namespace.
+const PORT: u16 = 26600;
+const NODE_TIMEOUT: u64 = 2000;
+/// A key of slot 5061, in the first master's range.
+const KEY: &str = "bar";
+
+/// The namespaces, the bridge, and the interface that reaches them from here.
+struct Net {
+    prefix: String,
+    /// The first three bytes of the addresses.
+    subnet: [u8; 3],
+    nodes: usize,
+}
+
+fn ip(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("ip")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("ip: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "ip {}: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+impl Net {
+    /// `nodes` namespaces on one bridge, or why they cannot be made here.
+    fn new(test: u32, nodes: usize) -> Result<Net, String> {
+        let pid = std::process::id();
+        // Two /24s per process, one per test of this file.
+        let n = pid.wrapping_mul(2).wrapping_add(test) % 512;
+        let net = Net {
+            prefix: format!("rcp{}{test}", pid % 100_000),
+            subnet: [198, 18 + (n / 256) as u8, (n % 256) as u8],
+            nodes,
+        };
+        let hub = net.hub();
+        ip(&["netns", "add", &hub])?;
+        ip(&["-n", &hub, "link", "add", "name", "br0", "type", "bridge"])?;
+        ip(&["-n", &hub, "link", "set", "br0", "up"])?;
+        for i in 0..nodes {
+            let ns = net.ns(i);
+            let port = format!("n{i}");
+            ip(&["netns", "add", &ns])?;
+            ip(&[
+                "link", "add", "name", "eth0", "netns", &ns, "type", "veth", "peer", "name", &port,
+                "netns", &hub,
+            ])?;
+            ip(&["-n", &hub, "link", "set", &port, "master", "br0", "up"])?;
+            let addr = format!("{}/24", net.addr(i).ip());
+            ip(&["-n", &ns, "addr", "add", &addr, "dev", "eth0"])?;
+            ip(&["-n", &ns, "link", "set", "eth0", "up"])?;
+            ip(&["-n", &ns, "link", "set", "lo", "up"])?;
+        }
+        let here = net.here();
+        ip(&[
+            "link", "add", "name", &here, "type", "veth", "peer", "name", "up0", "netns", &hub,
+        ])?;
+        ip(&["-n", &hub, "link", "set", "up0", "master", "br0", "up"])?;
+        let [a, b, c] = net.subnet;
+        let addr = format!("{a}.{b}.{c}.254/24");
+        ip(&["addr", "add", &addr, "dev", &here])?;
+        ip(&["link", "set", &here, "up"])?;
+        Ok(net)
+    }
+
+    fn hub(&self) -> String {
+        format!("{}h", self.prefix)
+    }
+
+    fn ns(&self, i: usize) -> String {
+        format!("{}n{i}", self.prefix)
+    }
+
+    fn here(&self) -> String {
+        format!("{}r", self.prefix)
+    }
+
+    fn addr(&self, i: usize) -> SocketAddr {
+        let [a, b, c] = self.subnet;
+        SocketAddr::from((Ipv4Addr::new(a, b, c, i as u8 + 1), PORT))
+    }
+
+    /// Takes node `i`'s link to the bridge down (`false`) or up again (`true`).
+    fn link(&self, i: usize, up: bool) {
+        let port = format!("n{i}");
+        ip(&[
+            "-n",
+            &self.hub(),
+            "link",
+            "set",
+            &port,
+            if up { "up" } else { "down" },
+        ])
+        .unwrap();
+    }
+
+    /// Starts `program` as node `i`, in its namespace.
+    fn start(&self, i: usize, program: &str) -> Proc {
+        let addr = self.addr(i);
+        let dir = fresh_dir(&format!("partition-{}", self.prefix), i as u16);
+        let child = Command::new("ip")
+            .args(["netns", "exec", &self.ns(i), program])
+            .args(node_args(
+                PORT,
+                &addr.ip().to_string(),
+                NODE_TIMEOUT,
+                true,
+                &dir,
+            ))
+            // Clients come from another address than the node's own.
+            .args(["--protected-mode", "no"])
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let p = Proc {
+            port: PORT,
+            child: Some(child),
+            dir,
+        };
+        wait_until(
+            &format!("{program} at {addr}"),
+            Duration::from_secs(10),
+            || try_call_at(addr, &["PING"]).is_ok_and(|r| r == b"+PONG\r\n"),
+        );
+        p
+    }
+
+    /// A command sent from inside node `i`'s namespace (the node is unreachable from here
+    /// while cut off), as redis-cli prints its reply.
+    fn call_inside(&self, i: usize, args: &[&str]) -> String {
+        let addr = self.addr(i);
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.ns(i), "redis-cli", "-h"])
+            .arg(addr.ip().to_string())
+            .args(["-p", &PORT.to_string()])
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        // The interface here goes with its peer in the hub.
+        for i in 0..self.nodes {
+            let _ = ip(&["netns", "del", &self.ns(i)]);
+        }
+        let _ = ip(&["netns", "del", &self.hub()]);
+    }
+}
+
+/// Node ids by CLUSTER MYID.
+fn ids(net: &Net) -> Vec<String> {
+    (0..net.nodes)
+        .map(|i| call_at(net.addr(i), &["CLUSTER", "MYID"]))
+        .collect()
+}
+
+/// The CLUSTER NODES line of `id` as node `at` sees it.
+fn line_of(net: &Net, at: usize, id: &str) -> String {
+    call_at(net.addr(at), &["CLUSTER", "NODES"])
+        .lines()
+        .find(|l| l.starts_with(id))
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Three masters (nodes 0-2) and a replica of each (node i + 3), of `programs`; the first
+/// master is cut off, the others fail it over; then the link comes back.
+fn partition_and_heal(test: u32, programs: [&str; 6]) {
+    // redis-cli reaches a node that is cut off from here.
+    if !have_redis() {
+        eprintln!("skipped: redis-server and redis-cli are not installed");
+        return;
+    }
+    let net = match Net::new(test, 6) {
+        Ok(net) => net,
+        Err(why) => {
+            eprintln!("skipped: no network namespaces here ({why})");
+            return;
+        }
+    };
+    let nodes: Vec<Proc> = programs
+        .iter()
+        .enumerate()
+        .map(|(i, p)| net.start(i, p))
+        .collect();
+    let at = |i: usize| net.addr(i);
+    let ids = ids(&net);
+
+    // Form the cluster over the nodes' own addresses.
+    for i in 1..6 {
+        let r = call_at(
+            at(0),
+            &[
+                "CLUSTER",
+                "MEET",
+                &at(i).ip().to_string(),
+                &PORT.to_string(),
+            ],
+        );
+        assert_eq!(r, "+OK\r\n");
+    }
+    for (i, (a, b)) in [(0, 5460), (5461, 10922), (10923, 16383)]
+        .iter()
+        .enumerate()
+    {
+        let r = call_at(
+            at(i),
+            &["CLUSTER", "ADDSLOTSRANGE", &a.to_string(), &b.to_string()],
+        );
+        assert_eq!(r, "+OK\r\n");
+    }
+    wait_until(
+        "every node knows every other",
+        Duration::from_secs(20),
+        || {
+            (0..6).all(|i| {
+                let t = call_at(at(i), &["CLUSTER", "NODES"]);
+                t.lines().count() == 6 && !t.contains("handshake")
+            })
+        },
+    );
+    for i in 3..6 {
+        wait_until("a replica attaches", Duration::from_secs(10), || {
+            call_at(at(i), &["CLUSTER", "REPLICATE", &ids[i - 3]]) == "+OK\r\n"
+        });
+    }
+    wait_until(
+        "cluster ok, replicas in sync",
+        Duration::from_secs(30),
+        || {
+            (0..6).all(|i| {
+                field(&call_at(at(i), &["CLUSTER", "INFO"]), "cluster_state") == "ok"
+                    && (i < 3
+                        || field(
+                            &call_at(at(i), &["INFO", "replication"]),
+                            "master_link_status",
+                        ) == "up")
+            })
+        },
+    );
+    assert_eq!(call_at(at(0), &["CLUSTER", "KEYSLOT", KEY]), ":5061\r\n");
+    assert_eq!(call_at(at(0), &["SET", KEY, "before"]), "+OK\r\n");
+    assert_eq!(call_at(at(0), &["WAIT", "1", "5000"]), ":1\r\n");
+
+    // Cut the first master off.
+    net.link(0, false);
+    wait_until(
+        "its replica promoted, as the majority sees it",
+        Duration::from_secs(30),
+        || {
+            (1..6).all(|i| {
+                let l = line_of(&net, i, &ids[3]);
+                l.contains("master") && l.ends_with(" 0-5460")
+            }) && (1..6)
+                .all(|i| field(&call_at(at(i), &["CLUSTER", "INFO"]), "cluster_state") == "ok")
+        },
+    );
+    // The cut-off master, alone, stops taking writes (it cannot reach a majority).
+    wait_until(
+        "the cut-off master refuses writes",
+        Duration::from_secs(30),
+        || net.call_inside(0, &["SET", KEY, "lost"]).trim() == "CLUSTERDOWN The cluster is down",
+    );
+    assert!(net
+        .call_inside(0, &["CLUSTER", "INFO"])
+        .contains("cluster_state:fail"));
+    // The majority kept the acknowledged write and goes on.
+    assert_eq!(call_at(at(3), &["GET", KEY]), "before");
+    assert_eq!(call_at(at(3), &["SET", KEY, "after"]), "+OK\r\n");
+    let moved = format!("-MOVED 5061 {}\r\n", at(3));
+    assert_eq!(call_at(at(1), &["GET", KEY]), moved);
+
+    // Heal: the old master learns it lost its slots and follows its old replica.
+    net.link(0, true);
+    wait_until(
+        "the old master rejoins as a replica of the new one, in sync",
+        Duration::from_secs(40),
+        || {
+            let me = line_of(&net, 0, &ids[0]);
+            me.contains("slave")
+                && me.split(' ').nth(3) == Some(ids[3].as_str())
+                && field(
+                    &call_at(at(0), &["INFO", "replication"]),
+                    "master_link_status",
+                ) == "up"
+        },
+    );
+    wait_until(
+        "every node agrees and is ok",
+        Duration::from_secs(30),
+        || {
+            (0..6).all(|i| {
+                field(&call_at(at(i), &["CLUSTER", "INFO"]), "cluster_state") == "ok"
+                    && line_of(&net, i, &ids[0]).contains("slave")
+                    && !line_of(&net, i, &ids[0]).contains("fail")
+            })
+        },
+    );
+    // The old master serves the new master's data to a READONLY client and redirects others.
+    assert_eq!(call_at(at(0), &["GET", KEY]), moved);
+    let mut c = Conn::new_at(at(0));
+    assert_eq!(c.call(&["READONLY"]), "+OK\r\n");
+    assert_eq!(c.call(&["GET", KEY]), "$5\r\nafter\r\n");
+    drop(nodes);
+}
+
+#[test]
+fn a_master_cut_off_is_failed_over_and_rejoins_as_a_replica() {
+    partition_and_heal(0, [OURS; 6]);
+}
+
+/// The cut-off master is ours, its replica and one voter real redis-server nodes.
+#[test]
+fn a_master_of_ours_cut_off_from_real_nodes_rejoins_as_their_replica() {
+    let real = "redis-server";
+    partition_and_heal(1, [OURS, real, OURS, real, OURS, real]);
+}
