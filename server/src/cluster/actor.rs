@@ -9,6 +9,7 @@ use bytes::{Bytes, BytesMut};
 use cluster_bus::Message;
 use cluster_core::{Cluster, Effect, Input, KeyFacts, LinkId, LogLevel, Reply, Request, Routing};
 use tokio::net::TcpStream;
+use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -431,14 +432,20 @@ impl Actor {
             tracing::warn!("Can't encode a cluster bus message: {e}");
             return;
         }
-        if tx.try_send(buf.freeze()).is_err() {
-            // A peer that does not read is as good as gone; the core reconnects.
-            // The entry stays until the core hears of the close, after this step.
-            tracing::warn!("Cluster link {link:?} send queue is full: closing it");
-            if let Some(l) = self.links.get(&link) {
-                l.cancel.cancel();
+        match tx.try_send(buf.freeze()) {
+            Ok(()) => {}
+            // The link's task has ended (its peer closed it, or a write failed) and is
+            // telling the core so: nothing to add.
+            Err(TrySendError::Closed(_)) => {}
+            Err(TrySendError::Full(_)) => {
+                // A peer that does not read is as good as gone; the core reconnects.
+                // The entry stays until the core hears of the close, after this step.
+                tracing::warn!("Cluster link {link:?} send queue is full: closing it");
+                if let Some(l) = self.links.get(&link) {
+                    l.cancel.cancel();
+                }
+                self.dropped.push(link);
             }
-            self.dropped.push(link);
         }
     }
 }
