@@ -28,6 +28,9 @@ IMPLEMENTED = {
     "msetnx": None, "incr": None, "decr": None, "incrby": None, "decrby": None,
     "incrbyfloat": None, "append": None, "strlen": None, "getrange": None,
     "setrange": None, "substr": None, "lcs": None,
+    # bitmaps
+    "setbit": None, "getbit": None, "bitcount": None, "bitpos": None, "bitop": None,
+    "bitfield": None, "bitfield_ro": None,
     # keys
     "del": None, "unlink": None, "exists": None, "type": None, "rename": None,
     "renamenx": None, "copy": None, "expire": None, "pexpire": None,

@@ -1,5 +1,6 @@
 //! Commands: the table, the dispatcher (processCommand's order of checks) and the handlers.
 
+mod bits;
 pub mod blocking;
 pub mod cmdstats;
 mod connection;
@@ -106,6 +107,7 @@ impl<'a> Ctx<'a, '_> {
 /// Finds the handler of a command or subcommand by full name.
 pub fn handler_for(name: &str) -> Option<Handler> {
     strings::handler(name)
+        .or_else(|| bits::handler(name))
         .or_else(|| crate::cluster::handler(name))
         .or_else(|| keys::handler(name))
         .or_else(|| tx::handler(name))

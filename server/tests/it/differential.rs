@@ -709,6 +709,173 @@ const SCRIPT: &[&[&str]] = &[
         "LATENCY LATEST",
         "LATENCY DOCTOR",
     ],
+    // Bit commands: offsets and their limits, integer-encoded and empty strings, ranges in
+    // bytes and bits, BITOP's padding and TTL, BITFIELD's types and overflow rules.
+    &[
+        "setbit k 7 1",
+        "get k",
+        "setbit k 7 1",
+        "setbit k 100 1",
+        "strlen k",
+        "getbit k 100",
+        "getbit k 101",
+        "getbit k 99999999",
+        "getbit nokey 3",
+        "setbit k -1 1",
+        "setbit k 1 2",
+        "setbit k 1 -1",
+        "setbit k abc 1",
+        "setbit k 4294967296 1",
+        "setbit k 4294967295 0",
+        "strlen k",
+        "del k",
+        "set n 12345",
+        "getbit n 2",
+        "getbit n 3",
+        "setbit n 0 0",
+        "object encoding n",
+        "get n",
+        "bitcount n",
+        "bitcount nokey",
+        "bitcount n 0 -1",
+        "bitcount n 1 1",
+        "bitcount n -2 -1",
+        "bitcount n -1 -2",
+        "bitcount n 0 -1 bit",
+        "bitcount n 3 17 bit",
+        "bitcount n 5 5 bit",
+        "bitcount n 0 100 BIT",
+        "bitcount n 0 100 byte",
+        "bitcount n 0 100 bits",
+        "bitcount n 0",
+        "bitcount n 0 1 2 3",
+        "bitcount n a b",
+        "bitcount n 1 b",
+        "set e ''",
+        "bitcount e",
+        "bitcount e 0 -1",
+        "bitpos e 0",
+        "bitpos e 1",
+        "bitpos e 0 0",
+        "bitpos e 0 0 -1",
+        "bitpos nokey 0",
+        "bitpos nokey 1",
+        "bitpos nokey 0 5 10",
+        "setbit ones 0 1",
+        "setbit ones 1 1",
+        "setbit ones 2 1",
+        "setbit ones 3 1",
+        "setbit ones 4 1",
+        "setbit ones 5 1",
+        "setbit ones 6 1",
+        "setbit ones 7 1",
+        "bitpos ones 0",
+        "bitpos ones 0 0",
+        "bitpos ones 0 0 0",
+        "bitpos ones 0 0 -1",
+        "bitpos ones 1",
+        "bitpos ones 0 0 7 bit",
+        "bitpos ones 0 0 100 bit",
+        "bitpos ones 1 3 5 bit",
+        "bitpos n 1",
+        "bitpos n 0",
+        "bitpos n 1 2",
+        "bitpos n 1 -1",
+        "bitpos n 0 1 2",
+        "bitpos n 1 9 20 bit",
+        "bitpos n 0 9 20 bit",
+        "bitpos n 0 -3 -1 bit",
+        "bitpos n 1 -3 -1 bit",
+        "bitpos n 1 20 9 bit",
+        "bitpos n 2",
+        "bitpos n x",
+        "bitpos n 1 x",
+        "bitpos n 1 0 x",
+        "bitpos n 1 0 1 nope",
+        "bitpos n 1 0 1 bit extra",
+        "lpush l a",
+        "getbit l 0",
+        "setbit l 0 1",
+        "bitcount l",
+        "bitpos l 1",
+        "bitfield l get u8 0",
+        "bitop and d1 l n",
+        "bitop and d1 n nokey",
+        "get d1",
+        "bitop or d2 n ones",
+        "get d2",
+        "object encoding d2",
+        "bitop xor d3 n ones nokey n",
+        "get d3",
+        "bitop not d4 n",
+        "get d4",
+        "bitop not d4 n ones",
+        "bitop nand d4 n",
+        "bitop and d5 nokey",
+        "exists d5",
+        "set d5 x",
+        "expire d5 100",
+        "bitop or d5 n",
+        "ttl d5",
+        "bitop and d5 nokey nokey2",
+        "exists d5",
+        "bitfield bf set u8 0 255",
+        "bitfield bf get u8 0",
+        "bitfield bf incrby u8 0 10",
+        "bitfield bf overflow sat incrby u8 0 300",
+        "bitfield bf overflow fail incrby u8 0 1",
+        "bitfield bf overflow fail incrby u8 0 -1 get u8 0",
+        "bitfield bf set i8 0 -100 get i8 0 incrby i8 0 -100",
+        "bitfield bf overflow sat incrby i8 0 -100",
+        "bitfield bf overflow wrap incrby i64 0 9223372036854775807 incrby i64 0 9223372036854775807",
+        "bitfield bf set u63 0 -1",
+        "bitfield bf get u63 0 get i64 0 get i63 1",
+        "bitfield bf set u64 0 1",
+        "bitfield bf set i65 0 1",
+        "bitfield bf set i0 0 1",
+        "bitfield bf set x8 0 1",
+        "bitfield bf set '' 0 1",
+        "bitfield bf set u8 #1 7 get u8 #1 get u8 8",
+        "bitfield bf get u8 #",
+        "bitfield bf get u8 #-1",
+        "bitfield bf get u8 -1",
+        "bitfield bf overflow bogus",
+        "bitfield bf overflow",
+        "bitfield bf bogus",
+        "bitfield bf get u8",
+        "bitfield bf set u8 0",
+        "bitfield bf set u8 0 x",
+        "bitfield bf incrby u8 0 9223372036854775808",
+        "bitfield bf",
+        "bitfield nokey get u8 0",
+        "exists nokey",
+        "bitfield nokey2 overflow fail incrby u8 0 300",
+        "exists nokey2",
+        "get nokey2",
+        "bitfield_ro bf get u8 0 get i4 3",
+        "bitfield_ro bf set u8 0 1",
+        "bitfield_ro bf get u8 0 set u8 0 1",
+        "bitfield_ro bf get u8 0 bogus",
+        "bitfield_ro l get u8 0",
+        "bitfield n get u8 0 get u4 4",
+        "bitfield n set u8 0 1",
+        "get n",
+        "bitfield bf set u5 7 23 get u5 7 get i5 7",
+        "bitfield bf set i3 4294967290 1",
+        "bitfield bf set i3 4294967293 1",
+        "bitfield bf set u8 #536870911 1",
+        "bitfield bf overflow sat set i8 0 1000 overflow wrap set i8 8 1000 overflow fail set i8 16 1000",
+        "bitfield bf overflow sat set u8 0 -5 overflow wrap set u8 8 -5 overflow fail set u8 16 -5",
+        "bitfield bf incrby i16 0 -9223372036854775808",
+        "bitfield bf overflow sat incrby i64 0 -9223372036854775808 incrby i64 0 -9223372036854775808",
+        "setbit s 0",
+        "getbit s",
+        "bitcount",
+        "bitop and",
+        "bitop and d",
+        "getbit k 1.5",
+        "setbit k 1 1.0",
+    ],
 ];
 
 fn start_pair(ours_port: u16, real_port: u16) -> (InProcess, common::Proc) {
@@ -860,6 +1027,13 @@ const NAMES: &[&str] = &[
     "FLUSHALL",
     "PUBLISH",
     "PUBSUB",
+    "SETBIT",
+    "GETBIT",
+    "BITCOUNT",
+    "BITPOS",
+    "BITOP",
+    "BITFIELD",
+    "BITFIELD_RO",
 ];
 
 fn pick(list: &'static [&'static str]) -> impl Strategy<Value = Vec<u8>> {
@@ -868,6 +1042,91 @@ fn pick(list: &'static [&'static str]) -> impl Strategy<Value = Vec<u8>> {
 
 fn arg() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![3 => pick(KEYS), 3 => pick(VALUES), 2 => pick(WORDS), 1 => Just(b"2".to_vec())]
+}
+
+/// Bit commands whose arguments mostly parse: small offsets, ranges, field types and values
+/// near their types' limits.
+fn bits_command() -> impl Strategy<Value = Vec<Vec<u8>>> {
+    const OFFSETS: &[&str] = &[
+        "0", "1", "7", "8", "13", "31", "63", "100", "#1", "#3", "-1",
+    ];
+    const RANGE: &[&str] = &[
+        "0", "1", "2", "3", "-1", "-2", "-8", "8", "20", "100", "-100",
+    ];
+    const BIT: &[&str] = &["0", "1", "2"];
+    const UNIT: &[&str] = &["BIT", "BYTE", "byte", "bits"];
+    const TYPES: &[&str] = &["u1", "u5", "u8", "u63", "i1", "i8", "i16", "i64", "u64"];
+    const VALUES: &[&str] = &[
+        "0",
+        "1",
+        "-1",
+        "127",
+        "128",
+        "255",
+        "-128",
+        "1000",
+        "-1000",
+        "9223372036854775807",
+        "-9223372036854775808",
+    ];
+    const OPS: &[&str] = &["AND", "OR", "XOR", "NOT", "nand"];
+    const OVERFLOW: &[&str] = &["WRAP", "SAT", "FAIL"];
+    let cmd = |name: &'static str| Just(name.as_bytes().to_vec());
+    let setbit = (pick(KEYS), pick(OFFSETS), pick(BIT))
+        .prop_map(|(k, o, b)| vec![b"SETBIT".to_vec(), k, o, b]);
+    let getbit = (pick(KEYS), pick(OFFSETS)).prop_map(|(k, o)| vec![b"GETBIT".to_vec(), k, o]);
+    let range = || {
+        (
+            proptest::collection::vec(pick(RANGE), 0..=2),
+            proptest::option::of(pick(UNIT)),
+        )
+            .prop_map(|(mut r, unit)| {
+                r.extend(unit);
+                r
+            })
+    };
+    let bitcount = (pick(KEYS), range()).prop_map(|(k, r)| {
+        let mut c = vec![b"BITCOUNT".to_vec(), k];
+        c.extend(r);
+        c
+    });
+    let bitpos = (pick(KEYS), pick(BIT), range()).prop_map(|(k, b, r)| {
+        let mut c = vec![b"BITPOS".to_vec(), k, b];
+        c.extend(r);
+        c
+    });
+    let bitop = (
+        pick(OPS),
+        pick(KEYS),
+        proptest::collection::vec(pick(KEYS), 1..4),
+    )
+        .prop_map(|(op, dest, src)| {
+            let mut c = vec![b"BITOP".to_vec(), op, dest];
+            c.extend(src);
+            c
+        });
+    let sub = prop_oneof![
+        (cmd("GET"), pick(TYPES), pick(OFFSETS)).prop_map(|(g, t, o)| vec![g, t, o]),
+        (
+            prop_oneof![cmd("SET"), cmd("INCRBY")],
+            pick(TYPES),
+            pick(OFFSETS),
+            pick(VALUES)
+        )
+            .prop_map(|(s, t, o, v)| vec![s, t, o, v]),
+        (cmd("OVERFLOW"), pick(OVERFLOW)).prop_map(|(o, k)| vec![o, k]),
+    ];
+    let bitfield = (
+        prop_oneof![3 => cmd("BITFIELD"), 1 => cmd("BITFIELD_RO")],
+        pick(KEYS),
+        proptest::collection::vec(sub, 0..4),
+    )
+        .prop_map(|(name, k, subs)| {
+            let mut c = vec![name, k];
+            c.extend(subs.into_iter().flatten());
+            c
+        });
+    prop_oneof![3 => setbit, 1 => getbit, 2 => bitcount, 2 => bitpos, 1 => bitop, 3 => bitfield]
 }
 
 fn command() -> impl Strategy<Value = Vec<Vec<u8>>> {
@@ -880,7 +1139,8 @@ fn command() -> impl Strategy<Value = Vec<Vec<u8>>> {
         a.insert(0, n);
         a
     });
-    prop_oneof![2 => set, 2 => get, 1 => incr, 1 => expire, 6 => generic].prop_map(long_ttls)
+    prop_oneof![2 => set, 2 => get, 1 => incr, 1 => expire, 6 => generic, 2 => bits_command()]
+        .prop_map(long_ttls)
 }
 
 /// Stretches relative TTLs that would expire while a case runs (`PSETEX k 1 v`, `SET k v EX 2`):
