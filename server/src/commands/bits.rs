@@ -173,10 +173,12 @@ fn bitcount(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         2 => popcount(&bytes),
         4 | 5 => {
             let (start, end) = (parse_i64(&args[2])?, parse_i64(&args[3])?);
-            let bits = args.get(4).map_or(Ok(false), |a| range_unit(a))?;
+            // 7.0 answers this empty range before it reads BIT or BYTE.
             if start < 0 && end < 0 && start > end {
-                0
-            } else if bits {
+                ctx.out.integer(0);
+                return Ok(());
+            }
+            if range_unit(args.get(4).map_or(&b"byte"[..], |a| &a[..]))? {
                 match clamp(start, end, len * 8) {
                     Some((s, e)) => {
                         let (first, last) = ((s >> 3) as usize, (e >> 3) as usize);

@@ -747,6 +747,8 @@ const SCRIPT: &[&[&str]] = &[
         "bitcount n 0 100 BIT",
         "bitcount n 0 100 byte",
         "bitcount n 0 100 bits",
+        "bitcount n -1 -2 bits",
+        "bitcount nokey 0 1 bits",
         "bitcount n 0",
         "bitcount n 0 1 2 3",
         "bitcount n a b",
