@@ -266,13 +266,23 @@ fn bitpos(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// The first bit equal to `want` in bits `first..=last` of `bytes`, skipping whole bytes
-/// without one.
+/// The first bit equal to `want` in bits `first..=last` of `bytes`, skipping whole words
+/// and bytes without one.
 fn first_bit(bytes: &[u8], first: i64, last: i64, want: bool) -> Option<i64> {
     let skip = if want { 0x00 } else { 0xff };
     let mut i = first;
     while i <= last {
-        if i & 7 == 0 && i + 7 <= last && bytes.get((i >> 3) as usize) == Some(&skip) {
+        let at = (i >> 3) as usize;
+        if i & 63 == 0
+            && i + 63 <= last
+            && bytes
+                .get(at..at + 8)
+                .is_some_and(|w| w.iter().all(|&b| b == skip))
+        {
+            i += 64;
+            continue;
+        }
+        if i & 7 == 0 && i + 7 <= last && bytes.get(at) == Some(&skip) {
             i += 8;
             continue;
         }
@@ -663,6 +673,18 @@ mod tests {
             popcount(&v[1..12]),
             v[1..12].iter().map(|b| u64::from(b.count_ones())).sum()
         );
+    }
+
+    #[test]
+    fn first_bit_skips_runs_and_respects_the_range() {
+        let mut v = vec![0u8; 40];
+        v[33] = 0b0001_0000;
+        assert_eq!(first_bit(&v, 0, 319, true), Some(33 * 8 + 3));
+        assert_eq!(first_bit(&v, 0, 33 * 8 + 2, true), None);
+        assert_eq!(first_bit(&v, 33 * 8 + 4, 319, true), None);
+        let ones = vec![0xffu8; 40];
+        assert_eq!(first_bit(&ones, 3, 319, false), None);
+        assert_eq!(first_bit(&ones, 3, 319, true), Some(3));
     }
 
     #[test]
