@@ -266,32 +266,46 @@ fn bitpos(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     Ok(())
 }
 
-/// The first bit equal to `want` in bits `first..=last` of `bytes`, skipping whole words
-/// and bytes without one.
+/// The first bit equal to `want` in bits `first..=last` of `bytes`: the bits before the
+/// first byte boundary one at a time, then whole bytes skipped in blocks, then the bits of
+/// the byte where one was found (or of the last, partial byte).
 fn first_bit(bytes: &[u8], first: i64, last: i64, want: bool) -> Option<i64> {
-    let skip = if want { 0x00 } else { 0xff };
-    let mut i = first;
-    while i <= last {
-        let at = (i >> 3) as usize;
-        if i & 63 == 0
-            && i + 63 <= last
-            && bytes
-                .get(at..at + 8)
-                .is_some_and(|w| w.iter().all(|&b| b == skip))
-        {
-            i += 64;
-            continue;
-        }
-        if i & 7 == 0 && i + 7 <= last && bytes.get(at) == Some(&skip) {
-            i += 8;
-            continue;
-        }
-        if bit_at(bytes, i as u64) == want {
-            return Some(i);
-        }
-        i += 1;
+    let find = |from: i64, to: i64| (from..=to).find(|&i| bit_at(bytes, i as u64) == want);
+    let aligned = (first + 7) & !7;
+    if aligned > last {
+        return find(first, last);
     }
-    None
+    if let Some(i) = find(first, aligned - 1) {
+        return Some(i);
+    }
+    // Bytes wholly in the range.
+    let (from, to) = ((aligned >> 3) as usize, ((last + 1) >> 3) as usize);
+    let skip = if want { 0x00 } else { 0xff };
+    let whole = bytes.get(from..to).unwrap_or_default();
+    // 32 bytes at a time, folded into one comparison: runs of the bit not wanted are
+    // what this spends its time on.
+    let word = |b: &[u8], i: usize| {
+        b.get(i..i + 8)
+            .and_then(|w| w.try_into().ok())
+            .map_or(0, u64::from_ne_bytes)
+    };
+    let skipped = whole
+        .chunks_exact(32)
+        .take_while(|b| {
+            let (w0, w1, w2, w3) = (word(b, 0), word(b, 8), word(b, 16), word(b, 24));
+            if want {
+                w0 | w1 | w2 | w3 == 0
+            } else {
+                w0 & w1 & w2 & w3 == u64::MAX
+            }
+        })
+        .count()
+        * 32;
+    let at = whole[skipped..]
+        .iter()
+        .position(|&b| b != skip)
+        .map_or(whole.len(), |k| skipped + k);
+    find(((from + at) as i64) * 8, last)
 }
 
 #[derive(Clone, Copy)]
@@ -685,6 +699,28 @@ mod tests {
         let ones = vec![0xffu8; 40];
         assert_eq!(first_bit(&ones, 3, 319, false), None);
         assert_eq!(first_bit(&ones, 3, 319, true), Some(3));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn first_bit_finds_what_a_bit_by_bit_search_finds(
+            bytes in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(0u8),
+                    proptest::strategy::Just(0xffu8),
+                    proptest::arbitrary::any::<u8>(),
+                ],
+                1..40,
+            ),
+            a in 0i64..400,
+            b in 0i64..400,
+            want: bool,
+        ) {
+            let top = bytes.len() as i64 * 8 - 1;
+            let (first, last) = (a.min(b).min(top), a.max(b).min(top));
+            let naive = (first..=last).find(|&i| bit_at(&bytes, i as u64) == want);
+            proptest::prop_assert_eq!(first_bit(&bytes, first, last, want), naive);
+        }
     }
 
     #[test]
