@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::cluster_common::{
-    call_at, field, fresh_dir, have_redis, node_args, try_call_at, wait_until, Conn, Proc, OURS,
+    call_at, field, fresh_dir, have_redis, node_args, spawn_node, wait_until, Conn, Proc, OURS,
 };
 
 /// Every node listens on this port, each in its own namespace.
@@ -130,8 +130,8 @@ impl Net {
     fn start(&self, i: usize, program: &str) -> Proc {
         let addr = self.addr(i);
         let dir = fresh_dir(&format!("partition-{}", self.prefix), i as u16);
-        let child = Command::new("ip")
-            .args(["netns", "exec", &self.ns(i), program])
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.ns(i), program])
             .args(node_args(
                 PORT,
                 &addr.ip().to_string(),
@@ -140,24 +140,13 @@ impl Net {
                 &dir,
             ))
             // Clients come from another address than the node's own.
-            .args(["--protected-mode", "no"])
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let p = Proc {
+            .args(["--protected-mode", "no"]);
+        let child = spawn_node(cmd, &dir, addr);
+        Proc {
             port: PORT,
             child: Some(child),
             dir,
-        };
-        wait_until(
-            &format!("{program} at {addr}"),
-            Duration::from_secs(10),
-            || try_call_at(addr, &["PING"]).is_ok_and(|r| r == b"+PONG\r\n"),
-        );
-        p
+        }
     }
 
     /// A command sent from inside node `i`'s namespace (the node is unreachable from here

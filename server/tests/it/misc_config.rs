@@ -6,7 +6,7 @@
 
 use crate::cluster_common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use cluster_common::*;
@@ -63,8 +63,8 @@ fn with_conf(program: &str, tag: &str, port: u16, conf: &str) -> Proc {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("node.conf");
     std::fs::write(&file, conf).unwrap();
-    let child = Command::new(program)
-        .arg(&file)
+    let mut cmd = Command::new(program);
+    cmd.arg(&file)
         .args([
             "--port",
             &port.to_string(),
@@ -73,23 +73,14 @@ fn with_conf(program: &str, tag: &str, port: u16, conf: &str) -> Proc {
             "--save",
             "",
         ])
-        .args(["--dir", dir.to_str().unwrap(), "--logfile", "node.log"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let p = Proc {
+        .args(["--dir", dir.to_str().unwrap(), "--logfile", "node.log"]);
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let child = spawn_node(cmd, &dir, addr);
+    Proc {
         port,
         child: Some(child),
         dir,
-    };
-    wait_until(
-        &format!("{program} on {port}"),
-        Duration::from_secs(10),
-        || try_call(port, &["PING"]).is_ok_and(|r| r == b"+PONG\r\n"),
-    );
-    p
+    }
 }
 
 #[test]

@@ -89,28 +89,38 @@ pub fn restart(node: &mut Proc, program: &str, node_timeout: u64) {
 }
 
 fn start_in(p: &mut Proc, program: &str, node_timeout: u64, cluster: bool, extra: &[&str]) {
-    let child = Command::new(program)
-        .args(node_args(
-            p.port,
-            "127.0.0.1",
-            node_timeout,
-            cluster,
-            &p.dir,
-        ))
-        .args(extra)
-        .current_dir(&p.dir)
+    let mut cmd = Command::new(program);
+    cmd.args(node_args(
+        p.port,
+        "127.0.0.1",
+        node_timeout,
+        cluster,
+        &p.dir,
+    ))
+    .args(extra);
+    p.child = Some(spawn_node(
+        cmd,
+        &p.dir,
+        SocketAddr::from((Ipv4Addr::LOCALHOST, p.port)),
+    ));
+}
+
+/// Spawns a node's command line in `dir`, its output discarded, and waits until it answers
+/// PING at `addr`.
+pub fn spawn_node(mut cmd: Command, dir: &Path, addr: SocketAddr) -> Child {
+    let child = cmd
+        .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    p.child = Some(child);
-    let port = p.port;
     wait_until(
-        &format!("{program} on {port}"),
+        &format!("{:?} at {addr}", cmd.get_program()),
         Duration::from_secs(10),
-        || try_call(port, &["PING"]).is_ok_and(|r| r == b"+PONG\r\n"),
+        || try_call_at(addr, &["PING"]).is_ok_and(|r| r == b"+PONG\r\n"),
     );
+    child
 }
 
 /// The command line every test node of either program starts with: listening on `bind`,
