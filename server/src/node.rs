@@ -85,6 +85,8 @@ pub struct Node {
     pub clients: Registry,
     /// Channel and pattern subscriptions.
     pub pubsub: PubSub,
+    /// Clients in MONITOR mode.
+    pub monitors: crate::commands::monitor::Monitors,
     /// Counters.
     pub stats: Stats,
     /// SLOWLOG entries.
@@ -139,6 +141,7 @@ impl Node {
                 .map_or_else(CommandTable::new, CommandTable::renamed),
             clients: Registry::default(),
             pubsub: PubSub::default(),
+            monitors: Default::default(),
             stats: Stats::default(),
             slowlog: crate::commands::SlowLog::default(),
             cluster: std::sync::OnceLock::new(),

@@ -28,6 +28,8 @@ IMPLEMENTED = {
     "msetnx": None, "incr": None, "decr": None, "incrby": None, "decrby": None,
     "incrbyfloat": None, "append": None, "strlen": None, "getrange": None,
     "setrange": None, "substr": None, "lcs": None,
+    # server
+    "monitor": None,
     # bitmaps
     "setbit": None, "getbit": None, "bitcount": None, "bitpos": None, "bitop": None,
     "bitfield": None, "bitfield_ro": None,

@@ -204,6 +204,7 @@ fn quit(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
 fn reset(ctx: &mut Ctx<'_, '_>, _args: &[Bytes]) -> CmdResult {
     super::tx::end_multi(ctx.node, ctx.sess);
     super::pubsub::clear_session(ctx.node, ctx.sess);
+    ctx.node.monitors.remove(&ctx.sess.info);
     ctx.sess.db = 0;
     ctx.sess.reply_mode = ReplyMode::On;
     ctx.sess.info.set_name(None);

@@ -11,6 +11,7 @@ pub mod latency;
 mod lists;
 mod longdouble;
 pub mod migrate;
+pub mod monitor;
 mod names;
 mod numbers;
 mod persist;
@@ -46,6 +47,7 @@ pub fn disconnect(node: &Node, sess: &mut Session) {
     tx::unwatch_all(node, sess);
     pubsub::clear_session(node, sess);
     blocking::disconnect(node, sess);
+    node.monitors.remove(&sess.info);
     node.repl.disconnect(sess.id);
 }
 
@@ -123,6 +125,7 @@ pub fn handler_for(name: &str) -> Option<Handler> {
         .or_else(|| persist::handler(name))
         .or_else(|| migrate::handler(name))
         .or_else(|| replication::handler(name))
+        .or_else(|| monitor::handler(name))
 }
 
 /// The slot of the first key argument of a command, if it has keys.
@@ -572,6 +575,9 @@ pub fn execute(
     if prop.is_some() {
         let reply = out.buffer();
         node.repl.finish(node, prop, cmd, args, reply);
+    }
+    if node.monitors.any() && !cmd.flags.admin {
+        node.monitors.feed(sess, args);
     }
     let took = clock.lap();
     let micros = whole_micros(took);

@@ -46,6 +46,8 @@ pub struct ClientHandle {
     pub no_evict: AtomicBool,
     /// In a blocking command (flag `b`), kept by commands::blocking.
     pub blocked: AtomicBool,
+    /// In MONITOR mode (flag `O`), kept by commands::monitor.
+    pub monitor: AtomicBool,
     /// Bytes waiting in the output buffer (omem=).
     pub omem: AtomicU64,
     push: Mutex<PushQueue>,
@@ -99,6 +101,7 @@ impl ClientHandle {
             resp3: AtomicBool::new(false),
             no_evict: AtomicBool::new(false),
             blocked: AtomicBool::new(false),
+            monitor: AtomicBool::new(false),
             omem: AtomicU64::new(0),
             push: Mutex::new(PushQueue {
                 bytes: BytesMut::new(),
@@ -259,6 +262,9 @@ impl ClientHandle {
         let ssub = self.ssub.load(Ordering::Relaxed);
         let multi = self.multi.load(Ordering::Relaxed);
         let mut flags = String::new();
+        if self.monitor.load(Ordering::Relaxed) {
+            flags.push('O');
+        }
         if sub + psub + ssub > 0 {
             flags.push('P');
         }

@@ -29,6 +29,7 @@ mod misc_blocked_stats;
 mod misc_config;
 mod misc_debug_reload;
 mod misc_info;
+mod misc_monitor;
 mod misc_output_limits;
 mod net_pubsub_soft_limit;
 mod node_cluster_mode;
