@@ -102,9 +102,9 @@ fn feed_line(now: SystemTime, db: usize, addr: &str, args: &[Bytes]) -> Vec<u8> 
 }
 
 /// Positions of passwords (and AUTH's user names) as the commands hide them while they
-/// parse their arguments (redactClientCommandArgument): so only up to where a command
-/// stops on an error, as Redis shows the rest.
-fn redacted(args: &[Bytes]) -> Vec<usize> {
+/// parse their arguments (redactClientCommandArgument), from monitors and the slow log:
+/// so only up to where a command stops on an error, as Redis shows the rest.
+pub(super) fn redacted(args: &[Bytes]) -> Vec<usize> {
     let is = |i: usize, name: &[u8]| args.get(i).is_some_and(|a| a.eq_ignore_ascii_case(name));
     let mut hidden = Vec::new();
     if is(0, b"auth") {

@@ -679,7 +679,12 @@ impl SlowLog {
 
     fn push(&self, micros: u64, args: &[Bytes], client: &crate::net::ClientHandle) {
         let mut kept: Vec<Bytes> = Vec::new();
+        let hidden = super::monitor::redacted(args);
         for (i, a) in args.iter().enumerate() {
+            if hidden.contains(&i) {
+                kept.push(Bytes::from_static(b"(redacted)"));
+                continue;
+            }
             if i + 1 == SLOWLOG_MAX_ARGC && args.len() > SLOWLOG_MAX_ARGC {
                 kept.push(Bytes::from(format!(
                     "... ({} more arguments)",

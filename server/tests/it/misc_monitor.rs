@@ -1,9 +1,10 @@
 //! MONITOR against redis-server 7.0: what a monitor is shown (which commands, when, with
-//! which database, quoted how, passwords hidden) and how MONITOR itself answers.
+//! which database, quoted how, passwords hidden) and how MONITOR itself answers; and the
+//! passwords the slow log hides.
 //! Ports: ours 21580, redis 22180.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::cluster_common::{standalone_pair, Conn};
+use crate::cluster_common::{call, redis_cli, standalone_pair, Conn};
 
 /// What a monitor is shown, with the times and client ports (which differ from run to run
 /// and server to server) masked.
@@ -93,4 +94,37 @@ fn a_monitor_sees_what_redis_shows() {
     let got = transcript(ours.port, others);
     assert_eq!(got, want);
     assert!(want.iter().any(|l| l.contains("(redacted)")), "{want:?}");
+}
+
+/// The arguments of the slow log's entries, newest first (ids, times, durations and client
+/// addresses left out).
+fn slow_log_args(port: u16) -> Vec<String> {
+    redis_cli(&["-p", &port.to_string(), "SLOWLOG", "GET", "10"])
+        .lines()
+        .filter(|l| !l.is_empty() && l.parse::<i64>().is_err() && !l.starts_with("127.0.0.1:"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn the_slow_log_hides_passwords_as_redis_does() {
+    let Some((ours, real)) = standalone_pair("slowlog-redact", 21581, 22181) else {
+        return;
+    };
+    let mut logs = Vec::new();
+    for port in [real.port, ours.port] {
+        call(port, &["CONFIG", "SET", "slowlog-log-slower-than", "0"]);
+        call(port, &["SLOWLOG", "RESET"]);
+        for cmd in [
+            &["AUTH", "pw"][..],
+            &["AUTH", "a", "b", "c"],
+            &["HELLO", "2", "AUTH", "default", "pw"],
+            &["GET", "pw"],
+        ] {
+            call(port, cmd);
+        }
+        logs.push(slow_log_args(port));
+    }
+    assert_eq!(logs[1], logs[0]);
+    assert!(logs[0].iter().any(|a| a == "(redacted)"), "{:?}", logs[0]);
 }
