@@ -184,8 +184,9 @@ impl List {
         Some(value)
     }
 
-    /// Node number and offset inside it of element `i` (0-based from the head).
-    fn locate(&self, i: usize) -> Option<(usize, usize)> {
+    /// Node number, offset inside it and index inside it of element `i` (0-based from the
+    /// head), counted from the nearer end.
+    fn locate(&self, i: usize) -> Option<(usize, usize, usize)> {
         if i >= self.q.len {
             return None;
         }
@@ -194,7 +195,7 @@ impl List {
             for (n, node) in self.q.nodes.iter().enumerate() {
                 let c = node.len();
                 if i < acc + c {
-                    return node.seek((i - acc) as i64).map(|o| (n, o));
+                    return node.seek((i - acc) as i64).map(|o| (n, o, i - acc));
                 }
                 acc += c;
             }
@@ -204,7 +205,7 @@ impl List {
                 let c = node.len();
                 acc -= c;
                 if i >= acc {
-                    return node.seek((i - acc) as i64).map(|o| (n, o));
+                    return node.seek((i - acc) as i64).map(|o| (n, o, i - acc));
                 }
             }
         }
@@ -222,13 +223,13 @@ impl List {
 
     /// LINDEX (negative counts from the tail).
     pub fn get(&self, index: i64) -> Option<Elem<'_>> {
-        let (n, o) = self.locate(self.abs_index(index)?)?;
+        let (n, o, _) = self.locate(self.abs_index(index)?)?;
         self.q.nodes.get(n).map(|node| node.get(o))
     }
 
     /// LSET.
     pub fn set(&mut self, index: i64, value: &[u8]) -> Result<(), TypesError> {
-        let (n, o) = self
+        let (n, o, _) = self
             .abs_index(index)
             .and_then(|i| self.locate(i))
             .ok_or(TypesError::IndexOutOfRange)?;
@@ -245,10 +246,23 @@ impl List {
 
     /// LRANGE: how many elements `start..=stop` are after normalisation (negative from the
     /// tail), and the elements, read as the reply is written (no vector in between).
+    /// The first element is found through whole nodes, from the nearer end, as Redis's
+    /// iterator seeks; not by stepping over every element before it.
     pub fn range(&self, start: i64, stop: i64) -> (usize, impl Iterator<Item = Elem<'_>> + '_) {
-        let (skip, n) =
+        let (first, n) =
             normalize_range(start, stop, self.q.len).map_or((0, 0), |(a, b)| (a, b - a + 1));
-        (n, self.iter().skip(skip).take(n))
+        let from = if n > 0 { self.locate(first) } else { None };
+        let elems = from.into_iter().flat_map(move |(node, o, k)| {
+            let head = self.q.nodes.get(node).map(|lp| NodeIter {
+                lp,
+                front: Some(o),
+                back: lp.last(),
+                left: lp.len() - k,
+            });
+            let rest = self.q.nodes.iter().skip(node + 1).flat_map(NodeIter::new);
+            head.into_iter().flatten().chain(rest)
+        });
+        (n, elems.take(n))
     }
 
     fn split_if_oversized(&mut self, n: usize) {
