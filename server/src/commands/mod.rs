@@ -16,6 +16,7 @@ mod names;
 mod numbers;
 mod persist;
 pub mod pubsub;
+mod redact;
 mod replication;
 mod server;
 mod session;

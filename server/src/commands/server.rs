@@ -679,7 +679,7 @@ impl SlowLog {
 
     fn push(&self, micros: u64, args: &[Bytes], client: &crate::net::ClientHandle) {
         let mut kept: Vec<Bytes> = Vec::new();
-        let hidden = super::monitor::redacted(args);
+        let hidden = super::redact::redacted(args);
         for (i, a) in args.iter().enumerate() {
             if hidden.contains(&i) {
                 kept.push(Bytes::from_static(b"(redacted)"));
