@@ -206,7 +206,7 @@ pub enum StrRef<'a> {
     Bytes(&'a [u8]),
 }
 
-impl StrRef<'_> {
+impl<'a> StrRef<'a> {
     /// Length in bytes of the string form.
     pub fn len(&self) -> usize {
         match self {
@@ -225,6 +225,14 @@ impl StrRef<'_> {
         match self {
             StrRef::Int(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
             StrRef::Bytes(b) => out.extend_from_slice(b),
+        }
+    }
+
+    /// The string form: borrowed, or written out for an integer.
+    pub fn bytes(&self) -> std::borrow::Cow<'a, [u8]> {
+        match *self {
+            StrRef::Bytes(b) => std::borrow::Cow::Borrowed(b),
+            StrRef::Int(_) => std::borrow::Cow::Owned(self.to_vec()),
         }
     }
 
