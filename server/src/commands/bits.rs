@@ -5,11 +5,9 @@
 use bytes::Bytes;
 
 use super::numbers::parse_i64;
-use std::borrow::Cow;
-
-use super::strings::{as_str, write_in_place};
+use super::strings::as_str;
 use super::{CmdError, CmdResult, Ctx, Handler};
-use crate::keyspace::{key_slot, lru_clock, Entry, StrEncoding};
+use crate::keyspace::{key_slot, lru_clock, Entry, StrEncoding, StrRef};
 
 pub(super) fn handler(name: &str) -> Option<Handler> {
     Some(match name {
@@ -27,8 +25,8 @@ pub(super) fn handler(name: &str) -> Option<Handler> {
 const OFFSET_ERR: &str = "ERR bit offset is not an integer or out of range";
 
 /// A bit offset argument (getBitOffsetFromArgument): `#n` means n fields of `field_bits`
-/// (BITFIELD only); at most what a string of `max_len` bytes (`proto-max-bulk-len`) holds.
-fn bit_offset(max_len: u64, arg: &[u8], field_bits: Option<u32>) -> Result<u64, CmdError> {
+/// (BITFIELD only); at most what a string of `proto-max-bulk-len` bytes holds.
+fn bit_offset(ctx: &Ctx<'_, '_>, arg: &[u8], field_bits: Option<u32>) -> Result<u64, CmdError> {
     let (digits, times) = match (arg.first(), field_bits) {
         (Some(b'#'), Some(bits)) => (&arg[1..], i64::from(bits)),
         _ => (arg, 1),
@@ -38,13 +36,17 @@ fn bit_offset(max_len: u64, arg: &[u8], field_bits: Option<u32>) -> Result<u64, 
         // Redis multiplies in 64 bits; what wraps to a valid offset is taken, as there.
         .wrapping_mul(times);
     match u64::try_from(n) {
-        Ok(n) if (n >> 3) < max_len => Ok(n),
+        Ok(n) if (n >> 3) < ctx.node.config.current().proto_max_bulk_len => Ok(n),
         _ => Err(CmdError::msg(OFFSET_ERR)),
     }
 }
 
-fn max_len(ctx: &Ctx<'_, '_>) -> u64 {
-    ctx.node.config.current().proto_max_bulk_len
+/// The bytes of a string value (an integer-encoded one as its decimal text).
+fn str_bytes(s: StrRef<'_>) -> std::borrow::Cow<'_, [u8]> {
+    match s {
+        StrRef::Bytes(b) => std::borrow::Cow::Borrowed(b),
+        StrRef::Int(_) => std::borrow::Cow::Owned(s.to_vec()),
+    }
 }
 
 fn bit_at(bytes: &[u8], offset: u64) -> bool {
@@ -54,22 +56,38 @@ fn bit_at(bytes: &[u8], offset: u64) -> bool {
         .is_some_and(|b| b & (0x80 >> (offset & 7)) != 0)
 }
 
-/// Runs `f` on the string at `key` made long enough to hold bit `max_bit` (created when
-/// absent). `f` gets the bytes and whether they grew, and returns its result and how many
-/// changes it made; any change is signalled and counted dirty.
+/// Runs `f` on the string at `key` made long enough to hold bit `max_bit`, creating it if
+/// absent (lookupStringForBitCommand). `f` gets the bytes and whether they grew, and
+/// returns its result and how many changes it made (each one dirty).
 fn with_bits<R>(
     ctx: &mut Ctx<'_, '_>,
     key: &[u8],
     max_bit: u64,
     f: impl FnOnce(&mut Vec<u8>, bool) -> (R, u64),
 ) -> Result<R, CmdError> {
-    let len = usize::try_from((max_bit >> 3) + 1).map_err(|_| CmdError::msg(OFFSET_ERR))?;
+    let need = usize::try_from((max_bit >> 3) + 1).map_err(|_| CmdError::msg(OFFSET_ERR))?;
     let slot = key_slot(key);
+    let lru = lru_clock(ctx.now);
     let mut shard = ctx.db().lock_slot(slot);
     if let Some(e) = shard.get_mut(slot, key, ctx.now) {
         as_str(e)?;
+    } else {
+        shard.insert(
+            slot,
+            Entry::new_str(key, b"", StrEncoding::Raw, lru),
+            ctx.now,
+        );
     }
-    let (r, changes) = write_in_place(&mut shard, slot, key, ctx.now, len, f)?;
+    let Some(e) = shard.get_mut(slot, key, ctx.now) else {
+        return Err(CmdError::msg("ERR no such key"));
+    };
+    let (r, changes) = e.with_raw(|v| {
+        let grew = v.len() < need;
+        if grew {
+            v.resize(need, 0);
+        }
+        f(v, grew)
+    });
     if changes > 0 {
         shard.signal(key);
         ctx.node.stats.dirty(changes);
@@ -79,7 +97,7 @@ fn with_bits<R>(
 
 fn setbit(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     const BIT_ERR: &str = "ERR bit is not an integer or out of range";
-    let offset = bit_offset(max_len(ctx), &args[2], None)?;
+    let offset = bit_offset(ctx, &args[2], None)?;
     let on = match resp_proto::string2ll(&args[3]) {
         Some(0) => false,
         Some(1) => true,
@@ -102,12 +120,12 @@ fn setbit(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn getbit(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
-    let offset = bit_offset(max_len(ctx), &args[2], None)?;
+    let offset = bit_offset(ctx, &args[2], None)?;
     let key = &args[1];
     let slot = key_slot(key);
     let mut shard = ctx.db().lock_slot(slot);
     let bit = match shard.lookup_read(slot, key, ctx.now) {
-        Some(e) => bit_at(&as_str(e)?.bytes(), offset),
+        Some(e) => bit_at(&str_bytes(as_str(e)?), offset),
         None => false,
     };
     ctx.out.integer(i64::from(bit));
@@ -149,7 +167,7 @@ fn bitcount(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         ctx.out.integer(0);
         return Ok(());
     };
-    let bytes = as_str(e)?.bytes();
+    let bytes = str_bytes(as_str(e)?);
     let len = bytes.len() as i64;
     let count = match args.len() {
         2 => popcount(&bytes),
@@ -215,7 +233,7 @@ fn bitpos(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         ctx.out.integer(if want { -1 } else { 0 });
         return Ok(());
     };
-    let bytes = as_str(e)?.bytes();
+    let bytes = str_bytes(as_str(e)?);
     let len = bytes.len() as i64;
     // The range in bits, inclusive, and whether an end was given.
     let (range, end_given) = match args.len() {
@@ -315,22 +333,19 @@ fn bitop(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let slots: Vec<u16> = args[2..].iter().map(|k| key_slot(k)).collect();
     let db = ctx.node.db(ctx.sess.db);
     let mut g = db.lock_slots(&slots);
-    // Looked up first (hits, misses, expiry), then read in place, all at once, as the
-    // set commands do: no source is copied.
+    let mut values: Vec<Vec<u8>> = Vec::with_capacity(sources.len());
     for (key, &slot) in sources.iter().zip(&slots[1..]) {
-        if let Some(sh) = g.shard(slot) {
-            sh.lookup_read(slot, key, ctx.now);
-        }
+        let v = match g
+            .shard(slot)
+            .and_then(|s| s.lookup_read(slot, key, ctx.now))
+        {
+            Some(e) => str_bytes(as_str(e)?).into_owned(),
+            None => Vec::new(),
+        };
+        values.push(v);
     }
-    let mut values: Vec<Cow<'_, [u8]>> = Vec::with_capacity(sources.len());
-    for (key, &slot) in sources.iter().zip(&slots[1..]) {
-        values.push(match g.shard_ref(slot).and_then(|sh| sh.peek(slot, key)) {
-            Some(e) => as_str(e)?.bytes(),
-            None => Cow::Borrowed(&[][..]),
-        });
-    }
-    let len = values.iter().map(|v| v.len()).max().unwrap_or(0);
-    let byte = |v: &[u8], i: usize| v.get(i).copied().unwrap_or(0);
+    let len = values.iter().map(Vec::len).max().unwrap_or(0);
+    let byte = |v: &Vec<u8>, i: usize| v.get(i).copied().unwrap_or(0);
     let result: Vec<u8> = (0..len)
         .map(|i| {
             let mut rest = values.iter().map(|v| byte(v, i));
@@ -404,7 +419,7 @@ fn field_type(arg: &[u8]) -> Result<(bool, u32), CmdError> {
 
 /// The operations of a BITFIELD command, in order, and the highest bit a write reaches
 /// (None for reads only).
-fn parse_fields(max_len: u64, args: &[Bytes]) -> Result<(Vec<Field>, Option<u64>), CmdError> {
+fn parse_fields(ctx: &Ctx<'_, '_>, args: &[Bytes]) -> Result<(Vec<Field>, Option<u64>), CmdError> {
     let mut fields = Vec::new();
     let mut overflow = Overflow::Wrap;
     let mut highest: Option<u64> = None;
@@ -434,7 +449,7 @@ fn parse_fields(max_len: u64, args: &[Bytes]) -> Result<(Vec<Field>, Option<u64>
             return Err(CmdError::SYNTAX);
         };
         let (signed, bits) = field_type(&args[j + 1])?;
-        let offset = bit_offset(max_len, &args[j + 2], Some(bits))?;
+        let offset = bit_offset(ctx, &args[j + 2], Some(bits))?;
         let op = if takes_value {
             let end = offset + u64::from(bits) - 1;
             highest = Some(highest.map_or(end, |h| h.max(end)));
@@ -468,14 +483,14 @@ fn bitfield_ro(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
 }
 
 fn bitfield_generic(ctx: &mut Ctx<'_, '_>, args: &[Bytes], read_only: bool) -> CmdResult {
-    let (fields, highest) = parse_fields(max_len(ctx), args)?;
+    let (fields, highest) = parse_fields(ctx, args)?;
     let key = &args[1];
     let Some(highest) = highest else {
         let slot = key_slot(key);
         let mut shard = ctx.db().lock_slot(slot);
         let bytes = match shard.lookup_read(slot, key, ctx.now) {
-            Some(e) => as_str(e)?.bytes(),
-            None => Cow::Borrowed(&[][..]),
+            Some(e) => str_bytes(as_str(e)?),
+            None => std::borrow::Cow::Borrowed(&[][..]),
         };
         ctx.out.array_len(fields.len());
         for f in &fields {

@@ -6,7 +6,7 @@ use resp_proto::ReplyWriter;
 use super::longdouble::{LongDouble, Parsed};
 use super::numbers::parse_i64;
 use super::{CmdError, CmdResult, Ctx, Handler};
-use crate::keyspace::{key_slot, lru_clock, Entry, Shard, StrEncoding, StrRef, Value};
+use crate::keyspace::{key_slot, lru_clock, Entry, StrEncoding, StrRef, Value};
 
 pub(super) fn handler(name: &str) -> Option<Handler> {
     Some(match name {
@@ -372,9 +372,9 @@ fn incr_by(ctx: &mut Ctx<'_, '_>, key: &[u8], incr: i64) -> CmdResult {
     };
     let new = old.checked_add(incr).ok_or(CmdError::OVERFLOW)?;
     if exists {
-        // The lookup above was the access: this one must not count another.
-        if let Some(e) = shard.get_untouched(slot, key, ctx.now) {
+        if let Some(e) = shard.get_mut(slot, key, ctx.now) {
             e.set_int(new);
+            e.touch(lru);
         }
         shard.signal(key);
     } else {
@@ -468,12 +468,14 @@ fn append(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         }
         Some(len) => {
             check_len(ctx, (len + val.len()) as u64)?;
-            // The lookup above was the access: this one must not count another.
-            let total = match shard.get_untouched(slot, key, ctx.now) {
-                Some(e) => e.with_raw(|v| {
-                    v.extend_from_slice(val);
-                    v.len()
-                }),
+            let total = match shard.get_mut(slot, key, ctx.now) {
+                Some(e) => {
+                    e.touch(lru);
+                    e.with_raw(|v| {
+                        v.extend_from_slice(val);
+                        v.len()
+                    })
+                }
                 None => 0,
             };
             shard.signal(key);
@@ -507,7 +509,15 @@ fn getrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         ctx.out.bulk(b"");
         return Ok(());
     };
-    let bytes = as_str(e)?.bytes();
+    let s = as_str(e)?;
+    let owned;
+    let bytes: &[u8] = match s {
+        StrRef::Bytes(b) => b,
+        StrRef::Int(_) => {
+            owned = s.to_vec();
+            &owned
+        }
+    };
     let len = bytes.len() as i64;
     if start < 0 && end < 0 && start > end {
         ctx.out.bulk(b"");
@@ -540,6 +550,7 @@ fn setrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
     let (key, val) = (&args[1], &args[3]);
     let slot = key_slot(key);
     let mut shard = ctx.db().lock_slot(slot);
+    let lru = lru_clock(ctx.now);
     let existing = match shard.get_mut(slot, key, ctx.now) {
         Some(e) => Some(as_str(e)?.len()),
         None => None,
@@ -556,45 +567,32 @@ fn setrange(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {
         _ => {}
     }
     check_len(ctx, offset as u64 + val.len() as u64)?;
-    let (offset, end) = (offset as usize, offset as usize + val.len());
-    let total = write_in_place(&mut shard, slot, key, ctx.now, end, |v, _| {
-        v[offset..end].copy_from_slice(val);
-        v.len()
-    })?;
+    let offset = offset as usize;
+    if existing.is_none() {
+        shard.insert(
+            slot,
+            Entry::new_str(key, b"", StrEncoding::Raw, lru),
+            ctx.now,
+        );
+    }
+    let total = match shard.get_mut(slot, key, ctx.now) {
+        Some(e) => {
+            e.touch(lru);
+            e.with_raw(|v| {
+                let end = offset + val.len();
+                if v.len() < end {
+                    v.resize(end, 0);
+                }
+                v[offset..end].copy_from_slice(val);
+                v.len()
+            })
+        }
+        None => 0,
+    };
     shard.signal(key);
     ctx.node.stats.dirty(1);
     ctx.out.integer(total as i64);
     Ok(())
-}
-
-/// Changes the string at `key` where it is (SETRANGE, SETBIT, BITFIELD): made a growable
-/// raw string at least `len` bytes long (zero-padded; created when absent, as
-/// lookupStringForBitCommand and SETRANGE do). The caller has looked the key up for
-/// writing (the access, and the type check); these lookups count none. `f` gets the bytes
-/// and whether they grew.
-pub(super) fn write_in_place<R>(
-    shard: &mut Shard,
-    slot: u16,
-    key: &[u8],
-    now: u64,
-    len: usize,
-    f: impl FnOnce(&mut Vec<u8>, bool) -> R,
-) -> Result<R, CmdError> {
-    if shard.get_untouched(slot, key, now).is_none() {
-        let e = Entry::new_str(key, b"", StrEncoding::Raw, lru_clock(now));
-        shard.insert(slot, e, now);
-    }
-    let Some(e) = shard.get_untouched(slot, key, now) else {
-        return Err(CmdError::msg("ERR no such key"));
-    };
-    as_str(e)?;
-    Ok(e.with_raw(|v| {
-        let grew = v.len() < len;
-        if grew {
-            v.resize(len, 0);
-        }
-        f(v, grew)
-    }))
 }
 
 fn lcs(ctx: &mut Ctx<'_, '_>, args: &[Bytes]) -> CmdResult {

@@ -206,7 +206,7 @@ pub enum StrRef<'a> {
     Bytes(&'a [u8]),
 }
 
-impl<'a> StrRef<'a> {
+impl StrRef<'_> {
     /// Length in bytes of the string form.
     pub fn len(&self) -> usize {
         match self {
@@ -225,14 +225,6 @@ impl<'a> StrRef<'a> {
         match self {
             StrRef::Int(n) => out.extend_from_slice(itoa::Buffer::new().format(*n).as_bytes()),
             StrRef::Bytes(b) => out.extend_from_slice(b),
-        }
-    }
-
-    /// The string form: borrowed, or written out for an integer.
-    pub fn bytes(&self) -> std::borrow::Cow<'a, [u8]> {
-        match *self {
-            StrRef::Bytes(b) => std::borrow::Cow::Borrowed(b),
-            StrRef::Int(_) => std::borrow::Cow::Owned(self.to_vec()),
         }
     }
 

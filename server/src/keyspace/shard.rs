@@ -30,7 +30,7 @@ pub struct ShardStats {
 enum Access {
     /// A read command: keyspace hit/miss, access time (or LFU counter).
     Read,
-    /// A write command: access time (or LFU counter), no hit or miss.
+    /// A write command: the LFU counter under an LFU policy.
     Write,
     /// A read command that counts a hit or miss but is no access (TYPE).
     ReadNoTouch,
@@ -178,8 +178,7 @@ impl Shard {
                 if matches!(access, Access::Read | Access::Write) {
                     e.touch(self.lfu.accessed(e.lru(), now_ms));
                 }
-            } else if matches!(access, Access::Read | Access::Write) {
-                // Redis's lookupKeyWrite refreshes the access time as a read does.
+            } else if access == Access::Read {
                 e.touch(super::entry::lru_clock(now_ms));
             }
             return Some(e);

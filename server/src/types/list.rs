@@ -257,7 +257,7 @@ impl List {
                 lp,
                 front: Some(o),
                 back: lp.last(),
-                left: lp.len().saturating_sub(k),
+                left: lp.len() - k,
             });
             let rest = self.q.nodes.iter().skip(node + 1).flat_map(NodeIter::new);
             head.into_iter().flatten().chain(rest)
